@@ -1,0 +1,204 @@
+//! `metastable`: run, validate and list scenarios of the simulator from a terminal.
+//!
+//! This binary is glue: it parses arguments, loads a scenario (file, stdin or preset), applies
+//! `--seed` and `--set`, calls the core and prints. `main` is the one place that turns errors
+//! into messages and exit codes: 0 ok, 2 invalid input (the message names block and field).
+
+use anyhow::{anyhow, bail, Context, Result};
+use clap::{Parser, Subcommand, ValueEnum};
+use serde_json::{json, Value};
+use sim_core::{presets, set_path, Limits, Scenario, Sim};
+use std::io::{Read, Write};
+use std::process::ExitCode;
+use std::time::Instant;
+
+#[derive(Parser)]
+#[command(name = "metastable", version, about = "Simulate metastable failures: retry storms, cold caches, stale queues.")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a scenario and print its metrics (CSV by default) or its summary.
+    Run {
+        /// A scenario file, `-` for standard input, or a preset name (see `metastable presets`).
+        scenario: String,
+        #[command(flatten)]
+        edits: Edits,
+        /// Output format of the metric rows.
+        #[arg(long, value_enum, default_value_t = Format::Csv)]
+        format: Format,
+        /// Print one JSON object with the verdict and totals instead of the rows.
+        #[arg(long)]
+        summary: bool,
+        /// Stop the run after this many events (default 10^9).
+        #[arg(long)]
+        max_events: Option<u64>,
+        /// Stop the run when its state passes this many MiB (default 1024).
+        #[arg(long)]
+        max_state_mib: Option<u64>,
+    },
+    /// Check a scenario and list every problem found.
+    Validate {
+        /// A scenario file, `-` for standard input, or a preset name.
+        scenario: String,
+        #[command(flatten)]
+        edits: Edits,
+    },
+    /// List the presets.
+    Presets {
+        /// Also print each preset's caption.
+        #[arg(long)]
+        captions: bool,
+    },
+}
+
+#[derive(clap::Args)]
+struct Edits {
+    /// Override the scenario's seed.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Set a field before running: `users.rate=90`, `api.service.mean_s=0.2`,
+    /// `triggers.0.factor=3`, `duration_s=600`. Repeatable.
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    sets: Vec<String>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    Csv,
+    Json,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Run {
+            scenario,
+            edits,
+            format,
+            summary,
+            max_events,
+            max_state_mib,
+        } => {
+            let scenario = load(&scenario, &edits)?;
+            let mut limits = Limits::default();
+            if let Some(n) = max_events {
+                limits.max_events = n;
+            }
+            if let Some(mib) = max_state_mib {
+                limits.max_state_bytes = mib.saturating_mul(1 << 20);
+            }
+            let mut sim = Sim::with_limits(&scenario, limits).map_err(|e| anyhow!("{e}"))?;
+            let started = Instant::now();
+            sim.run();
+            let wall_s = started.elapsed().as_secs_f64();
+            let mut out = std::io::stdout().lock();
+            if summary {
+                let mut summary = sim.summary();
+                summary.wall_s = Some(wall_s);
+                writeln!(out, "{}", serde_json::to_string_pretty(&summary)?)?;
+            } else {
+                match format {
+                    Format::Csv => out.write_all(sim_core::to_csv(sim.columns(), sim.rows()).as_bytes())?,
+                    Format::Json => writeln!(out, "{}", serde_json::to_string(&json_output(&sim))?)?,
+                }
+                let report = sim.report();
+                eprintln!("verdict: {} — {}", report.verdict, report.explanation);
+            }
+            if let Some(stopped) = sim.stopped() {
+                bail!("{stopped}");
+            }
+            Ok(())
+        }
+        Command::Validate { scenario, edits } => {
+            let parsed = load(&scenario, &edits)?;
+            println!(
+                "ok: \"{}\" ({} blocks, {} triggers, {} s)",
+                parsed.name,
+                parsed.blocks.len(),
+                parsed.triggers.len(),
+                parsed.duration_s
+            );
+            Ok(())
+        }
+        Command::Presets { captions } => {
+            for preset in presets::ALL {
+                let scenario = Scenario::from_json(preset.json).map_err(|e| anyhow!("preset {}: {e}", preset.name))?;
+                println!("{:<28} {}", preset.name, scenario.name);
+                if captions {
+                    println!("    {}\n", scenario.caption.unwrap_or_default());
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Reads a scenario from a file, stdin or a preset, applies the edits and validates it.
+fn load(source: &str, edits: &Edits) -> Result<Scenario> {
+    let (label, text) = read_source(source)?;
+    let mut doc: Value = serde_json::from_str(&text)
+        .map_err(|e| anyhow!("{label}: not valid JSON (line {}, column {}): {e}", e.line(), e.column()))?;
+    if let Some(seed) = edits.seed {
+        set_path(&mut doc, "seed", &seed.to_string()).map_err(|e| anyhow!("--seed: {e}"))?;
+    }
+    for assignment in &edits.sets {
+        let (path, value) = assignment
+            .split_once('=')
+            .ok_or_else(|| anyhow!("--set {assignment}: expected PATH=VALUE, e.g. users.rate=90"))?;
+        set_path(&mut doc, path.trim(), value).map_err(|e| anyhow!("--set {e}"))?;
+    }
+    Scenario::from_value(doc).map_err(|e| anyhow!("{label} is not a valid scenario:\n{e}"))
+}
+
+fn read_source(source: &str) -> Result<(String, String)> {
+    if source == "-" {
+        let mut text = String::new();
+        std::io::stdin().read_to_string(&mut text).context("reading standard input")?;
+        return Ok(("standard input".into(), text));
+    }
+    let path = std::path::Path::new(source);
+    if path.exists() {
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading {source}"))?;
+        return Ok((source.to_string(), text));
+    }
+    if let Some(preset) = presets::find(source) {
+        return Ok((format!("preset {source}"), preset.json.to_string()));
+    }
+    if source.contains("://") {
+        bail!("{source}: share URLs are not supported by this version yet; pass a scenario file or a preset");
+    }
+    let names: Vec<&str> = presets::ALL.iter().map(|p| p.name).collect();
+    bail!("{source}: no such file or preset (presets: {})", names.join(", "))
+}
+
+fn json_output(sim: &Sim) -> Value {
+    let rows: Vec<Value> = sim
+        .rows()
+        .iter()
+        .map(|row| Value::Array(row.values().map(|v| v.map_or(Value::Null, Value::from)).collect()))
+        .collect();
+    let report = sim.report();
+    json!({
+        "name": sim.scenario().name,
+        "seed": sim.scenario().seed,
+        "columns": sim.columns(),
+        "rows": rows,
+        "verdict": report.verdict,
+        "explanation": report.explanation,
+        "summary": sim.summary(),
+    })
+}

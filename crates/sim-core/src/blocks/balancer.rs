@@ -1,0 +1,171 @@
+//! The balancer: spreads calls over several downstreams.
+//!
+//! `round_robin` takes them in turn; `random` picks uniformly; `least_outstanding` picks the
+//! downstream with the fewest calls it forwarded that have not been answered yet (ties go to
+//! the next in turn); `power_of_two` draws two distinct downstreams and takes the one with
+//! fewer outstanding calls. A call whose reply never comes (a partition, a dropped call) stays
+//! outstanding, as it would for a real balancer without its own timeout.
+
+use super::{Call, Outcome, ReplyTo, Slab, Token};
+use crate::engine::{Ctx, Waiting};
+use crate::rng::{Purpose, Stream};
+use crate::scenario::{BalancerSpec, Policy};
+
+struct Forwarded {
+    caller: ReplyTo,
+    target: u32,
+}
+
+pub(crate) struct Balancer {
+    me: u32,
+    targets: Vec<u32>,
+    policy: Policy,
+    next: usize,
+    outstanding: Vec<u32>,
+    rng: Stream,
+    calls: Slab<Forwarded>,
+}
+
+impl Balancer {
+    pub(crate) fn new(me: u32, spec: &BalancerSpec, targets: Vec<u32>, seed: u64) -> Balancer {
+        Balancer {
+            me,
+            outstanding: vec![0; targets.len()],
+            targets,
+            policy: spec.policy,
+            next: 0,
+            rng: Stream::new(seed, &spec.id, Purpose::Balance),
+            calls: Slab::default(),
+        }
+    }
+
+    /// The index (into `targets`) of the downstream for the next call.
+    pub(crate) fn pick(&mut self) -> usize {
+        let n = self.targets.len();
+        match self.policy {
+            Policy::RoundRobin => {
+                let i = self.next;
+                self.next = (self.next + 1) % n;
+                i
+            }
+            Policy::Random => self.rng.below(n),
+            Policy::LeastOutstanding => {
+                let mut best = self.next;
+                for step in 1..n {
+                    let i = (self.next + step) % n;
+                    if self.outstanding[i] < self.outstanding[best] {
+                        best = i;
+                    }
+                }
+                self.next = (best + 1) % n;
+                best
+            }
+            Policy::PowerOfTwo => {
+                if n == 1 {
+                    return 0;
+                }
+                let a = self.rng.below(n);
+                let mut b = self.rng.below(n - 1);
+                if b >= a {
+                    b += 1;
+                }
+                if self.outstanding[b] < self.outstanding[a] {
+                    b
+                } else {
+                    a
+                }
+            }
+        }
+    }
+
+    pub(crate) fn on_call(&mut self, call: Call, ctx: &mut Ctx) {
+        let i = self.pick();
+        self.outstanding[i] += 1;
+        let token = self.calls.insert(Forwarded {
+            caller: call.reply_to,
+            target: i as u32,
+        });
+        ctx.call(
+            self.targets[i],
+            Call {
+                reply_to: ReplyTo {
+                    block: self.me,
+                    token,
+                },
+                ..call
+            },
+        );
+    }
+
+    pub(crate) fn on_reply(&mut self, token: Token, outcome: Outcome, ctx: &mut Ctx) {
+        if let Some(forwarded) = self.calls.remove(token) {
+            self.outstanding[forwarded.target as usize] -= 1;
+            ctx.reply(self.me, forwarded.caller, outcome);
+        }
+    }
+
+    pub(crate) fn waiting(&self, token: Token) -> Waiting {
+        match self.calls.get(token) {
+            Some(forwarded) => Waiting::AskCaller(forwarded.caller),
+            None => Waiting::No,
+        }
+    }
+
+    pub(crate) fn live(&self) -> usize {
+        self.calls.len()
+    }
+
+    pub(crate) fn bytes(&self) -> usize {
+        self.calls.bytes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn balancer(policy: Policy, n: usize) -> Balancer {
+        let spec = BalancerSpec {
+            id: "lb".into(),
+            to: (0..n).map(|i| format!("s{i}")).collect(),
+            policy,
+            ui: None,
+        };
+        Balancer::new(0, &spec, (1..=n as u32).collect(), 1)
+    }
+
+    #[test]
+    fn round_robin_takes_turns() {
+        let mut b = balancer(Policy::RoundRobin, 3);
+        let picks: Vec<usize> = (0..7).map(|_| b.pick()).collect();
+        assert_eq!(picks, vec![0, 1, 2, 0, 1, 2, 0]);
+    }
+
+    #[test]
+    fn least_outstanding_avoids_the_busy_one_and_rotates_ties() {
+        let mut b = balancer(Policy::LeastOutstanding, 3);
+        b.outstanding = vec![5, 0, 0];
+        let picks: Vec<usize> = (0..4).map(|_| b.pick()).collect();
+        assert_eq!(picks, vec![1, 2, 1, 2]);
+    }
+
+    #[test]
+    fn power_of_two_never_picks_the_worst_of_two() {
+        let mut b = balancer(Policy::PowerOfTwo, 2);
+        b.outstanding = vec![9, 1];
+        assert!((0..100).all(|_| b.pick() == 1));
+        let mut b = balancer(Policy::PowerOfTwo, 4);
+        b.outstanding = vec![0, 0, 0, 50];
+        assert!((0..1000).all(|_| b.pick() != 3), "the busiest loses every pair it is in");
+    }
+
+    #[test]
+    fn random_spreads_evenly() {
+        let mut b = balancer(Policy::Random, 4);
+        let mut counts = [0u32; 4];
+        for _ in 0..40_000 {
+            counts[b.pick()] += 1;
+        }
+        assert!(counts.iter().all(|&c| (9_000..11_000).contains(&c)), "{counts:?}");
+    }
+}

@@ -1,0 +1,267 @@
+//! The circuit breaker: stops calling a downstream that keeps failing.
+//!
+//! Closed, it forwards every call and remembers the outcomes of the last `window_s`. When at
+//! least `min_calls` are remembered and the failed fraction exceeds `failure_threshold`, it
+//! opens: for `open_s` it answers every call at once with an error (counted in `rejected`).
+//! Then it is half-open: it lets `half_open_probes` calls through and fails the others fast;
+//! the first failed probe re-opens it, and when every probe has succeeded it closes.
+//! Outcomes of calls sent in an earlier state are ignored. A failure is an error reply: a
+//! breaker has no timeout of its own, so put a retry block with `attempt_timeout_s` below it to
+//! turn silence into failures.
+
+use super::{Call, Outcome, ReplyTo, Slab, Token};
+use crate::engine::{Ctx, Waiting};
+use crate::queue::{to_time, Time};
+use crate::scenario::BreakerSpec;
+use std::collections::VecDeque;
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum State {
+    Closed,
+    Open { until: Time },
+    HalfOpen { sent: u32, succeeded: u32 },
+}
+
+struct Forwarded {
+    caller: ReplyTo,
+    epoch: u32,
+}
+
+pub(crate) struct Breaker {
+    me: u32,
+    to: u32,
+    threshold: f64,
+    window: Time,
+    min_calls: u32,
+    open_for: Time,
+    probes: u32,
+    pub(crate) state: State,
+    /// Bumped on every state change, so outcomes of calls sent before it are ignored.
+    epoch: u32,
+    /// `(time, failed)` of the outcomes in the window, oldest first.
+    outcomes: VecDeque<(Time, bool)>,
+    failures: u32,
+    calls: Slab<Forwarded>,
+}
+
+impl Breaker {
+    pub(crate) fn new(me: u32, spec: &BreakerSpec, to: u32) -> Breaker {
+        Breaker {
+            me,
+            to,
+            threshold: spec.failure_threshold,
+            window: to_time(spec.window_s),
+            min_calls: spec.min_calls,
+            open_for: to_time(spec.open_s),
+            probes: spec.half_open_probes,
+            state: State::Closed,
+            epoch: 0,
+            outcomes: VecDeque::new(),
+            failures: 0,
+            calls: Slab::default(),
+        }
+    }
+
+    fn change(&mut self, state: State) {
+        self.state = state;
+        self.epoch = self.epoch.wrapping_add(1);
+        self.outcomes.clear();
+        self.failures = 0;
+    }
+
+    /// An open breaker becomes half-open once `open_s` has passed.
+    fn refresh(&mut self, now: Time) {
+        if let State::Open { until } = self.state {
+            if now >= until {
+                self.change(State::HalfOpen { sent: 0, succeeded: 0 });
+            }
+        }
+    }
+
+    /// Whether a call arriving now goes through (counting it as a probe when half-open).
+    pub(crate) fn admit(&mut self, now: Time) -> bool {
+        self.refresh(now);
+        match &mut self.state {
+            State::Closed => true,
+            State::Open { .. } => false,
+            State::HalfOpen { sent, .. } => {
+                if *sent < self.probes {
+                    *sent += 1;
+                    true
+                } else {
+                    false
+                }
+            }
+        }
+    }
+
+    /// Records the outcome of a call admitted in the current state.
+    pub(crate) fn record(&mut self, now: Time, failed: bool) {
+        match &mut self.state {
+            State::Closed => {
+                self.outcomes.push_back((now, failed));
+                self.failures += u32::from(failed);
+                while let Some(&(at, f)) = self.outcomes.front() {
+                    if at.saturating_add(self.window) > now {
+                        break;
+                    }
+                    self.outcomes.pop_front();
+                    self.failures -= u32::from(f);
+                }
+                let n = self.outcomes.len();
+                if n >= self.min_calls as usize && f64::from(self.failures) / n as f64 > self.threshold {
+                    self.change(State::Open { until: now.saturating_add(self.open_for) });
+                }
+            }
+            State::HalfOpen { succeeded, .. } => {
+                if failed {
+                    self.change(State::Open { until: now.saturating_add(self.open_for) });
+                } else {
+                    *succeeded += 1;
+                    if *succeeded >= self.probes {
+                        self.change(State::Closed);
+                    }
+                }
+            }
+            State::Open { .. } => {}
+        }
+    }
+
+    pub(crate) fn on_call(&mut self, call: Call, ctx: &mut Ctx) {
+        if self.admit(ctx.now) {
+            let token = self.calls.insert(Forwarded {
+                caller: call.reply_to,
+                epoch: self.epoch,
+            });
+            ctx.call(
+                self.to,
+                Call {
+                    reply_to: ReplyTo {
+                        block: self.me,
+                        token,
+                    },
+                    ..call
+                },
+            );
+        } else {
+            ctx.call_rejected();
+            ctx.reply(self.me, call.reply_to, Outcome::Error);
+        }
+    }
+
+    pub(crate) fn on_reply(&mut self, token: Token, outcome: Outcome, ctx: &mut Ctx) {
+        let Some(forwarded) = self.calls.remove(token) else {
+            return;
+        };
+        ctx.reply(self.me, forwarded.caller, outcome);
+        self.refresh(ctx.now);
+        if forwarded.epoch == self.epoch {
+            self.record(ctx.now, outcome == Outcome::Error);
+        }
+    }
+
+    pub(crate) fn waiting(&self, token: Token) -> Waiting {
+        match self.calls.get(token) {
+            Some(forwarded) => Waiting::AskCaller(forwarded.caller),
+            None => Waiting::No,
+        }
+    }
+
+    /// `state`: 0 closed, 0.5 half-open, 1 open, at the bucket's end.
+    pub(crate) fn columns(&mut self, end: Time, out: &mut Vec<Option<f64>>) {
+        let value = match self.state {
+            State::Closed => 0.0,
+            State::Open { until } if end < until => 1.0,
+            State::Open { .. } | State::HalfOpen { .. } => 0.5,
+        };
+        out.push(Some(value));
+    }
+
+    pub(crate) fn live(&self) -> usize {
+        self.calls.len() + self.outcomes.len()
+    }
+
+    pub(crate) fn bytes(&self) -> usize {
+        self.calls.bytes() + self.outcomes.capacity() * 16
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn breaker() -> Breaker {
+        let spec = BreakerSpec {
+            id: "b".into(),
+            to: "s".into(),
+            failure_threshold: 0.5,
+            window_s: 10.0,
+            min_calls: 4,
+            open_s: 5.0,
+            half_open_probes: 2,
+            ui: None,
+        };
+        Breaker::new(0, &spec, 1)
+    }
+
+    const S: Time = 1_000_000_000;
+
+    #[test]
+    fn opens_only_past_the_threshold_with_enough_calls() {
+        let mut b = breaker();
+        for failed in [true, true, true] {
+            assert!(b.admit(0));
+            b.record(0, failed);
+        }
+        assert_eq!(b.state, State::Closed, "3 calls are fewer than min_calls");
+        b.record(0, false); // 3 of 4 failed: 0.75 > 0.5
+        assert_eq!(b.state, State::Open { until: 5 * S });
+        assert!(!b.admit(S));
+    }
+
+    #[test]
+    fn exactly_the_threshold_does_not_open() {
+        let mut b = breaker();
+        for failed in [true, false, true, false] {
+            b.record(0, failed);
+        }
+        assert_eq!(b.state, State::Closed);
+    }
+
+    #[test]
+    fn old_outcomes_leave_the_window() {
+        let mut b = breaker();
+        for _ in 0..3 {
+            b.record(0, true);
+        }
+        // Ten seconds later those failures are gone: 1 of 4 is not enough.
+        for t in [10 * S, 10 * S, 10 * S] {
+            b.record(t, false);
+        }
+        b.record(10 * S, true);
+        assert_eq!(b.state, State::Closed);
+    }
+
+    #[test]
+    fn half_open_lets_probes_through_and_closes_on_their_success() {
+        let mut b = breaker();
+        b.change(State::Open { until: 5 * S });
+        assert!(!b.admit(4 * S));
+        assert!(b.admit(5 * S));
+        assert!(b.admit(5 * S));
+        assert!(!b.admit(5 * S), "only two probes");
+        b.record(6 * S, false);
+        assert!(matches!(b.state, State::HalfOpen { .. }));
+        b.record(6 * S, false);
+        assert_eq!(b.state, State::Closed);
+    }
+
+    #[test]
+    fn a_failed_probe_reopens() {
+        let mut b = breaker();
+        b.change(State::Open { until: 0 });
+        assert!(b.admit(S));
+        b.record(S, true);
+        assert_eq!(b.state, State::Open { until: 6 * S });
+    }
+}

@@ -1,0 +1,326 @@
+//! The cache: a look-aside LRU cache in front of its downstream.
+//!
+//! A hit answers success after `hit_latency_s`; a miss forwards the call to `to`. A successful
+//! reply inserts the key (evicting the least recently used entry when full) and is passed on.
+//! With `fill_late` (the default) it inserts even when the caller already gave up — a slow
+//! backend still warms the cache; without it, fills for abandoned calls are thrown away, which
+//! is how a flushed cache can stay cold for ever behind a database that only answers too late.
+//! Entries older than `ttl_s` count as misses. A `cache_flush` trigger empties it.
+
+use super::{Call, Outcome, ReplyTo, Slab, Token};
+use crate::engine::{Ctx, Waiting};
+use crate::queue::{to_time, Event, EventKind, EventQueue, LaneId, Time};
+use crate::scenario::CacheSpec;
+use rustc_hash::FxHashMap;
+use std::collections::VecDeque;
+
+const NIL: u32 = u32::MAX;
+
+struct Entry {
+    key: u64,
+    stored_at: Time,
+    previous: u32,
+    next: u32,
+}
+
+/// An LRU map of keys to their insertion time: a hash map into an intrusive doubly linked list.
+/// The map is only looked up, never iterated, so its order cannot leak into results.
+#[derive(Default)]
+pub(crate) struct Lru {
+    capacity: usize,
+    map: FxHashMap<u64, u32>,
+    entries: Vec<Entry>,
+    free: Vec<u32>,
+    head: u32,
+    tail: u32,
+}
+
+impl Lru {
+    pub(crate) fn new(capacity: usize) -> Lru {
+        Lru {
+            capacity,
+            head: NIL,
+            tail: NIL,
+            ..Lru::default()
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    fn unlink(&mut self, i: u32) {
+        let (previous, next) = {
+            let e = &self.entries[i as usize];
+            (e.previous, e.next)
+        };
+        if previous == NIL {
+            self.head = next;
+        } else {
+            self.entries[previous as usize].next = next;
+        }
+        if next == NIL {
+            self.tail = previous;
+        } else {
+            self.entries[next as usize].previous = previous;
+        }
+    }
+
+    fn push_front(&mut self, i: u32) {
+        let old_head = self.head;
+        {
+            let e = &mut self.entries[i as usize];
+            e.previous = NIL;
+            e.next = old_head;
+        }
+        if old_head != NIL {
+            self.entries[old_head as usize].previous = i;
+        }
+        self.head = i;
+        if self.tail == NIL {
+            self.tail = i;
+        }
+    }
+
+    fn remove_entry(&mut self, i: u32) {
+        self.unlink(i);
+        let key = self.entries[i as usize].key;
+        self.map.remove(&key);
+        self.free.push(i);
+    }
+
+    /// True for a fresh entry (which becomes the most recently used); an expired one is removed.
+    pub(crate) fn lookup(&mut self, key: u64, now: Time, ttl: Option<Time>) -> bool {
+        let Some(&i) = self.map.get(&key) else {
+            return false;
+        };
+        let stored_at = self.entries[i as usize].stored_at;
+        if ttl.is_some_and(|ttl| now.saturating_sub(stored_at) >= ttl) {
+            self.remove_entry(i);
+            return false;
+        }
+        self.unlink(i);
+        self.push_front(i);
+        true
+    }
+
+    /// Inserts or refreshes `key`, evicting the least recently used entry when full.
+    pub(crate) fn insert(&mut self, key: u64, now: Time) {
+        if self.capacity == 0 {
+            return;
+        }
+        if let Some(&i) = self.map.get(&key) {
+            self.entries[i as usize].stored_at = now;
+            self.unlink(i);
+            self.push_front(i);
+            return;
+        }
+        if self.map.len() >= self.capacity {
+            let tail = self.tail;
+            self.remove_entry(tail);
+        }
+        let entry = Entry {
+            key,
+            stored_at: now,
+            previous: NIL,
+            next: NIL,
+        };
+        let i = match self.free.pop() {
+            Some(i) => {
+                self.entries[i as usize] = entry;
+                i
+            }
+            None => {
+                self.entries.push(entry);
+                (self.entries.len() - 1) as u32
+            }
+        };
+        self.map.insert(key, i);
+        self.push_front(i);
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.map.clear();
+        self.entries.clear();
+        self.free.clear();
+        self.head = NIL;
+        self.tail = NIL;
+    }
+
+    fn bytes(&self) -> usize {
+        self.map.capacity() * 16 + self.entries.capacity() * std::mem::size_of::<Entry>() + self.free.capacity() * 4
+    }
+}
+
+struct Miss {
+    caller: ReplyTo,
+    key: u64,
+}
+
+pub(crate) struct Cache {
+    me: u32,
+    to: u32,
+    ttl: Option<Time>,
+    hit_lane: LaneId,
+    fill_late: bool,
+    lru: Lru,
+    /// Callers of hits being answered, oldest first (the hit latency is constant, so the
+    /// `HitDone` events come in the same order).
+    hits_pending: VecDeque<ReplyTo>,
+    misses: Slab<Miss>,
+    bucket_hits: u64,
+    bucket_misses: u64,
+}
+
+impl Cache {
+    pub(crate) fn new(me: u32, spec: &CacheSpec, to: u32, queue: &mut EventQueue) -> Cache {
+        Cache {
+            me,
+            to,
+            ttl: spec.ttl_s.map(to_time),
+            hit_lane: queue.lane(to_time(spec.hit_latency_s)),
+            fill_late: spec.fill_late,
+            lru: Lru::new(spec.capacity as usize),
+            hits_pending: VecDeque::new(),
+            misses: Slab::default(),
+            bucket_hits: 0,
+            bucket_misses: 0,
+        }
+    }
+
+    pub(crate) fn on_call(&mut self, call: Call, ctx: &mut Ctx) {
+        if self.lru.lookup(call.key, ctx.now, self.ttl) {
+            self.bucket_hits += 1;
+            self.hits_pending.push_back(call.reply_to);
+            ctx.on_lane(self.hit_lane, Event::new(self.me, EventKind::HitDone, 0, 0));
+        } else {
+            self.bucket_misses += 1;
+            let token = self.misses.insert(Miss {
+                caller: call.reply_to,
+                key: call.key,
+            });
+            ctx.call(
+                self.to,
+                Call {
+                    reply_to: ReplyTo {
+                        block: self.me,
+                        token,
+                    },
+                    ..call
+                },
+            );
+        }
+    }
+
+    pub(crate) fn on_event(&mut self, event: Event, ctx: &mut Ctx) {
+        if event.kind == EventKind::HitDone {
+            if let Some(caller) = self.hits_pending.pop_front() {
+                ctx.reply(self.me, caller, Outcome::Success);
+            }
+        }
+    }
+
+    /// True when a reply's fill depends on whether the caller still waits.
+    pub(crate) fn needs_caller_state(&self) -> bool {
+        !self.fill_late
+    }
+
+    /// The caller behind a forwarded miss.
+    pub(crate) fn caller(&self, token: Token) -> Option<ReplyTo> {
+        self.misses.get(token).map(|m| m.caller)
+    }
+
+    pub(crate) fn on_reply(&mut self, token: Token, outcome: Outcome, caller_waiting: bool, ctx: &mut Ctx) {
+        let Some(miss) = self.misses.remove(token) else {
+            return;
+        };
+        if outcome == Outcome::Success && (self.fill_late || caller_waiting) {
+            self.lru.insert(miss.key, ctx.now);
+        }
+        ctx.reply(self.me, miss.caller, outcome);
+    }
+
+    pub(crate) fn flush(&mut self) {
+        self.lru.clear();
+    }
+
+    pub(crate) fn waiting(&self, token: Token) -> Waiting {
+        match self.misses.get(token) {
+            Some(miss) => Waiting::AskCaller(miss.caller),
+            None => Waiting::No,
+        }
+    }
+
+    /// `hit_rate` of the calls that arrived in the bucket (empty when none did).
+    pub(crate) fn columns(&mut self, out: &mut Vec<Option<f64>>) {
+        let calls = self.bucket_hits + self.bucket_misses;
+        out.push((calls > 0).then(|| self.bucket_hits as f64 / calls as f64));
+        self.bucket_hits = 0;
+        self.bucket_misses = 0;
+    }
+
+    pub(crate) fn live(&self) -> usize {
+        self.lru.len() + self.misses.len() + self.hits_pending.len()
+    }
+
+    pub(crate) fn bytes(&self) -> usize {
+        self.lru.bytes() + self.misses.bytes() + self.hits_pending.capacity() * 16
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lru_evicts_the_least_recently_used() {
+        let mut lru = Lru::new(2);
+        lru.insert(1, 0);
+        lru.insert(2, 0);
+        assert!(lru.lookup(1, 0, None)); // 1 is now the most recent
+        lru.insert(3, 0); // evicts 2
+        assert!(lru.lookup(1, 0, None));
+        assert!(!lru.lookup(2, 0, None));
+        assert!(lru.lookup(3, 0, None));
+        assert_eq!(lru.len(), 2);
+    }
+
+    #[test]
+    fn ttl_expires_entries_at_exactly_their_age() {
+        let mut lru = Lru::new(10);
+        lru.insert(7, 100);
+        assert!(lru.lookup(7, 149, Some(50)));
+        assert!(!lru.lookup(7, 150, Some(50)));
+        assert_eq!(lru.len(), 0, "an expired entry is removed");
+        // Re-inserting refreshes the time.
+        lru.insert(7, 200);
+        lru.insert(7, 240);
+        assert!(lru.lookup(7, 280, Some(50)));
+    }
+
+    #[test]
+    fn zero_capacity_caches_nothing_and_clear_empties() {
+        let mut lru = Lru::new(0);
+        lru.insert(1, 0);
+        assert!(!lru.lookup(1, 0, None));
+        let mut lru = Lru::new(3);
+        for k in 0..3 {
+            lru.insert(k, 0);
+        }
+        lru.clear();
+        assert_eq!(lru.len(), 0);
+        assert!(!lru.lookup(0, 0, None));
+        lru.insert(5, 0);
+        assert!(lru.lookup(5, 0, None));
+    }
+
+    #[test]
+    fn lru_survives_churn() {
+        let mut lru = Lru::new(5);
+        for k in 0..1000u64 {
+            lru.insert(k % 17, k);
+            assert!(lru.len() <= 5);
+            lru.lookup((k * 7) % 17, k, Some(3));
+        }
+    }
+}

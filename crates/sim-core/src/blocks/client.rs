@@ -1,0 +1,237 @@
+//! The client: the source of user requests, and the judge of their outcome.
+//!
+//! Open loop: requests arrive at `rate` per second (Poisson or evenly spaced) whatever happens
+//! to earlier ones — the load that keeps a retry storm going. Closed loop: `users` users each
+//! wait for their request to end, think (exponential, mean `think_s`), and send the next — a
+//! population that slows down when the system does.
+//!
+//! A request is good iff a success reaches the client strictly before its deadline
+//! (`created + timeout_s`). At the deadline the client stops waiting and counts a timeout; a
+//! success arriving later re-classifies the request as late. The deadline timer is armed before
+//! the call is sent, so a reply at exactly the deadline comes after it, and is late.
+
+use super::{Call, Outcome, ReplyTo, Slab, Token};
+use crate::engine::{lane_for, Ctx, Waiting, NO_DEADLINE};
+use crate::queue::{to_time, Event, EventKind, EventQueue, LaneId, Time, NEVER};
+use crate::rng::{Purpose, Stream, Zipf};
+use crate::scenario::{Arrival, ClientMode, ClientSpec};
+
+/// Marks keys of clients without `keys`: every request then has a key of its own.
+const UNIQUE_KEY_BIT: u64 = 1 << 63;
+/// Unique keys carry the client's index above this bit.
+const UNIQUE_KEY_CLIENT_SHIFT: u32 = 44;
+
+struct Request {
+    created: Time,
+    /// The closed-loop user who sent it (`u32::MAX` for open loop).
+    user: u32,
+}
+
+pub(crate) struct Client {
+    me: u32,
+    to: u32,
+    closed: bool,
+    base_rate: f64,
+    uniform: bool,
+    users: u32,
+    think_s: f64,
+    /// Product of the active load spikes.
+    rate_factor: f64,
+    timeout: Option<(Time, LaneId)>,
+    zipf: Option<Zipf>,
+    next_unique_key: u64,
+    arrivals: Stream,
+    keys: Stream,
+    think: Stream,
+    /// Bumped when the pending arrival is replaced, so the old one is ignored when it fires.
+    arrival_generation: u32,
+    next_arrival: Time,
+    requests: Slab<Request>,
+}
+
+impl Client {
+    pub(crate) fn new(me: u32, spec: &ClientSpec, to: u32, seed: u64, queue: &mut EventQueue) -> Client {
+        let lane = lane_for(queue, spec.timeout_s);
+        Client {
+            me,
+            to,
+            closed: spec.mode == ClientMode::Closed,
+            base_rate: spec.rate.unwrap_or(0.0),
+            uniform: spec.arrival == Arrival::Uniform,
+            users: spec.users.unwrap_or(0),
+            think_s: spec.think_s.unwrap_or(0.0),
+            rate_factor: 1.0,
+            timeout: spec.timeout_s.zip(lane).map(|(t, lane)| (to_time(t), lane)),
+            zipf: spec.keys.map(|n| Zipf::new(n, spec.zipf_s.unwrap_or(1.0))),
+            next_unique_key: UNIQUE_KEY_BIT | (u64::from(me) << UNIQUE_KEY_CLIENT_SHIFT),
+            arrivals: Stream::new(seed, &spec.id, Purpose::Arrivals),
+            keys: Stream::new(seed, &spec.id, Purpose::Keys),
+            think: Stream::new(seed, &spec.id, Purpose::Think),
+            arrival_generation: 0,
+            next_arrival: NEVER,
+            requests: Slab::default(),
+        }
+    }
+
+    /// Schedules the first arrival (open loop) or every user's first request (closed loop).
+    pub(crate) fn start(&mut self, ctx: &mut Ctx) {
+        if self.closed {
+            for user in 0..self.users {
+                self.think_then_wake(user, ctx);
+            }
+        } else {
+            self.schedule_arrival(ctx);
+        }
+    }
+
+    fn rate(&self) -> f64 {
+        self.base_rate * self.rate_factor
+    }
+
+    fn schedule_arrival(&mut self, ctx: &mut Ctx) {
+        let rate = self.rate();
+        if rate <= 0.0 {
+            self.next_arrival = NEVER;
+            return;
+        }
+        let gap = if self.uniform {
+            1.0 / rate
+        } else {
+            self.arrivals.exponential(1.0 / rate)
+        };
+        self.next_arrival = ctx.now.saturating_add(to_time(gap));
+        ctx.at(
+            self.next_arrival,
+            Event::new(self.me, EventKind::Arrival, self.arrival_generation, 0),
+        );
+    }
+
+    fn think_then_wake(&mut self, user: u32, ctx: &mut Ctx) {
+        if self.rate_factor <= 0.0 {
+            return; // a spike of factor 0 stops the users; they stay idle.
+        }
+        let think = self.think.exponential(self.think_s / self.rate_factor);
+        ctx.after(to_time(think), Event::new(self.me, EventKind::UserWakes, user, 0));
+    }
+
+    /// A load spike started or ended: the rate (or, closed loop, the think rate) changes now.
+    pub(crate) fn set_rate_factor(&mut self, factor: f64, ctx: &mut Ctx) {
+        let old_rate = self.rate();
+        self.rate_factor = factor;
+        if self.closed {
+            return; // thinking users keep their draw; the next think uses the new factor.
+        }
+        self.arrival_generation = self.arrival_generation.wrapping_add(1);
+        let new_rate = self.rate();
+        if self.uniform && self.next_arrival != NEVER && old_rate > 0.0 && new_rate > 0.0 {
+            // Keep the phase: the part of the gap still to run shrinks or stretches.
+            let remaining = (self.next_arrival - ctx.now) as f64 * old_rate / new_rate;
+            self.next_arrival = ctx.now.saturating_add(remaining.round() as Time);
+            ctx.at(
+                self.next_arrival,
+                Event::new(self.me, EventKind::Arrival, self.arrival_generation, 0),
+            );
+        } else {
+            // Poisson: memoryless, so the pending arrival is redrawn at the new rate.
+            self.schedule_arrival(ctx);
+        }
+    }
+
+    pub(crate) fn on_event(&mut self, event: Event, ctx: &mut Ctx) {
+        match event.kind {
+            EventKind::Arrival => {
+                if event.a == self.arrival_generation {
+                    self.schedule_arrival(ctx);
+                    self.send_request(u32::MAX, ctx);
+                }
+            }
+            EventKind::UserWakes => self.send_request(event.a, ctx),
+            EventKind::Deadline => {
+                let token = Token {
+                    slot: event.a,
+                    generation: event.b,
+                };
+                if let Some(request) = self.requests.remove(token) {
+                    ctx.timeout_fired();
+                    ctx.request_failed();
+                    self.request_ended(request.user, ctx);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn send_request(&mut self, user: u32, ctx: &mut Ctx) {
+        ctx.request_created();
+        let key = match &self.zipf {
+            Some(zipf) => zipf.sample(&mut self.keys),
+            None => {
+                self.next_unique_key += 1;
+                self.next_unique_key
+            }
+        };
+        let token = self.requests.insert(Request {
+            created: ctx.now,
+            user,
+        });
+        let deadline = match self.timeout {
+            Some((timeout, lane)) => {
+                ctx.on_lane(lane, Event::new(self.me, EventKind::Deadline, token.slot, token.generation));
+                ctx.now.saturating_add(timeout)
+            }
+            None => NO_DEADLINE,
+        };
+        ctx.call(
+            self.to,
+            Call {
+                key,
+                deadline,
+                reply_to: ReplyTo {
+                    block: self.me,
+                    token,
+                },
+            },
+        );
+    }
+
+    pub(crate) fn on_reply(&mut self, token: Token, outcome: Outcome, ctx: &mut Ctx) {
+        match self.requests.remove(token) {
+            Some(request) => {
+                match outcome {
+                    Outcome::Success => ctx.request_good(ctx.now - request.created),
+                    Outcome::Error => ctx.request_failed(),
+                }
+                self.request_ended(request.user, ctx);
+            }
+            // The client sends one call per request and gets at most one reply, so a reply
+            // for a request no longer waiting comes after its deadline fired.
+            None => {
+                if outcome == Outcome::Success {
+                    ctx.request_late();
+                }
+            }
+        }
+    }
+
+    fn request_ended(&mut self, user: u32, ctx: &mut Ctx) {
+        if self.closed {
+            self.think_then_wake(user, ctx);
+        }
+    }
+
+    pub(crate) fn waiting(&self, token: Token) -> Waiting {
+        if self.requests.get(token).is_some() {
+            Waiting::Yes
+        } else {
+            Waiting::No
+        }
+    }
+
+    pub(crate) fn live(&self) -> usize {
+        self.requests.len()
+    }
+
+    pub(crate) fn bytes(&self) -> usize {
+        self.requests.bytes()
+    }
+}

@@ -1,0 +1,311 @@
+//! The retry layer: re-sends failed attempts of the calls it receives.
+//!
+//! An attempt fails on its `attempt_timeout_s` or on an error reply. Before the k-th retry it
+//! waits a backoff (none / constant / exponential, then jitter), takes a token from its budget
+//! if it has one, and sends the next attempt with the same key and deadline. It answers its
+//! caller with the first success, or an error once attempts, budget or (with
+//! `respect_deadline`) the user's deadline run out. It is not told when its caller gives up:
+//! by default it keeps retrying for a user who left — the load that sustains a retry storm.
+
+use super::{Call, Outcome, ReplyTo, Slab, Token};
+use crate::engine::{lane_for, Ctx, Waiting};
+use crate::queue::{to_time, Event, EventKind, EventQueue, LaneId, Time};
+use crate::rng::{Purpose, Stream};
+use crate::scenario::{BackoffKind, Jitter, RetrySpec};
+
+struct Attempting {
+    caller: ReplyTo,
+    key: u64,
+    deadline: Time,
+    /// The attempt under way or last made (1 = the first).
+    attempt: u32,
+    /// Decorrelated jitter's previous delay.
+    previous_delay_s: f64,
+    /// False during a backoff.
+    waiting: bool,
+}
+
+/// The backoff schedule of SPEC §2.
+#[derive(Clone, Debug)]
+pub(crate) struct Backoff {
+    pub kind: BackoffKind,
+    pub base_s: f64,
+    pub cap_s: f64,
+    pub jitter: Jitter,
+}
+
+impl Backoff {
+    /// The wait before the k-th retry (k = 1 is the first), in seconds.
+    pub(crate) fn delay_s(&self, k: u32, previous_s: &mut f64, rng: &mut Stream) -> f64 {
+        let d = match self.kind {
+            BackoffKind::None => return 0.0,
+            BackoffKind::Constant => self.base_s,
+            // ldexp is exact: base · 2^(k−1) with no platform-dependent pow.
+            BackoffKind::Exponential => libm::ldexp(self.base_s, k as i32 - 1).min(self.cap_s),
+        };
+        match self.jitter {
+            Jitter::None => d,
+            Jitter::Full => rng.uniform() * d,
+            Jitter::Equal => d / 2.0 + rng.uniform() * d / 2.0,
+            Jitter::Decorrelated => {
+                let high = 3.0 * *previous_s;
+                let delay = (self.base_s + rng.uniform() * (high - self.base_s)).min(self.cap_s);
+                *previous_s = delay;
+                delay
+            }
+        }
+    }
+}
+
+pub(crate) struct Retry {
+    me: u32,
+    to: u32,
+    max_attempts: u32,
+    attempt_timeout: Option<LaneId>,
+    backoff: Backoff,
+    /// `(ratio, max_tokens)`.
+    budget: Option<(f64, f64)>,
+    tokens: f64,
+    respect_deadline: bool,
+    jitter: Stream,
+    calls: Slab<Attempting>,
+    bucket_timeouts: u64,
+}
+
+impl Retry {
+    pub(crate) fn new(me: u32, spec: &RetrySpec, to: u32, seed: u64, queue: &mut EventQueue) -> Retry {
+        let budget = spec.budget.as_ref().map(|b| (b.ratio, b.max_tokens));
+        Retry {
+            me,
+            to,
+            max_attempts: spec.max_attempts,
+            attempt_timeout: lane_for(queue, spec.attempt_timeout_s),
+            backoff: Backoff {
+                kind: spec.backoff.kind,
+                base_s: spec.backoff.base_s,
+                cap_s: spec.backoff.cap_s.unwrap_or(f64::INFINITY),
+                jitter: spec.backoff.jitter,
+            },
+            budget,
+            // The bucket starts full.
+            tokens: budget.map_or(0.0, |(_, max)| max),
+            respect_deadline: spec.respect_deadline,
+            jitter: Stream::new(seed, &spec.id, Purpose::Jitter),
+            calls: Slab::default(),
+            bucket_timeouts: 0,
+        }
+    }
+
+    pub(crate) fn on_call(&mut self, call: Call, ctx: &mut Ctx) {
+        if let Some((ratio, max)) = self.budget {
+            self.tokens = (self.tokens + ratio).min(max);
+        }
+        let token = self.calls.insert(Attempting {
+            caller: call.reply_to,
+            key: call.key,
+            deadline: call.deadline,
+            attempt: 1,
+            previous_delay_s: self.backoff.base_s,
+            waiting: false,
+        });
+        self.send_attempt(token, ctx);
+    }
+
+    /// Sends the current attempt under a fresh token, arming its timeout first.
+    fn send_attempt(&mut self, token: Token, ctx: &mut Ctx) {
+        let Some(token) = self.calls.renew(token) else {
+            return;
+        };
+        let Some(call) = self.calls.get_mut(token) else {
+            return;
+        };
+        call.waiting = true;
+        if call.attempt > 1 {
+            ctx.retry_sent();
+        }
+        if let Some(lane) = self.attempt_timeout {
+            ctx.on_lane(lane, Event::new(self.me, EventKind::AttemptTimeout, token.slot, token.generation));
+        }
+        let (key, deadline) = (call.key, call.deadline);
+        ctx.call(
+            self.to,
+            Call {
+                key,
+                deadline,
+                reply_to: ReplyTo {
+                    block: self.me,
+                    token,
+                },
+            },
+        );
+    }
+
+    pub(crate) fn on_reply(&mut self, token: Token, outcome: Outcome, ctx: &mut Ctx) {
+        // A stale token (an attempt already timed out) is discarded here: its success is of no
+        // use to a caller who has moved on to the next attempt.
+        let Some(call) = self.calls.get(token) else {
+            return;
+        };
+        if !call.waiting {
+            return;
+        }
+        match outcome {
+            Outcome::Success => {
+                if let Some(call) = self.calls.remove(token) {
+                    ctx.reply(self.me, call.caller, Outcome::Success);
+                }
+            }
+            Outcome::Error => self.attempt_failed(token, ctx),
+        }
+    }
+
+    pub(crate) fn on_event(&mut self, event: Event, ctx: &mut Ctx) {
+        let token = Token {
+            slot: event.a,
+            generation: event.b,
+        };
+        match event.kind {
+            EventKind::AttemptTimeout => {
+                if self.calls.get(token).is_some_and(|c| c.waiting) {
+                    ctx.timeout_fired();
+                    self.bucket_timeouts += 1;
+                    self.attempt_failed(token, ctx);
+                }
+            }
+            EventKind::RetryFire => {
+                let Some(call) = self.calls.get_mut(token) else {
+                    return;
+                };
+                if self.respect_deadline && ctx.now >= call.deadline {
+                    self.give_up(token, ctx);
+                    return;
+                }
+                call.attempt += 1;
+                self.send_attempt(token, ctx);
+            }
+            _ => {}
+        }
+    }
+
+    /// Decides what follows a failed attempt: give up, or back off and retry.
+    fn attempt_failed(&mut self, token: Token, ctx: &mut Ctx) {
+        // A new generation: a late reply to the failed attempt is now stale.
+        let Some(token) = self.calls.renew(token) else {
+            return;
+        };
+        let Some(call) = self.calls.get_mut(token) else {
+            return;
+        };
+        call.waiting = false;
+        let exhausted = call.attempt >= self.max_attempts;
+        let past_deadline = self.respect_deadline && ctx.now >= call.deadline;
+        if exhausted || past_deadline {
+            self.give_up(token, ctx);
+            return;
+        }
+        if self.budget.is_some() {
+            if self.tokens < 1.0 {
+                self.give_up(token, ctx);
+                return;
+            }
+            self.tokens -= 1.0;
+        }
+        let delay_s = self.backoff.delay_s(call.attempt, &mut call.previous_delay_s, &mut self.jitter);
+        let fire = Event::new(self.me, EventKind::RetryFire, token.slot, token.generation);
+        // A zero delay is still an event: after whatever is already scheduled for this instant.
+        ctx.after(to_time(delay_s), fire);
+    }
+
+    fn give_up(&mut self, token: Token, ctx: &mut Ctx) {
+        if let Some(call) = self.calls.remove(token) {
+            ctx.reply(self.me, call.caller, Outcome::Error);
+        }
+    }
+
+    pub(crate) fn waiting(&self, token: Token) -> Waiting {
+        match self.calls.get(token) {
+            Some(call) if call.waiting => Waiting::Yes,
+            _ => Waiting::No,
+        }
+    }
+
+    /// `tokens` (state at the bucket's end; empty without a budget) and `timeouts` per second.
+    pub(crate) fn columns(&mut self, length: Time, out: &mut Vec<Option<f64>>) {
+        out.push(self.budget.map(|_| self.tokens));
+        out.push(Some(self.bucket_timeouts as f64 / (length as f64 / 1e9)));
+        self.bucket_timeouts = 0;
+    }
+
+    pub(crate) fn live(&self) -> usize {
+        self.calls.len()
+    }
+
+    pub(crate) fn bytes(&self) -> usize {
+        self.calls.bytes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn backoff(kind: BackoffKind, jitter: Jitter) -> Backoff {
+        Backoff {
+            kind,
+            base_s: 0.1,
+            cap_s: 1.0,
+            jitter,
+        }
+    }
+
+    #[test]
+    fn exponential_backoff_doubles_up_to_the_cap() {
+        let b = backoff(BackoffKind::Exponential, Jitter::None);
+        let mut rng = Stream::new(1, "r", Purpose::Jitter);
+        let mut prev = 0.1;
+        let delays: Vec<f64> = (1..=6).map(|k| b.delay_s(k, &mut prev, &mut rng)).collect();
+        assert_eq!(delays, vec![0.1, 0.2, 0.4, 0.8, 1.0, 1.0]);
+    }
+
+    #[test]
+    fn constant_and_none_backoffs() {
+        let mut rng = Stream::new(1, "r", Purpose::Jitter);
+        let mut prev = 0.1;
+        let c = backoff(BackoffKind::Constant, Jitter::None);
+        assert_eq!(c.delay_s(5, &mut prev, &mut rng), 0.1);
+        let n = backoff(BackoffKind::None, Jitter::Full);
+        assert_eq!(n.delay_s(5, &mut prev, &mut rng), 0.0);
+    }
+
+    #[test]
+    fn jitter_kinds_stay_in_their_ranges() {
+        let mut rng = Stream::new(2, "r", Purpose::Jitter);
+        for k in 1..=8u32 {
+            let d = (0.1 * f64::from(1u32 << (k - 1))).min(1.0);
+            let mut prev = 0.1;
+            let full = backoff(BackoffKind::Exponential, Jitter::Full).delay_s(k, &mut prev, &mut rng);
+            assert!((0.0..d).contains(&full), "full {full} vs {d}");
+            let equal = backoff(BackoffKind::Exponential, Jitter::Equal).delay_s(k, &mut prev, &mut rng);
+            assert!((d / 2.0..d).contains(&equal), "equal {equal} vs {d}");
+        }
+        // Decorrelated: U[base, 3·prev), capped, and prev follows the draws.
+        let b = backoff(BackoffKind::Exponential, Jitter::Decorrelated);
+        let mut prev = 0.1;
+        for k in 1..=50 {
+            let before = prev;
+            let d = b.delay_s(k, &mut prev, &mut rng);
+            assert!(d >= 0.1 && d <= 1.0 && d < 3.0 * before + 1e-12, "{d} after {before}");
+            assert_eq!(prev, d);
+        }
+    }
+
+    #[test]
+    fn full_jitter_averages_half_the_delay() {
+        let mut rng = Stream::new(3, "r", Purpose::Jitter);
+        let b = backoff(BackoffKind::Constant, Jitter::Full);
+        let mut prev = 0.1;
+        let n = 100_000;
+        let mean = (0..n).map(|_| b.delay_s(1, &mut prev, &mut rng)).sum::<f64>() / n as f64;
+        assert!((mean - 0.05).abs() < 0.001, "{mean}");
+    }
+}

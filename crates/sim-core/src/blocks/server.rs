@@ -1,0 +1,303 @@
+//! The server: workers that do the work, a queue in front of them, and optionally a dependency.
+//!
+//! A call that finds an idle worker starts at once; otherwise it waits in the queue (FIFO or
+//! LIFO), or, when the queue is full, is rejected (an immediate error, counted in `rejected`)
+//! or dropped (lost: the caller waits for its timeout). Under LIFO a full queue refuses the
+//! arriving call too. The service time is drawn when service starts, times the active latency
+//! triggers, times `slowdown.factor` when the queue then holds more than `slowdown.queue_above`
+//! calls. After service, `error_rate` of the calls are answered with an error; with a
+//! dependency (`to`) the worker then calls it and stays busy until its reply.
+//!
+//! Nobody tells a server that its caller gave up: a call queued behind a deadline is still
+//! served, uselessly, unless `drop_expired` (the user's deadline passed) or `max_queue_wait_s`
+//! (it waited too long) sheds it when a worker takes it — answered at once with an error.
+
+use super::{Call, Outcome, ReplyTo, Slab, Token};
+use crate::engine::{Ctx, Waiting};
+use crate::queue::{to_time, Event, EventKind, Time};
+use crate::rng::{Purpose, Stream};
+use crate::scenario::{Discipline, Dist, OnFull, ServerSpec};
+use std::collections::VecDeque;
+
+struct Queued {
+    call: Call,
+    since: Time,
+}
+
+/// A service-time law with its parameters precomputed.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum ServiceLaw {
+    Exponential { mean_s: f64 },
+    Deterministic { mean_s: f64 },
+    /// ln(S) ~ Normal(mu, sigma), with E[S] = mean and CV[S] = cv.
+    Lognormal { mu: f64, sigma: f64 },
+}
+
+impl ServiceLaw {
+    pub(crate) fn new(dist: Dist, mean_s: f64, cv: Option<f64>) -> ServiceLaw {
+        match dist {
+            Dist::Exponential => ServiceLaw::Exponential { mean_s },
+            Dist::Deterministic => ServiceLaw::Deterministic { mean_s },
+            Dist::Lognormal => {
+                let cv = cv.unwrap_or(1.0);
+                let variance = libm::log(1.0 + cv * cv);
+                ServiceLaw::Lognormal {
+                    mu: libm::log(mean_s) - variance / 2.0,
+                    sigma: libm::sqrt(variance),
+                }
+            }
+        }
+    }
+
+    pub(crate) fn draw_s(&self, rng: &mut Stream) -> f64 {
+        match *self {
+            ServiceLaw::Exponential { mean_s } => rng.exponential(mean_s),
+            ServiceLaw::Deterministic { mean_s } => mean_s,
+            ServiceLaw::Lognormal { mu, sigma } => libm::exp(mu + sigma * rng.normal()),
+        }
+    }
+}
+
+pub(crate) struct Server {
+    me: u32,
+    base_workers: u32,
+    /// Workers allowed now (a capacity trigger changes it).
+    workers: u32,
+    busy: u32,
+    queue: VecDeque<Queued>,
+    queue_capacity: Option<usize>,
+    drop_when_full: bool,
+    lifo: bool,
+    law: ServiceLaw,
+    base_error_rate: f64,
+    error_rate: f64,
+    slowdown: Option<(f64, usize)>,
+    drop_expired: bool,
+    max_queue_wait: Option<Time>,
+    dependency: Option<u32>,
+    latency_factor: f64,
+    outage: bool,
+    service_rng: Stream,
+    error_rng: Stream,
+    /// Calls in service (or waiting on the dependency).
+    working: Slab<Call>,
+    /// ∫ busy dt over the current bucket, in worker·nanoseconds.
+    busy_integral: u128,
+    busy_since: Time,
+}
+
+impl Server {
+    pub(crate) fn new(me: u32, spec: &ServerSpec, dependency: Option<u32>, seed: u64) -> Server {
+        Server {
+            me,
+            base_workers: spec.workers,
+            workers: spec.workers,
+            busy: 0,
+            queue: VecDeque::new(),
+            queue_capacity: spec.queue_capacity.map(|c| c as usize),
+            drop_when_full: spec.on_full == OnFull::Drop,
+            lifo: spec.discipline == Discipline::Lifo,
+            law: ServiceLaw::new(spec.service.dist, spec.service.mean_s, spec.service.cv),
+            base_error_rate: spec.error_rate,
+            error_rate: spec.error_rate,
+            slowdown: spec.slowdown.as_ref().map(|s| (s.factor, s.queue_above as usize)),
+            drop_expired: spec.drop_expired,
+            max_queue_wait: spec.max_queue_wait_s.map(to_time),
+            dependency,
+            latency_factor: 1.0,
+            outage: false,
+            service_rng: Stream::new(seed, &spec.id, Purpose::Service),
+            error_rng: Stream::new(seed, &spec.id, Purpose::Errors),
+            working: Slab::default(),
+            busy_integral: 0,
+            busy_since: 0,
+        }
+    }
+
+    fn set_busy(&mut self, busy: u32, now: Time) {
+        self.busy_integral += u128::from(self.busy) * u128::from(now - self.busy_since);
+        self.busy_since = now;
+        self.busy = busy;
+    }
+
+    pub(crate) fn on_call(&mut self, call: Call, ctx: &mut Ctx) {
+        ctx.attempt_arrived();
+        if self.outage {
+            ctx.call_rejected();
+            ctx.reply(self.me, call.reply_to, Outcome::Error);
+            return;
+        }
+        if self.busy < self.workers && self.queue.is_empty() {
+            self.take(call, ctx.now, ctx);
+            return;
+        }
+        if self.queue_capacity.is_some_and(|capacity| self.queue.len() >= capacity) {
+            if !self.drop_when_full {
+                ctx.call_rejected();
+                ctx.reply(self.me, call.reply_to, Outcome::Error);
+            }
+            return;
+        }
+        self.queue.push_back(Queued { call, since: ctx.now });
+    }
+
+    /// A worker takes `call`: shed it if a mitigation says so, else start its service.
+    fn take(&mut self, call: Call, since: Time, ctx: &mut Ctx) {
+        let expired = self.drop_expired && ctx.now >= call.deadline;
+        let waited_too_long = self
+            .max_queue_wait
+            .is_some_and(|max| ctx.now - since > max);
+        if expired || waited_too_long {
+            ctx.error_made();
+            ctx.reply(self.me, call.reply_to, Outcome::Error);
+            return;
+        }
+        self.set_busy(self.busy + 1, ctx.now);
+        let mut service_s = self.law.draw_s(&mut self.service_rng) * self.latency_factor;
+        if let Some((factor, above)) = self.slowdown {
+            if self.queue.len() > above {
+                service_s *= factor;
+            }
+        }
+        let token = self.working.insert(call);
+        ctx.after(
+            to_time(service_s),
+            Event::new(self.me, EventKind::ServiceDone, token.slot, token.generation),
+        );
+    }
+
+    /// Free workers take queued calls (newest first under LIFO).
+    fn fill_workers(&mut self, ctx: &mut Ctx) {
+        while self.busy < self.workers {
+            let next = if self.lifo {
+                self.queue.pop_back()
+            } else {
+                self.queue.pop_front()
+            };
+            let Some(queued) = next else {
+                break;
+            };
+            self.take(queued.call, queued.since, ctx);
+        }
+    }
+
+    pub(crate) fn on_event(&mut self, event: Event, ctx: &mut Ctx) {
+        if event.kind != EventKind::ServiceDone {
+            return;
+        }
+        let token = Token {
+            slot: event.a,
+            generation: event.b,
+        };
+        ctx.service_completed();
+        // Drawn for every service, so an error trigger does not shift the other draws.
+        let error = self.error_rng.uniform() < self.error_rate;
+        if !error {
+            if let (Some(dependency), Some(call)) = (self.dependency, self.working.get(token)) {
+                let call = Call {
+                    reply_to: ReplyTo {
+                        block: self.me,
+                        token,
+                    },
+                    ..*call
+                };
+                ctx.call(dependency, call);
+                return; // the worker stays busy until the dependency answers
+            }
+        }
+        let Some(call) = self.working.remove(token) else {
+            return;
+        };
+        self.set_busy(self.busy - 1, ctx.now);
+        if error {
+            ctx.error_made();
+            ctx.reply(self.me, call.reply_to, Outcome::Error);
+        } else {
+            ctx.reply(self.me, call.reply_to, Outcome::Success);
+        }
+        self.fill_workers(ctx);
+    }
+
+    /// The dependency answered a worker.
+    pub(crate) fn on_reply(&mut self, token: Token, outcome: Outcome, ctx: &mut Ctx) {
+        let Some(call) = self.working.remove(token) else {
+            return;
+        };
+        self.set_busy(self.busy - 1, ctx.now);
+        if outcome == Outcome::Error {
+            ctx.error_made();
+        }
+        ctx.reply(self.me, call.reply_to, outcome);
+        self.fill_workers(ctx);
+    }
+
+    pub(crate) fn set_latency_factor(&mut self, factor: f64) {
+        self.latency_factor = factor;
+    }
+
+    pub(crate) fn set_outage(&mut self, outage: bool) {
+        self.outage = outage;
+    }
+
+    /// A capacity trigger: `None` restores the configured workers. Busy workers above the new
+    /// count finish their call first; added workers start on the queue at once.
+    pub(crate) fn set_workers(&mut self, workers: Option<u32>, ctx: &mut Ctx) {
+        self.workers = workers.unwrap_or(self.base_workers);
+        self.fill_workers(ctx);
+    }
+
+    pub(crate) fn set_error_rate(&mut self, rate: Option<f64>) {
+        self.error_rate = rate.unwrap_or(self.base_error_rate);
+    }
+
+    pub(crate) fn waiting(&self, token: Token) -> Waiting {
+        if self.working.get(token).is_some() {
+            Waiting::Yes
+        } else {
+            Waiting::No
+        }
+    }
+
+    pub(crate) fn queued(&self) -> usize {
+        self.queue.len()
+    }
+
+    /// `queue`, `busy` (state at the bucket's end) and `utilization` (busy worker-time over
+    /// configured worker-time in the bucket).
+    pub(crate) fn columns(&mut self, end: Time, length: Time, out: &mut Vec<Option<f64>>) {
+        self.set_busy(self.busy, end);
+        let utilization = self.busy_integral as f64 / (f64::from(self.base_workers) * length as f64);
+        self.busy_integral = 0;
+        out.push(Some(self.queue.len() as f64));
+        out.push(Some(f64::from(self.busy)));
+        out.push(Some(utilization));
+    }
+
+    pub(crate) fn bytes(&self) -> usize {
+        self.queue.capacity() * std::mem::size_of::<Queued>() + self.working.bytes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lognormal_has_the_requested_mean_and_cv() {
+        let law = ServiceLaw::new(Dist::Lognormal, 0.2, Some(0.5));
+        let mut rng = Stream::new(9, "s", Purpose::Service);
+        let n = 200_000;
+        let xs: Vec<f64> = (0..n).map(|_| law.draw_s(&mut rng)).collect();
+        let mean = xs.iter().sum::<f64>() / n as f64;
+        let sd = (xs.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / n as f64).sqrt();
+        assert!((mean - 0.2).abs() < 0.002, "mean {mean}");
+        assert!((sd / mean - 0.5).abs() < 0.01, "cv {}", sd / mean);
+    }
+
+    #[test]
+    fn deterministic_is_constant() {
+        let law = ServiceLaw::new(Dist::Deterministic, 0.3, None);
+        let mut rng = Stream::new(9, "s", Purpose::Service);
+        assert!((0..10).all(|_| law.draw_s(&mut rng) == 0.3));
+    }
+}

@@ -1,0 +1,724 @@
+//! The discrete-event engine: the clock, the event loop, message delivery, triggers, metric
+//! buckets and the run limits.
+//!
+//! One step is: pop the earliest event (ties in scheduling order), close every metric bucket
+//! that ends at or before its time (so a row is the state *before* that event), hand the event
+//! to its block, then deliver the calls and replies the handlers put in the outbox — in order,
+//! at the same instant — until it is empty. Only construction can fail; stepping cannot: a run
+//! that hits a limit stops and says why in [`Sim::stopped`].
+
+use crate::blocks::balancer::Balancer;
+use crate::blocks::breaker::Breaker;
+use crate::blocks::cache::Cache;
+use crate::blocks::client::Client;
+use crate::blocks::retry::Retry;
+use crate::blocks::server::Server;
+use crate::blocks::{Call, Outcome, ReplyTo};
+use crate::metrics::{BucketCounts, Histogram, Row, Totals, GLOBAL_COLUMNS};
+use crate::queue::{to_seconds, to_time, Event, EventKind, EventQueue, LaneId, Time, NEVER};
+use crate::scenario::{Block, Scenario, ScenarioError, Trigger};
+use crate::verdict::{self, Report, Summary};
+use std::collections::{BTreeMap, VecDeque};
+
+/// Bounds on a run, so a runaway scenario stops with a message instead of hanging or eating
+/// the machine's memory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Most events a run may process.
+    pub max_events: u64,
+    /// Most bytes of live simulation state (queues, pending requests, caches).
+    pub max_state_bytes: u64,
+    /// Most events at one instant of simulated time (a zero-time loop otherwise never ends).
+    pub max_events_per_instant: u64,
+}
+
+impl Default for Limits {
+    /// The native defaults of SPEC §3: 10⁹ events, about 1 GiB of state.
+    fn default() -> Limits {
+        Limits {
+            max_events: 1_000_000_000,
+            max_state_bytes: 1 << 30,
+            max_events_per_instant: 10_000_000,
+        }
+    }
+}
+
+impl Limits {
+    /// Lower limits for a browser tab.
+    pub fn web() -> Limits {
+        Limits {
+            max_events: 200_000_000,
+            max_state_bytes: 256 << 20,
+            max_events_per_instant: 1_000_000,
+        }
+    }
+}
+
+/// Why a run stopped before its end.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[error("the run stopped at t = {at_s} s: {reason}")]
+pub struct LimitExceeded {
+    pub at_s: f64,
+    pub reason: String,
+}
+
+/// A call or a reply waiting to be delivered at the current instant.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Message {
+    Call { to: u32, call: Call },
+    Reply { to: ReplyTo, outcome: Outcome },
+}
+
+/// What a block handler may touch besides its own state: the clock, the event queue, the
+/// outbox and the counters.
+pub(crate) struct Ctx {
+    pub now: Time,
+    pub queue: EventQueue,
+    outbox: VecDeque<Message>,
+    /// Active partition triggers per block: calls to it are lost, and so are its replies.
+    partitioned: Vec<u32>,
+    pub bucket: BucketCounts,
+    pub totals: Totals,
+    pub latency_all: Histogram,
+    pub latency_sum_ns: u128,
+}
+
+impl Ctx {
+    /// Sends a call to block `to` (delivered after the current handler, at this instant).
+    #[inline]
+    pub(crate) fn call(&mut self, to: u32, call: Call) {
+        self.outbox.push_back(Message::Call { to, call });
+    }
+
+    /// Sends a reply from block `from`; lost if `from` is partitioned.
+    #[inline]
+    pub(crate) fn reply(&mut self, from: u32, to: ReplyTo, outcome: Outcome) {
+        if self.partitioned[from as usize] == 0 {
+            self.outbox.push_back(Message::Reply { to, outcome });
+        }
+    }
+
+    /// Schedules an event at an absolute time.
+    #[inline]
+    pub(crate) fn at(&mut self, time: Time, event: Event) {
+        self.queue.push_at(time, event);
+    }
+
+    /// Schedules an event `delay` from now.
+    #[inline]
+    pub(crate) fn after(&mut self, delay: Time, event: Event) {
+        self.queue.push_at(self.now.saturating_add(delay), event);
+    }
+
+    /// Schedules an event on a constant-delay lane.
+    #[inline]
+    pub(crate) fn on_lane(&mut self, lane: LaneId, event: Event) {
+        self.queue.push_lane(self.now, lane, event);
+    }
+
+    pub(crate) fn request_created(&mut self) {
+        self.bucket.offered += 1;
+        self.totals.requests += 1;
+        self.totals.in_flight += 1;
+    }
+
+    pub(crate) fn request_good(&mut self, latency: Time) {
+        self.bucket.goodput += 1;
+        self.bucket.latency.add(latency);
+        self.bucket.latency_sum_ns += u128::from(latency);
+        self.latency_all.add(latency);
+        self.latency_sum_ns += u128::from(latency);
+        self.totals.good += 1;
+        self.totals.in_flight -= 1;
+    }
+
+    pub(crate) fn request_failed(&mut self) {
+        self.totals.failed += 1;
+        self.totals.in_flight -= 1;
+    }
+
+    /// A success reached a client after its user gave up: failed becomes late.
+    pub(crate) fn request_late(&mut self) {
+        self.totals.failed -= 1;
+        self.totals.late += 1;
+    }
+
+    pub(crate) fn timeout_fired(&mut self) {
+        self.bucket.timeouts += 1;
+        self.totals.timeouts += 1;
+    }
+
+    pub(crate) fn retry_sent(&mut self) {
+        self.bucket.retries += 1;
+        self.totals.retries += 1;
+    }
+
+    pub(crate) fn attempt_arrived(&mut self) {
+        self.bucket.attempts += 1;
+        self.totals.attempts += 1;
+    }
+
+    pub(crate) fn service_completed(&mut self) {
+        self.bucket.throughput += 1;
+        self.totals.throughput += 1;
+    }
+
+    pub(crate) fn error_made(&mut self) {
+        self.bucket.errors += 1;
+        self.totals.errors += 1;
+    }
+
+    pub(crate) fn call_rejected(&mut self) {
+        self.bucket.rejected += 1;
+        self.totals.rejected += 1;
+    }
+}
+
+/// A block's run-time state.
+pub(crate) enum Node {
+    Client(Client),
+    Retry(Retry),
+    Cache(Cache),
+    Balancer(Balancer),
+    Breaker(Breaker),
+    Server(Server),
+}
+
+/// Whether the caller behind a reply address still waits (for a cache's `fill_late: false`).
+pub(crate) enum Waiting {
+    Yes,
+    No,
+    /// A pass-through block: ask its own caller.
+    AskCaller(ReplyTo),
+}
+
+impl Node {
+    fn on_event(&mut self, event: Event, ctx: &mut Ctx) {
+        match self {
+            Node::Client(b) => b.on_event(event, ctx),
+            Node::Retry(b) => b.on_event(event, ctx),
+            Node::Cache(b) => b.on_event(event, ctx),
+            Node::Server(b) => b.on_event(event, ctx),
+            Node::Balancer(_) | Node::Breaker(_) => {}
+        }
+    }
+
+    fn waiting(&self, reply_to: ReplyTo) -> Waiting {
+        let token = reply_to.token;
+        match self {
+            Node::Client(b) => b.waiting(token),
+            Node::Retry(b) => b.waiting(token),
+            Node::Cache(b) => b.waiting(token),
+            Node::Balancer(b) => b.waiting(token),
+            Node::Breaker(b) => b.waiting(token),
+            Node::Server(b) => b.waiting(token),
+        }
+    }
+
+    /// Bytes of live state and a phrase saying what they hold.
+    fn state(&self) -> (usize, String) {
+        match self {
+            Node::Client(b) => (b.bytes(), format!("{} requests in flight", b.live())),
+            Node::Retry(b) => (b.bytes(), format!("{} calls being retried", b.live())),
+            Node::Cache(b) => (b.bytes(), format!("{} entries and pending calls", b.live())),
+            Node::Balancer(b) => (b.bytes(), format!("{} forwarded calls", b.live())),
+            Node::Breaker(b) => (b.bytes(), format!("{} calls and outcomes", b.live())),
+            Node::Server(b) => (b.bytes(), format!("{} queued calls", b.queued())),
+        }
+    }
+
+    /// Appends this block's metric columns for the bucket ending at `end` and resets its
+    /// per-bucket counters.
+    fn columns(&mut self, end: Time, length: Time, out: &mut Vec<Option<f64>>) {
+        match self {
+            Node::Server(b) => b.columns(end, length, out),
+            Node::Cache(b) => b.columns(out),
+            Node::Retry(b) => b.columns(length, out),
+            Node::Breaker(b) => b.columns(end, out),
+            Node::Client(_) | Node::Balancer(_) => {}
+        }
+    }
+
+    fn column_names(&self, id: &str, out: &mut Vec<String>) {
+        let names: &[&str] = match self {
+            Node::Server(_) => &["queue", "busy", "utilization"],
+            Node::Cache(_) => &["hit_rate"],
+            Node::Retry(_) => &["tokens", "timeouts"],
+            Node::Breaker(_) => &["state"],
+            Node::Client(_) | Node::Balancer(_) => &[],
+        };
+        out.extend(names.iter().map(|n| format!("{id}.{n}")));
+    }
+}
+
+/// A simulation of one scenario: build it with [`Sim::new`], advance it with
+/// [`Sim::run_until`] (or [`Sim::run`]), read [`Sim::rows`] as they come.
+pub struct Sim {
+    scenario: Scenario,
+    nodes: Vec<Node>,
+    ctx: Ctx,
+    limits: Limits,
+    /// The run's end (`duration_s`).
+    end: Time,
+    bucket_length: Time,
+    bucket_start: Time,
+    bucket_end: Time,
+    n_buckets: usize,
+    rows: Vec<Row>,
+    columns: Vec<String>,
+    servers: Vec<usize>,
+    trigger_targets: Vec<u32>,
+    trigger_active: Vec<bool>,
+    events: u64,
+    events_this_instant: u64,
+    time_went_back: u64,
+    stopped: Option<LimitExceeded>,
+}
+
+impl Sim {
+    /// Validates the scenario and builds the simulation at time 0 with the default limits.
+    pub fn new(scenario: &Scenario) -> Result<Sim, ScenarioError> {
+        Sim::with_limits(scenario, Limits::default())
+    }
+
+    /// Validates the scenario and builds the simulation at time 0.
+    pub fn with_limits(scenario: &Scenario, limits: Limits) -> Result<Sim, ScenarioError> {
+        scenario.validate()?;
+        let ids: BTreeMap<&str, u32> = scenario
+            .blocks
+            .iter()
+            .enumerate()
+            .map(|(i, b)| (b.id(), i as u32))
+            .collect();
+        let index = |id: &str| ids[id];
+        let mut queue = EventQueue::default();
+        let seed = scenario.seed;
+        let nodes: Vec<Node> = scenario
+            .blocks
+            .iter()
+            .enumerate()
+            .map(|(i, block)| {
+                let me = i as u32;
+                match block {
+                    Block::Client(spec) => Node::Client(Client::new(me, spec, index(&spec.to), seed, &mut queue)),
+                    Block::Retry(spec) => Node::Retry(Retry::new(me, spec, index(&spec.to), seed, &mut queue)),
+                    Block::Cache(spec) => Node::Cache(Cache::new(me, spec, index(&spec.to), &mut queue)),
+                    Block::Balancer(spec) => {
+                        let targets = spec.to.iter().map(|t| index(t)).collect();
+                        Node::Balancer(Balancer::new(me, spec, targets, seed))
+                    }
+                    Block::Breaker(spec) => Node::Breaker(Breaker::new(me, spec, index(&spec.to))),
+                    Block::Server(spec) => {
+                        let to = spec.to.as_deref().map(index);
+                        Node::Server(Server::new(me, spec, to, seed))
+                    }
+                }
+            })
+            .collect();
+
+        let end = to_time(scenario.duration_s);
+        let bucket_length = to_time(scenario.bucket_s).max(1);
+        let n_buckets = end.div_ceil(bucket_length) as usize;
+        let mut columns: Vec<String> = GLOBAL_COLUMNS.iter().map(|c| c.to_string()).collect();
+        for (node, block) in nodes.iter().zip(&scenario.blocks) {
+            node.column_names(block.id(), &mut columns);
+        }
+        let servers = nodes
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| matches!(n, Node::Server(_)))
+            .map(|(i, _)| i)
+            .collect();
+        let trigger_targets: Vec<u32> = scenario.triggers.iter().map(|t| index(t.target())).collect();
+
+        let mut sim = Sim {
+            scenario: scenario.clone(),
+            ctx: Ctx {
+                now: 0,
+                queue,
+                outbox: VecDeque::new(),
+                partitioned: vec![0; nodes.len()],
+                bucket: BucketCounts::default(),
+                totals: Totals::default(),
+                latency_all: Histogram::default(),
+                latency_sum_ns: 0,
+            },
+            nodes,
+            limits,
+            end,
+            bucket_length,
+            bucket_start: 0,
+            bucket_end: bucket_length.min(end),
+            n_buckets,
+            rows: Vec::with_capacity(n_buckets.min(1 << 16)),
+            columns,
+            servers,
+            trigger_active: vec![false; trigger_targets.len()],
+            trigger_targets,
+            events: 0,
+            events_this_instant: 0,
+            time_went_back: 0,
+            stopped: None,
+        };
+        // Triggers are scheduled first, so at equal times they act before anything else.
+        for (i, trigger) in scenario.triggers.iter().enumerate() {
+            let target = sim.trigger_targets[i];
+            sim.ctx
+                .at(to_time(trigger.at_s()), Event::new(target, EventKind::TriggerStart, i as u32, 0));
+            if let Some(for_s) = trigger.for_s() {
+                let end = to_time(trigger.at_s()).saturating_add(to_time(for_s));
+                sim.ctx.at(end, Event::new(target, EventKind::TriggerEnd, i as u32, 0));
+            }
+        }
+        let Sim { nodes, ctx, .. } = &mut sim;
+        for node in nodes.iter_mut() {
+            if let Node::Client(client) = node {
+                client.start(ctx);
+            }
+        }
+        Ok(sim)
+    }
+
+    /// The scenario being run.
+    pub fn scenario(&self) -> &Scenario {
+        &self.scenario
+    }
+
+    /// Column names: the global ones of SPEC §4, then `<block id>.<metric>`.
+    pub fn columns(&self) -> &[String] {
+        &self.columns
+    }
+
+    /// Metric rows of the buckets completed so far.
+    pub fn rows(&self) -> &[Row] {
+        &self.rows
+    }
+
+    /// Whole-run counts so far.
+    pub fn totals(&self) -> Totals {
+        self.ctx.totals
+    }
+
+    /// Events processed so far.
+    pub fn events(&self) -> u64 {
+        self.events
+    }
+
+    /// Simulated time reached, in seconds.
+    pub fn now_s(&self) -> f64 {
+        to_seconds(self.ctx.now)
+    }
+
+    /// The run's length, in seconds.
+    pub fn duration_s(&self) -> f64 {
+        to_seconds(self.end)
+    }
+
+    /// True once every bucket is done or a limit stopped the run.
+    pub fn finished(&self) -> bool {
+        self.rows.len() >= self.n_buckets || self.stopped.is_some()
+    }
+
+    /// Why the run stopped early, if it did.
+    pub fn stopped(&self) -> Option<&LimitExceeded> {
+        self.stopped.as_ref()
+    }
+
+    /// How many events were seen with a time before the clock (always 0; kept as a checked
+    /// invariant for the property tests).
+    pub fn time_went_back(&self) -> u64 {
+        self.time_went_back
+    }
+
+    /// Runs to the end (or to a limit) and returns the rows.
+    pub fn run(&mut self) -> &[Row] {
+        self.advance(self.end, u64::MAX);
+        &self.rows
+    }
+
+    /// Advances simulated time to `t_s` seconds (clamped to the run's end): every event before
+    /// it is processed and every bucket ending at or before it is emitted.
+    pub fn run_until(&mut self, t_s: f64) {
+        self.advance(to_time(t_s), u64::MAX);
+    }
+
+    /// Like [`Sim::run_until`], but processes at most `max_events` events, so a caller can
+    /// slice a long run into bounded pieces of work. Returns true when `t_s` was reached.
+    pub fn run_until_bounded(&mut self, t_s: f64, max_events: u64) -> bool {
+        self.advance(to_time(t_s), max_events)
+    }
+
+    /// The verdict and its explanation (meaningful once the run is finished).
+    pub fn report(&self) -> Report {
+        verdict::judge(&self.scenario, &self.columns, &self.rows)
+    }
+
+    /// The summary of SPEC §5 (`wall_s` is left to the caller, which owns the clock).
+    pub fn summary(&self) -> Summary {
+        let report = self.report();
+        let totals = self.ctx.totals;
+        Summary {
+            verdict: report.verdict,
+            requests: totals.requests,
+            good: totals.good,
+            late: totals.late,
+            failed: totals.failed,
+            in_flight: totals.in_flight,
+            events: self.events,
+            goodput_before: report.goodput_before,
+            goodput_after: report.goodput_after,
+            recovery_s: report.recovery_s,
+            latency_mean_s: (totals.good > 0)
+                .then(|| self.ctx.latency_sum_ns as f64 / totals.good as f64 / 1e9),
+            latency_p99_s: self.ctx.latency_all.quantile(0.99).map(|ns| ns / 1e9),
+            wall_s: None,
+        }
+    }
+
+    fn advance(&mut self, until: Time, max_events: u64) -> bool {
+        let until = until.min(self.end);
+        let budget_end = self.events.saturating_add(max_events);
+        while self.stopped.is_none() {
+            if self.events >= budget_end {
+                return false;
+            }
+            let Some((time, event)) = self.ctx.queue.pop_before(until) else {
+                break;
+            };
+            while time >= self.bucket_end && self.rows.len() < self.n_buckets {
+                self.close_bucket();
+            }
+            if time < self.ctx.now {
+                self.time_went_back += 1;
+            }
+            if time == self.ctx.now {
+                self.events_this_instant += 1;
+                if self.events_this_instant > self.limits.max_events_per_instant {
+                    self.stop(format!(
+                        "more than {} events at one instant: a loop that takes no time (for example closed-loop users with think_s 0 whose calls fail at once)",
+                        self.limits.max_events_per_instant
+                    ));
+                }
+            } else {
+                self.events_this_instant = 0;
+            }
+            self.ctx.now = time;
+            self.events += 1;
+            self.dispatch(event);
+            self.deliver();
+            if self.events >= self.limits.max_events {
+                self.stop(format!(
+                    "more than {} events (the limit): shorten duration_s or lower the load",
+                    self.limits.max_events
+                ));
+            }
+            if self.events & 0xFFFF == 0 {
+                self.check_state();
+            }
+        }
+        if self.stopped.is_none() {
+            while self.bucket_end <= until && self.rows.len() < self.n_buckets {
+                self.close_bucket();
+            }
+            self.ctx.now = self.ctx.now.max(until);
+        }
+        true
+    }
+
+    fn dispatch(&mut self, event: Event) {
+        match event.kind {
+            EventKind::TriggerStart => self.apply_trigger(event.a as usize, true),
+            EventKind::TriggerEnd => self.apply_trigger(event.a as usize, false),
+            _ => self.nodes[event.block as usize].on_event(event, &mut self.ctx),
+        }
+    }
+
+    /// Delivers the outbox, including what the deliveries themselves send, until it is empty.
+    fn deliver(&mut self) {
+        while let Some(message) = self.ctx.outbox.pop_front() {
+            match message {
+                Message::Call { to, call } => {
+                    if self.ctx.partitioned[to as usize] > 0 {
+                        continue;
+                    }
+                    let ctx = &mut self.ctx;
+                    match &mut self.nodes[to as usize] {
+                        Node::Retry(b) => b.on_call(call, ctx),
+                        Node::Cache(b) => b.on_call(call, ctx),
+                        Node::Balancer(b) => b.on_call(call, ctx),
+                        Node::Breaker(b) => b.on_call(call, ctx),
+                        Node::Server(b) => b.on_call(call, ctx),
+                        // Validation guarantees nothing calls a client.
+                        Node::Client(_) => {}
+                    }
+                }
+                Message::Reply { to, outcome } => {
+                    let caller_waiting = match &self.nodes[to.block as usize] {
+                        Node::Cache(cache) if cache.needs_caller_state() => {
+                            cache.caller(to.token).is_some_and(|c| self.is_waiting(c))
+                        }
+                        _ => false,
+                    };
+                    let ctx = &mut self.ctx;
+                    match &mut self.nodes[to.block as usize] {
+                        Node::Client(b) => b.on_reply(to.token, outcome, ctx),
+                        Node::Retry(b) => b.on_reply(to.token, outcome, ctx),
+                        Node::Cache(b) => b.on_reply(to.token, outcome, caller_waiting, ctx),
+                        Node::Balancer(b) => b.on_reply(to.token, outcome, ctx),
+                        Node::Breaker(b) => b.on_reply(to.token, outcome, ctx),
+                        Node::Server(b) => b.on_reply(to.token, outcome, ctx),
+                    }
+                }
+            }
+        }
+    }
+
+    /// Whether whoever is behind `reply_to` still waits for its reply.
+    fn is_waiting(&self, mut reply_to: ReplyTo) -> bool {
+        loop {
+            match self.nodes[reply_to.block as usize].waiting(reply_to) {
+                Waiting::Yes => return true,
+                Waiting::No => return false,
+                Waiting::AskCaller(next) => reply_to = next,
+            }
+        }
+    }
+
+    /// Starts or ends trigger `index`, then recomputes its target's setting from every active
+    /// trigger of the same kind: factors multiply, settings take the latest-starting one.
+    fn apply_trigger(&mut self, index: usize, start: bool) {
+        self.trigger_active[index] = start;
+        let target = self.trigger_targets[index];
+        let kind = self.scenario.triggers[index].kind();
+        let active: Vec<&Trigger> = self
+            .scenario
+            .triggers
+            .iter()
+            .enumerate()
+            .filter(|&(i, t)| {
+                self.trigger_active[i] && self.trigger_targets[i] == target && t.kind() == kind
+            })
+            .map(|(_, t)| t)
+            .collect();
+        // Latest start wins; among equal starts the later in the list (max_by keeps the last).
+        let latest = active
+            .iter()
+            .copied()
+            .max_by(|a, b| a.at_s().total_cmp(&b.at_s()));
+        let product = |active: &[&Trigger]| -> f64 {
+            active
+                .iter()
+                .map(|t| match t {
+                    Trigger::LoadSpike { factor, .. } | Trigger::Latency { factor, .. } => *factor,
+                    _ => 1.0,
+                })
+                .product()
+        };
+        let ctx = &mut self.ctx;
+        let node = &mut self.nodes[target as usize];
+        match (&self.scenario.triggers[index], node) {
+            (Trigger::LoadSpike { .. }, Node::Client(c)) => c.set_rate_factor(product(&active), ctx),
+            (Trigger::Latency { .. }, Node::Server(s)) => s.set_latency_factor(product(&active)),
+            (Trigger::Outage { .. }, Node::Server(s)) => s.set_outage(!active.is_empty()),
+            (Trigger::Capacity { .. }, Node::Server(s)) => {
+                let workers = latest.and_then(|t| match t {
+                    Trigger::Capacity { workers, .. } => Some(*workers),
+                    _ => None,
+                });
+                s.set_workers(workers, ctx);
+            }
+            (Trigger::Errors { .. }, Node::Server(s)) => {
+                let rate = latest.and_then(|t| match t {
+                    Trigger::Errors { rate, .. } => Some(*rate),
+                    _ => None,
+                });
+                s.set_error_rate(rate);
+            }
+            (Trigger::Partition { .. }, _) => ctx.partitioned[target as usize] = active.len() as u32,
+            (Trigger::CacheFlush { .. }, Node::Cache(c)) => {
+                if start {
+                    c.flush();
+                }
+            }
+            // Validation guarantees each trigger targets its kind of block.
+            _ => {}
+        }
+    }
+
+    fn close_bucket(&mut self) {
+        let end = self.bucket_end;
+        let length = end - self.bucket_start;
+        let seconds = to_seconds(length);
+        let per_s = |count: u64| count as f64 / seconds;
+        let b = &self.ctx.bucket;
+        let queue: usize = self
+            .servers
+            .iter()
+            .map(|&i| match &self.nodes[i] {
+                Node::Server(s) => s.queued(),
+                _ => 0,
+            })
+            .sum();
+        let mut row = Row {
+            t: to_seconds(self.bucket_start),
+            offered: per_s(b.offered),
+            goodput: per_s(b.goodput),
+            throughput: per_s(b.throughput),
+            attempts: per_s(b.attempts),
+            retries: per_s(b.retries),
+            timeouts: per_s(b.timeouts),
+            errors: per_s(b.errors),
+            rejected: per_s(b.rejected),
+            latency_p50: b.latency.quantile(0.5).map(|ns| ns / 1e9),
+            latency_p99: b.latency.quantile(0.99).map(|ns| ns / 1e9),
+            latency_mean: (b.goodput > 0).then(|| b.latency_sum_ns as f64 / b.goodput as f64 / 1e9),
+            in_flight: self.ctx.totals.in_flight as f64,
+            queue: queue as f64,
+            blocks: Vec::with_capacity(self.columns.len() - GLOBAL_COLUMNS.len()),
+        };
+        for node in &mut self.nodes {
+            node.columns(end, length, &mut row.blocks);
+        }
+        self.rows.push(row);
+        self.ctx.bucket.clear();
+        self.bucket_start = end;
+        self.bucket_end = end.saturating_add(self.bucket_length).min(self.end);
+    }
+
+    fn check_state(&mut self) {
+        let mut total = self.ctx.queue.bytes();
+        let mut biggest = (0usize, 0usize);
+        for (i, node) in self.nodes.iter().enumerate() {
+            let (bytes, _) = node.state();
+            total += bytes;
+            if bytes > biggest.1 {
+                biggest = (i, bytes);
+            }
+        }
+        if total as u64 > self.limits.max_state_bytes {
+            let (_, what) = self.nodes[biggest.0].state();
+            self.stop(format!(
+                "the simulation state grew past {} MiB (the limit); block \"{}\" holds the most: {what}",
+                self.limits.max_state_bytes >> 20,
+                self.scenario.blocks[biggest.0].id()
+            ));
+        }
+    }
+
+    fn stop(&mut self, reason: String) {
+        if self.stopped.is_none() {
+            self.stopped = Some(LimitExceeded {
+                at_s: to_seconds(self.ctx.now),
+                reason,
+            });
+        }
+    }
+}
+
+/// The time a client's deadline lane or a retry's timeout lane uses, or none.
+pub(crate) fn lane_for(queue: &mut EventQueue, seconds: Option<f64>) -> Option<LaneId> {
+    seconds.map(|s| queue.lane(to_time(s)))
+}
+
+/// A deadline that never comes, for calls without a user timeout.
+pub(crate) const NO_DEADLINE: Time = NEVER;

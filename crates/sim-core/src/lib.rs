@@ -1,0 +1,28 @@
+//! The simulation core of Metastable: a deterministic discrete-event simulator of client,
+//! retry, cache, balancer, breaker and server blocks, with triggers, per-bucket metrics and a
+//! verdict on whether the system recovers once the trigger is gone.
+//!
+//! ```
+//! use sim_core::{presets, Sim, Verdict};
+//! let scenario = presets::load("retry-storm").unwrap();
+//! let mut sim = Sim::new(&scenario).unwrap();
+//! sim.run();
+//! assert_eq!(sim.report().verdict, Verdict::Metastable);
+//! ```
+//!
+//! No clock, no I/O, no ambient randomness: the same scenario and seed give the same rows on
+//! every platform, native or wasm32.
+
+mod blocks;
+mod engine;
+mod metrics;
+pub mod presets;
+mod queue;
+mod rng;
+pub mod scenario;
+mod verdict;
+
+pub use engine::{LimitExceeded, Limits, Sim};
+pub use metrics::{to_csv, Row, Totals, GLOBAL_COLUMNS};
+pub use scenario::{get_path, set_path, Problem, Scenario, ScenarioError};
+pub use verdict::{judge, Report, Summary, Verdict};

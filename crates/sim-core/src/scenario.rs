@@ -1,0 +1,1258 @@
+//! The scenario format (SPEC §3) and its one validator.
+//!
+//! A scenario is plain data: serde types that mirror the JSON file, the share-URL payload and
+//! what the editor edits. Every entry point (a file, stdin, a preset, a URL, a UI edit) goes
+//! through [`Scenario::from_json`] / [`Scenario::from_value`] or [`Scenario::validate`], so a
+//! scenario means the same thing everywhere and bad input is refused the same way: with every
+//! problem listed, each naming the block (or trigger) and the field.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// The only format version this build reads and writes.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// Hard limits checked before a run (the engine adds limits on events and state while running).
+pub mod limits {
+    /// Longest simulated run, in seconds (about 3 years).
+    pub const MAX_DURATION_S: f64 = 1e8;
+    /// Most metric rows a run may produce.
+    pub const MAX_BUCKETS: f64 = 1e6;
+    /// Smallest metric bucket, in seconds.
+    pub const MIN_BUCKET_S: f64 = 1e-3;
+    /// Most blocks in a scenario.
+    pub const MAX_BLOCKS: usize = 1000;
+    /// Most triggers in a scenario.
+    pub const MAX_TRIGGERS: usize = 1000;
+    /// Largest worker or user count.
+    pub const MAX_WORKERS: u32 = 1_000_000;
+    /// Largest attempt count of a retry block.
+    pub const MAX_ATTEMPTS: u32 = 100;
+    /// Largest finite time parameter (timeouts, backoffs, TTLs), in seconds.
+    pub const MAX_TIME_S: f64 = 1e8;
+    /// Largest request rate, per second.
+    pub const MAX_RATE: f64 = 1e8;
+    /// Largest multiplicative factor (spikes, latency, slowdown).
+    pub const MAX_FACTOR: f64 = 1e6;
+}
+
+/// Scenario-level field names; block ids may not take them (they would shadow `--set` paths).
+const TOP_LEVEL_FIELDS: &[&str] = &[
+    "version",
+    "name",
+    "caption",
+    "seed",
+    "duration_s",
+    "bucket_s",
+    "blocks",
+    "triggers",
+];
+
+fn default_bucket_s() -> f64 {
+    1.0
+}
+
+fn is_default<T: Default + PartialEq>(value: &T) -> bool {
+    *value == T::default()
+}
+
+fn is_true(value: &bool) -> bool {
+    *value
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A whole scenario: blocks, triggers, run length and seed.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    pub version: u32,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub name: String,
+    /// Teaching text of a preset or an embed; ignored by the simulation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caption: Option<String>,
+    #[serde(default)]
+    pub seed: u64,
+    pub duration_s: f64,
+    #[serde(default = "default_bucket_s")]
+    pub bucket_s: f64,
+    pub blocks: Vec<Block>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub triggers: Vec<Trigger>,
+}
+
+/// One block of the system, tagged by `kind`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Block {
+    Client(ClientSpec),
+    Retry(RetrySpec),
+    Cache(CacheSpec),
+    Balancer(BalancerSpec),
+    Breaker(BreakerSpec),
+    Server(ServerSpec),
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientMode {
+    #[default]
+    Open,
+    Closed,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Arrival {
+    #[default]
+    Poisson,
+    Uniform,
+}
+
+/// The source of user requests.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientSpec {
+    pub id: String,
+    pub to: String,
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub mode: ClientMode,
+    /// Open loop: requests per second.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate: Option<f64>,
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub arrival: Arrival,
+    /// Closed loop: number of users.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub users: Option<u32>,
+    /// Closed loop: mean think time between a request's end and the user's next one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub think_s: Option<f64>,
+    /// The user's patience; none = infinite.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_s: Option<f64>,
+    /// Number of distinct keys; none = every request has its own key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keys: Option<u64>,
+    /// Zipf exponent of key popularity (default 1 when `keys` is set).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zipf_s: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ui: Option<Value>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BackoffKind {
+    #[default]
+    None,
+    Constant,
+    Exponential,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Jitter {
+    #[default]
+    None,
+    Full,
+    Equal,
+    Decorrelated,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Backoff {
+    #[serde(default)]
+    pub kind: BackoffKind,
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub base_s: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cap_s: Option<f64>,
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub jitter: Jitter,
+}
+
+/// A retry token bucket.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Budget {
+    pub ratio: f64,
+    pub max_tokens: f64,
+}
+
+/// Re-sends failed attempts of the calls it receives.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetrySpec {
+    pub id: String,
+    pub to: String,
+    pub max_attempts: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attempt_timeout_s: Option<f64>,
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub backoff: Backoff,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget: Option<Budget>,
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub respect_deadline: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ui: Option<Value>,
+}
+
+/// A look-aside LRU cache in front of its downstream.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CacheSpec {
+    pub id: String,
+    pub to: String,
+    pub capacity: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl_s: Option<f64>,
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub hit_latency_s: f64,
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub fill_late: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ui: Option<Value>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Policy {
+    #[default]
+    RoundRobin,
+    Random,
+    LeastOutstanding,
+    PowerOfTwo,
+}
+
+/// Spreads calls over several downstreams.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BalancerSpec {
+    pub id: String,
+    pub to: Vec<String>,
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub policy: Policy,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ui: Option<Value>,
+}
+
+fn default_failure_threshold() -> f64 {
+    0.5
+}
+fn default_window_s() -> f64 {
+    10.0
+}
+fn default_min_calls() -> u32 {
+    20
+}
+fn default_open_s() -> f64 {
+    5.0
+}
+fn default_probes() -> u32 {
+    1
+}
+
+/// A circuit breaker in front of its downstream.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BreakerSpec {
+    pub id: String,
+    pub to: String,
+    #[serde(default = "default_failure_threshold")]
+    pub failure_threshold: f64,
+    #[serde(default = "default_window_s")]
+    pub window_s: f64,
+    #[serde(default = "default_min_calls")]
+    pub min_calls: u32,
+    #[serde(default = "default_open_s")]
+    pub open_s: f64,
+    #[serde(default = "default_probes")]
+    pub half_open_probes: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ui: Option<Value>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnFull {
+    #[default]
+    Reject,
+    Drop,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Discipline {
+    #[default]
+    Fifo,
+    Lifo,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Dist {
+    #[default]
+    Exponential,
+    Deterministic,
+    Lognormal,
+}
+
+/// A service-time distribution.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Service {
+    #[serde(default)]
+    pub dist: Dist,
+    pub mean_s: f64,
+    /// Coefficient of variation; used by `lognormal` (default 1), ignored otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cv: Option<f64>,
+}
+
+/// Service time × `factor` for services that start while the queue holds more than
+/// `queue_above` calls.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Slowdown {
+    pub factor: f64,
+    pub queue_above: u64,
+}
+
+/// Does the work: workers, a queue, a service-time law, errors, and optionally a dependency.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSpec {
+    pub id: String,
+    pub workers: u32,
+    /// Waiting room (not counting calls in service); none = unbounded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue_capacity: Option<u64>,
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub on_full: OnFull,
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub discipline: Discipline,
+    pub service: Service,
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub error_rate: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slowdown: Option<Slowdown>,
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub drop_expired: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_queue_wait_s: Option<f64>,
+    /// A dependency called after the local service; the worker waits for its reply.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ui: Option<Value>,
+}
+
+/// A change that starts at `at_s` and is undone after `for_s` (SPEC §2, Triggers).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Trigger {
+    /// Client rate × `factor`.
+    LoadSpike {
+        target: String,
+        at_s: f64,
+        for_s: f64,
+        factor: f64,
+    },
+    /// Service time × `factor` for services that start during it.
+    Latency {
+        target: String,
+        at_s: f64,
+        for_s: f64,
+        factor: f64,
+    },
+    /// The server rejects every call.
+    Outage {
+        target: String,
+        at_s: f64,
+        for_s: f64,
+    },
+    /// The server's worker count is set to `workers`.
+    Capacity {
+        target: String,
+        at_s: f64,
+        for_s: f64,
+        workers: u32,
+    },
+    /// The server's error rate is set to `rate`.
+    Errors {
+        target: String,
+        at_s: f64,
+        for_s: f64,
+        rate: f64,
+    },
+    /// Calls to the target get no reply at all.
+    Partition {
+        target: String,
+        at_s: f64,
+        for_s: f64,
+    },
+    /// Instant: the cache is emptied.
+    CacheFlush { target: String, at_s: f64 },
+}
+
+impl Block {
+    pub fn id(&self) -> &str {
+        match self {
+            Block::Client(b) => &b.id,
+            Block::Retry(b) => &b.id,
+            Block::Cache(b) => &b.id,
+            Block::Balancer(b) => &b.id,
+            Block::Breaker(b) => &b.id,
+            Block::Server(b) => &b.id,
+        }
+    }
+
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Block::Client(_) => "client",
+            Block::Retry(_) => "retry",
+            Block::Cache(_) => "cache",
+            Block::Balancer(_) => "balancer",
+            Block::Breaker(_) => "breaker",
+            Block::Server(_) => "server",
+        }
+    }
+
+    /// The blocks this one calls, in order.
+    pub fn downstream(&self) -> Vec<&str> {
+        match self {
+            Block::Client(b) => vec![b.to.as_str()],
+            Block::Retry(b) => vec![b.to.as_str()],
+            Block::Cache(b) => vec![b.to.as_str()],
+            Block::Balancer(b) => b.to.iter().map(String::as_str).collect(),
+            Block::Breaker(b) => vec![b.to.as_str()],
+            Block::Server(b) => b.to.iter().map(String::as_str).collect(),
+        }
+    }
+}
+
+impl Trigger {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Trigger::LoadSpike { .. } => "load_spike",
+            Trigger::Latency { .. } => "latency",
+            Trigger::Outage { .. } => "outage",
+            Trigger::Capacity { .. } => "capacity",
+            Trigger::Errors { .. } => "errors",
+            Trigger::Partition { .. } => "partition",
+            Trigger::CacheFlush { .. } => "cache_flush",
+        }
+    }
+
+    pub fn target(&self) -> &str {
+        match self {
+            Trigger::LoadSpike { target, .. }
+            | Trigger::Latency { target, .. }
+            | Trigger::Outage { target, .. }
+            | Trigger::Capacity { target, .. }
+            | Trigger::Errors { target, .. }
+            | Trigger::Partition { target, .. }
+            | Trigger::CacheFlush { target, .. } => target,
+        }
+    }
+
+    pub fn at_s(&self) -> f64 {
+        match self {
+            Trigger::LoadSpike { at_s, .. }
+            | Trigger::Latency { at_s, .. }
+            | Trigger::Outage { at_s, .. }
+            | Trigger::Capacity { at_s, .. }
+            | Trigger::Errors { at_s, .. }
+            | Trigger::Partition { at_s, .. }
+            | Trigger::CacheFlush { at_s, .. } => *at_s,
+        }
+    }
+
+    /// How long it lasts; `None` for instant triggers.
+    pub fn for_s(&self) -> Option<f64> {
+        match self {
+            Trigger::LoadSpike { for_s, .. }
+            | Trigger::Latency { for_s, .. }
+            | Trigger::Outage { for_s, .. }
+            | Trigger::Capacity { for_s, .. }
+            | Trigger::Errors { for_s, .. }
+            | Trigger::Partition { for_s, .. } => Some(*for_s),
+            Trigger::CacheFlush { .. } => None,
+        }
+    }
+
+    /// When its effect is undone (its start, for an instant trigger).
+    pub fn end_s(&self) -> f64 {
+        self.at_s() + self.for_s().unwrap_or(0.0)
+    }
+}
+
+/// One thing wrong with a scenario, located by block (or trigger) and field.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    /// `scenario`, `block "api"`, `blocks[3]`, `trigger 0 (latency)`.
+    pub location: String,
+    /// The field, as a `--set`-style path below the location (`service.mean_s`); empty when
+    /// the problem is the location as a whole.
+    pub field: String,
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.field.is_empty() {
+            write!(f, "{}: {}", self.location, self.message)
+        } else {
+            write!(f, "{}, field `{}`: {}", self.location, self.field, self.message)
+        }
+    }
+}
+
+/// Why a scenario was refused.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum ScenarioError {
+    #[error("not valid JSON (line {line}, column {column}): {message}")]
+    Syntax {
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("{}", join_problems(.0))]
+    Invalid(Vec<Problem>),
+}
+
+fn join_problems(problems: &[Problem]) -> String {
+    let lines: Vec<String> = problems.iter().map(Problem::to_string).collect();
+    lines.join("\n")
+}
+
+impl ScenarioError {
+    /// The individual problems (one for a syntax error).
+    pub fn problems(&self) -> Vec<Problem> {
+        match self {
+            ScenarioError::Syntax { .. } => vec![Problem {
+                location: "scenario".into(),
+                field: String::new(),
+                message: self.to_string(),
+            }],
+            ScenarioError::Invalid(problems) => problems.clone(),
+        }
+    }
+}
+
+/// The scenario-level fields, with blocks and triggers still raw so that their errors can be
+/// reported with their index and id.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawScenario {
+    version: Value,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    caption: Option<String>,
+    #[serde(default)]
+    seed: u64,
+    duration_s: f64,
+    #[serde(default = "default_bucket_s")]
+    bucket_s: f64,
+    blocks: Vec<Value>,
+    #[serde(default)]
+    triggers: Vec<Value>,
+}
+
+impl Scenario {
+    /// Parses and validates a scenario from JSON text.
+    pub fn from_json(text: &str) -> Result<Scenario, ScenarioError> {
+        let value: Value = serde_json::from_str(text).map_err(|e| ScenarioError::Syntax {
+            line: e.line(),
+            column: e.column(),
+            message: strip_position(&e.to_string()),
+        })?;
+        Scenario::from_value(value)
+    }
+
+    /// Parses and validates a scenario from a JSON value (e.g. after `--set` edits).
+    pub fn from_value(value: Value) -> Result<Scenario, ScenarioError> {
+        let scenario = parse(value).map_err(ScenarioError::Invalid)?;
+        scenario.validate()?;
+        Ok(scenario)
+    }
+
+    /// Pretty JSON, as a scenario file.
+    pub fn to_json_pretty(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+
+    /// The block with this id.
+    pub fn block(&self, id: &str) -> Option<&Block> {
+        self.blocks.iter().find(|b| b.id() == id)
+    }
+
+    /// Checks everything SPEC §3 asks for and returns every problem found.
+    pub fn validate(&self) -> Result<(), ScenarioError> {
+        let mut v = Validator::default();
+        v.scenario(self);
+        if v.problems.is_empty() {
+            Ok(())
+        } else {
+            Err(ScenarioError::Invalid(v.problems))
+        }
+    }
+}
+
+/// serde_json appends " at line L column C" to messages; the Syntax variant carries those.
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(i) => message[..i].to_string(),
+        None => message.to_string(),
+    }
+}
+
+fn block_location(index: usize, raw: &Value) -> String {
+    match raw.get("id").and_then(Value::as_str) {
+        Some(id) => format!("block \"{id}\""),
+        None => format!("blocks[{index}]"),
+    }
+}
+
+fn trigger_location(index: usize, kind: &str) -> String {
+    format!("trigger {index} ({kind})")
+}
+
+fn parse(value: Value) -> Result<Scenario, Vec<Problem>> {
+    let problem = |location: String, message: String| Problem {
+        location,
+        field: String::new(),
+        message,
+    };
+    if !value.is_object() {
+        return Err(vec![problem(
+            "scenario".into(),
+            "must be a JSON object".into(),
+        )]);
+    }
+    // Check the version first: a file of a future version should say so, not list the
+    // fields this build does not know.
+    match value.get("version") {
+        None => {
+            return Err(vec![Problem {
+                location: "scenario".into(),
+                field: "version".into(),
+                message: format!("missing (this build reads version {FORMAT_VERSION})"),
+            }])
+        }
+        Some(v) if v.as_u64() != Some(u64::from(FORMAT_VERSION)) => {
+            return Err(vec![Problem {
+                location: "scenario".into(),
+                field: "version".into(),
+                message: format!("unsupported version {v} (this build reads version {FORMAT_VERSION})"),
+            }])
+        }
+        Some(_) => {}
+    }
+    let raw: RawScenario = serde_json::from_value(value)
+        .map_err(|e| vec![problem("scenario".into(), e.to_string())])?;
+    let mut problems = Vec::new();
+    let mut blocks = Vec::with_capacity(raw.blocks.len());
+    for (index, raw_block) in raw.blocks.iter().enumerate() {
+        let kind = raw_block.get("kind").and_then(Value::as_str);
+        if kind.is_none() {
+            problems.push(Problem {
+                location: block_location(index, raw_block),
+                field: "kind".into(),
+                message: "missing (one of client, retry, cache, balancer, breaker, server)"
+                    .into(),
+            });
+            continue;
+        }
+        match Block::deserialize(raw_block) {
+            Ok(block) => blocks.push(block),
+            Err(e) => problems.push(problem(block_location(index, raw_block), e.to_string())),
+        }
+    }
+    let mut triggers = Vec::with_capacity(raw.triggers.len());
+    for (index, raw_trigger) in raw.triggers.iter().enumerate() {
+        let kind = raw_trigger
+            .get("kind")
+            .and_then(Value::as_str)
+            .unwrap_or("no kind");
+        match Trigger::deserialize(raw_trigger) {
+            Ok(trigger) => triggers.push(trigger),
+            Err(e) => problems.push(problem(trigger_location(index, kind), e.to_string())),
+        }
+    }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    Ok(Scenario {
+        version: FORMAT_VERSION,
+        name: raw.name,
+        caption: raw.caption,
+        seed: raw.seed,
+        duration_s: raw.duration_s,
+        bucket_s: raw.bucket_s,
+        blocks,
+        triggers,
+    })
+}
+
+#[derive(Default)]
+struct Validator {
+    problems: Vec<Problem>,
+    location: String,
+}
+
+impl Validator {
+    fn at(&mut self, location: String) {
+        self.location = location;
+    }
+
+    fn problem(&mut self, field: &str, message: impl Into<String>) {
+        self.problems.push(Problem {
+            location: self.location.clone(),
+            field: field.to_string(),
+            message: message.into(),
+        });
+    }
+
+    /// A finite number within `[min, max]` (`min_exclusive`: strictly above `min`).
+    fn number(&mut self, field: &str, value: f64, min: f64, min_exclusive: bool, max: f64) {
+        if !value.is_finite() {
+            self.problem(field, format!("must be a finite number (got {value})"));
+        } else if min_exclusive && value <= min {
+            self.problem(field, format!("must be > {min} (got {value})"));
+        } else if !min_exclusive && value < min {
+            self.problem(field, format!("must be ≥ {min} (got {value})"));
+        } else if value > max {
+            self.problem(field, format!("must be ≤ {max} (got {value})"));
+        }
+    }
+
+    fn positive_time(&mut self, field: &str, value: f64) {
+        self.number(field, value, 0.0, true, limits::MAX_TIME_S);
+    }
+
+    fn fraction(&mut self, field: &str, value: f64) {
+        self.number(field, value, 0.0, false, 1.0);
+    }
+
+    fn count(&mut self, field: &str, value: u32, min: u32, max: u32) {
+        if value < min || value > max {
+            self.problem(field, format!("must be between {min} and {max} (got {value})"));
+        }
+    }
+
+    fn scenario(&mut self, s: &Scenario) {
+        self.at("scenario".into());
+        if s.version != FORMAT_VERSION {
+            self.problem(
+                "version",
+                format!("unsupported version {} (this build reads version {FORMAT_VERSION})", s.version),
+            );
+        }
+        self.number("duration_s", s.duration_s, 0.0, true, limits::MAX_DURATION_S);
+        self.number("bucket_s", s.bucket_s, limits::MIN_BUCKET_S, false, limits::MAX_TIME_S);
+        if s.duration_s.is_finite() && s.bucket_s.is_finite() && s.bucket_s > 0.0 {
+            let buckets = (s.duration_s / s.bucket_s).ceil();
+            if buckets > limits::MAX_BUCKETS {
+                self.problem(
+                    "bucket_s",
+                    format!(
+                        "{buckets} metric rows is more than the limit of {}: use a larger bucket_s",
+                        limits::MAX_BUCKETS
+                    ),
+                );
+            }
+        }
+        if s.blocks.is_empty() {
+            self.problem("blocks", "a scenario needs at least one client and one server");
+        }
+        if s.blocks.len() > limits::MAX_BLOCKS {
+            self.problem("blocks", format!("more than {} blocks", limits::MAX_BLOCKS));
+        }
+        if s.triggers.len() > limits::MAX_TRIGGERS {
+            self.problem("triggers", format!("more than {} triggers", limits::MAX_TRIGGERS));
+        }
+        if !s.blocks.is_empty() && !s.blocks.iter().any(|b| matches!(b, Block::Client(_))) {
+            self.problem("blocks", "a scenario needs at least one client block");
+        }
+
+        let mut kinds: BTreeMap<&str, &'static str> = BTreeMap::new();
+        for (index, block) in s.blocks.iter().enumerate() {
+            let id = block.id();
+            self.at(format!("block \"{id}\""));
+            if id.is_empty() || id.len() > 64 {
+                self.at(format!("blocks[{index}]"));
+                self.problem("id", "must be 1 to 64 characters");
+            } else if !id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+            {
+                self.problem("id", "may only contain letters, digits, '_' and '-'");
+            } else if TOP_LEVEL_FIELDS.contains(&id) {
+                self.problem("id", format!("\"{id}\" is reserved: a scenario field has that name"));
+            }
+            if kinds.insert(id, block.kind()).is_some() {
+                self.problem("id", "another block has the same id");
+            }
+        }
+        for block in &s.blocks {
+            self.at(format!("block \"{}\"", block.id()));
+            self.block(block, &kinds);
+        }
+        self.cycles(s);
+        for (index, trigger) in s.triggers.iter().enumerate() {
+            self.at(trigger_location(index, trigger.kind()));
+            self.trigger(trigger, &kinds);
+        }
+    }
+
+    fn target(&mut self, field: &str, to: &str, kinds: &BTreeMap<&str, &'static str>) {
+        match kinds.get(to) {
+            None => self.problem(field, format!("no block has the id \"{to}\"")),
+            Some(&"client") => self.problem(
+                field,
+                format!("\"{to}\" is a client: clients make requests, they cannot receive calls"),
+            ),
+            Some(_) => {}
+        }
+    }
+
+    fn block(&mut self, block: &Block, kinds: &BTreeMap<&str, &'static str>) {
+        match block {
+            Block::Client(c) => {
+                self.target("to", &c.to, kinds);
+                match c.mode {
+                    ClientMode::Open => {
+                        match c.rate {
+                            None => self.problem("rate", "an open-loop client needs a rate (requests/s)"),
+                            Some(rate) => self.number("rate", rate, 0.0, false, limits::MAX_RATE),
+                        }
+                        if c.users.is_some() {
+                            self.problem("users", "only for mode \"closed\"");
+                        }
+                        if c.think_s.is_some() {
+                            self.problem("think_s", "only for mode \"closed\"");
+                        }
+                    }
+                    ClientMode::Closed => {
+                        match c.users {
+                            None => self.problem("users", "a closed-loop client needs a number of users"),
+                            Some(users) => self.count("users", users, 1, limits::MAX_WORKERS),
+                        }
+                        if let Some(think) = c.think_s {
+                            self.number("think_s", think, 0.0, false, limits::MAX_TIME_S);
+                        }
+                        if c.rate.is_some() {
+                            self.problem("rate", "not used by a closed-loop client (set users and think_s)");
+                        }
+                        if c.arrival != Arrival::Poisson {
+                            self.problem("arrival", "only for mode \"open\"");
+                        }
+                    }
+                }
+                if let Some(t) = c.timeout_s {
+                    self.positive_time("timeout_s", t);
+                }
+                if let Some(keys) = c.keys {
+                    if keys == 0 || keys > (1u64 << 53) {
+                        self.problem("keys", format!("must be between 1 and 2^53 (got {keys})"));
+                    }
+                }
+                if let Some(zipf) = c.zipf_s {
+                    self.number("zipf_s", zipf, 0.0, false, 100.0);
+                    if c.keys.is_none() {
+                        self.problem("zipf_s", "needs keys (the number of distinct keys)");
+                    }
+                }
+            }
+            Block::Retry(r) => {
+                self.target("to", &r.to, kinds);
+                self.count("max_attempts", r.max_attempts, 1, limits::MAX_ATTEMPTS);
+                if let Some(t) = r.attempt_timeout_s {
+                    self.positive_time("attempt_timeout_s", t);
+                }
+                let b = &r.backoff;
+                self.number("backoff.base_s", b.base_s, 0.0, false, limits::MAX_TIME_S);
+                if let Some(cap) = b.cap_s {
+                    self.number("backoff.cap_s", cap, 0.0, false, limits::MAX_TIME_S);
+                    if cap.is_finite() && b.base_s.is_finite() && cap < b.base_s {
+                        self.problem("backoff.cap_s", format!("must be ≥ base_s ({})", b.base_s));
+                    }
+                }
+                if b.kind != BackoffKind::None && b.jitter == Jitter::Decorrelated && b.base_s <= 0.0 {
+                    self.problem("backoff.base_s", "decorrelated jitter needs base_s > 0");
+                }
+                if let Some(budget) = &r.budget {
+                    self.number("budget.ratio", budget.ratio, 0.0, false, 1e6);
+                    self.number("budget.max_tokens", budget.max_tokens, 1.0, false, 1e12);
+                }
+            }
+            Block::Cache(c) => {
+                self.target("to", &c.to, kinds);
+                if c.capacity > 100_000_000 {
+                    self.problem("capacity", format!("must be ≤ 100000000 (got {})", c.capacity));
+                }
+                if let Some(ttl) = c.ttl_s {
+                    self.positive_time("ttl_s", ttl);
+                }
+                self.number("hit_latency_s", c.hit_latency_s, 0.0, false, limits::MAX_TIME_S);
+            }
+            Block::Balancer(b) => {
+                if b.to.is_empty() {
+                    self.problem("to", "a balancer needs at least one downstream block");
+                }
+                if b.to.len() > limits::MAX_BLOCKS {
+                    self.problem("to", format!("more than {} downstream blocks", limits::MAX_BLOCKS));
+                }
+                for (i, to) in b.to.iter().enumerate() {
+                    self.target(&format!("to.{i}"), to, kinds);
+                }
+            }
+            Block::Breaker(b) => {
+                self.target("to", &b.to, kinds);
+                self.fraction("failure_threshold", b.failure_threshold);
+                self.positive_time("window_s", b.window_s);
+                self.count("min_calls", b.min_calls, 1, 1_000_000_000);
+                self.positive_time("open_s", b.open_s);
+                self.count("half_open_probes", b.half_open_probes, 1, limits::MAX_WORKERS);
+            }
+            Block::Server(s) => {
+                if let Some(to) = &s.to {
+                    self.target("to", to, kinds);
+                }
+                self.count("workers", s.workers, 1, limits::MAX_WORKERS);
+                if let Some(q) = s.queue_capacity {
+                    if q > 1_000_000_000 {
+                        self.problem("queue_capacity", format!("must be ≤ 1000000000 (got {q}); omit it for an unbounded queue"));
+                    }
+                }
+                self.positive_time("service.mean_s", s.service.mean_s);
+                if let Some(cv) = s.service.cv {
+                    self.number("service.cv", cv, 0.0, false, 100.0);
+                }
+                self.fraction("error_rate", s.error_rate);
+                if let Some(slow) = &s.slowdown {
+                    self.number("slowdown.factor", slow.factor, 0.0, true, limits::MAX_FACTOR);
+                }
+                if let Some(wait) = s.max_queue_wait_s {
+                    self.positive_time("max_queue_wait_s", wait);
+                }
+            }
+        }
+    }
+
+    /// Calls must form an acyclic graph: a cycle would let one request call itself forever.
+    fn cycles(&mut self, s: &Scenario) {
+        let index: BTreeMap<&str, usize> =
+            s.blocks.iter().enumerate().map(|(i, b)| (b.id(), i)).collect();
+        // 0 = unvisited, 1 = on the current path, 2 = done.
+        let mut state = vec![0u8; s.blocks.len()];
+        for start in 0..s.blocks.len() {
+            if state[start] != 0 {
+                continue;
+            }
+            // Iterative depth-first search: (block, next downstream to visit).
+            let mut stack = vec![(start, 0usize)];
+            state[start] = 1;
+            while let Some(&mut (node, ref mut next)) = stack.last_mut() {
+                let downstream = s.blocks[node].downstream();
+                if *next < downstream.len() {
+                    let to = downstream[*next];
+                    *next += 1;
+                    if let Some(&child) = index.get(to) {
+                        match state[child] {
+                            0 => {
+                                state[child] = 1;
+                                stack.push((child, 0));
+                            }
+                            1 => {
+                                let mut path: Vec<&str> = stack
+                                    .iter()
+                                    .skip_while(|(n, _)| *n != child)
+                                    .map(|(n, _)| s.blocks[*n].id())
+                                    .collect();
+                                path.push(s.blocks[child].id());
+                                self.at(format!("block \"{}\"", s.blocks[node].id()));
+                                self.problem("to", format!("calls form a cycle: {}", path.join(" → ")));
+                            }
+                            _ => {}
+                        }
+                    }
+                } else {
+                    state[node] = 2;
+                    stack.pop();
+                }
+            }
+        }
+    }
+
+    fn trigger(&mut self, t: &Trigger, kinds: &BTreeMap<&str, &'static str>) {
+        let wanted: &[&str] = match t {
+            Trigger::LoadSpike { .. } => &["client"],
+            Trigger::Latency { .. }
+            | Trigger::Outage { .. }
+            | Trigger::Capacity { .. }
+            | Trigger::Errors { .. } => &["server"],
+            Trigger::Partition { .. } => &["retry", "cache", "balancer", "breaker", "server"],
+            Trigger::CacheFlush { .. } => &["cache"],
+        };
+        match kinds.get(t.target()) {
+            None => self.problem("target", format!("no block has the id \"{}\"", t.target())),
+            Some(kind) if !wanted.contains(kind) => self.problem(
+                "target",
+                format!(
+                    "\"{}\" is a {kind}; a {} trigger targets a {}",
+                    t.target(),
+                    t.kind(),
+                    wanted.join(" or ")
+                ),
+            ),
+            Some(_) => {}
+        }
+        self.number("at_s", t.at_s(), 0.0, false, limits::MAX_DURATION_S);
+        if let Some(for_s) = t.for_s() {
+            self.number("for_s", for_s, 0.0, true, limits::MAX_DURATION_S);
+        }
+        match t {
+            Trigger::LoadSpike { factor, .. } => {
+                self.number("factor", *factor, 0.0, false, limits::MAX_FACTOR)
+            }
+            Trigger::Latency { factor, .. } => {
+                self.number("factor", *factor, 0.0, true, limits::MAX_FACTOR)
+            }
+            Trigger::Capacity { workers, .. } => self.count("workers", *workers, 0, limits::MAX_WORKERS),
+            Trigger::Errors { rate, .. } => self.fraction("rate", *rate),
+            _ => {}
+        }
+    }
+}
+
+/// Sets `path` (e.g. `users.rate`, `api.service.mean_s`, `triggers.0.factor`, `duration_s`)
+/// in a scenario's JSON to `value` (parsed as JSON, else taken as a string).
+///
+/// The first segment is a scenario field if one has that name, else a block id; the rest walk
+/// objects by key and arrays by index. The result is not validated here: callers parse it with
+/// [`Scenario::from_value`], so a bad value gets the validator's message.
+pub fn set_path(doc: &mut Value, path: &str, value: &str) -> Result<(), String> {
+    let parsed = serde_json::from_str::<Value>(value.trim())
+        .unwrap_or_else(|_| Value::String(value.to_string()));
+    let slot = path_slot(doc, path, true)?;
+    *slot = parsed;
+    Ok(())
+}
+
+/// The value at `path` (same paths as [`set_path`]).
+pub fn get_path<'a>(doc: &'a mut Value, path: &str) -> Result<&'a Value, String> {
+    path_slot(doc, path, false).map(|v| &*v)
+}
+
+fn path_slot<'a>(doc: &'a mut Value, path: &str, create_last: bool) -> Result<&'a mut Value, String> {
+    let mut segments = path.split('.');
+    let first = segments.next().filter(|s| !s.is_empty()).ok_or_else(|| format!("empty path `{path}`"))?;
+    let mut current: &mut Value = if TOP_LEVEL_FIELDS.contains(&first) {
+        doc.get_mut(first)
+            .ok_or_else(|| format!("`{path}`: the scenario has no `{first}` field"))?
+    } else {
+        let blocks = doc
+            .get_mut("blocks")
+            .and_then(Value::as_array_mut)
+            .ok_or_else(|| format!("`{path}`: the scenario has no blocks"))?;
+        blocks
+            .iter_mut()
+            .find(|b| b.get("id").and_then(Value::as_str) == Some(first))
+            .ok_or_else(|| format!("`{path}`: no block or scenario field is named `{first}`"))?
+    };
+    let rest: Vec<&str> = segments.collect();
+    for (i, segment) in rest.iter().enumerate() {
+        let last = i + 1 == rest.len();
+        current = match current {
+            Value::Object(map) => {
+                if last && create_last && !map.contains_key(*segment) {
+                    map.insert(segment.to_string(), Value::Null);
+                }
+                map.get_mut(*segment)
+                    .ok_or_else(|| format!("`{path}`: no field `{segment}` there"))?
+            }
+            Value::Array(items) => {
+                let index: usize = segment
+                    .parse()
+                    .map_err(|_| format!("`{path}`: `{segment}` should be an index into a list"))?;
+                let len = items.len();
+                items
+                    .get_mut(index)
+                    .ok_or_else(|| format!("`{path}`: index {index} is past the end (the list has {len})"))?
+            }
+            _ => return Err(format!("`{path}`: `{segment}` is below a value that is not an object or a list")),
+        };
+    }
+    Ok(current)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const STORM: &str = r#"{
+      "version": 1, "name": "Retry storm", "seed": 7, "duration_s": 300, "bucket_s": 1,
+      "blocks": [
+        {"id": "users", "kind": "client", "rate": 80, "timeout_s": 1.0, "to": "retries"},
+        {"id": "retries", "kind": "retry", "max_attempts": 4, "attempt_timeout_s": 1.0,
+         "backoff": {"kind": "exponential", "base_s": 0.05, "cap_s": 1.0, "jitter": "full"},
+         "to": "api"},
+        {"id": "api", "kind": "server", "workers": 10, "discipline": "fifo",
+         "service": {"dist": "exponential", "mean_s": 0.1}}
+      ],
+      "triggers": [{"kind": "load_spike", "target": "users", "at_s": 60, "for_s": 10, "factor": 2}]
+    }"#;
+
+    fn errors(text: &str) -> Vec<String> {
+        match Scenario::from_json(text) {
+            Ok(_) => vec![],
+            Err(e) => e.problems().iter().map(|p| p.to_string()).collect(),
+        }
+    }
+
+    fn with(path: &str, value: &str) -> Vec<String> {
+        let mut doc: Value = serde_json::from_str(STORM).unwrap();
+        set_path(&mut doc, path, value).unwrap();
+        match Scenario::from_value(doc) {
+            Ok(_) => vec![],
+            Err(e) => e.problems().iter().map(|p| p.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn the_spec_example_parses_and_round_trips() {
+        let s = Scenario::from_json(STORM).unwrap();
+        assert_eq!(s.blocks.len(), 3);
+        assert_eq!(s.triggers.len(), 1);
+        let again = Scenario::from_json(&s.to_json_pretty()).unwrap();
+        assert_eq!(s, again);
+    }
+
+    #[test]
+    fn presentation_fields_survive_a_round_trip() {
+        let mut doc: Value = serde_json::from_str(STORM).unwrap();
+        doc["caption"] = Value::String("why".into());
+        doc["blocks"][0]["ui"] = serde_json::json!({"x": 10, "y": 20});
+        let s = Scenario::from_value(doc).unwrap();
+        let text = serde_json::to_string(&s).unwrap();
+        assert!(text.contains("\"caption\":\"why\""), "{text}");
+        assert!(text.contains("\"ui\":{\"x\":10,\"y\":20}"), "{text}");
+    }
+
+    #[test]
+    fn unknown_fields_are_named_with_their_block() {
+        let e = with("api.servce", "1");
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert!(e[0].starts_with("block \"api\""), "{e:?}");
+        assert!(e[0].contains("unknown field `servce`"), "{e:?}");
+        let e = with("triggers.0.factr", "1");
+        assert!(e[0].starts_with("trigger 0 (load_spike)"), "{e:?}");
+        assert!(e[0].contains("factr"), "{e:?}");
+        let e = errors(&STORM.replace("\"bucket_s\": 1,", "\"bucket_s\": 1, \"colour\": 3,"));
+        assert!(e[0].contains("unknown field `colour`"), "{e:?}");
+    }
+
+    #[test]
+    fn unknown_kinds_are_refused() {
+        let e = with("api.kind", "\"database\"");
+        assert!(e[0].starts_with("block \"api\""), "{e:?}");
+        assert!(e[0].contains("unknown variant `database`"), "{e:?}");
+        let e = with("triggers.0.kind", "\"earthquake\"");
+        assert!(e[0].contains("earthquake"), "{e:?}");
+    }
+
+    #[test]
+    fn dangling_and_wrong_kind_targets_are_refused() {
+        let e = with("retries.to", "\"nowhere\"");
+        assert_eq!(e, vec!["block \"retries\", field `to`: no block has the id \"nowhere\""]);
+        let e = with("retries.to", "\"users\"");
+        assert!(e[0].contains("is a client"), "{e:?}");
+        let e = with("triggers.0.target", "\"api\"");
+        assert!(e[0].starts_with("trigger 0 (load_spike), field `target`"), "{e:?}");
+        assert!(e[0].contains("targets a client"), "{e:?}");
+    }
+
+    #[test]
+    fn cycles_are_refused() {
+        let e = with("api.to", "\"retries\"");
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert!(e[0].contains("cycle: retries → api → retries"), "{e:?}");
+        let e = with("api.to", "\"api\"");
+        assert!(e[0].contains("cycle: api → api"), "{e:?}");
+    }
+
+    #[test]
+    fn bad_numbers_are_refused_with_block_and_field() {
+        let e = with("api.service.mean_s", "-1");
+        assert_eq!(e, vec!["block \"api\", field `service.mean_s`: must be > 0 (got -1)"]);
+        assert!(with("users.rate", "-5")[0].contains("field `rate`"));
+        assert!(with("api.workers", "0")[0].contains("field `workers`"));
+        assert!(with("api.error_rate", "1.5")[0].contains("field `error_rate`"));
+        assert!(with("retries.max_attempts", "0")[0].contains("field `max_attempts`"));
+        assert!(with("duration_s", "0")[0].contains("scenario, field `duration_s`"));
+        assert!(with("triggers.0.for_s", "0")[0].contains("field `for_s`"));
+        // A negative integer is a type error from serde; it still names the block.
+        assert!(with("api.workers", "-3")[0].starts_with("block \"api\""));
+        // Too many metric rows is a limit, reported before the run.
+        assert!(with("bucket_s", "0.0001")[0].contains("bucket_s"));
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once() {
+        let mut doc: Value = serde_json::from_str(STORM).unwrap();
+        set_path(&mut doc, "api.workers", "0").unwrap();
+        set_path(&mut doc, "users.rate", "-1").unwrap();
+        set_path(&mut doc, "retries.to", "\"x\"").unwrap();
+        let e = Scenario::from_value(doc).unwrap_err().problems();
+        assert_eq!(e.len(), 3, "{e:?}");
+    }
+
+    #[test]
+    fn syntax_errors_give_line_and_column() {
+        let e = Scenario::from_json("{\n  \"version\": 1,\n  oops\n}").unwrap_err();
+        match e {
+            ScenarioError::Syntax { line, .. } => assert_eq!(line, 3),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn versions_are_checked_first() {
+        let e = errors(&STORM.replace("\"version\": 1", "\"version\": 2"));
+        assert_eq!(e, vec!["scenario, field `version`: unsupported version 2 (this build reads version 1)"]);
+    }
+
+    #[test]
+    fn duplicate_and_reserved_ids_are_refused() {
+        assert!(with("api.id", "\"retries\"").iter().any(|e| e.contains("same id")));
+        let e = with("api.id", "\"seed\"");
+        assert!(e.iter().any(|e| e.contains("reserved")), "{e:?}");
+        let e = with("api.id", "\"a.b\"");
+        assert!(e.iter().any(|e| e.contains("may only contain")), "{e:?}");
+    }
+
+    #[test]
+    fn set_path_walks_blocks_fields_and_lists() {
+        let mut doc: Value = serde_json::from_str(STORM).unwrap();
+        set_path(&mut doc, "users.rate", "90").unwrap();
+        set_path(&mut doc, "triggers.0.factor", "3").unwrap();
+        set_path(&mut doc, "retries.backoff.jitter", "equal").unwrap();
+        set_path(&mut doc, "seed", "11").unwrap();
+        let s = Scenario::from_value(doc.clone()).unwrap();
+        assert_eq!(s.seed, 11);
+        assert_eq!(get_path(&mut doc, "users.rate").unwrap(), &Value::from(90));
+        assert!(set_path(&mut doc, "nobody.rate", "1").unwrap_err().contains("nobody"));
+        assert!(set_path(&mut doc, "triggers.4.factor", "1").unwrap_err().contains("past the end"));
+    }
+}
