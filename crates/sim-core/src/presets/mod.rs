@@ -1,17 +1,44 @@
 //! The presets of SPEC §7: each a teaching story, shipped as a scenario file with its caption.
+//!
+//! The files are plain scenarios (the same format as a user's file or a share URL); the
+//! verdict each caption promises is asserted by the tests in `tests/it/presets.rs`.
 
 use crate::scenario::{Scenario, ScenarioError};
 
-/// A preset: its name (as used on the command line) and its scenario file.
+/// A preset: its name (as used on the command line and in the gallery) and its scenario file.
 #[derive(Clone, Copy, Debug)]
 pub struct Preset {
     pub name: &'static str,
     pub json: &'static str,
 }
 
-/// Every preset, in gallery order.
-pub const ALL: &[Preset] = &[
-    Preset { name: "retry-storm", json: include_str!("retry-storm.json") },
+macro_rules! presets {
+    ($($name:literal),* $(,)?) => {
+        /// Every preset, in gallery order (the retry storm first: it is the default scenario).
+        pub const ALL: &[Preset] = &[
+            $(Preset { name: $name, json: include_str!(concat!($name, ".json")) },)*
+        ];
+    };
+}
+
+presets![
+    "retry-storm",
+    "retry-storm-no-retries",
+    "retry-storm-budget",
+    "retry-storm-lifo-shed",
+    "retry-storm-deadline-aware",
+    "backoff-not-enough",
+    "layered-retries",
+    "cold-cache",
+    "cold-cache-fill-late",
+    "thrashing",
+    "stale-queue",
+    "stale-queue-lifo",
+    "closed-loop",
+    "slow-server-round-robin",
+    "slow-server-least-outstanding",
+    "slow-server-power-of-two",
+    "dependency-outage",
 ];
 
 /// The preset with this name.
