@@ -19,6 +19,8 @@ mod metrics;
 pub mod presets;
 mod queue;
 mod rng;
+#[cfg(test)]
+mod testing;
 pub mod scenario;
 mod verdict;
 

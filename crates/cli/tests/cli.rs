@@ -1,0 +1,157 @@
+//! The `metastable` command as a user runs it: outputs, the summary's fields, exit codes and
+//! messages for bad input.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+fn metastable(args: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_metastable"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    if let Some(text) = stdin {
+        child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+    } else {
+        drop(child.stdin.take());
+    }
+    child.wait_with_output().unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+const SMALL: &str = r#"{"version": 1, "name": "small", "seed": 3, "duration_s": 20,
+  "blocks": [
+    {"id": "users", "kind": "client", "rate": 50, "timeout_s": 1, "to": "api"},
+    {"id": "api", "kind": "server", "workers": 2, "service": {"mean_s": 0.02}}]}"#;
+
+#[test]
+fn run_prints_the_spec_columns_and_the_verdict() {
+    let out = metastable(&["run", "retry-storm"], None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "t,offered,goodput,throughput,attempts,retries,timeouts,errors,rejected,latency_p50,latency_p99,latency_mean,in_flight,queue,retries.tokens,retries.timeouts,api.queue,api.busy,api.utilization"
+    );
+    assert_eq!(lines.count(), 300, "one row per 1 s bucket of a 300 s run");
+    assert!(stderr(&out).starts_with("verdict: metastable — Metastable:"), "{}", stderr(&out));
+}
+
+#[test]
+fn summary_has_exactly_the_listed_fields_in_order() {
+    let out = metastable(&["run", "retry-storm", "--summary"], None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let keys: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix('"'))
+        .filter_map(|l| l.split('"').next())
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "verdict", "requests", "good", "late", "failed", "in_flight", "events", "goodput_before",
+            "goodput_after", "recovery_s", "latency_mean_s", "latency_p99_s", "wall_s"
+        ]
+    );
+    let summary: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(summary["verdict"], "metastable");
+    assert!(summary["wall_s"].as_f64().unwrap() > 0.0);
+    let n = |k: &str| summary[k].as_u64().unwrap();
+    assert_eq!(n("good") + n("late") + n("failed") + n("in_flight"), n("requests"));
+}
+
+#[test]
+fn set_and_seed_change_the_run_and_the_same_seed_repeats_it() {
+    let fixed = metastable(&["run", "retry-storm", "--set", "retries.max_attempts=1", "--summary"], None);
+    assert!(stdout(&fixed).contains("\"verdict\": \"recovered\""), "{}", stdout(&fixed));
+    let a = metastable(&["run", "retry-storm", "--seed", "11"], None);
+    let b = metastable(&["run", "retry-storm", "--seed", "11"], None);
+    let c = metastable(&["run", "retry-storm", "--seed", "12"], None);
+    assert_eq!(a.stdout, b.stdout);
+    assert_ne!(a.stdout, c.stdout);
+    let spiked = metastable(&["run", "-", "--set", "triggers.0.factor=3"], Some(&SMALL.replace("\"seed\": 3,", "\"seed\": 3, \"triggers\": [{\"kind\": \"load_spike\", \"target\": \"users\", \"at_s\": 5, \"for_s\": 1, \"factor\": 2}],")));
+    assert!(spiked.status.success(), "{}", stderr(&spiked));
+}
+
+#[test]
+fn json_format_has_columns_rows_and_summary() {
+    let out = metastable(&["run", "-", "--format", "json"], Some(SMALL));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(doc["columns"][0], "t");
+    assert_eq!(doc["rows"].as_array().unwrap().len(), 20);
+    assert_eq!(doc["rows"][0].as_array().unwrap().len(), doc["columns"].as_array().unwrap().len());
+    assert_eq!(doc["verdict"], "stable");
+}
+
+#[test]
+fn invalid_input_exits_2_naming_block_and_field() {
+    let bad = SMALL.replace("\"mean_s\": 0.02", "\"mean_s\": -1");
+    let out = metastable(&["run", "-"], Some(&bad));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("block \"api\", field `service.mean_s`: must be > 0 (got -1)"), "{}", stderr(&out));
+    assert!(stdout(&out).is_empty());
+
+    let out = metastable(&["validate", "-"], Some(&SMALL.replace("\"to\": \"api\"", "\"to\": \"apj\"")));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("block \"users\", field `to`: no block has the id \"apj\""), "{}", stderr(&out));
+
+    let out = metastable(&["run", "-"], Some("{\"version\": 1,"));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("not valid JSON (line 1"), "{}", stderr(&out));
+
+    let out = metastable(&["run", "no-such-thing"], None);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("no such file or preset"), "{}", stderr(&out));
+
+    let out = metastable(&["run", "retry-storm", "--set", "nobody.rate=3"], None);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("nobody"), "{}", stderr(&out));
+
+    let out = metastable(&["run", "retry-storm", "--set", "users.rate"], None);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("PATH=VALUE"), "{}", stderr(&out));
+}
+
+#[test]
+fn a_run_past_a_limit_exits_2_with_the_reason() {
+    let out = metastable(&["run", "retry-storm", "--max-events", "10000", "--summary"], None);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("more than 10000 events"), "{}", stderr(&out));
+}
+
+#[test]
+fn validate_accepts_a_good_scenario_and_files_work() {
+    let out = metastable(&["validate", "-"], Some(SMALL));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).starts_with("ok: \"small\" (2 blocks, 0 triggers"));
+    let path = std::env::temp_dir().join(format!("metastable-cli-test-{}.json", std::process::id()));
+    std::fs::write(&path, SMALL).unwrap();
+    let out = metastable(&["run", path.to_str().unwrap(), "--summary"], None);
+    std::fs::remove_file(&path).ok();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("\"verdict\": \"stable\""));
+}
+
+#[test]
+fn presets_lists_every_preset() {
+    let out = metastable(&["presets"], None);
+    assert!(out.status.success());
+    let text = stdout(&out);
+    for preset in sim_core::presets::ALL {
+        assert!(text.contains(preset.name), "{} missing from\n{text}", preset.name);
+        let run = metastable(&["validate", preset.name], None);
+        assert!(run.status.success(), "{}: {}", preset.name, stderr(&run));
+    }
+}
