@@ -13,7 +13,11 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 #[derive(Parser)]
-#[command(name = "metastable", version, about = "Simulate metastable failures: retry storms, cold caches, stale queues.")]
+#[command(
+    name = "metastable",
+    version,
+    about = "Simulate metastable failures: retry storms, cold caches, stale queues."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -112,8 +116,12 @@ fn run(cli: Cli) -> Result<()> {
                 writeln!(out, "{}", serde_json::to_string_pretty(&summary)?)?;
             } else {
                 match format {
-                    Format::Csv => out.write_all(sim_core::to_csv(sim.columns(), sim.rows()).as_bytes())?,
-                    Format::Json => writeln!(out, "{}", serde_json::to_string(&json_output(&sim))?)?,
+                    Format::Csv => {
+                        out.write_all(sim_core::to_csv(sim.columns(), sim.rows()).as_bytes())?
+                    }
+                    Format::Json => {
+                        writeln!(out, "{}", serde_json::to_string(&json_output(&sim))?)?
+                    }
                 }
                 let report = sim.report();
                 eprintln!("verdict: {} — {}", report.verdict, report.explanation);
@@ -136,7 +144,8 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Presets { captions } => {
             for preset in presets::ALL {
-                let scenario = Scenario::from_json(preset.json).map_err(|e| anyhow!("preset {}: {e}", preset.name))?;
+                let scenario = Scenario::from_json(preset.json)
+                    .map_err(|e| anyhow!("preset {}: {e}", preset.name))?;
                 println!("{:<28} {}", preset.name, scenario.name);
                 if captions {
                     println!("    {}\n", scenario.caption.unwrap_or_default());
@@ -150,15 +159,20 @@ fn run(cli: Cli) -> Result<()> {
 /// Reads a scenario from a file, stdin or a preset, applies the edits and validates it.
 fn load(source: &str, edits: &Edits) -> Result<Scenario> {
     let (label, text) = read_source(source)?;
-    let mut doc: Value = serde_json::from_str(&text)
-        .map_err(|e| anyhow!("{label}: not valid JSON (line {}, column {}): {e}", e.line(), e.column()))?;
+    let mut doc: Value = serde_json::from_str(&text).map_err(|e| {
+        anyhow!(
+            "{label}: not valid JSON (line {}, column {}): {e}",
+            e.line(),
+            e.column()
+        )
+    })?;
     if let Some(seed) = edits.seed {
         set_path(&mut doc, "seed", &seed.to_string()).map_err(|e| anyhow!("--seed: {e}"))?;
     }
     for assignment in &edits.sets {
-        let (path, value) = assignment
-            .split_once('=')
-            .ok_or_else(|| anyhow!("--set {assignment}: expected PATH=VALUE, e.g. users.rate=90"))?;
+        let (path, value) = assignment.split_once('=').ok_or_else(|| {
+            anyhow!("--set {assignment}: expected PATH=VALUE, e.g. users.rate=90")
+        })?;
         set_path(&mut doc, path.trim(), value).map_err(|e| anyhow!("--set {e}"))?;
     }
     Scenario::from_value(doc).map_err(|e| anyhow!("{label} is not a valid scenario:\n{e}"))
@@ -167,7 +181,9 @@ fn load(source: &str, edits: &Edits) -> Result<Scenario> {
 fn read_source(source: &str) -> Result<(String, String)> {
     if source == "-" {
         let mut text = String::new();
-        std::io::stdin().read_to_string(&mut text).context("reading standard input")?;
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .context("reading standard input")?;
         return Ok(("standard input".into(), text));
     }
     let path = std::path::Path::new(source);
@@ -182,14 +198,23 @@ fn read_source(source: &str) -> Result<(String, String)> {
         bail!("{source}: share URLs are not supported by this version yet; pass a scenario file or a preset");
     }
     let names: Vec<&str> = presets::ALL.iter().map(|p| p.name).collect();
-    bail!("{source}: no such file or preset (presets: {})", names.join(", "))
+    bail!(
+        "{source}: no such file or preset (presets: {})",
+        names.join(", ")
+    )
 }
 
 fn json_output(sim: &Sim) -> Value {
     let rows: Vec<Value> = sim
         .rows()
         .iter()
-        .map(|row| Value::Array(row.values().map(|v| v.map_or(Value::Null, Value::from)).collect()))
+        .map(|row| {
+            Value::Array(
+                row.values()
+                    .map(|v| v.map_or(Value::Null, Value::from))
+                    .collect(),
+            )
+        })
         .collect();
     let report = sim.report();
     json!({

@@ -13,7 +13,12 @@ fn metastable(args: &[&str], stdin: Option<&str>) -> Output {
         .spawn()
         .expect("the binary runs");
     if let Some(text) = stdin {
-        child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(text.as_bytes())
+            .unwrap();
     } else {
         drop(child.stdin.take());
     }
@@ -44,7 +49,11 @@ fn run_prints_the_spec_columns_and_the_verdict() {
         "t,offered,goodput,throughput,attempts,retries,timeouts,errors,rejected,latency_p50,latency_p99,latency_mean,in_flight,queue,retries.tokens,retries.timeouts,api.queue,api.busy,api.utilization"
     );
     assert_eq!(lines.count(), 300, "one row per 1 s bucket of a 300 s run");
-    assert!(stderr(&out).starts_with("verdict: metastable — Metastable:"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).starts_with("verdict: metastable — Metastable:"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
@@ -60,21 +69,48 @@ fn summary_has_exactly_the_listed_fields_in_order() {
     assert_eq!(
         keys,
         [
-            "verdict", "requests", "good", "late", "failed", "in_flight", "events", "goodput_before",
-            "goodput_after", "recovery_s", "latency_mean_s", "latency_p99_s", "wall_s"
+            "verdict",
+            "requests",
+            "good",
+            "late",
+            "failed",
+            "in_flight",
+            "events",
+            "goodput_before",
+            "goodput_after",
+            "recovery_s",
+            "latency_mean_s",
+            "latency_p99_s",
+            "wall_s"
         ]
     );
     let summary: serde_json::Value = serde_json::from_str(&text).unwrap();
     assert_eq!(summary["verdict"], "metastable");
     assert!(summary["wall_s"].as_f64().unwrap() > 0.0);
     let n = |k: &str| summary[k].as_u64().unwrap();
-    assert_eq!(n("good") + n("late") + n("failed") + n("in_flight"), n("requests"));
+    assert_eq!(
+        n("good") + n("late") + n("failed") + n("in_flight"),
+        n("requests")
+    );
 }
 
 #[test]
 fn set_and_seed_change_the_run_and_the_same_seed_repeats_it() {
-    let fixed = metastable(&["run", "retry-storm", "--set", "retries.max_attempts=1", "--summary"], None);
-    assert!(stdout(&fixed).contains("\"verdict\": \"recovered\""), "{}", stdout(&fixed));
+    let fixed = metastable(
+        &[
+            "run",
+            "retry-storm",
+            "--set",
+            "retries.max_attempts=1",
+            "--summary",
+        ],
+        None,
+    );
+    assert!(
+        stdout(&fixed).contains("\"verdict\": \"recovered\""),
+        "{}",
+        stdout(&fixed)
+    );
     let a = metastable(&["run", "retry-storm", "--seed", "11"], None);
     let b = metastable(&["run", "retry-storm", "--seed", "11"], None);
     let c = metastable(&["run", "retry-storm", "--seed", "12"], None);
@@ -91,7 +127,10 @@ fn json_format_has_columns_rows_and_summary() {
     let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(doc["columns"][0], "t");
     assert_eq!(doc["rows"].as_array().unwrap().len(), 20);
-    assert_eq!(doc["rows"][0].as_array().unwrap().len(), doc["columns"].as_array().unwrap().len());
+    assert_eq!(
+        doc["rows"][0].as_array().unwrap().len(),
+        doc["columns"].as_array().unwrap().len()
+    );
     assert_eq!(doc["verdict"], "stable");
 }
 
@@ -100,20 +139,39 @@ fn invalid_input_exits_2_naming_block_and_field() {
     let bad = SMALL.replace("\"mean_s\": 0.02", "\"mean_s\": -1");
     let out = metastable(&["run", "-"], Some(&bad));
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("block \"api\", field `service.mean_s`: must be > 0 (got -1)"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("block \"api\", field `service.mean_s`: must be > 0 (got -1)"),
+        "{}",
+        stderr(&out)
+    );
     assert!(stdout(&out).is_empty());
 
-    let out = metastable(&["validate", "-"], Some(&SMALL.replace("\"to\": \"api\"", "\"to\": \"apj\"")));
+    let out = metastable(
+        &["validate", "-"],
+        Some(&SMALL.replace("\"to\": \"api\"", "\"to\": \"apj\"")),
+    );
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("block \"users\", field `to`: no block has the id \"apj\""), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("block \"users\", field `to`: no block has the id \"apj\""),
+        "{}",
+        stderr(&out)
+    );
 
     let out = metastable(&["run", "-"], Some("{\"version\": 1,"));
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("not valid JSON (line 1"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("not valid JSON (line 1"),
+        "{}",
+        stderr(&out)
+    );
 
     let out = metastable(&["run", "no-such-thing"], None);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("no such file or preset"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("no such file or preset"),
+        "{}",
+        stderr(&out)
+    );
 
     let out = metastable(&["run", "retry-storm", "--set", "nobody.rate=3"], None);
     assert_eq!(out.status.code(), Some(2));
@@ -126,9 +184,16 @@ fn invalid_input_exits_2_naming_block_and_field() {
 
 #[test]
 fn a_run_past_a_limit_exits_2_with_the_reason() {
-    let out = metastable(&["run", "retry-storm", "--max-events", "10000", "--summary"], None);
+    let out = metastable(
+        &["run", "retry-storm", "--max-events", "10000", "--summary"],
+        None,
+    );
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("more than 10000 events"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("more than 10000 events"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
@@ -136,7 +201,8 @@ fn validate_accepts_a_good_scenario_and_files_work() {
     let out = metastable(&["validate", "-"], Some(SMALL));
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stdout(&out).starts_with("ok: \"small\" (2 blocks, 0 triggers"));
-    let path = std::env::temp_dir().join(format!("metastable-cli-test-{}.json", std::process::id()));
+    let path =
+        std::env::temp_dir().join(format!("metastable-cli-test-{}.json", std::process::id()));
     std::fs::write(&path, SMALL).unwrap();
     let out = metastable(&["run", path.to_str().unwrap(), "--summary"], None);
     std::fs::remove_file(&path).ok();
@@ -150,7 +216,11 @@ fn presets_lists_every_preset() {
     assert!(out.status.success());
     let text = stdout(&out);
     for preset in sim_core::presets::ALL {
-        assert!(text.contains(preset.name), "{} missing from\n{text}", preset.name);
+        assert!(
+            text.contains(preset.name),
+            "{} missing from\n{text}",
+            preset.name
+        );
         let run = metastable(&["validate", preset.name], None);
         assert!(run.status.success(), "{}: {}", preset.name, stderr(&run));
     }

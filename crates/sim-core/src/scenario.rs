@@ -511,7 +511,11 @@ impl fmt::Display for Problem {
         if self.field.is_empty() {
             write!(f, "{}: {}", self.location, self.message)
         } else {
-            write!(f, "{}, field `{}`: {}", self.location, self.field, self.message)
+            write!(
+                f,
+                "{}, field `{}`: {}",
+                self.location, self.field, self.message
+            )
         }
     }
 }
@@ -553,7 +557,9 @@ impl ScenarioError {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawScenario {
-    version: Value,
+    /// Checked before this struct is read (see `parse`).
+    #[serde(rename = "version")]
+    _version: Value,
     #[serde(default)]
     name: String,
     #[serde(default)]
@@ -653,7 +659,9 @@ fn parse(value: Value) -> Result<Scenario, Vec<Problem>> {
             return Err(vec![Problem {
                 location: "scenario".into(),
                 field: "version".into(),
-                message: format!("unsupported version {v} (this build reads version {FORMAT_VERSION})"),
+                message: format!(
+                    "unsupported version {v} (this build reads version {FORMAT_VERSION})"
+                ),
             }])
         }
         Some(_) => {}
@@ -668,8 +676,7 @@ fn parse(value: Value) -> Result<Scenario, Vec<Problem>> {
             problems.push(Problem {
                 location: block_location(index, raw_block),
                 field: "kind".into(),
-                message: "missing (one of client, retry, cache, balancer, breaker, server)"
-                    .into(),
+                message: "missing (one of client, retry, cache, balancer, breaker, server)".into(),
             });
             continue;
         }
@@ -746,7 +753,10 @@ impl Validator {
 
     fn count(&mut self, field: &str, value: u32, min: u32, max: u32) {
         if value < min || value > max {
-            self.problem(field, format!("must be between {min} and {max} (got {value})"));
+            self.problem(
+                field,
+                format!("must be between {min} and {max} (got {value})"),
+            );
         }
     }
 
@@ -755,11 +765,26 @@ impl Validator {
         if s.version != FORMAT_VERSION {
             self.problem(
                 "version",
-                format!("unsupported version {} (this build reads version {FORMAT_VERSION})", s.version),
+                format!(
+                    "unsupported version {} (this build reads version {FORMAT_VERSION})",
+                    s.version
+                ),
             );
         }
-        self.number("duration_s", s.duration_s, 0.0, true, limits::MAX_DURATION_S);
-        self.number("bucket_s", s.bucket_s, limits::MIN_BUCKET_S, false, limits::MAX_TIME_S);
+        self.number(
+            "duration_s",
+            s.duration_s,
+            0.0,
+            true,
+            limits::MAX_DURATION_S,
+        );
+        self.number(
+            "bucket_s",
+            s.bucket_s,
+            limits::MIN_BUCKET_S,
+            false,
+            limits::MAX_TIME_S,
+        );
         if s.duration_s.is_finite() && s.bucket_s.is_finite() && s.bucket_s > 0.0 {
             let buckets = (s.duration_s / s.bucket_s).ceil();
             if buckets > limits::MAX_BUCKETS {
@@ -773,13 +798,19 @@ impl Validator {
             }
         }
         if s.blocks.is_empty() {
-            self.problem("blocks", "a scenario needs at least one client and one server");
+            self.problem(
+                "blocks",
+                "a scenario needs at least one client and one server",
+            );
         }
         if s.blocks.len() > limits::MAX_BLOCKS {
             self.problem("blocks", format!("more than {} blocks", limits::MAX_BLOCKS));
         }
         if s.triggers.len() > limits::MAX_TRIGGERS {
-            self.problem("triggers", format!("more than {} triggers", limits::MAX_TRIGGERS));
+            self.problem(
+                "triggers",
+                format!("more than {} triggers", limits::MAX_TRIGGERS),
+            );
         }
         if !s.blocks.is_empty() && !s.blocks.iter().any(|b| matches!(b, Block::Client(_))) {
             self.problem("blocks", "a scenario needs at least one client block");
@@ -798,7 +829,10 @@ impl Validator {
             {
                 self.problem("id", "may only contain letters, digits, '_' and '-'");
             } else if TOP_LEVEL_FIELDS.contains(&id) {
-                self.problem("id", format!("\"{id}\" is reserved: a scenario field has that name"));
+                self.problem(
+                    "id",
+                    format!("\"{id}\" is reserved: a scenario field has that name"),
+                );
             }
             if kinds.insert(id, block.kind()).is_some() {
                 self.problem("id", "another block has the same id");
@@ -833,7 +867,8 @@ impl Validator {
                 match c.mode {
                     ClientMode::Open => {
                         match c.rate {
-                            None => self.problem("rate", "an open-loop client needs a rate (requests/s)"),
+                            None => self
+                                .problem("rate", "an open-loop client needs a rate (requests/s)"),
                             Some(rate) => self.number("rate", rate, 0.0, false, limits::MAX_RATE),
                         }
                         if c.users.is_some() {
@@ -845,14 +880,18 @@ impl Validator {
                     }
                     ClientMode::Closed => {
                         match c.users {
-                            None => self.problem("users", "a closed-loop client needs a number of users"),
+                            None => self
+                                .problem("users", "a closed-loop client needs a number of users"),
                             Some(users) => self.count("users", users, 1, limits::MAX_WORKERS),
                         }
                         if let Some(think) = c.think_s {
                             self.number("think_s", think, 0.0, false, limits::MAX_TIME_S);
                         }
                         if c.rate.is_some() {
-                            self.problem("rate", "not used by a closed-loop client (set users and think_s)");
+                            self.problem(
+                                "rate",
+                                "not used by a closed-loop client (set users and think_s)",
+                            );
                         }
                         if c.arrival != Arrival::Poisson {
                             self.problem("arrival", "only for mode \"open\"");
@@ -888,7 +927,10 @@ impl Validator {
                         self.problem("backoff.cap_s", format!("must be ≥ base_s ({})", b.base_s));
                     }
                 }
-                if b.kind != BackoffKind::None && b.jitter == Jitter::Decorrelated && b.base_s <= 0.0 {
+                if b.kind != BackoffKind::None
+                    && b.jitter == Jitter::Decorrelated
+                    && b.base_s <= 0.0
+                {
                     self.problem("backoff.base_s", "decorrelated jitter needs base_s > 0");
                 }
                 if let Some(budget) = &r.budget {
@@ -899,19 +941,31 @@ impl Validator {
             Block::Cache(c) => {
                 self.target("to", &c.to, kinds);
                 if c.capacity > 100_000_000 {
-                    self.problem("capacity", format!("must be ≤ 100000000 (got {})", c.capacity));
+                    self.problem(
+                        "capacity",
+                        format!("must be ≤ 100000000 (got {})", c.capacity),
+                    );
                 }
                 if let Some(ttl) = c.ttl_s {
                     self.positive_time("ttl_s", ttl);
                 }
-                self.number("hit_latency_s", c.hit_latency_s, 0.0, false, limits::MAX_TIME_S);
+                self.number(
+                    "hit_latency_s",
+                    c.hit_latency_s,
+                    0.0,
+                    false,
+                    limits::MAX_TIME_S,
+                );
             }
             Block::Balancer(b) => {
                 if b.to.is_empty() {
                     self.problem("to", "a balancer needs at least one downstream block");
                 }
                 if b.to.len() > limits::MAX_BLOCKS {
-                    self.problem("to", format!("more than {} downstream blocks", limits::MAX_BLOCKS));
+                    self.problem(
+                        "to",
+                        format!("more than {} downstream blocks", limits::MAX_BLOCKS),
+                    );
                 }
                 for (i, to) in b.to.iter().enumerate() {
                     self.target(&format!("to.{i}"), to, kinds);
@@ -923,7 +977,12 @@ impl Validator {
                 self.positive_time("window_s", b.window_s);
                 self.count("min_calls", b.min_calls, 1, 1_000_000_000);
                 self.positive_time("open_s", b.open_s);
-                self.count("half_open_probes", b.half_open_probes, 1, limits::MAX_WORKERS);
+                self.count(
+                    "half_open_probes",
+                    b.half_open_probes,
+                    1,
+                    limits::MAX_WORKERS,
+                );
             }
             Block::Server(s) => {
                 if let Some(to) = &s.to {
@@ -932,7 +991,12 @@ impl Validator {
                 self.count("workers", s.workers, 1, limits::MAX_WORKERS);
                 if let Some(q) = s.queue_capacity {
                     if q > 1_000_000_000 {
-                        self.problem("queue_capacity", format!("must be ≤ 1000000000 (got {q}); omit it for an unbounded queue"));
+                        self.problem(
+                            "queue_capacity",
+                            format!(
+                                "must be ≤ 1000000000 (got {q}); omit it for an unbounded queue"
+                            ),
+                        );
                     }
                 }
                 self.positive_time("service.mean_s", s.service.mean_s);
@@ -941,7 +1005,13 @@ impl Validator {
                 }
                 self.fraction("error_rate", s.error_rate);
                 if let Some(slow) = &s.slowdown {
-                    self.number("slowdown.factor", slow.factor, 0.0, true, limits::MAX_FACTOR);
+                    self.number(
+                        "slowdown.factor",
+                        slow.factor,
+                        0.0,
+                        true,
+                        limits::MAX_FACTOR,
+                    );
                 }
                 if let Some(wait) = s.max_queue_wait_s {
                     self.positive_time("max_queue_wait_s", wait);
@@ -952,8 +1022,12 @@ impl Validator {
 
     /// Calls must form an acyclic graph: a cycle would let one request call itself forever.
     fn cycles(&mut self, s: &Scenario) {
-        let index: BTreeMap<&str, usize> =
-            s.blocks.iter().enumerate().map(|(i, b)| (b.id(), i)).collect();
+        let index: BTreeMap<&str, usize> = s
+            .blocks
+            .iter()
+            .enumerate()
+            .map(|(i, b)| (b.id(), i))
+            .collect();
         // 0 = unvisited, 1 = on the current path, 2 = done.
         let mut state = vec![0u8; s.blocks.len()];
         for start in 0..s.blocks.len() {
@@ -982,7 +1056,10 @@ impl Validator {
                                     .collect();
                                 path.push(s.blocks[child].id());
                                 self.at(format!("block \"{}\"", s.blocks[node].id()));
-                                self.problem("to", format!("calls form a cycle: {}", path.join(" → ")));
+                                self.problem(
+                                    "to",
+                                    format!("calls form a cycle: {}", path.join(" → ")),
+                                );
                             }
                             _ => {}
                         }
@@ -1029,7 +1106,9 @@ impl Validator {
             Trigger::Latency { factor, .. } => {
                 self.number("factor", *factor, 0.0, true, limits::MAX_FACTOR)
             }
-            Trigger::Capacity { workers, .. } => self.count("workers", *workers, 0, limits::MAX_WORKERS),
+            Trigger::Capacity { workers, .. } => {
+                self.count("workers", *workers, 0, limits::MAX_WORKERS)
+            }
             Trigger::Errors { rate, .. } => self.fraction("rate", *rate),
             _ => {}
         }
@@ -1055,9 +1134,16 @@ pub fn get_path<'a>(doc: &'a mut Value, path: &str) -> Result<&'a Value, String>
     path_slot(doc, path, false).map(|v| &*v)
 }
 
-fn path_slot<'a>(doc: &'a mut Value, path: &str, create_last: bool) -> Result<&'a mut Value, String> {
+fn path_slot<'a>(
+    doc: &'a mut Value,
+    path: &str,
+    create_last: bool,
+) -> Result<&'a mut Value, String> {
     let mut segments = path.split('.');
-    let first = segments.next().filter(|s| !s.is_empty()).ok_or_else(|| format!("empty path `{path}`"))?;
+    let first = segments
+        .next()
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| format!("empty path `{path}`"))?;
     let mut current: &mut Value = if TOP_LEVEL_FIELDS.contains(&first) {
         doc.get_mut(first)
             .ok_or_else(|| format!("`{path}`: the scenario has no `{first}` field"))?
@@ -1087,11 +1173,15 @@ fn path_slot<'a>(doc: &'a mut Value, path: &str, create_last: bool) -> Result<&'
                     .parse()
                     .map_err(|_| format!("`{path}`: `{segment}` should be an index into a list"))?;
                 let len = items.len();
-                items
-                    .get_mut(index)
-                    .ok_or_else(|| format!("`{path}`: index {index} is past the end (the list has {len})"))?
+                items.get_mut(index).ok_or_else(|| {
+                    format!("`{path}`: index {index} is past the end (the list has {len})")
+                })?
             }
-            _ => return Err(format!("`{path}`: `{segment}` is below a value that is not an object or a list")),
+            _ => {
+                return Err(format!(
+                    "`{path}`: `{segment}` is below a value that is not an object or a list"
+                ))
+            }
         };
     }
     Ok(current)
@@ -1175,11 +1265,17 @@ mod tests {
     #[test]
     fn dangling_and_wrong_kind_targets_are_refused() {
         let e = with("retries.to", "\"nowhere\"");
-        assert_eq!(e, vec!["block \"retries\", field `to`: no block has the id \"nowhere\""]);
+        assert_eq!(
+            e,
+            vec!["block \"retries\", field `to`: no block has the id \"nowhere\""]
+        );
         let e = with("retries.to", "\"users\"");
         assert!(e[0].contains("is a client"), "{e:?}");
         let e = with("triggers.0.target", "\"api\"");
-        assert!(e[0].starts_with("trigger 0 (load_spike), field `target`"), "{e:?}");
+        assert!(
+            e[0].starts_with("trigger 0 (load_spike), field `target`"),
+            "{e:?}"
+        );
         assert!(e[0].contains("targets a client"), "{e:?}");
     }
 
@@ -1195,7 +1291,10 @@ mod tests {
     #[test]
     fn bad_numbers_are_refused_with_block_and_field() {
         let e = with("api.service.mean_s", "-1");
-        assert_eq!(e, vec!["block \"api\", field `service.mean_s`: must be > 0 (got -1)"]);
+        assert_eq!(
+            e,
+            vec!["block \"api\", field `service.mean_s`: must be > 0 (got -1)"]
+        );
         assert!(with("users.rate", "-5")[0].contains("field `rate`"));
         assert!(with("api.workers", "0")[0].contains("field `workers`"));
         assert!(with("api.error_rate", "1.5")[0].contains("field `error_rate`"));
@@ -1230,12 +1329,17 @@ mod tests {
     #[test]
     fn versions_are_checked_first() {
         let e = errors(&STORM.replace("\"version\": 1", "\"version\": 2"));
-        assert_eq!(e, vec!["scenario, field `version`: unsupported version 2 (this build reads version 1)"]);
+        assert_eq!(
+            e,
+            vec!["scenario, field `version`: unsupported version 2 (this build reads version 1)"]
+        );
     }
 
     #[test]
     fn duplicate_and_reserved_ids_are_refused() {
-        assert!(with("api.id", "\"retries\"").iter().any(|e| e.contains("same id")));
+        assert!(with("api.id", "\"retries\"")
+            .iter()
+            .any(|e| e.contains("same id")));
         let e = with("api.id", "\"seed\"");
         assert!(e.iter().any(|e| e.contains("reserved")), "{e:?}");
         let e = with("api.id", "\"a.b\"");
@@ -1252,7 +1356,11 @@ mod tests {
         let s = Scenario::from_value(doc.clone()).unwrap();
         assert_eq!(s.seed, 11);
         assert_eq!(get_path(&mut doc, "users.rate").unwrap(), &Value::from(90));
-        assert!(set_path(&mut doc, "nobody.rate", "1").unwrap_err().contains("nobody"));
-        assert!(set_path(&mut doc, "triggers.4.factor", "1").unwrap_err().contains("past the end"));
+        assert!(set_path(&mut doc, "nobody.rate", "1")
+            .unwrap_err()
+            .contains("nobody"));
+        assert!(set_path(&mut doc, "triggers.4.factor", "1")
+            .unwrap_err()
+            .contains("past the end"));
     }
 }

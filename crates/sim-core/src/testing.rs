@@ -5,12 +5,17 @@ use crate::{Scenario, Sim};
 
 /// Parses (panicking with the validator's message) and runs a scenario to the end.
 pub(crate) fn run(json: &str) -> Sim {
-    let scenario = Scenario::from_json(json).unwrap_or_else(|e| panic!("invalid test scenario: {e}"));
+    let scenario =
+        Scenario::from_json(json).unwrap_or_else(|e| panic!("invalid test scenario: {e}"));
     let mut sim = Sim::new(&scenario).expect("valid");
     sim.run();
     assert!(sim.stopped().is_none(), "{:?}", sim.stopped());
     let t = sim.totals();
-    assert_eq!(t.good + t.late + t.failed + t.in_flight, t.requests, "conservation: {t:?}");
+    assert_eq!(
+        t.good + t.late + t.failed + t.in_flight,
+        t.requests,
+        "conservation: {t:?}"
+    );
     sim
 }
 
@@ -29,5 +34,8 @@ pub(crate) fn column(sim: &Sim, name: &str) -> Vec<f64> {
 
 /// Sum over buckets `[from, to)` of a per-second column times the bucket length (1 s).
 pub(crate) fn total(sim: &Sim, name: &str, from: usize, to: usize) -> f64 {
-    column(sim, name)[from..to].iter().filter(|v| !v.is_nan()).sum()
+    column(sim, name)[from..to]
+        .iter()
+        .filter(|v| !v.is_nan())
+        .sum()
 }

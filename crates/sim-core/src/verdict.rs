@@ -196,8 +196,11 @@ pub fn judge(scenario: &Scenario, columns: &[String], rows: &[Row]) -> Report {
         report.goodput_before = good_early;
         report.goodput_after = good_late;
         report.offered_before = offered_early;
-        let (Some(oe), Some(ge), Some(ol), Some(gl)) = (offered_early, good_early, offered_late, good_late) else {
-            report.explanation = "Undefined: the run is too short to compare its start and its end.".into();
+        let (Some(oe), Some(ge), Some(ol), Some(gl)) =
+            (offered_early, good_early, offered_late, good_late)
+        else {
+            report.explanation =
+                "Undefined: the run is too short to compare its start and its end.".into();
             return report;
         };
         if oe <= 0.0 {
@@ -208,7 +211,8 @@ pub fn judge(scenario: &Scenario, columns: &[String], rows: &[Row]) -> Report {
         let fine_late = ol <= 0.0 || gl >= 0.9 * ol;
         if fine_early && fine_late {
             report.verdict = Verdict::Stable;
-            report.explanation = format!(
+            report.explanation =
+                format!(
                 "Stable: with no trigger, {} of offered requests succeed in time, start to end.",
                 percent(if ol > 0.0 { (gl / ol).min(ge / oe) } else { ge / oe })
             );
@@ -266,7 +270,10 @@ pub fn judge(scenario: &Scenario, columns: &[String], rows: &[Row]) -> Report {
     let goodput_after = goodput_after.unwrap_or(0.0);
     let r = goodput_after / goodput_before;
     let since_end = duration - trigger_end;
-    let backlog: Vec<(f64, f64)> = after.iter().map(|(row, _)| (row.t, row.in_flight + row.queue)).collect();
+    let backlog: Vec<(f64, f64)> = after
+        .iter()
+        .map(|(row, _)| (row.t, row.in_flight + row.queue))
+        .collect();
     report.backlog_slope = slope(&backlog);
     let utilization = server_utilization(columns, &after);
     let offered_after = mean(&after, |row| row.offered).unwrap_or(0.0);
@@ -280,7 +287,10 @@ pub fn judge(scenario: &Scenario, columns: &[String], rows: &[Row]) -> Report {
                 "Recovered: goodput came back to {} of before {s:.0} s after {noun} ended.",
                 percent(r)
             ),
-            _ => format!("Recovered: goodput is back to {} of before once {noun} ends.", percent(r)),
+            _ => format!(
+                "Recovered: goodput is back to {} of before once {noun} ends.",
+                percent(r)
+            ),
         };
     } else if r >= 0.5 {
         report.verdict = Verdict::Degraded;
@@ -305,7 +315,10 @@ pub fn judge(scenario: &Scenario, columns: &[String], rows: &[Row]) -> Report {
         let (slope_per_s, _) = report.backlog_slope.unwrap_or((0.0, 0.0));
         if draining {
             report.verdict = Verdict::Recovering;
-            text.push_str(&format!(" the backlog is still draining ({:.0} per second).", slope_per_s));
+            text.push_str(&format!(
+                " the backlog is still draining ({:.0} per second).",
+                slope_per_s
+            ));
         } else {
             report.verdict = Verdict::Metastable;
             if slope_per_s > 0.0 && report.backlog_slope.is_some_and(|(b, se)| b > 3.0 * se) {
@@ -332,7 +345,11 @@ fn server_utilization(columns: &[String], window: &[(&Row, f64)]) -> Option<f64>
         return None;
     }
     mean(window, |row| {
-        indices.iter().filter_map(|&i| row.blocks.get(i).copied().flatten()).sum::<f64>() / indices.len() as f64
+        indices
+            .iter()
+            .filter_map(|&i| row.blocks.get(i).copied().flatten())
+            .sum::<f64>()
+            / indices.len() as f64
     })
 }
 
@@ -374,7 +391,9 @@ mod tests {
 
     #[test]
     fn slope_of_a_line_has_no_error() {
-        let points: Vec<(f64, f64)> = (0..10).map(|i| (f64::from(i), 5.0 - 2.0 * f64::from(i))).collect();
+        let points: Vec<(f64, f64)> = (0..10)
+            .map(|i| (f64::from(i), 5.0 - 2.0 * f64::from(i)))
+            .collect();
         let (b, se) = slope(&points).unwrap();
         assert!((b + 2.0).abs() < 1e-12);
         assert!(se < 1e-9);
@@ -418,7 +437,9 @@ mod tests {
     fn recovery_is_the_start_of_the_first_good_ten_seconds() {
         // Down until t = 25, then back, with one noisy bucket that must not matter.
         let mut goodput = vec![0.0; 25];
-        goodput.extend([100.0, 100.0, 80.0, 100.0, 100.0, 100.0, 100.0, 100.0, 100.0, 100.0, 100.0]);
+        goodput.extend([
+            100.0, 100.0, 80.0, 100.0, 100.0, 100.0, 100.0, 100.0, 100.0, 100.0, 100.0,
+        ]);
         assert_eq!(recovery(&rows(&goodput), 20.0, 100.0, 36.0), Some(5.0));
         // Never ten good seconds: none.
         assert_eq!(recovery(&rows(&[0.0; 40]), 20.0, 100.0, 40.0), None);

@@ -38,9 +38,15 @@ fn every_preset_has_a_promise_and_a_caption() {
     let promised: Vec<&str> = PROMISES.iter().map(|(n, _)| *n).collect();
     assert_eq!(names, promised);
     for preset in presets::ALL {
-        let scenario = presets::load(preset.name).unwrap().unwrap_or_else(|e| panic!("{}: {e}", preset.name));
+        let scenario = presets::load(preset.name)
+            .unwrap()
+            .unwrap_or_else(|e| panic!("{}: {e}", preset.name));
         let caption = scenario.caption.unwrap_or_default();
-        assert!(caption.len() > 150, "{}: the caption should tell the story", preset.name);
+        assert!(
+            caption.len() > 150,
+            "{}: the caption should tell the story",
+            preset.name
+        );
         assert!(!scenario.name.is_empty());
         assert!(
             scenario.triggers.iter().all(|t| t.at_s() >= 30.0),
@@ -48,7 +54,10 @@ fn every_preset_has_a_promise_and_a_caption() {
             preset.name
         );
         assert!(
-            scenario.blocks.iter().all(|b| serde_json::to_value(b).unwrap().get("ui").is_some()),
+            scenario
+                .blocks
+                .iter()
+                .all(|b| serde_json::to_value(b).unwrap().get("ui").is_some()),
             "{}: every block has an editor position",
             preset.name
         );
@@ -62,7 +71,11 @@ fn every_preset_reaches_the_verdict_its_caption_promises() {
             let seed_text = seed.to_string();
             let run = check(name, &[("seed", &seed_text)]);
             assert_conserved(&run.totals);
-            assert_eq!(run.report.verdict, promised, "{name}, seed {seed}: {}", run.report.explanation);
+            assert_eq!(
+                run.report.verdict, promised,
+                "{name}, seed {seed}: {}",
+                run.report.explanation
+            );
         }
     }
 }
@@ -73,8 +86,14 @@ fn the_stale_queue_shows_minutes_of_throughput_without_goodput_and_lifo_fixes_it
     let lifo = check("stale-queue-lifo", &[]);
     let fifo_recovery = fifo.report.recovery_s.unwrap();
     let lifo_recovery = lifo.report.recovery_s.unwrap();
-    assert!(fifo_recovery > 90.0, "FIFO drains stale calls for minutes: {fifo_recovery} s");
-    assert!(lifo_recovery < 30.0, "LIFO serves fresh calls at once: {lifo_recovery} s");
+    assert!(
+        fifo_recovery > 90.0,
+        "FIFO drains stale calls for minutes: {fifo_recovery} s"
+    );
+    assert!(
+        lifo_recovery < 30.0,
+        "LIFO serves fresh calls at once: {lifo_recovery} s"
+    );
     // While the FIFO drains: servers busy, nothing good.
     assert!(fifo.mean("throughput", 100.0, 140.0) > 90.0);
     assert!(fifo.mean("goodput", 100.0, 140.0) < 5.0);
@@ -82,18 +101,40 @@ fn the_stale_queue_shows_minutes_of_throughput_without_goodput_and_lifo_fixes_it
 
 #[test]
 fn the_cold_cache_needs_both_the_flush_and_the_surge() {
-    let flush_only = check("cold-cache", &[("triggers", r#"[{"kind": "cache_flush", "target": "cache", "at_s": 60}]"#)]);
-    assert_eq!(flush_only.report.verdict, Verdict::Recovered, "{}", flush_only.report.explanation);
+    let flush_only = check(
+        "cold-cache",
+        &[(
+            "triggers",
+            r#"[{"kind": "cache_flush", "target": "cache", "at_s": 60}]"#,
+        )],
+    );
+    assert_eq!(
+        flush_only.report.verdict,
+        Verdict::Recovered,
+        "{}",
+        flush_only.report.explanation
+    );
     let surge_only = check(
         "cold-cache",
-        &[("triggers", r#"[{"kind": "load_spike", "target": "users", "at_s": 60, "for_s": 20, "factor": 2}]"#)],
+        &[(
+            "triggers",
+            r#"[{"kind": "load_spike", "target": "users", "at_s": 60, "for_s": 20, "factor": 2}]"#,
+        )],
     );
-    assert_eq!(surge_only.report.verdict, Verdict::Recovered, "{}", surge_only.report.explanation);
+    assert_eq!(
+        surge_only.report.verdict,
+        Verdict::Recovered,
+        "{}",
+        surge_only.report.explanation
+    );
     // Collapsed, the cache stays cold: the hit rate stays far below its warm level.
     let both = check("cold-cache", &[]);
     let warm = both.mean("cache.hit_rate", 30.0, 60.0);
     let after = both.mean("cache.hit_rate", 250.0, 300.0);
-    assert!(warm > 0.55 && after < warm - 0.2, "hit rate {warm} before, {after} after");
+    assert!(
+        warm > 0.55 && after < warm - 0.2,
+        "hit rate {warm} before, {after} after"
+    );
 }
 
 #[test]
@@ -108,7 +149,10 @@ fn layered_retries_multiply_to_27_calls_per_request() {
 fn the_dependency_partition_holds_the_api_workers() {
     let run = check("dependency-outage", &[]);
     let busy = run.mean("api.busy", 62.0, 75.0);
-    assert_eq!(busy, 20.0, "every API worker waits on the partitioned database");
+    assert_eq!(
+        busy, 20.0,
+        "every API worker waits on the partitioned database"
+    );
     assert!(run.mean("goodput", 62.0, 75.0) < 1.0);
     assert!(run.mean("api.queue", 70.0, 75.0) > 500.0);
 }
@@ -118,13 +162,29 @@ fn balancer_policies_differ_in_how_much_they_send_to_the_slow_server() {
     let share = |preset: &str| {
         let run = check(preset, &[]);
         let c: f64 = run.column("c.utilization")[60..80].iter().sum();
-        let all: f64 = ["a", "b", "c"].iter().map(|s| run.column(&format!("{s}.utilization"))[60..80].iter().sum::<f64>()).sum();
+        let all: f64 = ["a", "b", "c"]
+            .iter()
+            .map(|s| {
+                run.column(&format!("{s}.utilization"))[60..80]
+                    .iter()
+                    .sum::<f64>()
+            })
+            .sum();
         (c / all, run.mean("c.queue", 70.0, 80.0))
     };
     let (_, round_robin_queue) = share("slow-server-round-robin");
     let (_, least_queue) = share("slow-server-least-outstanding");
     let (_, two_queue) = share("slow-server-power-of-two");
-    assert!(round_robin_queue > 100.0, "round-robin piles calls on the slow server: {round_robin_queue}");
-    assert!(least_queue < round_robin_queue / 5.0, "least-outstanding: {least_queue}");
-    assert!(two_queue < round_robin_queue / 5.0, "power of two: {two_queue}");
+    assert!(
+        round_robin_queue > 100.0,
+        "round-robin piles calls on the slow server: {round_robin_queue}"
+    );
+    assert!(
+        least_queue < round_robin_queue / 5.0,
+        "least-outstanding: {least_queue}"
+    );
+    assert!(
+        two_queue < round_robin_queue / 5.0,
+        "power of two: {two_queue}"
+    );
 }

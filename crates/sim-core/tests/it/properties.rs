@@ -94,11 +94,21 @@ prop_compose! {
 type RawTrigger = (usize, f64, f64, f64, u32, f64, usize);
 
 fn trigger() -> impl Strategy<Value = RawTrigger> {
-    (0usize..7, 0.0..30.0f64, 0.1..15.0f64, 0.0..4.0f64, 0u32..10, 0.0..1.0f64, 0usize..8)
+    (
+        0usize..7,
+        0.0..30.0f64,
+        0.1..15.0f64,
+        0.0..4.0f64,
+        0u32..10,
+        0.0..1.0f64,
+        0usize..8,
+    )
 }
 
 /// Builds a chain users → [retry] → [cache] → [breaker] → (server | balancer → servers),
 /// with an optional dependency behind the first server, and triggers on fitting targets.
+// Rationale: the parameters mirror the strategy tuple one to one; a struct would only rename them.
+#[allow(clippy::too_many_arguments)]
 fn assemble(
     client: Value,
     retry: Option<Value>,
@@ -118,7 +128,9 @@ fn assemble(
     }
     if let Some((capacity, ttl, hit, fill_late)) = cache {
         let mut c = json!({"id": "cache", "kind": "cache", "capacity": capacity, "hit_latency_s": hit, "fill_late": fill_late});
-        if let Some(t) = ttl { c["ttl_s"] = json!(t); }
+        if let Some(t) = ttl {
+            c["ttl_s"] = json!(t);
+        }
         chain.push(c);
     }
     if let Some((threshold, window, min_calls, open, probes)) = breaker {
@@ -131,17 +143,31 @@ fn assemble(
             "policy": (["round_robin", "random", "least_outstanding", "power_of_two"][policy])}));
     }
     // Link the chain: each calls the next; the last calls the server or the balancer.
-    let first_server = if servers.len() > 1 { "lb".to_string() } else { server_ids[0].clone() };
-    let ids: Vec<String> = chain.iter().map(|b| b["id"].as_str().unwrap_or_default().to_string()).collect();
+    let first_server = if servers.len() > 1 {
+        "lb".to_string()
+    } else {
+        server_ids[0].clone()
+    };
+    let ids: Vec<String> = chain
+        .iter()
+        .map(|b| b["id"].as_str().unwrap_or_default().to_string())
+        .collect();
     for (i, block) in chain.iter_mut().enumerate() {
-        if block["kind"] == "balancer" { continue; }
-        block["to"] = json!(ids.get(i + 1).cloned().unwrap_or_else(|| first_server.clone()));
+        if block["kind"] == "balancer" {
+            continue;
+        }
+        block["to"] = json!(ids
+            .get(i + 1)
+            .cloned()
+            .unwrap_or_else(|| first_server.clone()));
     }
     blocks[0]["to"] = json!(ids.first().cloned().unwrap_or(first_server));
     blocks.extend(chain);
     for (i, mut s) in servers.into_iter().enumerate() {
         s["id"] = json!(server_ids[i]);
-        if i == 0 && dependency.is_some() { s["to"] = json!("db"); }
+        if i == 0 && dependency.is_some() {
+            s["to"] = json!("db");
+        }
         blocks.push(s);
     }
     if let Some(mut db) = dependency {
@@ -149,7 +175,11 @@ fn assemble(
         blocks.push(db);
     }
     let of_kind = |kinds: &[&str]| -> Vec<String> {
-        blocks.iter().filter(|b| kinds.contains(&b["kind"].as_str().unwrap_or(""))).map(|b| b["id"].as_str().unwrap_or("").to_string()).collect()
+        blocks
+            .iter()
+            .filter(|b| kinds.contains(&b["kind"].as_str().unwrap_or("")))
+            .map(|b| b["id"].as_str().unwrap_or("").to_string())
+            .collect()
     };
     let servers_ids = of_kind(&["server"]);
     let callees = of_kind(&["retry", "cache", "balancer", "breaker", "server"]);
@@ -157,12 +187,24 @@ fn assemble(
     let mut out_triggers = Vec::new();
     for (kind, at, length, factor, workers, rate, pick) in triggers {
         let t = match kind {
-            0 => json!({"kind": "load_spike", "target": "users", "at_s": at, "for_s": length, "factor": factor}),
-            1 => json!({"kind": "latency", "target": servers_ids[pick % servers_ids.len()], "at_s": at, "for_s": length, "factor": factor.max(0.1)}),
-            2 => json!({"kind": "outage", "target": servers_ids[pick % servers_ids.len()], "at_s": at, "for_s": length}),
-            3 => json!({"kind": "capacity", "target": servers_ids[pick % servers_ids.len()], "at_s": at, "for_s": length, "workers": workers}),
-            4 => json!({"kind": "errors", "target": servers_ids[pick % servers_ids.len()], "at_s": at, "for_s": length, "rate": rate}),
-            5 => json!({"kind": "partition", "target": callees[pick % callees.len()], "at_s": at, "for_s": length}),
+            0 => {
+                json!({"kind": "load_spike", "target": "users", "at_s": at, "for_s": length, "factor": factor})
+            }
+            1 => {
+                json!({"kind": "latency", "target": servers_ids[pick % servers_ids.len()], "at_s": at, "for_s": length, "factor": factor.max(0.1)})
+            }
+            2 => {
+                json!({"kind": "outage", "target": servers_ids[pick % servers_ids.len()], "at_s": at, "for_s": length})
+            }
+            3 => {
+                json!({"kind": "capacity", "target": servers_ids[pick % servers_ids.len()], "at_s": at, "for_s": length, "workers": workers})
+            }
+            4 => {
+                json!({"kind": "errors", "target": servers_ids[pick % servers_ids.len()], "at_s": at, "for_s": length, "rate": rate})
+            }
+            5 => {
+                json!({"kind": "partition", "target": callees[pick % callees.len()], "at_s": at, "for_s": length})
+            }
             _ => match caches.first() {
                 Some(cache) => json!({"kind": "cache_flush", "target": cache, "at_s": at}),
                 None => continue,
@@ -177,17 +219,28 @@ fn scenario() -> impl Strategy<Value = Value> {
     (
         client(),
         proptest::option::of(retry()),
-        proptest::option::of((0u64..200, proptest::option::of(0.1..20.0f64), 0.0..0.01f64, any::<bool>())),
+        proptest::option::of((
+            0u64..200,
+            proptest::option::of(0.1..20.0f64),
+            0.0..0.01f64,
+            any::<bool>(),
+        )),
         proptest::option::of((0.0..1.0f64, 0.5..10.0f64, 1u32..30, 0.1..5.0f64, 1u32..4)),
         proptest::collection::vec(server(), 1..4),
         0usize..4,
         proptest::option::of(server()),
         proptest::collection::vec(trigger(), 0..4),
-        (5.0..40.0f64, prop_oneof![Just(1.0), Just(0.5), Just(2.5)], any::<u64>()),
+        (
+            5.0..40.0f64,
+            prop_oneof![Just(1.0), Just(0.5), Just(2.5)],
+            any::<u64>(),
+        ),
     )
-        .prop_map(|(c, r, cache, breaker, servers, policy, dep, triggers, run)| {
-            assemble(c, r, cache, breaker, servers, policy, dep, triggers, run)
-        })
+        .prop_map(
+            |(c, r, cache, breaker, servers, policy, dep, triggers, run)| {
+                assemble(c, r, cache, breaker, servers, policy, dep, triggers, run)
+            },
+        )
 }
 
 /// Runs in uneven slices, checking the invariants after each; returns the CSV and totals.
@@ -198,7 +251,11 @@ fn run_sliced(scenario: &Scenario, slices: &[f64]) -> (String, sim_core::Totals,
     for slice in slices.iter().cycle().take(200) {
         t += slice;
         sim.run_until(t);
-        assert!(sim.now_s() >= last_now, "the clock went back: {} after {last_now}", sim.now_s());
+        assert!(
+            sim.now_s() >= last_now,
+            "the clock went back: {} after {last_now}",
+            sim.now_s()
+        );
         last_now = sim.now_s();
         assert_conserved(&sim.totals());
         if sim.finished() {
@@ -207,18 +264,36 @@ fn run_sliced(scenario: &Scenario, slices: &[f64]) -> (String, sim_core::Totals,
     }
     sim.run();
     assert!(sim.finished());
-    assert_eq!(sim.time_went_back(), 0, "an event was handled before the clock");
+    assert_eq!(
+        sim.time_went_back(),
+        0,
+        "an event was handled before the clock"
+    );
     assert_conserved(&sim.totals());
     let rows = sim.rows();
-    assert!(rows.windows(2).all(|w| w[0].t < w[1].t), "row times must increase");
-    assert_eq!(rows.len() as f64, (scenario.duration_s / scenario.bucket_s).ceil());
+    assert!(
+        rows.windows(2).all(|w| w[0].t < w[1].t),
+        "row times must increase"
+    );
+    assert_eq!(
+        rows.len() as f64,
+        (scenario.duration_s / scenario.bucket_s).ceil()
+    );
     for row in rows {
-        assert!(row.in_flight >= 0.0 && row.queue >= 0.0 && row.goodput <= row.offered + row.in_flight + 1e9);
+        assert!(
+            row.in_flight >= 0.0
+                && row.queue >= 0.0
+                && row.goodput <= row.offered + row.in_flight + 1e9
+        );
         for value in row.values().flatten() {
             assert!(value.is_finite(), "non-finite metric in {row:?}");
         }
     }
-    (sim_core::to_csv(sim.columns(), rows), sim.totals(), sim.events())
+    (
+        sim_core::to_csv(sim.columns(), rows),
+        sim.totals(),
+        sim.events(),
+    )
 }
 
 proptest! {
@@ -306,15 +381,22 @@ fn a_zero_time_loop_stops_with_a_message() {
 
 #[test]
 fn event_and_state_limits_stop_a_run_with_a_message() {
-    let scenario = Scenario::from_json(sim_core::presets::find("retry-storm").unwrap().json).unwrap();
-    let limits = sim_core::Limits { max_events: 50_000, ..sim_core::Limits::default() };
+    let scenario =
+        Scenario::from_json(sim_core::presets::find("retry-storm").unwrap().json).unwrap();
+    let limits = sim_core::Limits {
+        max_events: 50_000,
+        ..sim_core::Limits::default()
+    };
     let mut sim = Sim::with_limits(&scenario, limits).unwrap();
     sim.run();
     let stopped = sim.stopped().expect("stopped by the event limit");
     assert!(stopped.reason.contains("50000 events"), "{stopped}");
     assert_conserved(&sim.totals());
 
-    let limits = sim_core::Limits { max_state_bytes: 256 << 10, ..sim_core::Limits::default() };
+    let limits = sim_core::Limits {
+        max_state_bytes: 256 << 10,
+        ..sim_core::Limits::default()
+    };
     let mut sim = Sim::with_limits(&scenario, limits).unwrap();
     sim.run();
     let stopped = sim.stopped().expect("stopped by the state limit");

@@ -5,7 +5,15 @@ use crate::{check, slow};
 
 /// One open-loop Poisson client straight into one server, no timeout: every request is good
 /// and its latency is its sojourn time.
-fn queue(rate: f64, workers: u32, dist: &str, mean_s: f64, queue_capacity: Option<u64>, duration_s: f64, seed: u64) -> String {
+fn queue(
+    rate: f64,
+    workers: u32,
+    dist: &str,
+    mean_s: f64,
+    queue_capacity: Option<u64>,
+    duration_s: f64,
+    seed: u64,
+) -> String {
     let capacity = queue_capacity.map_or(String::new(), |k| format!(r#", "queue_capacity": {k}"#));
     format!(
         r#"{{"version": 1, "seed": {seed}, "duration_s": {duration_s}, "bucket_s": {bucket},
@@ -42,9 +50,17 @@ fn mm1_mean_sojourn_is_one_over_mu_minus_lambda() {
     let (duration, tolerance, seeds) = plan();
     let (lambda, mu) = (8.0, 10.0);
     for seed in 1..=seeds {
-        let run = check(&queue(lambda, 1, "exponential", 1.0 / mu, None, duration, seed), &[]);
+        let run = check(
+            &queue(lambda, 1, "exponential", 1.0 / mu, None, duration, seed),
+            &[],
+        );
         let w = run.latency_mean_s.unwrap();
-        assert_close(&format!("M/M/1 ρ=0.8 seed {seed}"), w, 1.0 / (mu - lambda), tolerance);
+        assert_close(
+            &format!("M/M/1 ρ=0.8 seed {seed}"),
+            w,
+            1.0 / (mu - lambda),
+            tolerance,
+        );
     }
 }
 
@@ -69,8 +85,24 @@ fn mmc_mean_sojourn_follows_erlang_c() {
     let probability_wait = erlang_c(c, lambda / mu);
     let expected = probability_wait / (f64::from(c) * mu - lambda) + 1.0 / mu;
     for seed in 1..=seeds {
-        let run = check(&queue(lambda, c, "exponential", 1.0 / mu, None, duration / 4.0, seed), &[]);
-        assert_close(&format!("M/M/4 ρ=0.8 seed {seed}"), run.latency_mean_s.unwrap(), expected, tolerance);
+        let run = check(
+            &queue(
+                lambda,
+                c,
+                "exponential",
+                1.0 / mu,
+                None,
+                duration / 4.0,
+                seed,
+            ),
+            &[],
+        );
+        assert_close(
+            &format!("M/M/4 ρ=0.8 seed {seed}"),
+            run.latency_mean_s.unwrap(),
+            expected,
+            tolerance,
+        );
     }
 }
 
@@ -81,8 +113,24 @@ fn md1_mean_sojourn_follows_pollaczek_khinchine() {
     let rho = lambda * service;
     let expected = service + rho * service / (2.0 * (1.0 - rho));
     for seed in 1..=seeds {
-        let run = check(&queue(lambda, 1, "deterministic", service, None, duration / 2.0, seed), &[]);
-        assert_close(&format!("M/D/1 ρ=0.8 seed {seed}"), run.latency_mean_s.unwrap(), expected, tolerance);
+        let run = check(
+            &queue(
+                lambda,
+                1,
+                "deterministic",
+                service,
+                None,
+                duration / 2.0,
+                seed,
+            ),
+            &[],
+        );
+        assert_close(
+            &format!("M/D/1 ρ=0.8 seed {seed}"),
+            run.latency_mean_s.unwrap(),
+            expected,
+            tolerance,
+        );
     }
 }
 
@@ -94,10 +142,29 @@ fn mm1k_blocking_probability() {
     let k = 5; // one in service + a waiting room of 4
     let expected = (1.0 - rho) * rho.powi(k) / (1.0 - rho.powi(k + 1));
     for seed in 1..=seeds {
-        let run = check(&queue(lambda, 1, "exponential", 1.0 / mu, Some(4), duration / 2.0, seed), &[]);
+        let run = check(
+            &queue(
+                lambda,
+                1,
+                "exponential",
+                1.0 / mu,
+                Some(4),
+                duration / 2.0,
+                seed,
+            ),
+            &[],
+        );
         let blocked = run.totals.rejected as f64 / run.totals.attempts as f64;
-        assert_close(&format!("M/M/1/5 blocking seed {seed}"), blocked, expected, tolerance * 1.5);
-        assert_eq!(run.totals.failed, run.totals.rejected, "a rejected call fails its request");
+        assert_close(
+            &format!("M/M/1/5 blocking seed {seed}"),
+            blocked,
+            expected,
+            tolerance * 1.5,
+        );
+        assert_eq!(
+            run.totals.failed, run.totals.rejected,
+            "a rejected call fails its request"
+        );
     }
 }
 
@@ -105,7 +172,10 @@ fn mm1k_blocking_probability() {
 fn utilization_column_matches_rho() {
     let run = check(&queue(8.0, 2, "exponential", 0.1, None, 4000.0, 5), &[]);
     let utilization = run.mean("s.utilization", 0.0, 4000.0);
-    assert!((utilization - 0.4).abs() < 0.02, "utilization {utilization}, expected ρ = 0.4");
+    assert!(
+        (utilization - 0.4).abs() < 0.02,
+        "utilization {utilization}, expected ρ = 0.4"
+    );
     let throughput = run.mean("throughput", 0.0, 4000.0);
     assert!((throughput - 8.0).abs() < 0.2, "throughput {throughput}");
 }
