@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sets up what the tests need on a bare machine (idempotently) and runs every test:
-# formatting, lints, the native test suite (slow statistical runs included), and a wasm32
-# build of the simulation core.
+# formatting, lints, the native test suite (slow statistical runs included), a wasm32 build
+# of the simulation core, and a check that wasm32 and native runs give byte-identical CSV.
 #
 # METASTABLE_SLOW=0 skips the long statistical runs (for a quick local loop).
 set -euo pipefail
@@ -36,5 +36,21 @@ METASTABLE_SLOW="${METASTABLE_SLOW:-1}" cargo test --workspace --locked
 
 step "sim-core for wasm32"
 cargo build -p sim-core --target wasm32-unknown-unknown --locked
+
+step "wasm32 and native give byte-identical CSV"
+if ! command -v node >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null 2>&1; then
+    apt-get update -qq && apt-get install -y -qq nodejs >/dev/null
+  else
+    echo "node is needed for the wasm determinism check" >&2
+    exit 1
+  fi
+fi
+cargo build -p sim-core --release --example wasm_csv --target wasm32-unknown-unknown --locked
+cargo build -p metastable-cli --locked
+node tests/wasm/determinism.mjs \
+  target/wasm32-unknown-unknown/release/examples/wasm_csv.wasm \
+  target/debug/metastable \
+  tests/scenarios/*.json
 
 step "all checks passed"
