@@ -18,7 +18,7 @@ const PROMISES: &[(&str, Verdict)] = &[
     ("stale-queue", Verdict::Recovered),
     ("stale-queue-lifo", Verdict::Recovered),
     ("closed-loop", Verdict::Recovered),
-    ("slow-server-round-robin", Verdict::Metastable),
+    ("slow-server-round-robin", Verdict::Degraded),
     ("slow-server-least-outstanding", Verdict::Recovered),
     ("slow-server-power-of-two", Verdict::Recovered),
     ("dependency-outage", Verdict::Recovered),
@@ -118,7 +118,7 @@ fn the_cold_cache_needs_both_the_flush_and_the_surge() {
         "cold-cache",
         &[(
             "triggers",
-            r#"[{"kind": "load_spike", "target": "users", "at_s": 60, "for_s": 20, "factor": 2}]"#,
+            r#"[{"kind": "load_spike", "target": "users", "at_s": 60, "for_s": 30, "factor": 2}]"#,
         )],
     );
     assert_eq!(
