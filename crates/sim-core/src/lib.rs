@@ -19,9 +19,9 @@ mod metrics;
 pub mod presets;
 mod queue;
 mod rng;
+pub mod scenario;
 #[cfg(test)]
 mod testing;
-pub mod scenario;
 mod verdict;
 
 pub use engine::{LimitExceeded, Limits, Sim};

@@ -152,10 +152,6 @@ impl Histogram {
         self.high = self.high.max(bin);
     }
 
-    pub(crate) fn count(&self) -> u64 {
-        self.n
-    }
-
     /// The nearest-rank quantile (`sorted[⌈p·n⌉−1]`), as a bin midpoint.
     pub(crate) fn quantile(&self, p: f64) -> Option<f64> {
         if self.n == 0 {
@@ -249,7 +245,10 @@ mod tests {
         for p in [0.5, 0.9, 0.99, 1.0] {
             let exact = values[((p * values.len() as f64).ceil() as usize) - 1] as f64;
             let got = h.quantile(p).unwrap();
-            assert!((got - exact).abs() <= exact * 0.004, "p{p}: {got} vs {exact}");
+            assert!(
+                (got - exact).abs() <= exact * 0.004,
+                "p{p}: {got} vs {exact}"
+            );
         }
     }
 
@@ -290,6 +289,9 @@ mod tests {
             .chain(["a.x".into(), "a.y".into()])
             .collect();
         let csv = to_csv(&columns, &[row]);
-        assert_eq!(csv.lines().nth(1), Some("0,80,79,80,80,0,0,0,0,,,0.25,3,1,,0.5"));
+        assert_eq!(
+            csv.lines().nth(1),
+            Some("0,80,79,80,80,0,0,0,0,,,0.25,3,1,,0.5")
+        );
     }
 }

@@ -60,7 +60,9 @@ impl Stream {
         let mut bytes = [0u8; 16];
         bytes[..8].copy_from_slice(&b.to_le_bytes());
         bytes[8..].copy_from_slice(&c.to_le_bytes());
-        Stream { rng: Pcg64Mcg::from_seed(bytes) }
+        Stream {
+            rng: Pcg64Mcg::from_seed(bytes),
+        }
     }
 
     /// Uniform in [0, 1) with 53 random bits.
@@ -178,10 +180,22 @@ mod tests {
     #[test]
     fn streams_differ_by_block_and_purpose_and_repeat_by_seed() {
         let draw = |seed, id, purpose| Stream::new(seed, id, purpose).rng.next_u64();
-        assert_eq!(draw(7, "api", Purpose::Service), draw(7, "api", Purpose::Service));
-        assert_ne!(draw(7, "api", Purpose::Service), draw(8, "api", Purpose::Service));
-        assert_ne!(draw(7, "api", Purpose::Service), draw(7, "db", Purpose::Service));
-        assert_ne!(draw(7, "api", Purpose::Service), draw(7, "api", Purpose::Errors));
+        assert_eq!(
+            draw(7, "api", Purpose::Service),
+            draw(7, "api", Purpose::Service)
+        );
+        assert_ne!(
+            draw(7, "api", Purpose::Service),
+            draw(8, "api", Purpose::Service)
+        );
+        assert_ne!(
+            draw(7, "api", Purpose::Service),
+            draw(7, "db", Purpose::Service)
+        );
+        assert_ne!(
+            draw(7, "api", Purpose::Service),
+            draw(7, "api", Purpose::Errors)
+        );
     }
 
     #[test]

@@ -156,7 +156,10 @@ mod tests {
         assert!((0..100).all(|_| b.pick() == 1));
         let mut b = balancer(Policy::PowerOfTwo, 4);
         b.outstanding = vec![0, 0, 0, 50];
-        assert!((0..1000).all(|_| b.pick() != 3), "the busiest loses every pair it is in");
+        assert!(
+            (0..1000).all(|_| b.pick() != 3),
+            "the busiest loses every pair it is in"
+        );
     }
 
     #[test]
@@ -166,6 +169,9 @@ mod tests {
         for _ in 0..40_000 {
             counts[b.pick()] += 1;
         }
-        assert!(counts.iter().all(|&c| (9_000..11_000).contains(&c)), "{counts:?}");
+        assert!(
+            counts.iter().all(|&c| (9_000..11_000).contains(&c)),
+            "{counts:?}"
+        );
     }
 }

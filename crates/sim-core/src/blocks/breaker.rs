@@ -73,7 +73,10 @@ impl Breaker {
     fn refresh(&mut self, now: Time) {
         if let State::Open { until } = self.state {
             if now >= until {
-                self.change(State::HalfOpen { sent: 0, succeeded: 0 });
+                self.change(State::HalfOpen {
+                    sent: 0,
+                    succeeded: 0,
+                });
             }
         }
     }
@@ -109,13 +112,19 @@ impl Breaker {
                     self.failures -= u32::from(f);
                 }
                 let n = self.outcomes.len();
-                if n >= self.min_calls as usize && f64::from(self.failures) / n as f64 > self.threshold {
-                    self.change(State::Open { until: now.saturating_add(self.open_for) });
+                if n >= self.min_calls as usize
+                    && f64::from(self.failures) / n as f64 > self.threshold
+                {
+                    self.change(State::Open {
+                        until: now.saturating_add(self.open_for),
+                    });
                 }
             }
             State::HalfOpen { succeeded, .. } => {
                 if failed {
-                    self.change(State::Open { until: now.saturating_add(self.open_for) });
+                    self.change(State::Open {
+                        until: now.saturating_add(self.open_for),
+                    });
                 } else {
                     *succeeded += 1;
                     if *succeeded >= self.probes {

@@ -148,7 +148,9 @@ impl Lru {
     }
 
     fn bytes(&self) -> usize {
-        self.map.capacity() * 16 + self.entries.capacity() * std::mem::size_of::<Entry>() + self.free.capacity() * 4
+        self.map.capacity() * 16
+            + self.entries.capacity() * std::mem::size_of::<Entry>()
+            + self.free.capacity() * 4
     }
 }
 
@@ -230,7 +232,13 @@ impl Cache {
         self.misses.get(token).map(|m| m.caller)
     }
 
-    pub(crate) fn on_reply(&mut self, token: Token, outcome: Outcome, caller_waiting: bool, ctx: &mut Ctx) {
+    pub(crate) fn on_reply(
+        &mut self,
+        token: Token,
+        outcome: Outcome,
+        caller_waiting: bool,
+        ctx: &mut Ctx,
+    ) {
         let Some(miss) = self.misses.remove(token) else {
             return;
         };

@@ -50,7 +50,13 @@ pub(crate) struct Client {
 }
 
 impl Client {
-    pub(crate) fn new(me: u32, spec: &ClientSpec, to: u32, seed: u64, queue: &mut EventQueue) -> Client {
+    pub(crate) fn new(
+        me: u32,
+        spec: &ClientSpec,
+        to: u32,
+        seed: u64,
+        queue: &mut EventQueue,
+    ) -> Client {
         let lane = lane_for(queue, spec.timeout_s);
         Client {
             me,
@@ -111,7 +117,10 @@ impl Client {
             return; // a spike of factor 0 stops the users; they stay idle.
         }
         let think = self.think.exponential(self.think_s / self.rate_factor);
-        ctx.after(to_time(think), Event::new(self.me, EventKind::UserWakes, user, 0));
+        ctx.after(
+            to_time(think),
+            Event::new(self.me, EventKind::UserWakes, user, 0),
+        );
     }
 
     /// A load spike started or ended: the rate (or, closed loop, the think rate) changes now.
@@ -139,11 +148,10 @@ impl Client {
 
     pub(crate) fn on_event(&mut self, event: Event, ctx: &mut Ctx) {
         match event.kind {
-            EventKind::Arrival => {
-                if event.a == self.arrival_generation {
-                    self.schedule_arrival(ctx);
-                    self.send_request(u32::MAX, ctx);
-                }
+            // An arrival of an older generation was replaced by a rate change: ignored.
+            EventKind::Arrival if event.a == self.arrival_generation => {
+                self.schedule_arrival(ctx);
+                self.send_request(u32::MAX, ctx);
             }
             EventKind::UserWakes => self.send_request(event.a, ctx),
             EventKind::Deadline => {
@@ -176,7 +184,10 @@ impl Client {
         });
         let deadline = match self.timeout {
             Some((timeout, lane)) => {
-                ctx.on_lane(lane, Event::new(self.me, EventKind::Deadline, token.slot, token.generation));
+                ctx.on_lane(
+                    lane,
+                    Event::new(self.me, EventKind::Deadline, token.slot, token.generation),
+                );
                 ctx.now.saturating_add(timeout)
             }
             None => NO_DEADLINE,

@@ -73,7 +73,13 @@ pub(crate) struct Retry {
 }
 
 impl Retry {
-    pub(crate) fn new(me: u32, spec: &RetrySpec, to: u32, seed: u64, queue: &mut EventQueue) -> Retry {
+    pub(crate) fn new(
+        me: u32,
+        spec: &RetrySpec,
+        to: u32,
+        seed: u64,
+        queue: &mut EventQueue,
+    ) -> Retry {
         let budget = spec.budget.as_ref().map(|b| (b.ratio, b.max_tokens));
         Retry {
             me,
@@ -124,7 +130,15 @@ impl Retry {
             ctx.retry_sent();
         }
         if let Some(lane) = self.attempt_timeout {
-            ctx.on_lane(lane, Event::new(self.me, EventKind::AttemptTimeout, token.slot, token.generation));
+            ctx.on_lane(
+                lane,
+                Event::new(
+                    self.me,
+                    EventKind::AttemptTimeout,
+                    token.slot,
+                    token.generation,
+                ),
+            );
         }
         let (key, deadline) = (call.key, call.deadline);
         ctx.call(
@@ -165,12 +179,11 @@ impl Retry {
             generation: event.b,
         };
         match event.kind {
-            EventKind::AttemptTimeout => {
-                if self.calls.get(token).is_some_and(|c| c.waiting) {
-                    ctx.timeout_fired();
-                    self.bucket_timeouts += 1;
-                    self.attempt_failed(token, ctx);
-                }
+            // A timeout of an attempt no longer waited on (answered, or already failed) is ignored.
+            EventKind::AttemptTimeout if self.calls.get(token).is_some_and(|c| c.waiting) => {
+                ctx.timeout_fired();
+                self.bucket_timeouts += 1;
+                self.attempt_failed(token, ctx);
             }
             EventKind::RetryFire => {
                 let Some(call) = self.calls.get_mut(token) else {
@@ -210,7 +223,9 @@ impl Retry {
             }
             self.tokens -= 1.0;
         }
-        let delay_s = self.backoff.delay_s(call.attempt, &mut call.previous_delay_s, &mut self.jitter);
+        let delay_s =
+            self.backoff
+                .delay_s(call.attempt, &mut call.previous_delay_s, &mut self.jitter);
         let fire = Event::new(self.me, EventKind::RetryFire, token.slot, token.generation);
         // A zero delay is still an event: after whatever is already scheduled for this instant.
         ctx.after(to_time(delay_s), fire);
@@ -283,9 +298,11 @@ mod tests {
         for k in 1..=8u32 {
             let d = (0.1 * f64::from(1u32 << (k - 1))).min(1.0);
             let mut prev = 0.1;
-            let full = backoff(BackoffKind::Exponential, Jitter::Full).delay_s(k, &mut prev, &mut rng);
+            let full =
+                backoff(BackoffKind::Exponential, Jitter::Full).delay_s(k, &mut prev, &mut rng);
             assert!((0.0..d).contains(&full), "full {full} vs {d}");
-            let equal = backoff(BackoffKind::Exponential, Jitter::Equal).delay_s(k, &mut prev, &mut rng);
+            let equal =
+                backoff(BackoffKind::Exponential, Jitter::Equal).delay_s(k, &mut prev, &mut rng);
             assert!((d / 2.0..d).contains(&equal), "equal {equal} vs {d}");
         }
         // Decorrelated: U[base, 3·prev), capped, and prev follows the draws.
@@ -294,7 +311,10 @@ mod tests {
         for k in 1..=50 {
             let before = prev;
             let d = b.delay_s(k, &mut prev, &mut rng);
-            assert!(d >= 0.1 && d <= 1.0 && d < 3.0 * before + 1e-12, "{d} after {before}");
+            assert!(
+                (0.1..=1.0).contains(&d) && d < 3.0 * before + 1e-12,
+                "{d} after {before}"
+            );
             assert_eq!(prev, d);
         }
     }
@@ -305,7 +325,10 @@ mod tests {
         let b = backoff(BackoffKind::Constant, Jitter::Full);
         let mut prev = 0.1;
         let n = 100_000;
-        let mean = (0..n).map(|_| b.delay_s(1, &mut prev, &mut rng)).sum::<f64>() / n as f64;
+        let mean = (0..n)
+            .map(|_| b.delay_s(1, &mut prev, &mut rng))
+            .sum::<f64>()
+            / n as f64;
         assert!((mean - 0.05).abs() < 0.001, "{mean}");
     }
 }

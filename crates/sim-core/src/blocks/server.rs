@@ -27,10 +27,17 @@ struct Queued {
 /// A service-time law with its parameters precomputed.
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum ServiceLaw {
-    Exponential { mean_s: f64 },
-    Deterministic { mean_s: f64 },
+    Exponential {
+        mean_s: f64,
+    },
+    Deterministic {
+        mean_s: f64,
+    },
     /// ln(S) ~ Normal(mu, sigma), with E[S] = mean and CV[S] = cv.
-    Lognormal { mu: f64, sigma: f64 },
+    Lognormal {
+        mu: f64,
+        sigma: f64,
+    },
 }
 
 impl ServiceLaw {
@@ -100,7 +107,10 @@ impl Server {
             law: ServiceLaw::new(spec.service.dist, spec.service.mean_s, spec.service.cv),
             base_error_rate: spec.error_rate,
             error_rate: spec.error_rate,
-            slowdown: spec.slowdown.as_ref().map(|s| (s.factor, s.queue_above as usize)),
+            slowdown: spec
+                .slowdown
+                .as_ref()
+                .map(|s| (s.factor, s.queue_above as usize)),
             drop_expired: spec.drop_expired,
             max_queue_wait: spec.max_queue_wait_s.map(to_time),
             dependency,
@@ -131,22 +141,26 @@ impl Server {
             self.take(call, ctx.now, ctx);
             return;
         }
-        if self.queue_capacity.is_some_and(|capacity| self.queue.len() >= capacity) {
+        if self
+            .queue_capacity
+            .is_some_and(|capacity| self.queue.len() >= capacity)
+        {
             if !self.drop_when_full {
                 ctx.call_rejected();
                 ctx.reply(self.me, call.reply_to, Outcome::Error);
             }
             return;
         }
-        self.queue.push_back(Queued { call, since: ctx.now });
+        self.queue.push_back(Queued {
+            call,
+            since: ctx.now,
+        });
     }
 
     /// A worker takes `call`: shed it if a mitigation says so, else start its service.
     fn take(&mut self, call: Call, since: Time, ctx: &mut Ctx) {
         let expired = self.drop_expired && ctx.now >= call.deadline;
-        let waited_too_long = self
-            .max_queue_wait
-            .is_some_and(|max| ctx.now - since > max);
+        let waited_too_long = self.max_queue_wait.is_some_and(|max| ctx.now - since > max);
         if expired || waited_too_long {
             ctx.error_made();
             ctx.reply(self.me, call.reply_to, Outcome::Error);
@@ -162,7 +176,12 @@ impl Server {
         let token = self.working.insert(call);
         ctx.after(
             to_time(service_s),
-            Event::new(self.me, EventKind::ServiceDone, token.slot, token.generation),
+            Event::new(
+                self.me,
+                EventKind::ServiceDone,
+                token.slot,
+                token.generation,
+            ),
         );
     }
 
@@ -266,7 +285,8 @@ impl Server {
     /// configured worker-time in the bucket).
     pub(crate) fn columns(&mut self, end: Time, length: Time, out: &mut Vec<Option<f64>>) {
         self.set_busy(self.busy, end);
-        let utilization = self.busy_integral as f64 / (f64::from(self.base_workers) * length as f64);
+        let utilization =
+            self.busy_integral as f64 / (f64::from(self.base_workers) * length as f64);
         self.busy_integral = 0;
         out.push(Some(self.queue.len() as f64));
         out.push(Some(f64::from(self.busy)));
