@@ -794,3 +794,57 @@ pub(crate) fn lane_for(queue: &mut EventQueue, seconds: Option<f64>) -> Option<L
 
 /// A deadline that never comes, for calls without a user timeout.
 pub(crate) const NO_DEADLINE: Time = NEVER;
+
+#[cfg(test)]
+mod trigger_tests {
+    use crate::testing::column;
+    use crate::testing::run;
+
+    /// A saturated server (far more calls than workers) whose `busy` column shows its workers.
+    fn saturated(triggers: &str) -> Vec<f64> {
+        let sim = run(&format!(
+            r#"{{"version": 1, "duration_s": 40, "blocks": [
+              {{"id": "u", "kind": "client", "rate": 100, "arrival": "uniform", "to": "s"}},
+              {{"id": "s", "kind": "server", "workers": 5, "queue_capacity": 10,
+                "service": {{"dist": "deterministic", "mean_s": 0.5}}}}],
+              "triggers": [{triggers}]}}"#
+        ));
+        column(&sim, "s.busy")
+    }
+
+    #[test]
+    fn overlapping_settings_take_the_latest_started_and_end_cleanly() {
+        let busy = saturated(
+            r#"{"kind": "capacity", "target": "s", "at_s": 10, "for_s": 20, "workers": 1},
+               {"kind": "capacity", "target": "s", "at_s": 15, "for_s": 5, "workers": 3}"#,
+        );
+        assert_eq!(busy[5], 5.0);
+        assert_eq!(busy[12], 1.0, "the first capacity trigger");
+        assert_eq!(busy[17], 3.0, "the later one wins while both are active");
+        assert_eq!(busy[25], 1.0, "back to the first when the later one ends");
+        assert_eq!(busy[35], 5.0, "back to the configured workers");
+    }
+
+    #[test]
+    fn a_trigger_at_the_same_time_as_an_event_acts_first() {
+        // An outage from t = 10: the arrival at exactly t = 10 is already rejected.
+        let sim = run(r#"{"version": 1, "duration_s": 12, "blocks": [
+            {"id": "u", "kind": "client", "rate": 1, "arrival": "uniform", "to": "s"},
+            {"id": "s", "kind": "server", "workers": 5, "service": {"mean_s": 0.01}}],
+            "triggers": [{"kind": "outage", "target": "s", "at_s": 10, "for_s": 1}]}"#);
+        assert_eq!(column(&sim, "rejected")[10], 1.0);
+        assert_eq!(sim.totals().rejected, 1);
+    }
+
+    #[test]
+    fn a_latency_factor_of_two_triggers_multiplies() {
+        let sim = run(r#"{"version": 1, "duration_s": 30, "blocks": [
+            {"id": "u", "kind": "client", "rate": 1, "arrival": "uniform", "to": "s"},
+            {"id": "s", "kind": "server", "workers": 5, "service": {"dist": "deterministic", "mean_s": 0.1}}],
+            "triggers": [{"kind": "latency", "target": "s", "at_s": 10, "for_s": 10, "factor": 2},
+                         {"kind": "latency", "target": "s", "at_s": 10, "for_s": 10, "factor": 3}]}"#);
+        let p50 = column(&sim, "latency_p50");
+        assert!((p50[15] - 0.6).abs() < 0.003, "{p50:?}");
+        assert!((p50[25] - 0.1).abs() < 0.001);
+    }
+}

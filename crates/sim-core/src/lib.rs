@@ -4,7 +4,7 @@
 //!
 //! ```
 //! use sim_core::{presets, Sim, Verdict};
-//! let scenario = presets::load("retry-storm").unwrap();
+//! let scenario = presets::load("retry-storm").unwrap().unwrap();
 //! let mut sim = Sim::new(&scenario).unwrap();
 //! sim.run();
 //! assert_eq!(sim.report().verdict, Verdict::Metastable);

@@ -332,3 +332,44 @@ mod tests {
         assert!((mean - 0.05).abs() < 0.001, "{mean}");
     }
 }
+
+#[cfg(test)]
+mod budget_tests {
+    use crate::testing::{column, run};
+
+    #[test]
+    fn the_budget_starts_full_earns_ratio_per_call_and_spends_one_per_retry() {
+        // One request per second, every attempt answered with an error at once: each request
+        // retries as long as it has tokens. Request 1 finds the full bucket (3) and retries 3
+        // times; then each request earns 0.5, so every second request can retry once.
+        let sim = run(r#"{"version": 1, "duration_s": 20.5, "blocks": [
+            {"id": "u", "kind": "client", "rate": 1, "arrival": "uniform", "to": "r"},
+            {"id": "r", "kind": "retry", "max_attempts": 10, "budget": {"ratio": 0.5, "max_tokens": 3}, "to": "s"},
+            {"id": "s", "kind": "server", "workers": 1, "error_rate": 1,
+             "service": {"dist": "deterministic", "mean_s": 0.01}}]}"#);
+        let totals = sim.totals();
+        assert_eq!(totals.requests, 20);
+        assert_eq!(totals.retries, 3 + 9);
+        assert_eq!(totals.failed, 20);
+        let tokens = column(&sim, "r.tokens");
+        assert!(tokens.iter().all(|t| (0.0..=3.0).contains(t)), "{tokens:?}");
+        assert_eq!(tokens[1], 0.0, "request 1 spent the whole bucket");
+        assert_eq!(tokens[2], 0.5);
+        assert_eq!(tokens[3], 0.0);
+    }
+
+    #[test]
+    fn without_a_budget_every_attempt_is_made() {
+        let sim = run(r#"{"version": 1, "duration_s": 10.5, "blocks": [
+            {"id": "u", "kind": "client", "rate": 1, "arrival": "uniform", "to": "r"},
+            {"id": "r", "kind": "retry", "max_attempts": 4, "to": "s"},
+            {"id": "s", "kind": "server", "workers": 1, "error_rate": 1,
+             "service": {"dist": "deterministic", "mean_s": 0.01}}]}"#);
+        assert_eq!(sim.totals().retries, 10 * 3);
+        assert_eq!(sim.totals().attempts, 10 * 4);
+        assert!(
+            column(&sim, "r.tokens").iter().all(|t| t.is_nan()),
+            "no budget, no tokens column values"
+        );
+    }
+}

@@ -321,3 +321,43 @@ mod tests {
         assert!((0..10).all(|_| law.draw_s(&mut rng) == 0.3));
     }
 }
+
+#[cfg(test)]
+mod shedding_tests {
+    use crate::testing::{run, total};
+
+    #[test]
+    fn drop_expired_sheds_a_late_call_even_when_a_worker_is_idle() {
+        // The first attempt outlives its 0.05 s timeout; the retry comes 0.2 s later, after the
+        // user's 0.1 s deadline, to an idle server: it is answered with an error, not served.
+        let sim = run(r#"{"version": 1, "duration_s": 20.5, "blocks": [
+            {"id": "u", "kind": "client", "rate": 1, "arrival": "uniform", "timeout_s": 0.1, "to": "r"},
+            {"id": "r", "kind": "retry", "max_attempts": 2, "attempt_timeout_s": 0.05,
+             "backoff": {"kind": "constant", "base_s": 0.2}, "to": "s"},
+            {"id": "s", "kind": "server", "workers": 10, "drop_expired": true,
+             "service": {"dist": "deterministic", "mean_s": 0.08}}]}"#);
+        let t = sim.totals();
+        assert_eq!(t.requests, 20);
+        assert_eq!(t.errors, 20, "every retry is shed");
+        assert_eq!(t.throughput, 20, "only first attempts are served");
+        assert_eq!(
+            total(&sim, "s.busy", 0, 20),
+            0.0,
+            "nothing is left in service at bucket ends"
+        );
+    }
+
+    #[test]
+    fn max_queue_wait_sheds_by_age_not_by_deadline() {
+        // No user timeout at all: only the queue age decides. One worker, 1 s services, two
+        // calls per second: the queue grows, and calls that waited over 1.5 s are shed.
+        let sim = run(r#"{"version": 1, "duration_s": 30, "blocks": [
+            {"id": "u", "kind": "client", "rate": 2, "arrival": "uniform", "to": "s"},
+            {"id": "s", "kind": "server", "workers": 1, "max_queue_wait_s": 1.5,
+             "service": {"dist": "deterministic", "mean_s": 1}}]}"#);
+        let t = sim.totals();
+        assert!(t.errors > 20, "{t:?}");
+        assert!(t.good >= 28, "served calls all succeed: {t:?}");
+        assert_eq!(t.failed, t.errors);
+    }
+}
