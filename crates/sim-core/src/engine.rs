@@ -18,7 +18,7 @@ use crate::metrics::{BucketCounts, Histogram, Row, Totals, GLOBAL_COLUMNS};
 use crate::queue::{to_seconds, to_time, Event, EventKind, EventQueue, LaneId, Time, NEVER};
 use crate::scenario::{Block, Scenario, ScenarioError, Trigger};
 use crate::verdict::{self, Report, Summary};
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 
 /// Bounds on a run, so a runaway scenario stops with a message instead of hanging or eating
 /// the machine's memory.
@@ -92,12 +92,45 @@ enum MessageKind {
     Error,
 }
 
+/// The messages of the current instant, delivered first in, first out.
+///
+/// Rationale: a `Vec` and a read position, emptied whenever everything has been read, is a
+/// FIFO without the wrap-around arithmetic of a ring buffer; it never holds more than one
+/// instant's cascade of calls and replies.
+#[derive(Debug, Default)]
+struct Outbox {
+    items: Vec<Message>,
+    next: usize,
+}
+
+impl Outbox {
+    #[inline]
+    fn push(&mut self, message: Message) {
+        self.items.push(message);
+    }
+
+    #[inline]
+    fn pop(&mut self) -> Option<Message> {
+        match self.items.get(self.next) {
+            Some(&message) => {
+                self.next += 1;
+                Some(message)
+            }
+            None => {
+                self.items.clear();
+                self.next = 0;
+                None
+            }
+        }
+    }
+}
+
 /// What a block handler may touch besides its own state: the clock, the event queue, the
 /// outbox and the counters.
 pub(crate) struct Ctx {
     pub now: Time,
     pub queue: EventQueue,
-    outbox: VecDeque<Message>,
+    outbox: Outbox,
     /// Active partition triggers per block: calls to it are lost, and so are its replies.
     partitioned: Vec<u32>,
     pub bucket: BucketCounts,
@@ -110,7 +143,7 @@ impl Ctx {
     /// Sends a call to block `to` (delivered after the current handler, at this instant).
     #[inline]
     pub(crate) fn call(&mut self, to: u32, call: Call) {
-        self.outbox.push_back(Message {
+        self.outbox.push(Message {
             key: call.key,
             deadline: call.deadline,
             to,
@@ -124,7 +157,7 @@ impl Ctx {
     #[inline]
     pub(crate) fn reply(&mut self, from: u32, to: ReplyTo, outcome: Outcome) {
         if self.partitioned[from as usize] == 0 {
-            self.outbox.push_back(Message {
+            self.outbox.push(Message {
                 key: 0,
                 deadline: 0,
                 to: to.block,
@@ -164,9 +197,10 @@ impl Ctx {
 
     pub(crate) fn request_good(&mut self, latency: Time) {
         self.bucket.goodput += 1;
-        self.bucket.latency.add(latency);
+        let bin = Histogram::bin(latency);
+        self.bucket.latency.add_to_bin(bin);
         self.bucket.latency_sum_ns += u128::from(latency);
-        self.latency_all.add(latency);
+        self.latency_all.add_to_bin(bin);
         self.latency_sum_ns += u128::from(latency);
         self.totals.good += 1;
         self.totals.in_flight -= 1;
@@ -233,16 +267,6 @@ pub(crate) enum Waiting {
 }
 
 impl Node {
-    fn on_event(&mut self, event: Event, ctx: &mut Ctx) {
-        match self {
-            Node::Client(b) => b.on_event(event, ctx),
-            Node::Retry(b) => b.on_event(event, ctx),
-            Node::Cache(b) => b.on_event(event, ctx),
-            Node::Server(b) => b.on_event(event, ctx),
-            Node::Balancer(_) | Node::Breaker(_) => {}
-        }
-    }
-
     fn waiting(&self, reply_to: ReplyTo) -> Waiting {
         let token = reply_to.token;
         match self {
@@ -386,7 +410,7 @@ impl Sim {
             ctx: Ctx {
                 now: 0,
                 queue,
-                outbox: VecDeque::new(),
+                outbox: Outbox::default(),
                 partitioned: vec![0; nodes.len()],
                 bucket: BucketCounts::default(),
                 totals: Totals::default(),
@@ -578,17 +602,62 @@ impl Sim {
         true
     }
 
+    /// Hands an event to its handler.
+    ///
+    /// Rationale: an event's kind decides which kind of block handles it, so one `match` on
+    /// the kind reaches the handler directly; matching on the block and then again on the
+    /// kind inside it costs a second hard-to-predict indirect jump per event.
     fn dispatch(&mut self, event: Event) {
+        let token = Token {
+            slot: event.a,
+            generation: event.b,
+        };
+        let ctx = &mut self.ctx;
+        let node = &mut self.nodes[event.block as usize];
         match event.kind {
+            EventKind::Arrival => {
+                if let Node::Client(client) = node {
+                    client.on_arrival(ctx);
+                }
+            }
+            EventKind::Deadline => {
+                if let Node::Client(client) = node {
+                    client.on_deadline(token, ctx);
+                }
+            }
+            EventKind::UserWakes => {
+                if let Node::Client(client) = node {
+                    client.on_user_wakes(event.a, ctx);
+                }
+            }
+            EventKind::AttemptTimeout => {
+                if let Node::Retry(retry) = node {
+                    retry.on_attempt_timeout(token, ctx);
+                }
+            }
+            EventKind::RetryFire => {
+                if let Node::Retry(retry) = node {
+                    retry.on_retry_fire(token, ctx);
+                }
+            }
+            EventKind::HitDone => {
+                if let Node::Cache(cache) = node {
+                    cache.on_hit_done(ctx);
+                }
+            }
+            EventKind::ServiceDone => {
+                if let Node::Server(server) = node {
+                    server.on_service_done(token, ctx);
+                }
+            }
             EventKind::TriggerStart => self.apply_trigger(event.a as usize, true),
             EventKind::TriggerEnd => self.apply_trigger(event.a as usize, false),
-            _ => self.nodes[event.block as usize].on_event(event, &mut self.ctx),
         }
     }
 
     /// Delivers the outbox, including what the deliveries themselves send, until it is empty.
     fn deliver(&mut self) {
-        while let Some(message) = self.ctx.outbox.pop_front() {
+        while let Some(message) = self.ctx.outbox.pop() {
             match message.kind {
                 MessageKind::Call => {
                     let to = message.to;

@@ -121,7 +121,7 @@ impl Default for Histogram {
 }
 
 impl Histogram {
-    fn bin(value: u64) -> usize {
+    pub(crate) fn bin(value: u64) -> usize {
         if value < 2 * SUB {
             return value as usize;
         }
@@ -143,9 +143,14 @@ impl Histogram {
         low as f64 + ((1u64 << shift) as f64 - 1.0) / 2.0
     }
 
-    #[inline]
+    #[cfg(test)]
     pub(crate) fn add(&mut self, value: u64) {
-        let bin = Self::bin(value);
+        self.add_to_bin(Self::bin(value));
+    }
+
+    /// Counts a value whose bin is already known (one bin computation for several histograms).
+    #[inline]
+    pub(crate) fn add_to_bin(&mut self, bin: usize) {
         self.counts[bin] += 1;
         self.n += 1;
         self.low = self.low.min(bin);

@@ -214,11 +214,10 @@ impl Cache {
         }
     }
 
-    pub(crate) fn on_event(&mut self, event: Event, ctx: &mut Ctx) {
-        if event.kind == EventKind::HitDone {
-            if let Some(caller) = self.hits_pending.pop_front() {
-                ctx.reply(self.me, caller, Outcome::Success);
-            }
+    /// The oldest pending hit's latency elapsed: answer it.
+    pub(crate) fn on_hit_done(&mut self, ctx: &mut Ctx) {
+        if let Some(caller) = self.hits_pending.pop_front() {
+            ctx.reply(self.me, caller, Outcome::Success);
         }
     }
 

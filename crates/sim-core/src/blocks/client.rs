@@ -12,7 +12,7 @@
 
 use super::{Call, Outcome, ReplyTo, Slab, Token};
 use crate::engine::{lane_for, Ctx, Waiting, NO_DEADLINE};
-use crate::queue::{to_time, Event, EventKind, EventQueue, LaneId, Time, NEVER};
+use crate::queue::{to_time, Event, EventKind, EventQueue, LaneId, Time, TimerId, NEVER};
 use crate::rng::{Purpose, Stream, Zipf};
 use crate::scenario::{Arrival, ClientMode, ClientSpec};
 
@@ -43,8 +43,8 @@ pub(crate) struct Client {
     arrivals: Stream,
     keys: Stream,
     think: Stream,
-    /// Bumped when the pending arrival is replaced, so the old one is ignored when it fires.
-    arrival_generation: u32,
+    /// The queue slot of the next open-loop arrival: rescheduling replaces the pending one.
+    arrival_timer: TimerId,
     next_arrival: Time,
     requests: Slab<Request>,
 }
@@ -73,7 +73,7 @@ impl Client {
             arrivals: Stream::new(seed, &spec.id, Purpose::Arrivals),
             keys: Stream::new(seed, &spec.id, Purpose::Keys),
             think: Stream::new(seed, &spec.id, Purpose::Think),
-            arrival_generation: 0,
+            arrival_timer: queue.timer(),
             next_arrival: NEVER,
             requests: Slab::default(),
         }
@@ -98,6 +98,7 @@ impl Client {
         let rate = self.rate();
         if rate <= 0.0 {
             self.next_arrival = NEVER;
+            ctx.queue.clear_timer(self.arrival_timer);
             return;
         }
         let gap = if self.uniform {
@@ -106,10 +107,13 @@ impl Client {
             self.arrivals.exponential(1.0 / rate)
         };
         self.next_arrival = ctx.now.saturating_add(to_time(gap));
-        ctx.at(
-            self.next_arrival,
-            Event::new(self.me, EventKind::Arrival, self.arrival_generation, 0),
-        );
+        self.set_arrival(ctx);
+    }
+
+    fn set_arrival(&self, ctx: &mut Ctx) {
+        let event = Event::new(self.me, EventKind::Arrival, 0, 0);
+        ctx.queue
+            .set_timer(self.arrival_timer, self.next_arrival, event);
     }
 
     fn think_then_wake(&mut self, user: u32, ctx: &mut Ctx) {
@@ -130,42 +134,36 @@ impl Client {
         if self.closed {
             return; // thinking users keep their draw; the next think uses the new factor.
         }
-        self.arrival_generation = self.arrival_generation.wrapping_add(1);
         let new_rate = self.rate();
         if self.uniform && self.next_arrival != NEVER && old_rate > 0.0 && new_rate > 0.0 {
             // Keep the phase: the part of the gap still to run shrinks or stretches.
             let remaining = (self.next_arrival - ctx.now) as f64 * old_rate / new_rate;
             self.next_arrival = ctx.now.saturating_add(remaining.round() as Time);
-            ctx.at(
-                self.next_arrival,
-                Event::new(self.me, EventKind::Arrival, self.arrival_generation, 0),
-            );
+            self.set_arrival(ctx);
         } else {
             // Poisson: memoryless, so the pending arrival is redrawn at the new rate.
             self.schedule_arrival(ctx);
         }
     }
 
-    pub(crate) fn on_event(&mut self, event: Event, ctx: &mut Ctx) {
-        match event.kind {
-            // An arrival of an older generation was replaced by a rate change: ignored.
-            EventKind::Arrival if event.a == self.arrival_generation => {
-                self.schedule_arrival(ctx);
-                self.send_request(u32::MAX, ctx);
-            }
-            EventKind::UserWakes => self.send_request(event.a, ctx),
-            EventKind::Deadline => {
-                let token = Token {
-                    slot: event.a,
-                    generation: event.b,
-                };
-                if let Some(request) = self.requests.remove(token) {
-                    ctx.timeout_fired();
-                    ctx.request_failed();
-                    self.request_ended(request.user, ctx);
-                }
-            }
-            _ => {}
+    /// The next open-loop request arrives.
+    pub(crate) fn on_arrival(&mut self, ctx: &mut Ctx) {
+        self.schedule_arrival(ctx);
+        self.send_request(u32::MAX, ctx);
+    }
+
+    /// A closed-loop user finished thinking.
+    pub(crate) fn on_user_wakes(&mut self, user: u32, ctx: &mut Ctx) {
+        self.send_request(user, ctx);
+    }
+
+    /// A request's deadline: if it still waits, the user gives up (a stale token means the
+    /// request already ended, and nothing happens).
+    pub(crate) fn on_deadline(&mut self, token: Token, ctx: &mut Ctx) {
+        if let Some(request) = self.requests.remove(token) {
+            ctx.timeout_fired();
+            ctx.request_failed();
+            self.request_ended(request.user, ctx);
         }
     }
 

@@ -50,9 +50,15 @@ pub(crate) enum Outcome {
 
 /// Slots with generations and a free list: O(1) insert and remove, memory bounded by what is
 /// live at once, stale tokens detected.
+///
+/// Generations live in their own dense array, odd while the slot is live and even while it is
+/// free. Rationale: most timers fire after their request has ended (a deadline of a request
+/// that succeeded long ago); telling that a token is stale then reads 4 bytes from an array
+/// that stays in cache, not a whole entry from memory.
 #[derive(Debug)]
 pub(crate) struct Slab<T> {
-    entries: Vec<(u32, Option<T>)>,
+    generations: Vec<u32>,
+    values: Vec<Option<T>>,
     free: Vec<u32>,
     live: usize,
 }
@@ -60,7 +66,8 @@ pub(crate) struct Slab<T> {
 impl<T> Default for Slab<T> {
     fn default() -> Self {
         Slab {
-            entries: Vec::new(),
+            generations: Vec::new(),
+            values: Vec::new(),
             free: Vec::new(),
             live: 0,
         }
@@ -70,62 +77,72 @@ impl<T> Default for Slab<T> {
 impl<T> Slab<T> {
     pub(crate) fn insert(&mut self, value: T) -> Token {
         self.live += 1;
-        if let Some(slot) = self.free.pop() {
-            let entry = &mut self.entries[slot as usize];
-            entry.1 = Some(value);
-            Token {
-                slot,
-                generation: entry.0,
+        let slot = match self.free.pop() {
+            Some(slot) => {
+                self.values[slot as usize] = Some(value);
+                slot
             }
-        } else {
-            self.entries.push((0, Some(value)));
-            Token {
-                slot: (self.entries.len() - 1) as u32,
-                generation: 0,
+            None => {
+                self.generations.push(0);
+                self.values.push(Some(value));
+                (self.values.len() - 1) as u32
             }
+        };
+        let generation = &mut self.generations[slot as usize];
+        *generation = generation.wrapping_add(1); // even (free) → odd (live)
+        Token {
+            slot,
+            generation: *generation,
         }
+    }
+
+    /// Whether the token names a live slot, from the generations alone.
+    #[inline]
+    fn is_current(&self, token: Token) -> bool {
+        self.generations.get(token.slot as usize) == Some(&token.generation)
+            && token.generation % 2 == 1
     }
 
     #[inline]
     pub(crate) fn get(&self, token: Token) -> Option<&T> {
-        match self.entries.get(token.slot as usize) {
-            Some((generation, Some(value))) if *generation == token.generation => Some(value),
-            _ => None,
+        if !self.is_current(token) {
+            return None;
         }
+        self.values[token.slot as usize].as_ref()
     }
 
     #[inline]
     pub(crate) fn get_mut(&mut self, token: Token) -> Option<&mut T> {
-        match self.entries.get_mut(token.slot as usize) {
-            Some((generation, Some(value))) if *generation == token.generation => Some(value),
-            _ => None,
+        if !self.is_current(token) {
+            return None;
         }
+        self.values[token.slot as usize].as_mut()
     }
 
     /// Takes the value out; the slot's generation moves on, so the token goes stale.
     #[inline]
     pub(crate) fn remove(&mut self, token: Token) -> Option<T> {
-        let entry = self.entries.get_mut(token.slot as usize)?;
-        if entry.0 != token.generation || entry.1.is_none() {
+        if !self.is_current(token) {
             return None;
         }
-        entry.0 = entry.0.wrapping_add(1);
+        let slot = token.slot as usize;
+        self.generations[slot] = self.generations[slot].wrapping_add(1); // odd → even
         self.free.push(token.slot);
         self.live -= 1;
-        entry.1.take()
+        self.values[slot].take()
     }
 
     /// Gives a live slot a new generation (stales every earlier token for it).
     #[inline]
     pub(crate) fn renew(&mut self, token: Token) -> Option<Token> {
-        let entry = self.entries.get_mut(token.slot as usize)?;
-        if entry.0 != token.generation || entry.1.is_none() {
+        if !self.is_current(token) {
             return None;
         }
-        entry.0 = entry.0.wrapping_add(1);
+        let generation = &mut self.generations[token.slot as usize];
+        *generation = generation.wrapping_add(2); // stays odd: still live
         Some(Token {
             slot: token.slot,
-            generation: entry.0,
+            generation: *generation,
         })
     }
 
@@ -134,7 +151,9 @@ impl<T> Slab<T> {
     }
 
     pub(crate) fn bytes(&self) -> usize {
-        self.entries.capacity() * std::mem::size_of::<(u32, Option<T>)>() + self.free.capacity() * 4
+        self.generations.capacity() * 4
+            + self.values.capacity() * std::mem::size_of::<Option<T>>()
+            + self.free.capacity() * 4
     }
 }
 

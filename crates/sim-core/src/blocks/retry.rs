@@ -173,31 +173,27 @@ impl Retry {
         }
     }
 
-    pub(crate) fn on_event(&mut self, event: Event, ctx: &mut Ctx) {
-        let token = Token {
-            slot: event.a,
-            generation: event.b,
-        };
-        match event.kind {
-            // A timeout of an attempt no longer waited on (answered, or already failed) is ignored.
-            EventKind::AttemptTimeout if self.calls.get(token).is_some_and(|c| c.waiting) => {
-                ctx.timeout_fired();
-                self.bucket_timeouts += 1;
-                self.attempt_failed(token, ctx);
-            }
-            EventKind::RetryFire => {
-                let Some(call) = self.calls.get_mut(token) else {
-                    return;
-                };
-                if self.respect_deadline && ctx.now >= call.deadline {
-                    self.give_up(token, ctx);
-                    return;
-                }
-                call.attempt += 1;
-                self.send_attempt(token, ctx);
-            }
-            _ => {}
+    /// An attempt's timeout. A timeout of an attempt no longer waited on (answered, or
+    /// already failed) has a stale token and is ignored.
+    pub(crate) fn on_attempt_timeout(&mut self, token: Token, ctx: &mut Ctx) {
+        if self.calls.get(token).is_some_and(|c| c.waiting) {
+            ctx.timeout_fired();
+            self.bucket_timeouts += 1;
+            self.attempt_failed(token, ctx);
         }
+    }
+
+    /// A backoff ended: send the next attempt (unless the deadline passed and it matters).
+    pub(crate) fn on_retry_fire(&mut self, token: Token, ctx: &mut Ctx) {
+        let Some(call) = self.calls.get_mut(token) else {
+            return;
+        };
+        if self.respect_deadline && ctx.now >= call.deadline {
+            self.give_up(token, ctx);
+            return;
+        }
+        call.attempt += 1;
+        self.send_attempt(token, ctx);
     }
 
     /// Decides what follows a failed attempt: give up, or back off and retry.

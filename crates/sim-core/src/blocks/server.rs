@@ -200,14 +200,8 @@ impl Server {
         }
     }
 
-    pub(crate) fn on_event(&mut self, event: Event, ctx: &mut Ctx) {
-        if event.kind != EventKind::ServiceDone {
-            return;
-        }
-        let token = Token {
-            slot: event.a,
-            generation: event.b,
-        };
+    /// A service finished: answer, or call the dependency; then take the next queued call.
+    pub(crate) fn on_service_done(&mut self, token: Token, ctx: &mut Ctx) {
         ctx.service_completed();
         // Drawn for every service, so an error trigger does not shift the other draws.
         let error = self.error_rng.uniform() < self.error_rate;
