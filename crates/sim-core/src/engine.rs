@@ -380,7 +380,10 @@ impl Sim {
                     Block::Breaker(spec) => Node::Breaker(Breaker::new(me, spec, index(&spec.to))),
                     Block::Server(spec) => {
                         let to = spec.to.as_deref().map(index);
-                        Node::Server(Server::new(me, spec, to, seed))
+                        let error_trigger = scenario.triggers.iter().any(
+                            |t| matches!(t, Trigger::Errors { target, .. } if *target == spec.id),
+                        );
+                        Node::Server(Server::new(me, spec, to, seed, error_trigger))
                     }
                 }
             })
@@ -555,39 +558,41 @@ impl Sim {
     fn advance(&mut self, until: Time, max_events: u64) -> bool {
         let until = until.min(self.end);
         let budget_end = self.events.saturating_add(max_events);
-        while self.stopped.is_none() {
-            if self.events >= budget_end {
-                return false;
-            }
-            let Some((time, event)) = self.ctx.queue.pop_before(until) else {
-                break;
-            };
-            while time >= self.bucket_end && self.rows.len() < self.n_buckets {
-                self.close_bucket();
-            }
-            if time < self.ctx.now {
-                self.time_went_back += 1;
-            }
-            if time == self.ctx.now {
-                self.events_this_instant += 1;
-                if self.events_this_instant > self.limits.max_events_per_instant {
-                    self.stop(format!(
-                        "more than {} events at one instant: a loop that takes no time (for example closed-loop users with think_s 0 whose calls fail at once)",
-                        self.limits.max_events_per_instant
-                    ));
-                }
-            } else {
-                self.events_this_instant = 0;
-            }
-            self.ctx.now = time;
-            self.events += 1;
-            self.dispatch(event);
-            self.deliver();
+        'run: while self.stopped.is_none() {
             if self.events >= self.limits.max_events {
                 self.stop(format!(
                     "more than {} events (the limit): shorten duration_s or lower the load",
                     self.limits.max_events
                 ));
+                break;
+            }
+            if self.events >= budget_end {
+                return false;
+            }
+            // Rationale: one comparison per event covers the caller's budget, the event limit
+            // and the periodic state check, which are all handled out here.
+            let checkpoint = budget_end
+                .min(self.limits.max_events)
+                .min((self.events | 0xFFFF) + 1);
+            while self.events < checkpoint {
+                let Some((time, event)) = self.ctx.queue.pop_before(until) else {
+                    break 'run;
+                };
+                while time >= self.bucket_end && self.rows.len() < self.n_buckets {
+                    self.close_bucket();
+                }
+                if time > self.ctx.now {
+                    self.events_this_instant = 0;
+                } else {
+                    self.same_instant(time);
+                    if self.stopped.is_some() {
+                        break 'run;
+                    }
+                }
+                self.ctx.now = time;
+                self.events += 1;
+                self.dispatch(event);
+                self.deliver();
             }
             if self.events & 0xFFFF == 0 {
                 self.check_state();
@@ -600,6 +605,22 @@ impl Sim {
             self.ctx.now = self.ctx.now.max(until);
         }
         true
+    }
+
+    /// An event at the clock's time (or, never, before it): counts events at one instant, and
+    /// stops a loop that takes no time.
+    #[cold]
+    fn same_instant(&mut self, time: Time) {
+        if time < self.ctx.now {
+            self.time_went_back += 1;
+        }
+        self.events_this_instant += 1;
+        if self.events_this_instant > self.limits.max_events_per_instant {
+            self.stop(format!(
+                "more than {} events at one instant: a loop that takes no time (for example closed-loop users with think_s 0 whose calls fail at once)",
+                self.limits.max_events_per_instant
+            ));
+        }
     }
 
     /// Hands an event to its handler.

@@ -86,6 +86,11 @@ pub(crate) struct Server {
     outage: bool,
     service_rng: Stream,
     error_rng: Stream,
+    /// False when no call can ever fail here (no `error_rate`, no `errors` trigger): the error
+    /// draw is then skipped. Rationale: the errors stream serves only that draw, so skipping
+    /// it changes nothing else, and whenever a rate can be non-zero every service draws, so a
+    /// trigger does not shift the draws of other services.
+    may_fail: bool,
     /// Calls in service (or waiting on the dependency).
     working: Slab<Call>,
     /// ∫ busy dt over the current bucket, in worker·nanoseconds.
@@ -94,7 +99,14 @@ pub(crate) struct Server {
 }
 
 impl Server {
-    pub(crate) fn new(me: u32, spec: &ServerSpec, dependency: Option<u32>, seed: u64) -> Server {
+    /// `error_trigger`: whether an `errors` trigger targets this server.
+    pub(crate) fn new(
+        me: u32,
+        spec: &ServerSpec,
+        dependency: Option<u32>,
+        seed: u64,
+        error_trigger: bool,
+    ) -> Server {
         Server {
             me,
             base_workers: spec.workers,
@@ -118,6 +130,7 @@ impl Server {
             outage: false,
             service_rng: Stream::new(seed, &spec.id, Purpose::Service),
             error_rng: Stream::new(seed, &spec.id, Purpose::Errors),
+            may_fail: spec.error_rate > 0.0 || error_trigger,
             working: Slab::default(),
             busy_integral: 0,
             busy_since: 0,
@@ -203,8 +216,8 @@ impl Server {
     /// A service finished: answer, or call the dependency; then take the next queued call.
     pub(crate) fn on_service_done(&mut self, token: Token, ctx: &mut Ctx) {
         ctx.service_completed();
-        // Drawn for every service, so an error trigger does not shift the other draws.
-        let error = self.error_rng.uniform() < self.error_rate;
+        // Drawn for every service whenever errors are possible (see `may_fail`).
+        let error = self.may_fail && self.error_rng.uniform() < self.error_rate;
         if !error {
             if let (Some(dependency), Some(call)) = (self.dependency, self.working.get(token)) {
                 let call = Call {
