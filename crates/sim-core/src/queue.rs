@@ -308,7 +308,7 @@ impl EventQueue {
             }
         }
         if let Some(i) = self.earliest_timer {
-            if let Some(timer) = self.timers[i] {
+            if let Some(timer) = &self.timers[i] {
                 if timer.key < best_key {
                     best_key = timer.key;
                     source = Source::Timer(i);
@@ -323,7 +323,11 @@ impl EventQueue {
             Source::Lane(i) => self.lanes[i].items.pop_front(),
             Source::Timer(i) => {
                 let scheduled = self.timers[i].take();
-                self.find_earliest_timer();
+                if self.timers.len() == 1 {
+                    self.earliest_timer = None; // the only timer was just taken
+                } else {
+                    self.find_earliest_timer();
+                }
                 scheduled
             }
         }?;

@@ -112,23 +112,14 @@ impl Retry {
             deadline: call.deadline,
             attempt: 1,
             previous_delay_s: self.backoff.base_s,
-            waiting: false,
+            waiting: true,
         });
-        self.send_attempt(token, ctx);
+        self.send_attempt(token, call.key, call.deadline, ctx);
     }
 
-    /// Sends the current attempt under a fresh token, arming its timeout first.
-    fn send_attempt(&mut self, token: Token, ctx: &mut Ctx) {
-        let Some(token) = self.calls.renew(token) else {
-            return;
-        };
-        let Some(call) = self.calls.get_mut(token) else {
-            return;
-        };
-        call.waiting = true;
-        if call.attempt > 1 {
-            ctx.retry_sent();
-        }
+    /// Sends an attempt under `token` (which names this attempt alone), arming its timeout
+    /// first.
+    fn send_attempt(&mut self, token: Token, key: u64, deadline: Time, ctx: &mut Ctx) {
         if let Some(lane) = self.attempt_timeout {
             ctx.on_lane(
                 lane,
@@ -140,7 +131,6 @@ impl Retry {
                 ),
             );
         }
-        let (key, deadline) = (call.key, call.deadline);
         ctx.call(
             self.to,
             Call {
@@ -192,8 +182,13 @@ impl Retry {
             self.give_up(token, ctx);
             return;
         }
+        // The token was renewed when the last attempt failed, and this event was its only
+        // holder: it now names the new attempt.
         call.attempt += 1;
-        self.send_attempt(token, ctx);
+        call.waiting = true;
+        let (key, deadline) = (call.key, call.deadline);
+        ctx.retry_sent();
+        self.send_attempt(token, key, deadline, ctx);
     }
 
     /// Decides what follows a failed attempt: give up, or back off and retry.
