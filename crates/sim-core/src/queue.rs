@@ -137,6 +137,9 @@ impl QuadHeap {
             return Some(last);
         }
         let top = self.items[0];
+        // Bottom-up: move the hole from the root to a leaf along the smallest children
+        // without comparing with `last` on the way (it came from the bottom, so it nearly
+        // always belongs near the bottom), then sift `last` up from that leaf.
         let mut i = 0;
         loop {
             let first = 4 * i + 1;
@@ -144,11 +147,16 @@ impl QuadHeap {
                 break;
             }
             let smallest = self.smallest_child(first, n);
-            if self.items[smallest].key >= last.key {
-                break;
-            }
             self.items[i] = self.items[smallest];
             i = smallest;
+        }
+        while i > 0 {
+            let parent = (i - 1) / 4;
+            if self.items[parent].key <= last.key {
+                break;
+            }
+            self.items[i] = self.items[parent];
+            i = parent;
         }
         self.items[i] = last;
         Some(top)
