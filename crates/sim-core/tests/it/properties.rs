@@ -403,3 +403,63 @@ fn event_and_state_limits_stop_a_run_with_a_message() {
     assert!(stopped.reason.contains("block \"api\""), "{stopped}");
     assert!(stopped.reason.contains("queued calls"), "{stopped}");
 }
+
+#[test]
+fn event_budgets_slice_a_run_without_changing_it() {
+    // The web app advances a run in slices of bounded work; the result must not depend on
+    // where the slices fall.
+    for name in ["retry-storm", "cold-cache", "slow-server-round-robin"] {
+        let scenario = sim_core::presets::load(name).unwrap().unwrap();
+        let mut whole = Sim::new(&scenario).unwrap();
+        whole.run();
+        let mut sliced = Sim::new(&scenario).unwrap();
+        let mut slices = 0;
+        let mut budget = 1;
+        while !sliced.finished() {
+            let reached = sliced.run_until_bounded(scenario.duration_s, budget);
+            assert_eq!(
+                reached,
+                sliced.finished(),
+                "{name}: reaching the end means finished"
+            );
+            assert_conserved(&sliced.totals());
+            budget = budget * 7 % 9_973 + 1; // uneven slices, from 1 event to ~10,000
+            slices += 1;
+        }
+        assert!(slices > 10, "{name}: {slices} slices");
+        assert_eq!(
+            sim_core::to_csv(sliced.columns(), sliced.rows()),
+            sim_core::to_csv(whole.columns(), whole.rows()),
+            "{name}"
+        );
+        assert_eq!(sliced.events(), whole.events());
+    }
+}
+
+#[test]
+fn set_path_never_panics_on_arbitrary_paths() {
+    let doc: Value =
+        serde_json::from_str(sim_core::presets::find("retry-storm").unwrap().json).unwrap();
+    let paths = [
+        "",
+        ".",
+        "..",
+        "users.",
+        ".rate",
+        "users..rate",
+        "triggers.x",
+        "triggers.-1",
+        "triggers.99999999999999999999",
+        "blocks.0.id",
+        "seed.x",
+        "api.service.mean_s.deeper",
+        "api.to",
+        "ü.ö",
+    ];
+    for path in paths {
+        let mut copy = doc.clone();
+        let _ = sim_core::set_path(&mut copy, path, "1");
+        let _ = sim_core::get_path(&mut copy, path);
+        let _ = Scenario::from_value(copy);
+    }
+}
