@@ -1,14 +1,16 @@
-//! The event queue: a binary heap plus FIFO "lanes" for constant delays.
+//! The event queue: a 4-ary heap, FIFO "lanes" for constant delays, and single-event timers.
 //!
 //! Events are ordered by `(time, sequence number)`: equal times run in the order they were
 //! scheduled, on every platform. Most events of a metastable-failure model are timers armed at
 //! `now + constant` (a client's deadline, a retry's attempt timeout, a cache's hit latency).
 //! Because `now` never decreases, the events of one constant delay arrive already sorted, so
-//! they go into a FIFO lane (a `VecDeque`, O(1) push and pop) instead of the heap. Popping takes
-//! the smallest key among the heap's top and each lane's front; there are only a handful of lanes.
+//! they go into a FIFO lane (a `VecDeque`, O(1) push and pop) instead of the heap. Each
+//! open-loop client's next arrival has a timer slot of its own. Popping takes the smallest key
+//! among the heap's top, each lane's front and the earliest timer; there are only a handful.
 //!
-//! Rationale: with timeouts in lanes the heap holds only arrivals, service completions and
-//! backoffs, and each request costs about half the heap operations of a heap-only queue.
+//! Rationale: with timeouts in lanes and arrivals in timers, the heap holds only service
+//! completions, backoffs and think times, and each request costs a quarter of the heap
+//! operations of a heap-only queue.
 
 use std::collections::VecDeque;
 
