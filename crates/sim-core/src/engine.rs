@@ -15,7 +15,7 @@ use crate::blocks::retry::Retry;
 use crate::blocks::server::Server;
 use crate::blocks::{Call, Outcome, ReplyTo, Token};
 use crate::metrics::{BucketCounts, Histogram, Row, Totals, GLOBAL_COLUMNS};
-use crate::queue::{to_seconds, to_time, Event, EventKind, EventQueue, LaneId, Time, NEVER};
+use crate::queue::{to_seconds, to_time, Event, EventKind, EventQueue, LaneId, Time};
 use crate::scenario::{Block, Scenario, ScenarioError, Trigger};
 use crate::verdict::{self, Report, Summary};
 use std::collections::BTreeMap;
@@ -279,15 +279,27 @@ impl Node {
         }
     }
 
-    /// Bytes of live state and a phrase saying what they hold.
-    fn state(&self) -> (usize, String) {
+    /// Bytes of live state.
+    fn bytes(&self) -> usize {
         match self {
-            Node::Client(b) => (b.bytes(), format!("{} requests in flight", b.live())),
-            Node::Retry(b) => (b.bytes(), format!("{} calls being retried", b.live())),
-            Node::Cache(b) => (b.bytes(), format!("{} entries and pending calls", b.live())),
-            Node::Balancer(b) => (b.bytes(), format!("{} forwarded calls", b.live())),
-            Node::Breaker(b) => (b.bytes(), format!("{} calls and outcomes", b.live())),
-            Node::Server(b) => (b.bytes(), format!("{} queued calls", b.queued())),
+            Node::Client(b) => b.bytes(),
+            Node::Retry(b) => b.bytes(),
+            Node::Cache(b) => b.bytes(),
+            Node::Balancer(b) => b.bytes(),
+            Node::Breaker(b) => b.bytes(),
+            Node::Server(b) => b.bytes(),
+        }
+    }
+
+    /// What that state holds, for the message of a run stopped by the state limit.
+    fn holding(&self) -> String {
+        match self {
+            Node::Client(b) => format!("{} requests in flight", b.live()),
+            Node::Retry(b) => format!("{} calls being retried", b.live()),
+            Node::Cache(b) => format!("{} entries and pending calls", b.live()),
+            Node::Balancer(b) => format!("{} forwarded calls", b.live()),
+            Node::Breaker(b) => format!("{} calls and outcomes", b.live()),
+            Node::Server(b) => format!("{} queued calls", b.queued()),
         }
     }
 
@@ -851,14 +863,14 @@ impl Sim {
         let mut total = self.ctx.queue.bytes();
         let mut biggest = (0usize, 0usize);
         for (i, node) in self.nodes.iter().enumerate() {
-            let (bytes, _) = node.state();
+            let bytes = node.bytes();
             total += bytes;
             if bytes > biggest.1 {
                 biggest = (i, bytes);
             }
         }
         if total as u64 > self.limits.max_state_bytes {
-            let (_, what) = self.nodes[biggest.0].state();
+            let what = self.nodes[biggest.0].holding();
             self.stop(format!(
                 "the simulation state grew past {} MiB (the limit); block \"{}\" holds the most: {what}",
                 self.limits.max_state_bytes >> 20,
@@ -881,9 +893,6 @@ impl Sim {
 pub(crate) fn lane_for(queue: &mut EventQueue, seconds: Option<f64>) -> Option<LaneId> {
     seconds.map(|s| queue.lane(to_time(s)))
 }
-
-/// A deadline that never comes, for calls without a user timeout.
-pub(crate) const NO_DEADLINE: Time = NEVER;
 
 #[cfg(test)]
 mod trigger_tests {

@@ -11,7 +11,7 @@
 //! the call is sent, so a reply at exactly the deadline comes after it, and is late.
 
 use super::{Call, Outcome, ReplyTo, Slab, Token};
-use crate::engine::{lane_for, Ctx, Waiting, NO_DEADLINE};
+use crate::engine::{lane_for, Ctx, Waiting};
 use crate::queue::{to_time, Event, EventKind, EventQueue, LaneId, Time, TimerId, NEVER};
 use crate::rng::{Purpose, Stream, Zipf};
 use crate::scenario::{Arrival, ClientMode, ClientSpec};
@@ -43,6 +43,8 @@ pub(crate) struct Client {
     arrivals: Stream,
     keys: Stream,
     think: Stream,
+    /// Closed-loop users idled by a load spike of factor 0, woken when it ends.
+    idle_users: Vec<u32>,
     /// The queue slot of the next open-loop arrival: rescheduling replaces the pending one.
     arrival_timer: TimerId,
     next_arrival: Time,
@@ -73,6 +75,7 @@ impl Client {
             arrivals: Stream::new(seed, &spec.id, Purpose::Arrivals),
             keys: Stream::new(seed, &spec.id, Purpose::Keys),
             think: Stream::new(seed, &spec.id, Purpose::Think),
+            idle_users: Vec::new(),
             arrival_timer: queue.timer(),
             next_arrival: NEVER,
             requests: Slab::default(),
@@ -118,7 +121,9 @@ impl Client {
 
     fn think_then_wake(&mut self, user: u32, ctx: &mut Ctx) {
         if self.rate_factor <= 0.0 {
-            return; // a spike of factor 0 stops the users; they stay idle.
+            // A spike of factor 0 stops the users until it ends.
+            self.idle_users.push(user);
+            return;
         }
         let think = self.think.exponential(self.think_s / self.rate_factor);
         ctx.after(
@@ -132,7 +137,14 @@ impl Client {
         let old_rate = self.rate();
         self.rate_factor = factor;
         if self.closed {
-            return; // thinking users keep their draw; the next think uses the new factor.
+            // Thinking users keep their draw; the next think uses the new factor. Users idled
+            // by a factor of 0 start thinking again now.
+            if factor > 0.0 {
+                for user in std::mem::take(&mut self.idle_users) {
+                    self.think_then_wake(user, ctx);
+                }
+            }
+            return;
         }
         let new_rate = self.rate();
         if self.uniform && self.next_arrival != NEVER && old_rate > 0.0 && new_rate > 0.0 {
@@ -188,7 +200,7 @@ impl Client {
                 );
                 ctx.now.saturating_add(timeout)
             }
-            None => NO_DEADLINE,
+            None => NEVER,
         };
         ctx.call(
             self.to,

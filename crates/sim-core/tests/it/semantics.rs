@@ -446,3 +446,25 @@ fn lifo_with_a_full_queue_refuses_the_newcomer() {
     assert!(run.totals.rejected > 40);
     assert_conserved(&run.totals);
 }
+
+#[test]
+fn closed_loop_users_idled_by_a_zero_spike_come_back_when_it_ends() {
+    let client = r#""mode": "closed", "users": 5, "think_s": 0.1"#;
+    let triggers =
+        r#"{"kind": "load_spike", "target": "users", "at_s": 10, "for_s": 10, "factor": 0}"#;
+    let run = check(
+        &simple(
+            client,
+            r#""workers": 5, "service": {"mean_s": 0.01}"#,
+            triggers,
+            40.0,
+        ),
+        &[],
+    );
+    let offered = run.column("offered");
+    assert!(offered[12..20].iter().all(|&o| o == 0.0), "{offered:?}");
+    assert!(
+        run.mean("offered", 25.0, 40.0) > 30.0,
+        "users resume after the spike: {offered:?}"
+    );
+}
