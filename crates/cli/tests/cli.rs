@@ -254,3 +254,23 @@ fn a_reader_that_stops_early_is_not_an_error() {
     );
     assert!(!String::from_utf8_lossy(&out.stderr).contains("error"));
 }
+
+/// The golden CSV the browser test compares its wasm run with (crates/web/tests/browser.rs):
+/// it must be exactly what the native CLI prints. `UPDATE_GOLDEN=1` rewrites it.
+#[test]
+fn the_golden_csv_is_the_native_run() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/golden/retry-storm.csv"
+    );
+    let out = metastable(&["run", "retry-storm"], None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(path, &out.stdout).unwrap();
+    }
+    let golden = std::fs::read_to_string(path).unwrap();
+    assert!(
+        golden == stdout(&out),
+        "tests/golden/retry-storm.csv is stale: rerun with UPDATE_GOLDEN=1"
+    );
+}

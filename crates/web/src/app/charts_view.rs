@@ -1,0 +1,174 @@
+//! The charts: one canvas per chart kind that applies to the scenario, drawn by
+//! [`crate::charts::draw`] through plotters-canvas, with a shared hover cursor and readout.
+
+use super::runner::{RunView, Runner};
+use crate::charts::{self, ChartData, PlotArea, Theme};
+use sim_core::Scenario;
+use std::cell::RefCell;
+use std::rc::Rc;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use web_sys::{HtmlCanvasElement, MouseEvent};
+use yew::prelude::*;
+
+/// Chart height in CSS pixels.
+const CHART_H: u32 = 190;
+
+#[derive(Properties)]
+pub struct ChartsProps {
+    pub scenario: Rc<Scenario>,
+    pub runner: Rc<RefCell<Runner>>,
+    pub view: RunView,
+    pub dark: bool,
+    pub cursor_t: Option<f64>,
+    pub on_cursor: Callback<Option<f64>>,
+    pub on_plot_area: Callback<PlotArea>,
+}
+
+impl PartialEq for ChartsProps {
+    fn eq(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.scenario, &other.scenario)
+            && Rc::ptr_eq(&self.runner, &other.runner)
+            && self.view == other.view
+            && self.dark == other.dark
+            && self.cursor_t == other.cursor_t
+    }
+}
+
+#[function_component(Charts)]
+pub fn charts_view(props: &ChartsProps) -> Html {
+    let kinds = charts::charts_for(&props.scenario);
+    let refs = use_memo(kinds.len(), |n| {
+        (0..*n.max(&7))
+            .map(|_| NodeRef::default())
+            .collect::<Vec<_>>()
+    });
+    let areas = use_mut_ref(Vec::<PlotArea>::new);
+    // Redraw on window resize: a counter bumped by a listener that lives as long as the page.
+    let resized = use_state(|| 0u32);
+    {
+        let resized = resized.clone();
+        use_effect_with((), move |_| {
+            let counter = Rc::new(RefCell::new(0u32));
+            let on_resize = Closure::<dyn FnMut()>::new(move || {
+                *counter.borrow_mut() += 1;
+                resized.set(*counter.borrow());
+            });
+            if let Some(window) = web_sys::window() {
+                let _ = window
+                    .add_event_listener_with_callback("resize", on_resize.as_ref().unchecked_ref());
+            }
+            on_resize.forget();
+        });
+    }
+    {
+        let refs = refs.clone();
+        let areas = areas.clone();
+        let runner = props.runner.clone();
+        let scenario = props.scenario.clone();
+        let on_plot_area = props.on_plot_area.clone();
+        let kinds = kinds.clone();
+        let deps = (
+            props.view.clone(),
+            props.dark,
+            props.cursor_t.map(f64::to_bits),
+            *resized,
+            Rc::as_ptr(&props.scenario) as usize,
+        );
+        let cursor_t = props.cursor_t;
+        let dark = props.dark;
+        use_effect_with(deps, move |_| {
+            let runner = runner.borrow();
+            // Draw only a run of this scenario: right after an edit the runner may still hold
+            // the previous run for a moment.
+            let rows = if runner.columns().is_empty() {
+                &[][..]
+            } else {
+                runner.rows()
+            };
+            let data = ChartData {
+                scenario: &scenario,
+                columns: runner.columns(),
+                rows,
+            };
+            let mut new_areas = Vec::with_capacity(kinds.len());
+            for (kind, node) in kinds.iter().zip(refs.iter()) {
+                let Some(canvas) = node.cast::<HtmlCanvasElement>() else {
+                    continue;
+                };
+                let width = canvas.client_width().max(200) as u32;
+                if canvas.width() != width {
+                    canvas.set_width(width);
+                }
+                if canvas.height() != CHART_H {
+                    canvas.set_height(CHART_H);
+                }
+                let Some(backend) = plotters_canvas::CanvasBackend::with_canvas_object(canvas)
+                else {
+                    continue;
+                };
+                match charts::draw(backend, *kind, &data, Theme { dark }, cursor_t) {
+                    Ok(area) => new_areas.push(area),
+                    Err(e) => web_sys::console::warn_1(&format!("chart {}: {e}", kind.id()).into()),
+                }
+            }
+            if let Some(first) = new_areas.first() {
+                on_plot_area.emit(*first);
+            }
+            *areas.borrow_mut() = new_areas;
+        });
+    }
+
+    let runner = props.runner.borrow();
+    let data = ChartData {
+        scenario: &props.scenario,
+        columns: runner.columns(),
+        rows: runner.rows(),
+    };
+    let charts = kinds.iter().enumerate().map(|(i, kind)| {
+        let on_move = {
+            let areas = areas.clone();
+            let on_cursor = props.on_cursor.clone();
+            Callback::from(move |e: MouseEvent| {
+                let t = areas
+                    .borrow()
+                    .get(i)
+                    .and_then(|a| a.time_at(f64::from(e.offset_x())));
+                on_cursor.emit(t);
+            })
+        };
+        let on_leave = {
+            let on_cursor = props.on_cursor.clone();
+            Callback::from(move |_: MouseEvent| on_cursor.emit(None))
+        };
+        let readout = props
+            .cursor_t
+            .map(|t| charts::readout(*kind, &data, t))
+            .unwrap_or_default();
+        html! {
+            <figure class="chart" data-chart={kind.id()}>
+                <canvas ref={refs[i].clone()} height={CHART_H.to_string()} data-chart-canvas={kind.id()}
+                    role="img" aria-label={format!("Chart: {} over time", kind.title())}
+                    onmousemove={on_move} onmouseleave={on_leave} />
+                <figcaption class="readout" aria-live="off">
+                    if let Some(t) = props.cursor_t.filter(|_| !readout.is_empty()) {
+                        <span class="readout-t">{ format!("t = {t:.0} s") }</span>
+                        { for readout.iter().map(|r| html! {
+                            <span class="readout-item">
+                                <span class="swatch" style={format!("background:{}", r.color)}></span>
+                                { format!("{} {}", r.label, r.value) }
+                            </span>
+                        }) }
+                    } else {
+                        <span class="readout-hint">{ "Hover a chart to read values." }</span>
+                    }
+                </figcaption>
+            </figure>
+        }
+    });
+    html! {
+        <section class="charts" aria-label="Charts">
+            { for charts }
+        </section>
+    }
+}

@@ -1,0 +1,362 @@
+//! The inspector: every parameter of the selected block, trigger or link, or of the scenario,
+//! with labels, units, ranges and the validator's messages inline.
+
+use super::Store;
+use crate::fields::{self, Field, Input, TRIGGER_KINDS};
+use crate::state::{block_id, block_kind, Action, Owner, Selection};
+use serde_json::Value;
+use wasm_bindgen::JsCast;
+use web_sys::{HtmlInputElement, HtmlSelectElement};
+use yew::prelude::*;
+
+#[derive(Properties, PartialEq)]
+pub struct InspectorProps {
+    pub state: UseReducerHandle<Store>,
+    pub dispatch: Callback<Action>,
+}
+
+/// A soft range for a slider beside the number input, for the fields people sweep by hand.
+fn slider_range(path: &str, duration_s: f64) -> Option<(f64, f64, f64)> {
+    Some(match path {
+        "rate" => (0.0, 500.0, 1.0),
+        "users" => (1.0, 1000.0, 1.0),
+        "think_s" | "timeout_s" | "attempt_timeout_s" => (0.05, 10.0, 0.05),
+        "max_attempts" => (1.0, 10.0, 1.0),
+        "workers" => (1.0, 100.0, 1.0),
+        "service.mean_s" => (0.001, 1.0, 0.001),
+        "error_rate" | "failure_threshold" | "rate_fraction" => (0.0, 1.0, 0.01),
+        "factor" => (0.0, 10.0, 0.1),
+        "budget.ratio" => (0.0, 1.0, 0.01),
+        "at_s" => (0.0, duration_s, 1.0),
+        "for_s" => (0.0, duration_s / 2.0, 1.0),
+        "capacity" => (0.0, 10_000.0, 10.0),
+        _ => return None,
+    })
+}
+
+fn input_value(e: &Event) -> Option<String> {
+    let target = e.target()?;
+    if let Ok(input) = target.clone().dyn_into::<HtmlInputElement>() {
+        if input.type_() == "checkbox" {
+            return Some(input.checked().to_string());
+        }
+        return Some(input.value());
+    }
+    target
+        .dyn_into::<HtmlSelectElement>()
+        .ok()
+        .map(|s| s.value())
+}
+
+/// One field: its label, input (and slider), unit, help and messages.
+fn field_row(
+    field: &Field,
+    item: &Value,
+    owner: &Owner,
+    state: &crate::state::AppState,
+    dispatch: &Callback<Action>,
+) -> Html {
+    let dom_id = format!(
+        "f-{}-{}",
+        match owner {
+            Owner::Scenario => "scenario".to_string(),
+            Owner::Block(id) => format!("b-{id}"),
+            Owner::Trigger(i) => format!("t{i}"),
+        },
+        field.path.replace('.', "-")
+    );
+    let problems = state.field_problems(owner, field.path);
+    let invalid = !problems.is_empty();
+    let text = field.text(item);
+    let edit = {
+        let dispatch = dispatch.clone();
+        let owner = owner.clone();
+        let field = *field;
+        move |typed: String| {
+            dispatch.emit(Action::SetField {
+                owner: owner.clone(),
+                path: field.path.to_string(),
+                raw: field.raw_value(&typed),
+            })
+        }
+    };
+    let on_input = {
+        let edit = edit.clone();
+        Callback::from(move |e: InputEvent| {
+            let e: Event = e.into();
+            if let Some(v) = input_value(&e) {
+                edit(v)
+            }
+        })
+    };
+    let on_change = {
+        let edit = edit.clone();
+        Callback::from(move |e: Event| {
+            if let Some(v) = input_value(&e) {
+                edit(v)
+            }
+        })
+    };
+    let block_ids: Vec<String> = state
+        .blocks()
+        .iter()
+        .filter(|b| block_kind(b) != "client")
+        .map(|b| block_id(b).to_string())
+        .filter(|id| !matches!(owner, Owner::Block(own) if own == id))
+        .collect();
+    let widget = match field.input {
+        Input::Number { min, max, .. } | Input::Integer { min, max, .. } => {
+            let step = match field.input {
+                Input::Number { step, .. } => step,
+                _ => 1.0,
+            };
+            let slider =
+                slider_range(field.path, state.scenario.duration_s).and_then(|(lo, hi, st)| {
+                    let value: f64 = text.parse().ok()?;
+                    (value >= lo && value <= hi).then(|| {
+                    html! {
+                        <input type="range" class="slider" min={lo.to_string()} max={hi.to_string()}
+                            step={st.to_string()} value={text.clone()} oninput={on_input.clone()}
+                            aria-label={format!("{} slider", field.label)} tabindex="-1" />
+                    }
+                })
+                });
+            html! {
+                <div class="number-row">
+                    <input id={dom_id.clone()} type="number" value={text.clone()} min={min.to_string()}
+                        max={max.to_string()} step={step.to_string()} data-field={field.path}
+                        aria-invalid={invalid.to_string()} aria-describedby={format!("{dom_id}-help")}
+                        oninput={on_input.clone()} />
+                    if !field.unit.is_empty() { <span class="unit">{ field.unit }</span> }
+                    { for slider }
+                </div>
+            }
+        }
+        Input::Choice(options) => html! {
+            <select id={dom_id.clone()} data-field={field.path} onchange={on_change.clone()}
+                aria-invalid={invalid.to_string()}>
+                { for options.iter().map(|o| html! {
+                    <option value={*o} selected={*o == text}>{ o.replace('_', " ") }</option>
+                }) }
+            </select>
+        },
+        Input::Flag | Input::Group { .. } => {
+            let checked = match field.input {
+                Input::Group { .. } => item.get(field.path).is_some_and(|v| !v.is_null()),
+                _ => text == "true",
+            };
+            html! {
+                <input id={dom_id.clone()} type="checkbox" checked={checked} data-field={field.path}
+                    onchange={on_change.clone()} />
+            }
+        }
+        Input::Target { optional } => html! {
+            <select id={dom_id.clone()} data-field={field.path} onchange={on_change.clone()}
+                aria-invalid={invalid.to_string()}>
+                if optional {
+                    <option value="" selected={text.is_empty()}>{ "(none)" }</option>
+                } else if text.is_empty() || !block_ids.contains(&text) {
+                    <option value={text.clone()} selected=true>{ if text.is_empty() { "— choose —".to_string() } else { text.clone() } }</option>
+                }
+                { for block_ids.iter().map(|id| html! {
+                    <option value={id.clone()} selected={*id == text}>{ id }</option>
+                }) }
+            </select>
+        },
+        Input::Targets => {
+            let current: Vec<String> = crate::layout::targets(item);
+            html! {
+                <fieldset id={dom_id.clone()} class="targets" data-field={field.path}>
+                    { for block_ids.iter().map(|id| {
+                        let checked = current.contains(id);
+                        let dispatch = dispatch.clone();
+                        let owner_id = match owner { Owner::Block(b) => b.clone(), _ => String::new() };
+                        let target = id.clone();
+                        let onchange = Callback::from(move |e: Event| {
+                            let on = input_value(&e).as_deref() == Some("true");
+                            dispatch.emit(if on {
+                                Action::Connect { from: owner_id.clone(), to: target.clone() }
+                            } else {
+                                Action::Disconnect { from: owner_id.clone(), to: target.clone() }
+                            })
+                        });
+                        html! {
+                            <label class="check"><input type="checkbox" checked={checked} {onchange} />{ id }</label>
+                        }
+                    }) }
+                </fieldset>
+            }
+        }
+        Input::Text => html! {
+            <input id={dom_id.clone()} type="text" value={text.clone()} data-field={field.path}
+                onchange={on_change.clone()} aria-invalid={invalid.to_string()} />
+        },
+    };
+    html! {
+        <div class={classes!("field", invalid.then_some("has-error"))} data-field-row={field.path}>
+            <label for={dom_id.clone()}>{ field.label }</label>
+            { widget }
+            <p class="help" id={format!("{dom_id}-help")}>{ field.help }</p>
+            { for problems.iter().map(|m| html! {
+                <p class="field-error" role="alert">{ m.clone() }</p>
+            }) }
+        </div>
+    }
+}
+
+#[function_component(Inspector)]
+pub fn inspector(props: &InspectorProps) -> Html {
+    let state = &props.state.0;
+    let dispatch = &props.dispatch;
+    let body = match &state.selection {
+        Selection::Block(id) => match state.block(id) {
+            Some(block) => block_panel(block, state, dispatch),
+            None => scenario_panel(state, dispatch),
+        },
+        Selection::Trigger(index) => match state.triggers().get(*index) {
+            Some(trigger) => trigger_panel(*index, trigger, state, dispatch),
+            None => scenario_panel(state, dispatch),
+        },
+        Selection::Link { from, to } => {
+            let remove = {
+                let dispatch = dispatch.clone();
+                let (from, to) = (from.clone(), to.clone());
+                Callback::from(move |_| {
+                    dispatch.emit(Action::Disconnect {
+                        from: from.clone(),
+                        to: to.clone(),
+                    })
+                })
+            };
+            html! {
+                <>
+                    <h2>{ "Link" }</h2>
+                    <p>{ format!("{from} calls {to}.") }</p>
+                    <button id="delete-selected" class="danger" onclick={remove}>{ "Remove link" }</button>
+                </>
+            }
+        }
+        Selection::Scenario => scenario_panel(state, dispatch),
+    };
+    html! {
+        <section id="inspector" class="inspector" aria-label="Inspector">
+            if let Some(notice) = &state.notice {
+                <p class="notice" role="alert" data-testid="notice">{ notice.clone() }</p>
+            }
+            { body }
+        </section>
+    }
+}
+
+fn block_panel(block: &Value, state: &crate::state::AppState, dispatch: &Callback<Action>) -> Html {
+    let id = block_id(block).to_string();
+    let kind = block_kind(block).to_string();
+    let owner = Owner::Block(id.clone());
+    let rename = {
+        let dispatch = dispatch.clone();
+        let id = id.clone();
+        Callback::from(move |e: Event| {
+            if let Some(to) = input_value(&e) {
+                dispatch.emit(Action::RenameBlock {
+                    from: id.clone(),
+                    to,
+                })
+            }
+        })
+    };
+    let delete = {
+        let dispatch = dispatch.clone();
+        let id = id.clone();
+        Callback::from(move |_| dispatch.emit(Action::DeleteBlock(id.clone())))
+    };
+    let general: Vec<String> = state
+        .problems_of(&owner)
+        .iter()
+        .filter(|p| {
+            p.field.is_empty()
+                && state
+                    .last_edit
+                    .as_ref()
+                    .is_none_or(|(l, _)| *l != p.location)
+        })
+        .map(|p| p.message.clone())
+        .collect();
+    html! {
+        <>
+            <h2>{ format!("{kind} ") }<code>{ id.clone() }</code></h2>
+            <div class="field">
+                <label for="block-id">{ "Id" }</label>
+                <input id="block-id" type="text" value={id.clone()} onchange={rename} />
+            </div>
+            { for general.iter().map(|m| html! { <p class="field-error" role="alert">{ m.clone() }</p> }) }
+            { for fields::block_fields(&kind).iter().filter(|f| f.applies(block)).map(|f| field_row(f, block, &owner, state, dispatch)) }
+            <button id="delete-selected" class="danger" onclick={delete}>{ format!("Delete {id}") }</button>
+        </>
+    }
+}
+
+fn trigger_panel(
+    index: usize,
+    trigger: &Value,
+    state: &crate::state::AppState,
+    dispatch: &Callback<Action>,
+) -> Html {
+    let kind = trigger
+        .get("kind")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    let owner = Owner::Trigger(index);
+    let set_kind = {
+        let dispatch = dispatch.clone();
+        Callback::from(move |e: Event| {
+            if let Some(kind) = input_value(&e) {
+                dispatch.emit(Action::SetTriggerKind { index, kind })
+            }
+        })
+    };
+    let delete = {
+        let dispatch = dispatch.clone();
+        Callback::from(move |_| dispatch.emit(Action::DeleteTrigger(index)))
+    };
+    let general: Vec<String> = state
+        .problems_of(&owner)
+        .iter()
+        .filter(|p| p.field.is_empty())
+        .map(|p| p.message.clone())
+        .collect();
+    html! {
+        <>
+            <h2>{ format!("Trigger {}", index + 1) }</h2>
+            <div class="field">
+                <label for="trigger-kind">{ "Kind" }</label>
+                <select id="trigger-kind" onchange={set_kind}>
+                    { for TRIGGER_KINDS.iter().map(|k| html! {
+                        <option value={*k} selected={*k == kind}>{ k.replace('_', " ") }</option>
+                    }) }
+                </select>
+            </div>
+            { for general.iter().map(|m| html! { <p class="field-error" role="alert">{ m.clone() }</p> }) }
+            { for fields::trigger_fields(&kind).iter().map(|f| field_row(f, trigger, &owner, state, dispatch)) }
+            <button id="delete-selected" class="danger" onclick={delete}>{ "Delete trigger" }</button>
+        </>
+    }
+}
+
+fn scenario_panel(state: &crate::state::AppState, dispatch: &Callback<Action>) -> Html {
+    let owner = Owner::Scenario;
+    let others: Vec<String> = state.problems.iter().map(|p| p.to_string()).collect();
+    html! {
+        <>
+            <h2>{ "Scenario" }</h2>
+            { for fields::scenario_fields().iter().map(|f| field_row(f, &state.doc, &owner, state, dispatch)) }
+            <p class="hint">{ "Select a block, a link or a trigger to edit it. New blocks attach to the selected block's free output; drag from a block's output dot onto another block to connect them." }</p>
+            if !others.is_empty() {
+                <div class="problems" data-testid="problems">
+                    <h3>{ "Problems" }</h3>
+                    <ul>{ for others.iter().map(|p| html! { <li>{ p.clone() }</li> }) }</ul>
+                </div>
+            }
+        </>
+    }
+}

@@ -1,0 +1,311 @@
+//! The run loop: one live [`Sim`] advanced in slices of a few milliseconds per animation
+//! frame, restarted whenever the state's `run_id` changes.
+//!
+//! Rationale: the engine is deterministic and slicing never changes a run (a core test checks
+//! it), so what is drawn depends on the scenario and seed only, not on the frame rate; the
+//! slices keep every task short, so the page answers input even during an hour-long run.
+
+use super::now_ms;
+use crate::state::{AppState, Speed};
+use sim_core::{Limits, Report, Scenario, Sim, Verdict};
+use std::cell::RefCell;
+use std::rc::Rc;
+use wasm_bindgen::prelude::*;
+use yew::prelude::*;
+
+/// Work done per animation frame while a run is in progress.
+const FRAME_SLICE_MS: f64 = 8.0;
+/// Work done at once after an edit, before the first frame: enough for a typical preset to
+/// finish, so its charts follow the edit without a visible animation.
+pub const FIRST_SLICE_MS: f64 = 30.0;
+/// While a run is in progress, the page (charts included) is refreshed at most this often:
+/// redrawing every chart on every frame would take more time than simulating.
+const REFRESH_MS: f64 = 100.0;
+/// Events between two looks at the clock.
+const EVENTS_PER_CHECK: u64 = 25_000;
+
+/// What the loop needs from the app state, refreshed on every render.
+#[derive(Clone, Debug, Default)]
+pub struct Inputs {
+    pub scenario: Option<Rc<Scenario>>,
+    pub run_id: u64,
+    pub steps: u64,
+    pub playing: bool,
+    pub speed: Speed,
+}
+
+impl Inputs {
+    pub fn from_state(state: &AppState) -> Inputs {
+        Inputs {
+            scenario: (!state.scenario.blocks.is_empty()).then(|| state.scenario.clone()),
+            run_id: state.run_id,
+            steps: state.steps,
+            playing: state.playing,
+            speed: state.speed,
+        }
+    }
+}
+
+/// What the page shows of the run; a new value re-renders what depends on it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RunView {
+    pub run_id: u64,
+    /// Metric rows so far (the charts redraw when this grows).
+    pub rows: usize,
+    pub t_s: f64,
+    pub duration_s: f64,
+    pub events: u64,
+    /// Wall time spent simulating this run, in milliseconds.
+    pub sim_ms: f64,
+    pub finished: bool,
+    pub report: Option<Rc<Report>>,
+    /// Why the run stopped early (a limit), or why it could not start.
+    pub error: Option<String>,
+    /// Milliseconds from the run's start to its end, counting only the work done.
+    pub playing: bool,
+}
+
+/// The live simulation and its bookkeeping.
+#[derive(Default)]
+pub struct Runner {
+    sim: Option<Sim>,
+    error: Option<String>,
+    run_id: Option<u64>,
+    steps: u64,
+    /// How far the run may go (simulated seconds); grows with play speed.
+    target_t: f64,
+    sim_ms: f64,
+    last_frame_ms: Option<f64>,
+    last_view: RunView,
+    /// When the page was last given a new view.
+    last_view_ms: f64,
+}
+
+impl Runner {
+    /// The rows of the current run.
+    pub fn rows(&self) -> &[sim_core::Row] {
+        self.sim.as_ref().map_or(&[], |s| s.rows())
+    }
+
+    /// The columns of the current run.
+    pub fn columns(&self) -> &[String] {
+        self.sim.as_ref().map_or(&[], |s| s.columns())
+    }
+
+    /// The current run's rows as CSV.
+    pub fn csv(&self) -> String {
+        sim_core::to_csv(self.columns(), self.rows())
+    }
+
+    fn restart(&mut self, inputs: &Inputs) {
+        self.run_id = Some(inputs.run_id);
+        self.steps = inputs.steps;
+        self.target_t = 0.0;
+        self.sim_ms = 0.0;
+        self.error = None;
+        self.sim = None;
+        if let Some(scenario) = &inputs.scenario {
+            match Sim::with_limits(scenario, Limits::web()) {
+                Ok(sim) => self.sim = Some(sim),
+                Err(e) => self.error = Some(e.to_string()),
+            }
+        }
+    }
+
+    /// Advances the run for at most `budget_ms` of work; returns a new view when something
+    /// the page shows changed.
+    pub fn tick(&mut self, inputs: &Inputs, budget_ms: f64) -> Option<RunView> {
+        let start = now_ms();
+        if self.run_id != Some(inputs.run_id) {
+            self.restart(inputs);
+            self.last_frame_ms = None;
+        }
+        let frame_dt_s = self
+            .last_frame_ms
+            .map_or(0.0, |last| ((start - last) / 1000.0).clamp(0.0, 0.25));
+        self.last_frame_ms = Some(start);
+        if let Some(sim) = &mut self.sim {
+            let duration = sim.duration_s();
+            let step_s = (duration / 60.0).max(sim.scenario().bucket_s);
+            while self.steps < inputs.steps {
+                self.steps += 1;
+                self.target_t = (self.target_t.max(sim.now_s()) + step_s).min(duration);
+            }
+            if inputs.playing {
+                self.target_t = match inputs.speed.factor() {
+                    None => duration,
+                    Some(factor) => (self.target_t + factor * frame_dt_s).min(duration),
+                };
+            }
+            while !sim.finished() && sim.stopped().is_none() && sim.now_s() < self.target_t {
+                let reached = sim.run_until_bounded(self.target_t, EVENTS_PER_CHECK);
+                if reached || now_ms() - start >= budget_ms {
+                    break;
+                }
+            }
+            self.sim_ms += now_ms() - start;
+        }
+        let view = self.view(inputs.playing);
+        // A view is due when the run started, ended or was paused, or when the last refresh
+        // is old enough; growth in between is shown at the next refresh.
+        let milestone = view.run_id != self.last_view.run_id
+            || view.finished != self.last_view.finished
+            || view.playing != self.last_view.playing
+            || view.error != self.last_view.error
+            || !inputs.playing;
+        let due = milestone || start - self.last_view_ms >= REFRESH_MS;
+        (due && view != self.last_view).then(|| {
+            self.last_view = view.clone();
+            self.last_view_ms = start;
+            view
+        })
+    }
+
+    fn view(&self, playing: bool) -> RunView {
+        let Some(sim) = &self.sim else {
+            return RunView {
+                run_id: self.run_id.unwrap_or(0),
+                error: self.error.clone(),
+                playing,
+                ..RunView::default()
+            };
+        };
+        let finished = sim.finished() || sim.stopped().is_some();
+        let rows = sim.rows().len();
+        // The report is computed once, when the run ends (it scans every row).
+        let report = if finished {
+            match &self.last_view.report {
+                Some(r) if self.last_view.run_id == self.run_id.unwrap_or(0) => Some(r.clone()),
+                _ => Some(Rc::new(sim.report())),
+            }
+        } else {
+            None
+        };
+        RunView {
+            run_id: self.run_id.unwrap_or(0),
+            rows,
+            t_s: sim.now_s(),
+            duration_s: sim.duration_s(),
+            events: sim.events(),
+            sim_ms: (self.sim_ms * 10.0).round() / 10.0,
+            finished,
+            report,
+            error: sim.stopped().map(|s| s.to_string()),
+            playing,
+        }
+    }
+}
+
+/// Runs `tick` on every animation frame for the life of the page.
+pub fn start_loop(
+    runner: Rc<RefCell<Runner>>,
+    inputs: Rc<RefCell<Inputs>>,
+    view: UseStateSetter<RunView>,
+) {
+    type FrameCallback = Closure<dyn FnMut(f64)>;
+    let slot: Rc<RefCell<Option<FrameCallback>>> = Rc::new(RefCell::new(None));
+    let again = slot.clone();
+    *slot.borrow_mut() = Some(Closure::new(move |_timestamp: f64| {
+        let snapshot = runner.borrow_mut().tick(&inputs.borrow(), FRAME_SLICE_MS);
+        if let Some(snapshot) = snapshot {
+            view.set(snapshot);
+        }
+        if let (Some(window), Some(callback)) = (web_sys::window(), again.borrow().as_ref()) {
+            let _ = window.request_animation_frame(callback.as_ref().unchecked_ref());
+        }
+    }));
+    if let (Some(window), Some(callback)) = (web_sys::window(), slot.borrow().as_ref()) {
+        let _ = window.request_animation_frame(callback.as_ref().unchecked_ref());
+    }
+    // The closure refers to itself through `slot` and lives as long as the page.
+    std::mem::forget(slot);
+}
+
+#[derive(Properties, PartialEq)]
+pub struct BannerProps {
+    pub view: RunView,
+    pub problems: usize,
+}
+
+/// The verdict banner: what happened and why, in one sentence (SPEC §4, §6).
+#[function_component(VerdictBanner)]
+pub fn verdict_banner(props: &BannerProps) -> Html {
+    let view = &props.view;
+    let (class, verdict, text) = match (&view.error, &view.report) {
+        (Some(error), _) => ("verdict stopped", "stopped".to_string(), error.clone()),
+        (None, Some(report)) => {
+            // The explanation opens with the verdict, which the label already shows.
+            let text = report.explanation.split_once(": ").map_or_else(
+                || report.explanation.clone(),
+                |(head, rest)| {
+                    if head.eq_ignore_ascii_case(report.verdict.as_str()) {
+                        rest.to_string()
+                    } else {
+                        report.explanation.clone()
+                    }
+                },
+            );
+            (
+                verdict_class(report.verdict),
+                report.verdict.as_str().to_string(),
+                text,
+            )
+        }
+        (None, None) if view.duration_s > 0.0 => (
+            "verdict running",
+            "running".to_string(),
+            format!(
+                "Running: t = {:.0} s of {:.0} s. The verdict comes when the run ends.",
+                view.t_s, view.duration_s
+            ),
+        ),
+        (None, None) => (
+            "verdict running",
+            "none".to_string(),
+            "Add a client and a server and connect them to run a scenario.".to_string(),
+        ),
+    };
+    let label = match verdict.as_str() {
+        "running" => "Running".to_string(),
+        "none" => "Nothing to run".to_string(),
+        "stopped" => "Stopped".to_string(),
+        v => {
+            let mut chars = v.chars();
+            chars
+                .next()
+                .map(|c| c.to_uppercase().collect::<String>() + chars.as_str())
+                .unwrap_or_default()
+        }
+    };
+    html! {
+        <div class={classes!("verdict-banner", class)} data-testid="verdict"
+             data-verdict={verdict} role="status" aria-live="polite">
+            <strong class="verdict-label">{ label }</strong>
+            { " " }
+            <span class="verdict-text">{ text }</span>
+            if props.problems > 0 {
+                <span class="verdict-note">
+                    { problems_note(props.problems, view.duration_s > 0.0) }
+                </span>
+            }
+        </div>
+    }
+}
+
+fn problems_note(problems: usize, showing_last_valid: bool) -> String {
+    let plural = if problems == 1 { "" } else { "s" };
+    if showing_last_valid {
+        format!(" The scenario has {problems} problem{plural} (see the inspector): the charts show the last valid version.")
+    } else {
+        format!(" The scenario has {problems} problem{plural} (see the inspector).")
+    }
+}
+
+fn verdict_class(verdict: Verdict) -> &'static str {
+    match verdict {
+        Verdict::Stable | Verdict::Recovered => "verdict-good",
+        Verdict::Degraded | Verdict::Recovering => "verdict-warn",
+        Verdict::Metastable | Verdict::Overloaded => "verdict-bad",
+        Verdict::Undefined => "verdict-neutral",
+    }
+}

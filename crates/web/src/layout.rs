@@ -1,0 +1,213 @@
+//! Where blocks sit in the editor.
+//!
+//! A block's place is its optional `ui: {x, y}` (SPEC §3), kept through every round trip.
+//! Presets carry their own; a scenario without (a hand-written file, a CLI scenario) is laid
+//! out in layers from the clients to the servers, so it reads left to right like a call path.
+
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+
+/// A block's box in editor coordinates.
+pub const BLOCK_W: f64 = 150.0;
+pub const BLOCK_H: f64 = 60.0;
+/// Distance between layers and between blocks of one layer.
+const LAYER_DX: f64 = 210.0;
+const ROW_DY: f64 = 90.0;
+const MARGIN: f64 = 30.0;
+
+/// The block's top-left corner, if it has one.
+pub fn position(block: &Value) -> Option<(f64, f64)> {
+    let ui = block.get("ui")?;
+    let x = ui.get("x")?.as_f64()?;
+    let y = ui.get("y")?.as_f64()?;
+    (x.is_finite() && y.is_finite()).then_some((x, y))
+}
+
+/// Gives every block without a place one, by layers: clients first, then each block one
+/// layer right of the deepest block calling it. Blocks that have a place keep it.
+pub fn fill_missing(doc: &mut Value) {
+    let Some(blocks) = doc.get_mut("blocks").and_then(Value::as_array_mut) else {
+        return;
+    };
+    if blocks.iter().all(|b| position(b).is_some()) {
+        return;
+    }
+    let ids: Vec<String> = blocks
+        .iter()
+        .map(|b| {
+            b.get("id")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string()
+        })
+        .collect();
+    let index: BTreeMap<&str, usize> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| (id.as_str(), i))
+        .collect();
+    let downstream: Vec<Vec<usize>> = blocks
+        .iter()
+        .map(|b| {
+            targets(b)
+                .iter()
+                .filter_map(|t| index.get(t.as_str()).copied())
+                .collect()
+        })
+        .collect();
+    // Longest path from any block nobody calls; bounded by the block count so a cycle (which
+    // the validator reports) cannot loop for ever.
+    let n = blocks.len();
+    let mut layer = vec![0usize; n];
+    for _ in 0..n {
+        let mut changed = false;
+        for from in 0..n {
+            for &to in &downstream[from] {
+                if layer[to] < layer[from] + 1 && layer[from] + 1 < n {
+                    layer[to] = layer[from] + 1;
+                    changed = true;
+                }
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    let mut rows_used: BTreeMap<usize, usize> = BTreeMap::new();
+    for (i, block) in blocks.iter_mut().enumerate() {
+        if position(block).is_some() {
+            continue;
+        }
+        let row = rows_used.entry(layer[i]).or_insert(0);
+        let x = MARGIN + LAYER_DX * layer[i] as f64;
+        let y = MARGIN + ROW_DY * *row as f64;
+        *row += 1;
+        if let Some(obj) = block.as_object_mut() {
+            obj.insert("ui".into(), json!({"x": x, "y": y}));
+        }
+    }
+}
+
+/// The ids a block calls (its `to`, one or many).
+pub fn targets(block: &Value) -> Vec<String> {
+    match block.get("to") {
+        Some(Value::String(s)) if !s.is_empty() => vec![s.clone()],
+        Some(Value::Array(items)) => items
+            .iter()
+            .filter_map(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// A free spot for a new block: right of everything in the top row band.
+pub fn free_spot(doc: &Value) -> (f64, f64) {
+    let blocks = doc.get("blocks").and_then(Value::as_array);
+    let right = blocks
+        .into_iter()
+        .flatten()
+        .filter_map(position)
+        .map(|(x, _)| x + BLOCK_W)
+        .fold(0.0f64, f64::max);
+    let count = blocks.map_or(0, Vec::len);
+    if right + LAYER_DX > 900.0 {
+        // Wrap into a lower row rather than growing the canvas sideways for ever.
+        (
+            MARGIN + (count % 4) as f64 * LAYER_DX,
+            MARGIN + ROW_DY * (2 + count / 4) as f64,
+        )
+    } else if count == 0 {
+        (MARGIN, MARGIN + ROW_DY)
+    } else {
+        (right + LAYER_DX - BLOCK_W, MARGIN + ROW_DY)
+    }
+}
+
+/// The part of the editor's plane to show, `(x0, y0, width, height)`: every block with a
+/// margin, starting at the top-left corner, or lower when every block sits lower (presets
+/// placed in the middle of a tall plane should not open on empty space).
+pub fn view_box(doc: &Value) -> (f64, f64, f64, f64) {
+    let places: Vec<(f64, f64)> = doc
+        .get("blocks")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(position)
+        .collect();
+    let top = places.iter().map(|p| p.1).fold(f64::INFINITY, f64::min);
+    let y0 = if top.is_finite() {
+        (top - MARGIN).max(0.0)
+    } else {
+        0.0
+    };
+    let (mut w, mut h) = (600.0f64, y0 + 2.0 * ROW_DY + BLOCK_H);
+    for (x, y) in places {
+        w = w.max(x + BLOCK_W + MARGIN);
+        h = h.max(y + BLOCK_H + MARGIN);
+    }
+    (0.0, y0, w, h - y0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layers_follow_the_call_path() {
+        let mut doc = json!({"blocks": [
+            {"id": "api", "kind": "server"},
+            {"id": "lb", "kind": "balancer", "to": ["api", "db"]},
+            {"id": "users", "kind": "client", "to": "lb"},
+            {"id": "db", "kind": "server"},
+        ]});
+        fill_missing(&mut doc);
+        let x = |i: usize| position(&doc["blocks"][i]).unwrap().0;
+        assert!(x(2) < x(1) && x(1) < x(0), "{doc}");
+        assert_eq!(x(0), x(3));
+        let y = |i: usize| position(&doc["blocks"][i]).unwrap().1;
+        assert_ne!(y(0), y(3), "two blocks of one layer must not overlap");
+    }
+
+    #[test]
+    fn the_view_starts_just_above_the_highest_block() {
+        let doc = json!({"blocks": [{"id": "a", "ui": {"x": 40, "y": 120}},
+            {"id": "b", "ui": {"x": 700, "y": 300}}]});
+        let (x0, y0, w, h) = view_box(&doc);
+        assert_eq!((x0, y0), (0.0, 120.0 - MARGIN));
+        assert_eq!(w, 700.0 + BLOCK_W + MARGIN);
+        assert_eq!(y0 + h, 300.0 + BLOCK_H + MARGIN);
+        assert_eq!(view_box(&json!({"blocks": []})).1, 0.0);
+    }
+
+    #[test]
+    fn placed_blocks_keep_their_place_and_cycles_terminate() {
+        let mut doc = json!({"blocks": [
+            {"id": "a", "kind": "retry", "to": "b", "ui": {"x": 5, "y": 7}},
+            {"id": "b", "kind": "retry", "to": "a"},
+        ]});
+        fill_missing(&mut doc);
+        assert_eq!(position(&doc["blocks"][0]), Some((5.0, 7.0)));
+        assert!(position(&doc["blocks"][1]).is_some());
+    }
+
+    #[test]
+    fn every_preset_is_already_laid_out_without_overlaps() {
+        for preset in sim_core::presets::ALL {
+            let doc: Value = serde_json::from_str(preset.json).unwrap();
+            let places: Vec<(f64, f64)> = doc["blocks"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|b| position(b).unwrap_or_else(|| panic!("{} has no ui", preset.name)))
+                .collect();
+            for (i, a) in places.iter().enumerate() {
+                for b in &places[i + 1..] {
+                    let apart = (a.0 - b.0).abs() >= BLOCK_W || (a.1 - b.1).abs() >= BLOCK_H;
+                    assert!(apart, "{}: blocks overlap at {a:?} and {b:?}", preset.name);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,888 @@
+//! The playground's state: one scenario document and one [`Action`] enum reduced by one pure
+//! function ([`AppState::reduce`]).
+//!
+//! The document (`doc`) is the scenario's JSON and the single source of truth: the editor,
+//! the inspector, the timeline and (later) the URL and the exports all read and write it.
+//! It may be invalid while someone is typing; every change is validated by the core's one
+//! validator, the problems are kept beside it, and the last valid [`Scenario`] is what runs.
+//! The live simulation is not in here: it belongs to the run loop (see `app::runner`), which
+//! restarts whenever `run_id` changes.
+
+use crate::fields::{self, new_block, new_trigger};
+use crate::layout;
+use serde_json::{json, Value};
+use sim_core::{presets, set_path, Problem, Scenario};
+use std::rc::Rc;
+
+/// How fast a run advances, in simulated seconds per wall second.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Speed {
+    X1,
+    X10,
+    X100,
+    /// As fast as the machine goes (the default: charts follow edits at once).
+    #[default]
+    Max,
+}
+
+impl Speed {
+    pub const ALL: [Speed; 4] = [Speed::X1, Speed::X10, Speed::X100, Speed::Max];
+
+    /// Simulated seconds per wall second (`None`: unlimited).
+    pub fn factor(self) -> Option<f64> {
+        match self {
+            Speed::X1 => Some(1.0),
+            Speed::X10 => Some(10.0),
+            Speed::X100 => Some(100.0),
+            Speed::Max => None,
+        }
+    }
+
+    pub fn id(self) -> &'static str {
+        match self {
+            Speed::X1 => "1",
+            Speed::X10 => "10",
+            Speed::X100 => "100",
+            Speed::Max => "max",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Speed::X1 => "1× real time",
+            Speed::X10 => "10×",
+            Speed::X100 => "100×",
+            Speed::Max => "as fast as possible",
+        }
+    }
+
+    pub fn from_id(id: &str) -> Option<Speed> {
+        Speed::ALL.into_iter().find(|s| s.id() == id)
+    }
+}
+
+/// What the inspector shows.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub enum Selection {
+    /// The scenario's own fields (name, duration, bucket).
+    #[default]
+    Scenario,
+    Block(String),
+    Trigger(usize),
+    /// The link from one block to another.
+    Link {
+        from: String,
+        to: String,
+    },
+}
+
+/// Which part of the document an inspector field belongs to.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Owner {
+    Scenario,
+    Block(String),
+    Trigger(usize),
+}
+
+/// Everything the user can do to the state.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Action {
+    LoadPreset(String),
+    /// Replace the whole document (an import; the URL in a later issue).
+    Load(Value),
+    /// Start from an empty canvas.
+    New,
+    AddBlock(String),
+    MoveBlock {
+        id: String,
+        x: f64,
+        y: f64,
+    },
+    Connect {
+        from: String,
+        to: String,
+    },
+    Disconnect {
+        from: String,
+        to: String,
+    },
+    DeleteBlock(String),
+    RenameBlock {
+        from: String,
+        to: String,
+    },
+    /// An inspector edit: `raw` as [`fields::Field::raw_value`] makes it.
+    SetField {
+        owner: Owner,
+        path: String,
+        raw: String,
+    },
+    AddTrigger(String),
+    SetTriggerKind {
+        index: usize,
+        kind: String,
+    },
+    MoveTrigger {
+        index: usize,
+        at_s: f64,
+        for_s: Option<f64>,
+    },
+    DeleteTrigger(usize),
+    /// Delete whatever is selected (the Delete key).
+    DeleteSelected,
+    Select(Selection),
+    SetSeed(u64),
+    TogglePlay,
+    Play,
+    Pause,
+    /// Advance a paused run by one step.
+    Step,
+    /// Restart the run from t = 0.
+    Reset,
+    SetSpeed(Speed),
+    SetDark(bool),
+    DismissNotice,
+}
+
+/// The playground's state.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AppState {
+    /// The scenario document: the single source of truth.
+    pub doc: Value,
+    /// The validator's problems with `doc` (empty when it is valid).
+    pub problems: Vec<Problem>,
+    /// The last valid scenario: what runs and what the charts show.
+    pub scenario: Rc<Scenario>,
+    /// Bumped whenever the run must start again (the scenario changed, a reset).
+    pub run_id: u64,
+    /// Bumped by each press of "step".
+    pub steps: u64,
+    pub playing: bool,
+    pub speed: Speed,
+    pub selection: Selection,
+    /// The preset the document came from, while it is unchanged.
+    pub preset: Option<String>,
+    pub dark: bool,
+    /// The last inspector edit: a validator problem without a field (a type error) is shown
+    /// at the field that caused it.
+    pub last_edit: Option<(String, String)>,
+    /// A one-line message for the user (an action that could not be done).
+    pub notice: Option<String>,
+}
+
+/// The scenario the page opens with.
+pub const DEFAULT_PRESET: &str = "retry-storm";
+
+impl Default for AppState {
+    fn default() -> AppState {
+        AppState::with_preset(DEFAULT_PRESET)
+    }
+}
+
+impl AppState {
+    /// The state showing a preset (the default scenario if there is no such preset).
+    pub fn with_preset(name: &str) -> AppState {
+        let preset = presets::find(name).unwrap_or(&presets::ALL[0]);
+        let doc: Value = serde_json::from_str(preset.json).unwrap_or(Value::Null);
+        let scenario = Scenario::from_value(doc.clone()).unwrap_or_else(|_| empty_scenario());
+        AppState {
+            doc,
+            problems: Vec::new(),
+            scenario: Rc::new(scenario),
+            run_id: 0,
+            steps: 0,
+            playing: true,
+            speed: Speed::Max,
+            selection: Selection::Scenario,
+            preset: Some(preset.name.to_string()),
+            dark: false,
+            last_edit: None,
+            notice: None,
+        }
+    }
+
+    /// The block with this id in the document.
+    pub fn block(&self, id: &str) -> Option<&Value> {
+        blocks(&self.doc).iter().find(|b| block_id(b) == id)
+    }
+
+    /// The document's blocks.
+    pub fn blocks(&self) -> &[Value] {
+        blocks(&self.doc)
+    }
+
+    /// The document's triggers.
+    pub fn triggers(&self) -> &[Value] {
+        self.doc
+            .get("triggers")
+            .and_then(Value::as_array)
+            .map_or(&[], Vec::as_slice)
+    }
+
+    /// The problems located at a block (by id), a trigger (by index) or the scenario.
+    pub fn problems_of(&self, owner: &Owner) -> Vec<&Problem> {
+        let location = location_of(owner, &self.doc);
+        self.problems
+            .iter()
+            .filter(|p| location.contains(&p.location))
+            .collect()
+    }
+
+    /// The validator's messages for one field of an owner. A problem without a field (a
+    /// value of the wrong type) is shown at the field edited last.
+    pub fn field_problems(&self, owner: &Owner, path: &str) -> Vec<String> {
+        let locations = location_of(owner, &self.doc);
+        self.problems
+            .iter()
+            .filter(|p| locations.contains(&p.location))
+            .filter(|p| {
+                p.field == path
+                    || p.field.starts_with(&format!("{path}."))
+                    || (p.field.is_empty()
+                        && self
+                            .last_edit
+                            .as_ref()
+                            .is_some_and(|(l, f)| *l == p.location && f == path))
+            })
+            .map(|p| p.message.clone())
+            .collect()
+    }
+
+    /// The next state. Pure: the same state and action always give the same result.
+    pub fn reduce(&self, action: Action) -> AppState {
+        let mut next = self.clone();
+        next.notice = None;
+        match action {
+            Action::LoadPreset(name) => match presets::find(&name) {
+                Some(preset) => {
+                    let doc = serde_json::from_str(preset.json).unwrap_or(Value::Null);
+                    next.load(doc);
+                    next.preset = Some(preset.name.to_string());
+                }
+                None => next.notice = Some(format!("there is no preset named \"{name}\"")),
+            },
+            Action::Load(doc) => next.load(doc),
+            Action::New => {
+                next.load(json!({"version": 1, "name": "Untitled", "seed": 1,
+                    "duration_s": 120, "bucket_s": 1, "blocks": [], "triggers": []}));
+            }
+            Action::AddBlock(kind) => next.add_block(&kind),
+            Action::MoveBlock { id, x, y } => {
+                if let Some(block) = block_mut(&mut next.doc, &id) {
+                    block["ui"] = json!({"x": x.round().max(0.0), "y": y.round().max(0.0)});
+                }
+                // A block's place is presentation only: the run goes on undisturbed.
+                next.revalidate(false);
+            }
+            Action::Connect { from, to } => next.connect(&from, &to),
+            Action::Disconnect { from, to } => {
+                if let Some(block) = block_mut(&mut next.doc, &from) {
+                    remove_target(block, &to);
+                }
+                next.selection = Selection::Block(from);
+                next.changed();
+            }
+            Action::DeleteBlock(id) => next.delete_block(&id),
+            Action::RenameBlock { from, to } => next.rename(&from, to.trim()),
+            Action::SetField { owner, path, raw } => next.set_field(owner, &path, &raw),
+            Action::AddTrigger(kind) => next.add_trigger(&kind),
+            Action::SetTriggerKind { index, kind } => {
+                if let Some(old) = next.triggers().get(index).cloned() {
+                    let at_s = old.get("at_s").and_then(Value::as_f64).unwrap_or(0.0);
+                    let for_s = old.get("for_s").and_then(Value::as_f64).unwrap_or(10.0);
+                    let wanted = fields::trigger_targets(&kind);
+                    let old_target = old.get("target").and_then(Value::as_str).unwrap_or("");
+                    let target = if next
+                        .block(old_target)
+                        .is_some_and(|b| wanted.contains(&block_kind(b)))
+                    {
+                        old_target.to_string()
+                    } else {
+                        next.first_block_of(wanted).unwrap_or_default()
+                    };
+                    next.doc["triggers"][index] = new_trigger(&kind, &target, at_s, for_s);
+                    next.changed();
+                }
+            }
+            Action::MoveTrigger { index, at_s, for_s } => {
+                if let Some(t) = next.doc.get_mut("triggers").and_then(|t| t.get_mut(index)) {
+                    t["at_s"] = json!(round_tenth(at_s.max(0.0)));
+                    if let Some(for_s) = for_s {
+                        if t.get("for_s").is_some() {
+                            t["for_s"] = json!(round_tenth(for_s.max(0.1)));
+                        }
+                    }
+                    next.changed();
+                }
+            }
+            Action::DeleteTrigger(index) => next.delete_trigger(index),
+            Action::DeleteSelected => match next.selection.clone() {
+                Selection::Block(id) => next.delete_block(&id),
+                Selection::Trigger(index) => next.delete_trigger(index),
+                Selection::Link { from, to } => {
+                    return next.reduce(Action::Disconnect { from, to });
+                }
+                Selection::Scenario => {}
+            },
+            Action::Select(selection) => next.selection = selection,
+            Action::SetSeed(seed) => {
+                next.doc["seed"] = json!(seed);
+                next.changed();
+            }
+            Action::TogglePlay => next.playing = !next.playing,
+            Action::Play => next.playing = true,
+            Action::Pause => next.playing = false,
+            Action::Step => {
+                next.playing = false;
+                next.steps += 1;
+            }
+            Action::Reset => next.run_id += 1,
+            Action::SetSpeed(speed) => next.speed = speed,
+            Action::SetDark(dark) => next.dark = dark,
+            Action::DismissNotice => {}
+        }
+        next
+    }
+
+    fn load(&mut self, mut doc: Value) {
+        layout::fill_missing(&mut doc);
+        self.doc = doc;
+        self.selection = Selection::Scenario;
+        self.last_edit = None;
+        self.preset = None;
+        self.playing = true;
+        self.revalidate(true);
+        if !self.problems.is_empty() {
+            // Nothing of the previous scenario may stay on screen for a new document (an
+            // empty canvas, an import with problems): until it becomes valid, nothing runs.
+            self.scenario = Rc::new(empty_scenario());
+        }
+        // A loaded scenario always starts a fresh run, even when it equals the last one.
+        self.run_id += 1;
+    }
+
+    /// Something the run depends on changed: validate and, if valid, re-run.
+    fn changed(&mut self) {
+        self.preset = None;
+        self.revalidate(true);
+    }
+
+    /// Validates the document. When valid it becomes the scenario that runs (re-run if
+    /// `rerun` and it differs from the one running); otherwise its problems are kept and the
+    /// last valid scenario stays on screen.
+    fn revalidate(&mut self, rerun: bool) {
+        match Scenario::from_value(self.doc.clone()) {
+            Ok(scenario) => {
+                self.problems.clear();
+                if rerun && scenario != *self.scenario {
+                    self.run_id += 1;
+                }
+                self.scenario = Rc::new(scenario);
+            }
+            Err(e) => self.problems = e.problems(),
+        }
+    }
+
+    fn first_block_of(&self, kinds: &[&str]) -> Option<String> {
+        self.blocks()
+            .iter()
+            .find(|b| kinds.contains(&block_kind(b)))
+            .map(|b| block_id(b).to_string())
+    }
+
+    fn add_block(&mut self, kind: &str) {
+        if !fields::BLOCK_KINDS.contains(&kind) {
+            self.notice = Some(format!("there is no block kind \"{kind}\""));
+            return;
+        }
+        let id = unique_id(&self.doc, kind);
+        let (x, y) = layout::free_spot(&self.doc);
+        let block = new_block(kind, &id, x, y);
+        if !self.doc.get("blocks").is_some_and(Value::is_array) {
+            self.doc["blocks"] = json!([]);
+        }
+        if let Some(list) = self.doc["blocks"].as_array_mut() {
+            list.push(block);
+        }
+        // Rationale: building a chain is the common case, so a new block hangs off the
+        // selected block's free output, placed to its right.
+        if let Selection::Block(selected) = self.selection.clone() {
+            let free = self.block(&selected).is_some_and(|b| {
+                let (has_output, many) = fields::outputs(block_kind(b));
+                has_output && (many || layout::targets(b).is_empty())
+            });
+            if free {
+                if let Some((sx, sy)) = self.block(&selected).and_then(layout::position) {
+                    if let Some(b) = block_mut(&mut self.doc, &id) {
+                        b["ui"] = json!({"x": sx + 210.0, "y": sy});
+                    }
+                }
+                self.connect(&selected, &id);
+            }
+        }
+        self.selection = Selection::Block(id);
+        self.changed();
+    }
+
+    fn connect(&mut self, from: &str, to: &str) {
+        if from == to {
+            self.notice = Some(format!("\"{from}\" cannot call itself"));
+            return;
+        }
+        let Some(target_kind) = self.block(to).map(|b| block_kind(b).to_string()) else {
+            return;
+        };
+        if target_kind == "client" {
+            self.notice = Some(format!(
+                "\"{to}\" is a client: clients make requests and take no calls"
+            ));
+            return;
+        }
+        let Some(block) = block_mut(&mut self.doc, from) else {
+            return;
+        };
+        match block_kind(block) {
+            "balancer" => {
+                if !block.get("to").is_some_and(Value::is_array) {
+                    block["to"] = json!([]);
+                }
+                if let Some(list) = block["to"].as_array_mut() {
+                    if !list.iter().any(|v| v.as_str() == Some(to)) {
+                        list.push(json!(to));
+                    }
+                }
+            }
+            "client" | "retry" | "cache" | "breaker" | "server" => block["to"] = json!(to),
+            _ => return,
+        }
+        self.selection = Selection::Link {
+            from: from.to_string(),
+            to: to.to_string(),
+        };
+        self.changed();
+    }
+
+    fn delete_block(&mut self, id: &str) {
+        if let Some(list) = self.doc.get_mut("blocks").and_then(Value::as_array_mut) {
+            list.retain(|b| block_id(b) != id);
+            for block in list.iter_mut() {
+                remove_target(block, id);
+            }
+        }
+        if let Some(list) = self.doc.get_mut("triggers").and_then(Value::as_array_mut) {
+            list.retain(|t| t.get("target").and_then(Value::as_str) != Some(id));
+        }
+        self.selection = Selection::Scenario;
+        self.changed();
+    }
+
+    fn delete_trigger(&mut self, index: usize) {
+        if let Some(list) = self.doc.get_mut("triggers").and_then(Value::as_array_mut) {
+            if index < list.len() {
+                list.remove(index);
+            }
+        }
+        self.selection = Selection::Scenario;
+        self.changed();
+    }
+
+    fn rename(&mut self, from: &str, to: &str) {
+        if to == from {
+            return;
+        }
+        if to.is_empty() {
+            self.notice = Some("a block needs an id".into());
+            return;
+        }
+        if self.block(to).is_some() {
+            self.notice = Some(format!("another block already has the id \"{to}\""));
+            return;
+        }
+        if let Some(list) = self.doc.get_mut("blocks").and_then(Value::as_array_mut) {
+            for block in list.iter_mut() {
+                if block_id(block) == from {
+                    block["id"] = json!(to);
+                }
+                match block.get_mut("to") {
+                    Some(Value::String(s)) if s == from => *s = to.to_string(),
+                    Some(Value::Array(items)) => {
+                        for item in items.iter_mut() {
+                            if item.as_str() == Some(from) {
+                                *item = json!(to);
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        if let Some(list) = self.doc.get_mut("triggers").and_then(Value::as_array_mut) {
+            for t in list.iter_mut() {
+                if t.get("target").and_then(Value::as_str) == Some(from) {
+                    t["target"] = json!(to);
+                }
+            }
+        }
+        self.selection = Selection::Block(to.to_string());
+        self.changed();
+    }
+
+    fn set_field(&mut self, owner: Owner, path: &str, raw: &str) {
+        let full_path = match &owner {
+            Owner::Scenario => path.to_string(),
+            Owner::Block(id) => format!("{id}.{path}"),
+            Owner::Trigger(index) => format!("triggers.{index}.{path}"),
+        };
+        if let Err(message) = set_path(&mut self.doc, &full_path, raw) {
+            self.notice = Some(message);
+            return;
+        }
+        if let Owner::Block(id) = &owner {
+            if let Some(block) = block_mut(&mut self.doc, id) {
+                tidy_block(block, path);
+            }
+        }
+        self.last_edit = location_of(&owner, &self.doc)
+            .into_iter()
+            .next()
+            .map(|l| (l, path.to_string()));
+        self.changed();
+    }
+
+    fn add_trigger(&mut self, kind: &str) {
+        let wanted = fields::trigger_targets(kind);
+        let Some(target) = self.first_block_of(wanted) else {
+            self.notice = Some(format!(
+                "a {kind} trigger needs a {} block first",
+                wanted.join(" or ")
+            ));
+            return;
+        };
+        let duration = self.scenario.duration_s;
+        let trigger = new_trigger(kind, &target, duration * 0.2, duration * 0.05);
+        if !self.doc.get("triggers").is_some_and(Value::is_array) {
+            self.doc["triggers"] = json!([]);
+        }
+        let index = match self.doc["triggers"].as_array_mut() {
+            Some(list) => {
+                list.push(trigger);
+                list.len() - 1
+            }
+            None => return,
+        };
+        self.selection = Selection::Trigger(index);
+        self.changed();
+    }
+}
+
+/// After a field edit, remove the fields the new state of the block forbids (switching a
+/// client to closed loop drops its rate, and gives it users), so a mode switch is one edit.
+fn tidy_block(block: &mut Value, path: &str) {
+    let Some(obj) = block.as_object_mut() else {
+        return;
+    };
+    if path == "mode" {
+        if obj.get("mode").and_then(Value::as_str) == Some("closed") {
+            obj.remove("rate");
+            obj.remove("arrival");
+            obj.entry("users").or_insert(json!(10));
+            obj.entry("think_s").or_insert(json!(1.0));
+        } else {
+            obj.remove("users");
+            obj.remove("think_s");
+            obj.entry("rate").or_insert(json!(50));
+        }
+    }
+    // A `null` left by an emptied optional field means "absent".
+    obj.retain(|_, v| !v.is_null());
+    for nested in ["service", "backoff"] {
+        if let Some(Value::Object(inner)) = obj.get_mut(nested) {
+            inner.retain(|_, v| !v.is_null());
+        }
+    }
+}
+
+fn round_tenth(x: f64) -> f64 {
+    (x * 10.0).round() / 10.0
+}
+
+fn empty_scenario() -> Scenario {
+    Scenario {
+        version: 1,
+        name: String::new(),
+        caption: None,
+        seed: 1,
+        duration_s: 1.0,
+        bucket_s: 1.0,
+        blocks: Vec::new(),
+        triggers: Vec::new(),
+    }
+}
+
+fn blocks(doc: &Value) -> &[Value] {
+    doc.get("blocks")
+        .and_then(Value::as_array)
+        .map_or(&[], Vec::as_slice)
+}
+
+fn block_mut<'a>(doc: &'a mut Value, id: &str) -> Option<&'a mut Value> {
+    doc.get_mut("blocks")?
+        .as_array_mut()?
+        .iter_mut()
+        .find(|b| block_id(b) == id)
+}
+
+/// A block's id ("" when missing).
+pub fn block_id(block: &Value) -> &str {
+    block.get("id").and_then(Value::as_str).unwrap_or("")
+}
+
+/// A block's kind ("" when missing).
+pub fn block_kind(block: &Value) -> &str {
+    block.get("kind").and_then(Value::as_str).unwrap_or("")
+}
+
+fn remove_target(block: &mut Value, id: &str) {
+    match block.get_mut("to") {
+        Some(Value::String(s)) if s == id => {
+            if block_kind(block) == "server" {
+                if let Some(obj) = block.as_object_mut() {
+                    obj.remove("to");
+                }
+            } else {
+                block["to"] = json!("");
+            }
+        }
+        Some(Value::Array(items)) => items.retain(|v| v.as_str() != Some(id)),
+        _ => {}
+    }
+}
+
+/// The validator's location strings for an owner (a block may be reported by id or, when
+/// its id is missing, by index).
+fn location_of(owner: &Owner, doc: &Value) -> Vec<String> {
+    match owner {
+        Owner::Scenario => vec!["scenario".into()],
+        Owner::Block(id) => {
+            let mut out = vec![format!("block \"{id}\"")];
+            if let Some(i) = blocks(doc).iter().position(|b| block_id(b) == id) {
+                out.push(format!("blocks[{i}]"));
+            }
+            out
+        }
+        Owner::Trigger(index) => {
+            let kind = doc
+                .pointer(&format!("/triggers/{index}/kind"))
+                .and_then(Value::as_str)
+                .unwrap_or("no kind");
+            vec![format!("trigger {index} ({kind})")]
+        }
+    }
+}
+
+/// `kind`, `kind2`, `kind3`… whichever is free first.
+fn unique_id(doc: &Value, kind: &str) -> String {
+    let taken = |id: &str| blocks(doc).iter().any(|b| block_id(b) == id);
+    if !taken(kind) {
+        return kind.to_string();
+    }
+    (2..)
+        .map(|n| format!("{kind}{n}"))
+        .find(|id| !taken(id))
+        .unwrap_or_else(|| kind.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sim_core::{Sim, Verdict};
+
+    fn run(state: &AppState) -> Verdict {
+        let mut sim = Sim::new(&state.scenario).unwrap();
+        sim.run();
+        sim.report().verdict
+    }
+
+    #[test]
+    fn the_page_opens_on_the_retry_storm() {
+        let state = AppState::default();
+        assert_eq!(state.preset.as_deref(), Some("retry-storm"));
+        assert!(state.problems.is_empty());
+        assert_eq!(run(&state), Verdict::Metastable);
+    }
+
+    #[test]
+    fn one_retry_per_request_heals_the_storm() {
+        let state = AppState::default();
+        let next = state.reduce(Action::SetField {
+            owner: Owner::Block("retries".into()),
+            path: "max_attempts".into(),
+            raw: "1".into(),
+        });
+        assert!(next.problems.is_empty(), "{:?}", next.problems);
+        assert!(next.run_id > state.run_id, "an edit must re-run");
+        assert_eq!(next.preset, None);
+        assert_eq!(run(&next), Verdict::Recovered);
+    }
+
+    #[test]
+    fn a_bad_value_shows_the_validator_message_and_keeps_the_last_valid_run() {
+        let state = AppState::default();
+        let owner = Owner::Block("api".into());
+        let next = state.reduce(Action::SetField {
+            owner: owner.clone(),
+            path: "service.mean_s".into(),
+            raw: "-1".into(),
+        });
+        assert_eq!(next.run_id, state.run_id);
+        assert_eq!(next.scenario, state.scenario);
+        let messages = next.field_problems(&owner, "service.mean_s");
+        assert_eq!(messages, vec!["must be > 0 (got -1)".to_string()]);
+        // Text in a number field: serde's type error has no field; it shows at the edit.
+        let next = state.reduce(Action::SetField {
+            owner: owner.clone(),
+            path: "workers".into(),
+            raw: "\"many\"".into(),
+        });
+        let messages = next.field_problems(&owner, "workers");
+        assert!(messages[0].contains("invalid type"), "{messages:?}");
+    }
+
+    #[test]
+    fn building_client_retry_server_from_nothing_runs() {
+        let mut state = AppState::default().reduce(Action::New);
+        assert!(!state.problems.is_empty(), "an empty scenario is refused");
+        assert!(
+            state.scenario.blocks.is_empty(),
+            "nothing of the retry storm may keep running on an empty canvas"
+        );
+        state = state.reduce(Action::AddBlock("client".into()));
+        // Nothing selected after a fresh add? The client is selected: the next block chains.
+        state = state.reduce(Action::Select(Selection::Scenario));
+        state = state.reduce(Action::AddBlock("retry".into()));
+        state = state.reduce(Action::AddBlock("server".into()));
+        state = state.reduce(Action::Connect {
+            from: "client".into(),
+            to: "retry".into(),
+        });
+        assert!(state.problems.is_empty(), "{:?}", state.problems);
+        assert_eq!(state.block("retry").unwrap()["to"], "server");
+        assert_eq!(run(&state), Verdict::Stable);
+    }
+
+    #[test]
+    fn new_blocks_chain_from_the_selected_block() {
+        let mut state = AppState::default().reduce(Action::New);
+        for kind in ["client", "cache", "balancer", "server"] {
+            state = state.reduce(Action::AddBlock(kind.into()));
+        }
+        assert_eq!(state.block("client").unwrap()["to"], "cache");
+        assert_eq!(state.block("cache").unwrap()["to"], "balancer");
+        assert_eq!(state.block("balancer").unwrap()["to"], json!(["server"]));
+        assert!(state.problems.is_empty(), "{:?}", state.problems);
+    }
+
+    #[test]
+    fn deleting_a_block_removes_its_links_and_triggers() {
+        let state = AppState::default().reduce(Action::DeleteBlock("users".into()));
+        assert!(state.block("users").is_none());
+        assert!(state.triggers().is_empty());
+        let state = AppState::default().reduce(Action::Select(Selection::Link {
+            from: "retries".into(),
+            to: "api".into(),
+        }));
+        let state = state.reduce(Action::DeleteSelected);
+        assert_eq!(state.block("retries").unwrap()["to"], "");
+        assert!(state
+            .problems_of(&Owner::Block("retries".into()))
+            .iter()
+            .any(|p| p.field == "to"));
+    }
+
+    #[test]
+    fn renaming_a_block_follows_its_links_and_triggers() {
+        let state = AppState::default().reduce(Action::RenameBlock {
+            from: "users".into(),
+            to: "people".into(),
+        });
+        assert!(state.problems.is_empty(), "{:?}", state.problems);
+        assert_eq!(state.triggers()[0]["target"], "people");
+        let clash = state.reduce(Action::RenameBlock {
+            from: "people".into(),
+            to: "api".into(),
+        });
+        assert!(clash.notice.is_some());
+        assert!(clash.block("people").is_some());
+    }
+
+    #[test]
+    fn moving_a_block_does_not_restart_the_run() {
+        let state = AppState::default();
+        let next = state.reduce(Action::MoveBlock {
+            id: "api".into(),
+            x: 500.0,
+            y: 300.0,
+        });
+        assert_eq!(next.run_id, state.run_id);
+        assert_eq!(
+            next.block("api").unwrap()["ui"],
+            json!({"x": 500.0, "y": 300.0})
+        );
+    }
+
+    #[test]
+    fn triggers_are_added_moved_resized_retargeted_and_deleted() {
+        let mut state = AppState::default();
+        state = state.reduce(Action::AddTrigger("latency".into()));
+        assert_eq!(state.triggers().len(), 2);
+        assert_eq!(state.selection, Selection::Trigger(1));
+        assert_eq!(state.triggers()[1]["target"], "api");
+        state = state.reduce(Action::MoveTrigger {
+            index: 1,
+            at_s: 100.04,
+            for_s: Some(20.0),
+        });
+        assert_eq!(state.triggers()[1]["at_s"], json!(100.0));
+        assert_eq!(state.triggers()[1]["for_s"], json!(20.0));
+        state = state.reduce(Action::SetTriggerKind {
+            index: 1,
+            kind: "load_spike".into(),
+        });
+        assert_eq!(state.triggers()[1]["target"], "users");
+        assert!(state.problems.is_empty(), "{:?}", state.problems);
+        state = state.reduce(Action::DeleteTrigger(0));
+        assert_eq!(state.triggers().len(), 1);
+        let none = AppState::default().reduce(Action::AddTrigger("cache_flush".into()));
+        assert!(none.notice.unwrap().contains("cache"));
+    }
+
+    #[test]
+    fn switching_a_client_to_closed_loop_is_one_valid_edit() {
+        let state = AppState::default().reduce(Action::SetField {
+            owner: Owner::Block("users".into()),
+            path: "mode".into(),
+            raw: "\"closed\"".into(),
+        });
+        assert!(state.problems.is_empty(), "{:?}", state.problems);
+        assert!(state.block("users").unwrap().get("rate").is_none());
+    }
+
+    #[test]
+    fn every_preset_loads_valid() {
+        for preset in presets::ALL {
+            let state = AppState::default().reduce(Action::LoadPreset(preset.name.into()));
+            assert!(state.problems.is_empty(), "{}", preset.name);
+            assert_eq!(state.preset.as_deref(), Some(preset.name));
+        }
+    }
+
+    #[test]
+    fn a_scenario_without_places_is_laid_out_on_load() {
+        let doc = json!({"version": 1, "duration_s": 10, "blocks": [
+            {"id": "u", "kind": "client", "rate": 1, "to": "s"},
+            {"id": "s", "kind": "server", "workers": 1, "service": {"mean_s": 0.1}}]});
+        let state = AppState::default().reduce(Action::Load(doc));
+        assert!(state.problems.is_empty());
+        assert!(layout::position(state.block("s").unwrap()).is_some());
+    }
+}

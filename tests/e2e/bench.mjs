@@ -1,0 +1,265 @@
+// Browser benchmark of the playground: prints figures, asserts nothing about time.
+//
+// usage: node tests/e2e/bench.mjs [distDir] [--runs N]
+//   (a) engine speed in the browser: bench_scenario(tests/scenarios/heavy.json) 3 times, best
+//       and median events/s; beside it the native CLI's figure when target/release/metastable
+//       exists (build it with `cargo build --release -p metastable-cli`);
+//   (b) first chart painted: navigation start → first chart canvas with ink;
+//   (c) default preset end-to-end re-run: a seed change → the new run finished and redrawn;
+//   (d) shipped size: dist/*.{html,js,wasm,css}, raw and gzipped (level 9).
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import { fileURLToPath } from 'node:url';
+import { serve } from './server.mjs';
+import { launch, openApp, waitForVerdict, inkOf, MIN_INK } from './browser.mjs';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const ROOT = path.resolve(HERE, '../..');
+const HEAVY = path.join(ROOT, 'tests/scenarios/heavy.json');
+const CLI = path.join(ROOT, 'target/release/metastable');
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+const fmtRate = (r) => `${(r / 1e6).toFixed(2)} M events/s`;
+const kib = (n) => `${(n / 1024).toFixed(1)} KiB`;
+
+function parseArgs(argv) {
+  const opts = { dist: 'dist', runs: 10, engineRuns: 3 };
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--runs') opts.runs = Number(argv[++i]);
+    else if (argv[i] === '--engine-runs') opts.engineRuns = Number(argv[++i]);
+    else opts.dist = argv[i];
+  }
+  return opts;
+}
+
+/** (a) The engine in the page, outside the run loop. */
+async function engineSpeed(browser, url, runs) {
+  const json = readFileSync(HEAVY, 'utf8');
+  const app = await openApp(browser, url);
+  try {
+    await waitForVerdict(app.page, { what: 'the default scenario' });
+    const results = [];
+    for (let i = 0; i < runs; i++) {
+      const [events, ms] = await app.page.evaluate((json) => Array.from(window.wasmBindings.bench_scenario(json)), json);
+      results.push({ events, ms, rate: events / (ms / 1000) });
+      console.log(`  run ${i + 1}: ${events} events in ${ms.toFixed(0)} ms = ${fmtRate(events / (ms / 1000))}`);
+    }
+    app.check();
+    return results;
+  } finally {
+    await app.close();
+  }
+}
+
+/** The native CLI's figure for the same scenario (best of `runs`), if the binary exists. */
+function nativeSpeed(runs) {
+  if (!existsSync(CLI)) return null;
+  console.log(`  native CLI ${path.relative(ROOT, CLI)} built ${statSync(CLI).mtime.toISOString()}`);
+  const results = [];
+  for (let i = 0; i < runs; i++) {
+    const out = execFileSync(CLI, ['run', HEAVY, '--summary'], { maxBuffer: 1 << 26 }).toString();
+    const summary = JSON.parse(out);
+    const events = summary.events;
+    const wall = summary.wall_s;
+    if (typeof events !== 'number' || typeof wall !== 'number') throw new Error(`unexpected --summary output: ${out.slice(0, 200)}`);
+    results.push({ events, ms: wall * 1000, rate: events / wall });
+    console.log(`  native run ${i + 1}: ${events} events in ${(wall * 1000).toFixed(0)} ms = ${fmtRate(events / wall)}`);
+  }
+  return results;
+}
+
+/** (b) Navigation start → the first chart canvas with ink, measured in the page. */
+async function firstChart(browser, url, runs) {
+  const initScript = (minInk) => {
+    window.__firstInk = null;
+    const inkOf = (canvas) => {
+      if (canvas.width === 0 || canvas.height === 0) return 0;
+      const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+      let ink = 0;
+      for (let i = 0; i < data.length; i += 4) {
+        if (data[i] !== data[0] || data[i + 1] !== data[1] || data[i + 2] !== data[2] || data[i + 3] !== data[3]) ink++;
+      }
+      return ink;
+    };
+    const poll = () => {
+      const canvases = document.querySelectorAll('figure[data-chart] canvas');
+      for (const c of canvases) {
+        if (inkOf(c) >= minInk) {
+          window.__firstInk = performance.now();
+          return;
+        }
+      }
+      requestAnimationFrame(poll);
+    };
+    requestAnimationFrame(poll);
+  };
+  const times = [];
+  for (let i = 0; i < runs; i++) {
+    const app = await openApp(browser, url, { initScript: `(${initScript})(${MIN_INK})` });
+    try {
+      await app.page.waitForFunction(() => window.__firstInk !== null, null, { timeout: 30_000 });
+      const t = await app.page.evaluate(() => ({
+        ink: window.__firstInk,
+        dcl: performance.getEntriesByType('navigation')[0]?.domContentLoadedEventEnd ?? NaN,
+        wasm: performance.getEntriesByType('resource').find((r) => r.name.endsWith('.wasm'))?.responseEnd ?? NaN,
+      }));
+      times.push(t);
+      app.check();
+    } finally {
+      await app.close();
+    }
+  }
+  return times;
+}
+
+/** (c) A seed change → the new run finished and its charts redrawn, measured in the page. */
+async function rerun(browser, url, runs) {
+  const app = await openApp(browser, url);
+  try {
+    await waitForVerdict(app.page, { what: 'the default scenario' });
+    const results = [];
+    for (let i = 0; i < runs; i++) {
+      const r = await app.page.evaluate(
+        ({ seed, inkSource }) =>
+          new Promise((resolve, reject) => {
+            const inkOf = new Function(`return (${inkSource})`)();
+            const status = document.querySelector('[data-testid=status]');
+            const banner = document.querySelector('[data-testid=verdict]');
+            const canvas = 'figure[data-chart="traffic"] canvas';
+            const before = status.dataset.runId;
+            const input = document.querySelector('input#seed');
+            let finishedAt = null;
+            const timer = setTimeout(() => {
+              observer.disconnect();
+              reject(new Error(`run ${seed} not finished within 30 s; banner ${banner.dataset.verdict}, status ${status.textContent}`));
+            }, 30_000);
+            const done = () => status.dataset.runId !== before && status.dataset.finished === 'true' && banner.dataset.verdict !== 'running';
+            const observer = new MutationObserver(() => {
+              if (finishedAt !== null || !done()) return;
+              finishedAt = performance.now();
+              observer.disconnect();
+              // The charts draw in the same update as the banner; the next frame paints them.
+              requestAnimationFrame(() => {
+                const painted = performance.now();
+                clearTimeout(timer);
+                resolve({
+                  finished: finishedAt - start,
+                  painted: painted - start,
+                  verdict: banner.dataset.verdict,
+                  simMs: Number(status.dataset.simMs),
+                  events: Number(status.dataset.events),
+                  ink: inkOf(canvas),
+                });
+              });
+            });
+            observer.observe(document.body, { subtree: true, attributes: true, childList: true, characterData: true });
+            input.value = String(seed);
+            const start = performance.now();
+            input.dispatchEvent(new Event('change', { bubbles: true }));
+          }),
+        { seed: 100 + i, inkSource: inkOf.toString() },
+      );
+      results.push(r);
+      console.log(
+        `  seed ${100 + i}: finished ${r.finished.toFixed(1)} ms, painted ${r.painted.toFixed(1)} ms ` +
+          `(sim ${r.simMs} ms, ${r.events} events, ${r.verdict}, ink ${r.ink})`,
+      );
+    }
+    app.check();
+    return results;
+  } finally {
+    await app.close();
+  }
+}
+
+/** (d) Shipped size. */
+function shippedSize(dist) {
+  const rows = [];
+  for (const name of readdirSync(dist)) {
+    if (!/\.(html|js|wasm|css)$/.test(name)) continue;
+    const file = path.join(dist, name);
+    if (!statSync(file).isFile()) continue;
+    const bytes = readFileSync(file);
+    rows.push({ name, raw: bytes.length, gz: zlib.gzipSync(bytes, { level: 9 }).length });
+  }
+  rows.sort((a, b) => b.raw - a.raw);
+  return rows;
+}
+
+async function main() {
+  const opts = parseArgs(process.argv.slice(2));
+  const dist = path.resolve(opts.dist);
+  if (!existsSync(path.join(dist, 'index.html'))) {
+    console.error(`no index.html in ${dist}: build the site first (trunk build --release)`);
+    process.exit(2);
+  }
+  let server = null;
+  let browser = null;
+  const summary = [];
+  try {
+    server = await serve(dist);
+    browser = await launch();
+    console.log(`bench: ${dist} at ${server.url} (Chromium ${browser.version()})`);
+
+    console.log(`\n(a) engine speed, ${path.relative(ROOT, HEAVY)}`);
+    const wasm = await engineSpeed(browser, server.url, opts.engineRuns);
+    const rates = wasm.map((r) => r.rate);
+    const best = Math.max(...rates);
+    summary.push(`engine in browser: best ${fmtRate(best)}, median ${fmtRate(median(rates))} (${wasm[0].events} events)`);
+    let native = null;
+    try {
+      native = nativeSpeed(opts.engineRuns);
+    } catch (e) {
+      console.log(`  native CLI failed: ${e.message.split('\n')[0]}`);
+    }
+    if (native) {
+      const nbest = Math.max(...native.map((r) => r.rate));
+      summary.push(
+        `engine native CLI: best ${fmtRate(nbest)}, median ${fmtRate(median(native.map((r) => r.rate)))}; ` +
+          `browser/native (best) = ${(best / nbest).toFixed(2)}`,
+      );
+    } else {
+      summary.push(`engine native CLI: ${CLI} not built (cargo build --release -p metastable-cli)`);
+    }
+
+    console.log('\n(b) first chart painted after navigation');
+    const first = await firstChart(browser, server.url, 3);
+    for (const t of first) {
+      console.log(`  first ink ${t.ink.toFixed(0)} ms (wasm fetched ${t.wasm.toFixed(0)} ms, DOMContentLoaded ${t.dcl.toFixed(0)} ms)`);
+    }
+    summary.push(
+      `first chart with ink: best ${Math.min(...first.map((t) => t.ink)).toFixed(0)} ms, median ${median(first.map((t) => t.ink)).toFixed(0)} ms after navigation start`,
+    );
+
+    console.log(`\n(c) default preset re-run after a seed change, ${opts.runs} runs`);
+    const re = await rerun(browser, server.url, opts.runs);
+    const painted = re.map((r) => r.painted);
+    summary.push(
+      `seed change → finished and painted: best ${Math.min(...painted).toFixed(1)} ms, median ${median(painted).toFixed(1)} ms ` +
+        `(finished in the DOM: median ${median(re.map((r) => r.finished)).toFixed(1)} ms; simulation median ${median(re.map((r) => r.simMs)).toFixed(1)} ms)`,
+    );
+
+    console.log('\n(d) shipped size');
+    const rows = shippedSize(dist);
+    for (const r of rows) console.log(`  ${r.name.padEnd(40)} ${kib(r.raw).padStart(12)} ${kib(r.gz).padStart(12)} gzipped`);
+    const raw = rows.reduce((s, r) => s + r.raw, 0);
+    const gz = rows.reduce((s, r) => s + r.gz, 0);
+    summary.push(`shipped (html+js+wasm+css): ${kib(raw)} raw, ${kib(gz)} gzipped (level 9)`);
+  } finally {
+    if (browser) await browser.close().catch(() => {});
+    if (server) await server.close().catch(() => {});
+  }
+  console.log('\nsummary');
+  for (const line of summary) console.log(`  ${line}`);
+}
+
+main().catch((e) => {
+  console.error(`bench failed: ${e.message}`);
+  process.exit(1);
+});
