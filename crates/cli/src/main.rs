@@ -1,16 +1,35 @@
 //! `metastable`: run, validate and list scenarios of the simulator from a terminal.
 //!
-//! This binary is glue: it parses arguments, loads a scenario (file, stdin or preset), applies
-//! `--seed` and `--set`, calls the core and prints. `main` is the one place that turns errors
-//! into messages and exit codes: 0 ok, 2 invalid input (the message names block and field).
+//! This binary is glue: it parses arguments, loads a scenario (file, stdin, preset or share
+//! link), applies `--seed` and `--set`, calls the core and prints. `main` is the one place that
+//! turns errors into messages and exit codes: 0 ok, 2 invalid input (the message names block
+//! and field).
 
 use anyhow::{anyhow, bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use serde_json::{json, Value};
-use sim_core::{presets, set_path, Limits, Scenario, Sim};
+use sim_core::{presets, set_path, share, Limits, Scenario, Sim};
 use std::io::{Read, Write};
 use std::process::ExitCode;
 use std::time::Instant;
+
+/// Where `metastable url` points links when neither `--base` nor `METASTABLE_BASE_URL` says
+/// otherwise: the hosted playground. A macro rather than only a `const` so that the help text
+/// can quote it (`concat!` takes literals) and the address is written once.
+macro_rules! default_base_url {
+    () => {
+        "https://metastable.example/"
+    };
+}
+const DEFAULT_BASE_URL: &str = default_base_url!();
+
+/// The environment variable that overrides [`DEFAULT_BASE_URL`] (e.g. for a self-hosted copy).
+macro_rules! base_url_variable {
+    () => {
+        "METASTABLE_BASE_URL"
+    };
+}
+const BASE_URL_VARIABLE: &str = base_url_variable!();
 
 #[derive(Parser)]
 #[command(
@@ -27,7 +46,8 @@ struct Cli {
 enum Command {
     /// Run a scenario and print its metrics (CSV by default) or its summary.
     Run {
-        /// A scenario file, `-` for standard input, or a preset name (see `metastable presets`).
+        /// A scenario file, `-` for standard input, a share link (a URL, `?s=…`, `#s=…` or
+        /// the bare payload `1.…`), or a preset name (see `metastable presets`).
         scenario: String,
         #[command(flatten)]
         edits: Edits,
@@ -46,10 +66,33 @@ enum Command {
     },
     /// Check a scenario and list every problem found.
     Validate {
-        /// A scenario file, `-` for standard input, or a preset name.
+        /// A scenario file, `-` for standard input, a share link, or a preset name.
         scenario: String,
         #[command(flatten)]
         edits: Edits,
+    },
+    /// Print the share link of a scenario: the playground's address with the scenario in it.
+    ///
+    /// The link opens the exact run (same seed, same numbers) in the playground, and
+    /// `metastable run LINK` runs it here.
+    Url {
+        /// A scenario file, `-` for standard input, a share link, or a preset name.
+        scenario: String,
+        #[command(flatten)]
+        edits: Edits,
+        #[arg(
+            long,
+            value_name = "URL",
+            help = concat!(
+                "The playground's address the link points to [default: $",
+                base_url_variable!(),
+                " if set, else ",
+                default_base_url!(),
+                "]. A sub-path works (`https://host/metastable/`), and other query parameters \
+                 (`?embed&charts=…`) are kept"
+            )
+        )]
+        base: Option<String>,
     },
     /// List the presets.
     Presets {
@@ -152,6 +195,19 @@ fn run(cli: Cli) -> Result<()> {
             );
             Ok(())
         }
+        Command::Url {
+            scenario,
+            edits,
+            base,
+        } => {
+            let scenario = load(&scenario, &edits)?;
+            let base = base
+                .or_else(|| std::env::var(BASE_URL_VARIABLE).ok())
+                .filter(|b| !b.trim().is_empty())
+                .unwrap_or_else(|| DEFAULT_BASE_URL.to_string());
+            println!("{}", share::link(&base, &scenario));
+            Ok(())
+        }
         Command::Presets { captions } => {
             for preset in presets::ALL {
                 let scenario = Scenario::from_json(preset.json)
@@ -166,7 +222,8 @@ fn run(cli: Cli) -> Result<()> {
     }
 }
 
-/// Reads a scenario from a file, stdin or a preset, applies the edits and validates it.
+/// Reads a scenario from a file, stdin, a share link or a preset, applies the edits and
+/// validates it.
 fn load(source: &str, edits: &Edits) -> Result<Scenario> {
     let (label, text) = read_source(source)?;
     let mut doc: Value = serde_json::from_str(&text).map_err(|e| {
@@ -201,17 +258,46 @@ fn read_source(source: &str) -> Result<(String, String)> {
         let text = std::fs::read_to_string(path).with_context(|| format!("reading {source}"))?;
         return Ok((source.to_string(), text));
     }
+    if looks_like_link(source) {
+        // The link's own errors say what is wrong with it; the edits and the validator then
+        // see the scenario as JSON, like any file's.
+        let scenario = share::decode(source).map_err(|e| anyhow!("{e}"))?;
+        return Ok(("the share link".into(), serde_json::to_string(&scenario)?));
+    }
     if let Some(preset) = presets::find(source) {
         return Ok((format!("preset {source}"), preset.json.to_string()));
-    }
-    if source.contains("://") {
-        bail!("{source}: share URLs are not supported by this version yet; pass a scenario file or a preset");
     }
     let names: Vec<&str> = presets::ALL.iter().map(|p| p.name).collect();
     bail!(
         "{source}: no such file or preset (presets: {})",
         names.join(", ")
     )
+}
+
+/// A share link as a user pastes it: a URL (any scheme, so that a mistyped one gets the link
+/// decoder's message, not "no such file"), a bare `?s=…`/`#s=…`, or a payload
+/// `<digits>.<base64url>` of at least [`MIN_PAYLOAD_DATA_CHARS`]. Only asked when no file has
+/// that name.
+/// The smallest valid scenario's payload is about 100 characters; a shorter `<digits>.<word>`
+/// is more likely a mistyped file name (`1.json`) and gets the "no such file" message.
+const MIN_PAYLOAD_DATA_CHARS: usize = 20;
+
+fn looks_like_link(source: &str) -> bool {
+    let source = source.trim();
+    if source.contains("://") || source.starts_with("?s=") || source.starts_with("#s=") {
+        return true;
+    }
+    match source.split_once('.') {
+        Some((format, data)) => {
+            data.len() >= MIN_PAYLOAD_DATA_CHARS
+                && !format.is_empty()
+                && format.bytes().all(|b| b.is_ascii_digit())
+                && data
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        }
+        None => false,
+    }
 }
 
 fn json_output(sim: &Sim) -> Value {

@@ -7,6 +7,9 @@ use std::process::{Command, Output, Stdio};
 fn metastable(args: &[&str], stdin: Option<&str>) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_metastable"))
         .args(args)
+        // The default base address is part of what is tested; a developer's own setting
+        // must not change it.
+        .env_remove("METASTABLE_BASE_URL")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -273,4 +276,206 @@ fn the_golden_csv_is_the_native_run() {
         golden == stdout(&out),
         "tests/golden/retry-storm.csv is stale: rerun with UPDATE_GOLDEN=1"
     );
+}
+
+/// `metastable url …`'s link, checked to be one line.
+fn url_of(args: &[&str]) -> String {
+    let mut all = vec!["url"];
+    all.extend_from_slice(args);
+    let out = metastable(&all, None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert_eq!(text.lines().count(), 1, "{text}");
+    text.trim_end().to_string()
+}
+
+#[test]
+fn url_prints_a_short_link_that_runs_byte_identically() {
+    let url = url_of(&["retry-storm"]);
+    assert!(url.starts_with("https://metastable.example/?s=1."), "{url}");
+    assert!(url.len() < 600, "{} characters: {url}", url.len());
+    let direct = metastable(&["run", "retry-storm"], None);
+    let linked = metastable(&["run", &url], None);
+    assert!(linked.status.success(), "{}", stderr(&linked));
+    assert!(!direct.stdout.is_empty());
+    assert!(direct.stdout == linked.stdout, "the link's CSV differs");
+    assert_eq!(stderr(&direct), stderr(&linked), "the verdict differs");
+
+    // The payload alone, `?s=…`, `#s=…` and the legacy format 0 open the same run.
+    let payload = url.split_once("?s=").unwrap().1.to_string();
+    let scenario = sim_core::presets::load("retry-storm").unwrap().unwrap();
+    let legacy = sim_core::share::encode_legacy(&scenario);
+    for form in [
+        payload.clone(),
+        format!("?s={payload}"),
+        format!("#s={payload}"),
+        legacy,
+    ] {
+        let out = metastable(&["run", &form, "--summary"], None);
+        assert!(out.status.success(), "{form}: {}", stderr(&out));
+        assert!(stdout(&out).contains("\"verdict\": \"metastable\""));
+        let out = metastable(&["validate", &form], None);
+        assert!(
+            stdout(&out).starts_with("ok: \"Retry storm\" (3 blocks"),
+            "{}",
+            stdout(&out)
+        );
+    }
+}
+
+#[test]
+fn set_and_seed_edits_are_carried_by_the_link() {
+    let url = url_of(&[
+        "retry-storm",
+        "--set",
+        "retries.max_attempts=1",
+        "--seed",
+        "11",
+    ]);
+    let direct = metastable(
+        &[
+            "run",
+            "retry-storm",
+            "--set",
+            "retries.max_attempts=1",
+            "--seed",
+            "11",
+        ],
+        None,
+    );
+    let linked = metastable(&["run", &url], None);
+    assert!(linked.status.success(), "{}", stderr(&linked));
+    assert!(direct.stdout == linked.stdout, "the link lost an edit");
+    assert!(
+        stderr(&linked).starts_with("verdict: recovered"),
+        "{}",
+        stderr(&linked)
+    );
+    assert_ne!(url, url_of(&["retry-storm"]));
+    // Edits apply on top of a link, too.
+    let again = metastable(
+        &[
+            "run",
+            &url,
+            "--set",
+            "retries.max_attempts=4",
+            "--seed",
+            "7",
+        ],
+        None,
+    );
+    let storm = metastable(&["run", "retry-storm"], None);
+    assert!(again.stdout == storm.stdout);
+    // A file gives a link too, and the link runs it.
+    let path = std::env::temp_dir().join(format!("metastable-cli-url-{}.json", std::process::id()));
+    std::fs::write(&path, SMALL).unwrap();
+    let file_url = url_of(&[path.to_str().unwrap()]);
+    let from_file = metastable(&["run", path.to_str().unwrap()], None);
+    std::fs::remove_file(&path).ok();
+    let from_link = metastable(&["run", &file_url], None);
+    assert!(from_file.stdout == from_link.stdout);
+    let from_stdin = metastable(&["url", "-"], Some(SMALL));
+    assert_eq!(stdout(&from_stdin).trim_end(), file_url);
+}
+
+#[test]
+fn a_tampered_or_truncated_link_exits_2_with_a_clear_message() {
+    let url = url_of(&["stale-queue"]);
+    let mut tampered = url.clone();
+    let middle = url.len() - 40;
+    let replacement = if &url[middle..middle + 1] == "A" {
+        "B"
+    } else {
+        "A"
+    };
+    tampered.replace_range(middle..middle + 1, replacement);
+    let truncated = &url[..url.len() - 25];
+    for (link, message) in [
+        (tampered.as_str(), "this link is truncated or damaged ("),
+        (truncated, "this link is truncated or damaged ("),
+        (
+            "https://metastable.example/?embed",
+            "this link has no scenario in it",
+        ),
+        (
+            "9.AAAAAAAAAAAAAAAAAAAAAAAA",
+            "this link was made by a newer version of Metastable (link format 9)",
+        ),
+    ] {
+        for command in ["run", "validate", "url"] {
+            let out = metastable(&[command, link], None);
+            assert_eq!(out.status.code(), Some(2), "{command} {link}");
+            assert!(
+                stderr(&out).starts_with(&format!("error: {message}")),
+                "{command} {link}: {}",
+                stderr(&out)
+            );
+            assert!(stdout(&out).is_empty());
+        }
+    }
+}
+
+#[test]
+fn a_missing_file_that_looks_like_a_short_payload_is_a_missing_file() {
+    let out = metastable(&["run", "1.json"], None);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("1.json: no such file or preset"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn a_link_to_an_invalid_scenario_names_block_and_field() {
+    let mut scenario = sim_core::presets::load("retry-storm").unwrap().unwrap();
+    scenario.duration_s = -5.0;
+    let link = sim_core::share::link("https://metastable.example/", &scenario);
+    let out = metastable(&["run", &link], None);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("the link's scenario is invalid: scenario, field `duration_s`"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn base_may_have_a_sub_path_and_other_parameters_or_come_from_the_environment() {
+    let url = url_of(&[
+        "cold-cache",
+        "--base",
+        "https://example.org/blog/metastable/?embed&charts=goodput",
+    ]);
+    assert!(
+        url.starts_with("https://example.org/blog/metastable/?embed&charts=goodput&s=1."),
+        "{url}"
+    );
+    let direct = metastable(&["run", "cold-cache"], None);
+    let linked = metastable(&["run", &url], None);
+    assert!(linked.status.success(), "{}", stderr(&linked));
+    assert!(direct.stdout == linked.stdout);
+
+    let out = Command::new(env!("CARGO_BIN_EXE_metastable"))
+        .args(["url", "cold-cache"])
+        .env("METASTABLE_BASE_URL", "http://localhost:8080/metastable/")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let from_env = stdout(&out);
+    assert!(
+        from_env.starts_with("http://localhost:8080/metastable/?s=1."),
+        "{from_env}"
+    );
+    assert_eq!(
+        from_env.split_once("?s=").unwrap().1,
+        url.split_once("&s=").unwrap().1.to_string() + "\n"
+    );
+    // `--base` wins over the environment.
+    let out = Command::new(env!("CARGO_BIN_EXE_metastable"))
+        .args(["url", "cold-cache", "--base", "https://a.example/"])
+        .env("METASTABLE_BASE_URL", "http://localhost:8080/metastable/")
+        .output()
+        .unwrap();
+    assert!(stdout(&out).starts_with("https://a.example/?s=1."));
 }

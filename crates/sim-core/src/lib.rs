@@ -20,6 +20,7 @@ pub mod presets;
 mod queue;
 mod rng;
 pub mod scenario;
+pub mod share;
 #[cfg(test)]
 mod testing;
 mod verdict;

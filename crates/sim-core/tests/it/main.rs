@@ -7,6 +7,7 @@
 mod presets;
 mod properties;
 mod semantics;
+mod share;
 mod storm;
 mod theory;
 
