@@ -47,7 +47,8 @@ CHROMEDRIVER=/usr/bin/chromedriver WASM_BINDGEN_TEST_TIMEOUT=180 \
 step "playground: end-to-end"
 node tests/e2e/app.test.mjs dist
 
-step "playground: browser benchmark (figures only)"
+step "playground: browser benchmark (figures only; the native CLI runs the same scenario)"
+cargo build --release -p metastable-cli --locked
 node tests/e2e/bench.mjs dist
 
 step "all checks passed"

@@ -676,6 +676,28 @@ const SCENARIO: &[Field] = &[
     ),
 ];
 
+/// A soft range for a slider beside the number input, for the fields people sweep by hand.
+///
+/// `kind` is the block's kind, or `trigger` (a trigger's `rate` is an error fraction, a
+/// client's a request rate).
+pub fn slider_range(kind: &str, path: &str, duration_s: f64) -> Option<(f64, f64, f64)> {
+    Some(match path {
+        "rate" if kind == "client" => (0.0, 500.0, 1.0),
+        "users" => (1.0, 1000.0, 1.0),
+        "think_s" | "timeout_s" | "attempt_timeout_s" => (0.05, 10.0, 0.05),
+        "max_attempts" => (1.0, 10.0, 1.0),
+        "workers" => (1.0, 100.0, 1.0),
+        "service.mean_s" => (0.001, 1.0, 0.001),
+        "error_rate" | "failure_threshold" | "rate" => (0.0, 1.0, 0.01),
+        "factor" => (0.0, 10.0, 0.1),
+        "budget.ratio" => (0.0, 1.0, 0.01),
+        "at_s" => (0.0, duration_s, 1.0),
+        "for_s" => (0.0, duration_s / 2.0, 1.0),
+        "capacity" => (0.0, 10_000.0, 10.0),
+        _ => return None,
+    })
+}
+
 /// The fields of a block kind, in inspector order (empty for an unknown kind).
 pub fn block_fields(kind: &str) -> &'static [Field] {
     match kind {

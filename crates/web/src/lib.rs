@@ -7,6 +7,7 @@
 //! `#[cfg(target_arch = "wasm32")]` module.
 
 pub mod charts;
+pub mod embed;
 pub mod fields;
 pub mod layout;
 pub mod state;

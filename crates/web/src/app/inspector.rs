@@ -15,23 +15,13 @@ pub struct InspectorProps {
     pub dispatch: Callback<Action>,
 }
 
-/// A soft range for a slider beside the number input, for the fields people sweep by hand.
-fn slider_range(path: &str, duration_s: f64) -> Option<(f64, f64, f64)> {
-    Some(match path {
-        "rate" => (0.0, 500.0, 1.0),
-        "users" => (1.0, 1000.0, 1.0),
-        "think_s" | "timeout_s" | "attempt_timeout_s" => (0.05, 10.0, 0.05),
-        "max_attempts" => (1.0, 10.0, 1.0),
-        "workers" => (1.0, 100.0, 1.0),
-        "service.mean_s" => (0.001, 1.0, 0.001),
-        "error_rate" | "failure_threshold" | "rate_fraction" => (0.0, 1.0, 0.01),
-        "factor" => (0.0, 10.0, 0.1),
-        "budget.ratio" => (0.0, 1.0, 0.01),
-        "at_s" => (0.0, duration_s, 1.0),
-        "for_s" => (0.0, duration_s / 2.0, 1.0),
-        "capacity" => (0.0, 10_000.0, 10.0),
-        _ => return None,
-    })
+/// The kind a field's owner has, for [`fields::slider_range`].
+fn kind_of<'a>(owner: &Owner, item: &'a Value) -> &'a str {
+    match owner {
+        Owner::Block(_) => block_kind(item),
+        Owner::Trigger(_) => "trigger",
+        Owner::Scenario => "scenario",
+    }
 }
 
 fn input_value(e: &Event) -> Option<String> {
@@ -111,16 +101,17 @@ fn field_row(
                 _ => 1.0,
             };
             let slider =
-                slider_range(field.path, state.scenario.duration_s).and_then(|(lo, hi, st)| {
-                    let value: f64 = text.parse().ok()?;
-                    (value >= lo && value <= hi).then(|| {
+                fields::slider_range(kind_of(owner, item), field.path, state.scenario.duration_s)
+                    .and_then(|(lo, hi, st)| {
+                        let value: f64 = text.parse().ok()?;
+                        (value >= lo && value <= hi).then(|| {
                     html! {
                         <input type="range" class="slider" min={lo.to_string()} max={hi.to_string()}
                             step={st.to_string()} value={text.clone()} oninput={on_input.clone()}
                             aria-label={format!("{} slider", field.label)} tabindex="-1" />
                     }
                 })
-                });
+                    });
             html! {
                 <div class="number-row">
                     <input id={dom_id.clone()} type="number" value={text.clone()} min={min.to_string()}
