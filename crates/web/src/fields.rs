@@ -186,16 +186,13 @@ const fn optional_number(
     help: &'static str,
 ) -> Field {
     Field {
-        path,
-        label,
-        unit,
         input: Input::Number {
             min,
             max,
             step,
             optional: true,
         },
-        help,
+        ..number(path, label, unit, min, max, step, help)
     }
 }
 

@@ -757,7 +757,7 @@ mod tests {
             "nothing of the retry storm may keep running on an empty canvas"
         );
         state = state.reduce(Action::AddBlock("client".into()));
-        // Nothing selected after a fresh add? The client is selected: the next block chains.
+        // Deselect the client, so the retry does not chain from it: connect it by hand below.
         state = state.reduce(Action::Select(Selection::Scenario));
         state = state.reduce(Action::AddBlock("retry".into()));
         state = state.reduce(Action::AddBlock("server".into()));

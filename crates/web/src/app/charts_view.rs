@@ -2,7 +2,7 @@
 //! [`crate::charts::draw`] through plotters-canvas, with a shared hover cursor and readout.
 
 use super::runner::{RunView, Runner};
-use crate::charts::{self, ChartData, PlotArea, Theme};
+use crate::charts::{self, ChartData, ChartKind, PlotArea, Theme};
 use sim_core::Scenario;
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -38,8 +38,10 @@ impl PartialEq for ChartsProps {
 #[function_component(Charts)]
 pub fn charts_view(props: &ChartsProps) -> Html {
     let kinds = charts::charts_for(&props.scenario);
-    let refs = use_memo(kinds.len(), |n| {
-        (0..*n.max(&7))
+    // One canvas slot per chart kind there is; a scenario shows a prefix of them.
+    let refs = use_memo((), |_| {
+        ChartKind::ALL
+            .iter()
             .map(|_| NodeRef::default())
             .collect::<Vec<_>>()
     });

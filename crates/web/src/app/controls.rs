@@ -149,6 +149,31 @@ pub struct GalleryProps {
 pub fn gallery(props: &GalleryProps) -> Html {
     let store = &props.state;
     let current = store.0.preset.clone();
+    // The cards' texts, read from the preset files once: the gallery re-renders on every edit.
+    let cards = use_memo((), |_| {
+        presets::ALL
+            .iter()
+            .map(|preset| {
+                let scenario: Option<serde_json::Value> = serde_json::from_str(preset.json).ok();
+                let text = |key: &str| {
+                    scenario
+                        .as_ref()
+                        .and_then(|s| s.get(key))
+                        .and_then(|v| v.as_str())
+                        .map(str::to_string)
+                };
+                let name = text("name").unwrap_or_else(|| preset.name.to_string());
+                let caption = text("caption").unwrap_or_default();
+                let first_sentence = caption
+                    .split(". ")
+                    .next()
+                    .unwrap_or("")
+                    .trim_end_matches('.')
+                    .to_string();
+                (preset.name, name, caption, first_sentence)
+            })
+            .collect::<Vec<_>>()
+    });
     let on_new = {
         let store = store.clone();
         Callback::from(move |_| store.dispatch(Action::New))
@@ -157,28 +182,20 @@ pub fn gallery(props: &GalleryProps) -> Html {
         <nav class="gallery" aria-label="Presets">
             <h2>{ "Presets" }</h2>
             <ul>
-                { for presets::ALL.iter().map(|preset| {
-                    let scenario: Option<serde_json::Value> = serde_json::from_str(preset.json).ok();
-                    let name = scenario.as_ref()
-                        .and_then(|s| s.get("name")).and_then(|n| n.as_str())
-                        .unwrap_or(preset.name).to_string();
-                    let caption = scenario.as_ref()
-                        .and_then(|s| s.get("caption")).and_then(|c| c.as_str())
-                        .unwrap_or("").to_string();
-                    let first_sentence = caption.split(". ").next().unwrap_or("").trim_end_matches('.').to_string();
-                    let selected = current.as_deref() == Some(preset.name);
+                { for cards.iter().map(|(preset_name, name, caption, first_sentence)| {
+                    let selected = current.as_deref() == Some(*preset_name);
                     let onclick = {
                         let store = store.clone();
-                        let name = preset.name.to_string();
-                        Callback::from(move |_| store.dispatch(Action::LoadPreset(name.clone())))
+                        let preset_name = preset_name.to_string();
+                        Callback::from(move |_| store.dispatch(Action::LoadPreset(preset_name.clone())))
                     };
                     html! {
                         <li>
                             <button class={classes!("preset", selected.then_some("selected"))}
-                                data-preset={preset.name} aria-pressed={selected.to_string()}
+                                data-preset={*preset_name} aria-pressed={selected.to_string()}
                                 title={caption.clone()} {onclick}>
-                                <span class="preset-name">{ name }</span>
-                                <span class="preset-line">{ first_sentence }</span>
+                                <span class="preset-name">{ name.clone() }</span>
+                                <span class="preset-line">{ first_sentence.clone() }</span>
                             </button>
                         </li>
                     }

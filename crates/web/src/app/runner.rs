@@ -61,7 +61,7 @@ pub struct RunView {
     pub report: Option<Rc<Report>>,
     /// Why the run stopped early (a limit), or why it could not start.
     pub error: Option<String>,
-    /// Milliseconds from the run's start to its end, counting only the work done.
+    /// Whether the run advances by itself (play) or waits (pause, step).
     pub playing: bool,
 }
 
