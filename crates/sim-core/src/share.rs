@@ -108,18 +108,54 @@ impl LinkError {
 /// The scenario is expected to be valid (as every `Scenario` built by the validator is); the
 /// decoder validates again, so an invalid one gives a link that opens with a clear error.
 pub fn encode(scenario: &Scenario) -> String {
-    let preset_caption = preset_caption(&scenario.name);
-    let caption_from_preset =
-        scenario.caption.is_some() && scenario.caption.as_deref() == preset_caption.as_deref();
-    let (flags, json) = if caption_from_preset {
-        let without_caption = Scenario {
-            caption: None,
-            ..scenario.clone()
-        };
-        (CAPTION_FROM_PRESET, minified(&without_caption))
+    encode_json(
+        &scenario.name,
+        scenario.caption.as_deref(),
+        |without_caption| {
+            if without_caption {
+                minified(&Scenario {
+                    caption: None,
+                    ..scenario.clone()
+                })
+            } else {
+                minified(scenario)
+            }
+        },
+    )
+}
+
+/// [`encode`] of a scenario document (a valid scenario's JSON, as an editor holds it): the
+/// link opens the same scenario. The playground uses this one, so its wasm build needs no
+/// serializer for [`Scenario`].
+pub fn encode_doc(doc: &Value) -> String {
+    let text = |key: &str| doc.get(key).and_then(Value::as_str);
+    encode_json(
+        text("name").unwrap_or(""),
+        text("caption"),
+        |without_caption| {
+            if without_caption {
+                let mut doc = doc.clone();
+                if let Value::Object(map) = &mut doc {
+                    map.remove("caption");
+                }
+                minified(&doc)
+            } else {
+                minified(doc)
+            }
+        },
+    )
+}
+
+/// Format 1 of a scenario called `name` with this caption; `json(without_caption)` gives
+/// its minified JSON, without the caption when that is the preset's.
+fn encode_json(name: &str, caption: Option<&str>, json: impl FnOnce(bool) -> String) -> String {
+    let caption_from_preset = caption.is_some() && caption == preset_caption(name).as_deref();
+    let flags = if caption_from_preset {
+        CAPTION_FROM_PRESET
     } else {
-        (0, minified(scenario))
+        0
     };
+    let json = json(caption_from_preset);
     let deflated = miniz_oxide::deflate::compress_to_vec(json.as_bytes(), DEFLATE_LEVEL);
     let mut bytes = Vec::with_capacity(HEADER_BYTES + deflated.len());
     bytes.push(flags);
@@ -208,6 +244,20 @@ fn param_s(params: &str) -> Option<&str> {
 /// Opens a share link: a whole URL, a bare `?s=…` or `#s=…`, or just the payload. The
 /// scenario is migrated to the current version and validated like any other input.
 pub fn decode(text: &str) -> Result<Scenario, LinkError> {
+    let value = decode_value(text)?;
+    Scenario::from_value(value).map_err(LinkError::Invalid)
+}
+
+/// [`decode`], giving the scenario's document (migrated, caption restored, validated)
+/// rather than the [`Scenario`]: what an editor holds.
+pub fn decode_doc(text: &str) -> Result<Value, LinkError> {
+    let value = decode_value(text)?;
+    Scenario::from_value(value.clone()).map_err(LinkError::Invalid)?;
+    Ok(value)
+}
+
+/// The migrated document of a link, not yet validated.
+fn decode_value(text: &str) -> Result<Value, LinkError> {
     let text = text.trim();
     let payload = if text.contains(['?', '#']) || text.contains("://") {
         payload_of(text).ok_or(LinkError::NoScenario)?
@@ -217,7 +267,7 @@ pub fn decode(text: &str) -> Result<Scenario, LinkError> {
     decode_payload(payload)
 }
 
-fn decode_payload(payload: &str) -> Result<Scenario, LinkError> {
+fn decode_payload(payload: &str) -> Result<Value, LinkError> {
     // Checked first, so that nothing below ever works on more than this.
     if payload.len() > MAX_PAYLOAD_CHARS {
         return Err(LinkError::TooLong {
@@ -234,12 +284,11 @@ fn decode_payload(payload: &str) -> Result<Scenario, LinkError> {
         .decode(data)
         .map_err(|_| LinkError::NotBase64)?;
     // One arm per link format ever written: old links keep opening.
-    let value = match format {
-        0 => parse_json(&bytes)?,
-        1 => decode_format_1(&bytes)?,
-        newer => return Err(LinkError::NewerFormat(newer)),
-    };
-    Scenario::from_value(value).map_err(LinkError::Invalid)
+    match format {
+        0 => parse_json(&bytes),
+        1 => decode_format_1(&bytes),
+        newer => Err(LinkError::NewerFormat(newer)),
+    }
 }
 
 /// Format 1: header, checksum, DEFLATE; returns the migrated document with its caption back.

@@ -10,6 +10,7 @@ pub mod charts;
 pub mod embed;
 pub mod fields;
 pub mod layout;
+pub mod link;
 pub mod state;
 
 #[cfg(target_arch = "wasm32")]

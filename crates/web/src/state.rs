@@ -88,8 +88,17 @@ pub enum Owner {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Action {
     LoadPreset(String),
-    /// Replace the whole document (an import; the URL in a later issue).
+    /// Replace the whole document: a new page of history (the URL records it as a new entry).
     Load(Value),
+    /// Replace the whole document from history (back, forward): no new entry.
+    Restore(Value),
+    /// An imported file's text: a scenario in JSON or a share link (see [`crate::link::import`]).
+    Import {
+        name: String,
+        text: String,
+    },
+    /// Show a message (a link or a file that could not be opened).
+    Notify(String),
     /// Start from an empty canvas.
     New,
     AddBlock(String),
@@ -168,6 +177,17 @@ pub struct AppState {
     pub last_edit: Option<(String, String)>,
     /// A one-line message for the user (an action that could not be done).
     pub notice: Option<String>,
+    /// Bumped when a different scenario is opened (a preset, a new canvas, an import): the
+    /// address bar then gets a new history entry; other edits replace the current one.
+    pub nav: u64,
+}
+
+/// The preset whose scenario this is, if it is one unchanged (a link to a preset).
+fn preset_equal_to(scenario: &Scenario) -> Option<String> {
+    presets::ALL
+        .iter()
+        .find(|p| Scenario::from_json(p.json).is_ok_and(|s| s == *scenario))
+        .map(|p| p.name.to_string())
 }
 
 /// The scenario the page opens with.
@@ -198,6 +218,7 @@ impl AppState {
             dark: false,
             last_edit: None,
             notice: None,
+            nav: 0,
         }
     }
 
@@ -258,13 +279,38 @@ impl AppState {
                     let doc = serde_json::from_str(preset.json).unwrap_or(Value::Null);
                     next.load(doc);
                     next.preset = Some(preset.name.to_string());
+                    next.nav += 1;
                 }
                 None => next.notice = Some(format!("there is no preset named \"{name}\"")),
             },
-            Action::Load(doc) => next.load(doc),
+            Action::Load(doc) => {
+                next.load(doc);
+                next.nav += 1;
+            }
+            Action::Restore(doc) => {
+                next.load(doc);
+                next.preset = preset_equal_to(&next.scenario);
+            }
+            Action::Import { name, text } => match crate::link::import(&name, &text) {
+                Ok(doc) => {
+                    next.load(doc);
+                    next.nav += 1;
+                    if let Some(first) = next.problems.first() {
+                        let count = next.problems.len();
+                        next.notice = Some(format!(
+                            "Imported {name} with {count} problem{}; the first: {first}. Fix {} in the inspector.",
+                            if count == 1 { "" } else { "s" },
+                            if count == 1 { "it" } else { "them" },
+                        ));
+                    }
+                }
+                Err(message) => next.notice = Some(message),
+            },
+            Action::Notify(message) => next.notice = Some(message),
             Action::New => {
                 next.load(json!({"version": 1, "name": "Untitled", "seed": 1,
                     "duration_s": 120, "bucket_s": 1, "blocks": [], "triggers": []}));
+                next.nav += 1;
             }
             Action::AddBlock(kind) => next.add_block(&kind),
             Action::MoveBlock { id, x, y } => {
@@ -709,6 +755,67 @@ mod tests {
         assert_eq!(state.preset.as_deref(), Some("retry-storm"));
         assert!(state.problems.is_empty());
         assert_eq!(run(&state), Verdict::Metastable);
+    }
+
+    #[test]
+    fn opening_another_scenario_is_a_new_history_entry_and_edits_are_not() {
+        let state = AppState::default();
+        let edited = state.reduce(Action::SetSeed(7));
+        assert_eq!(edited.nav, state.nav, "an edit rewrites the current entry");
+        let preset = edited.reduce(Action::LoadPreset("cold-cache".into()));
+        assert_eq!(preset.nav, state.nav + 1);
+        assert_eq!(preset.reduce(Action::New).nav, state.nav + 2);
+        let back = preset.reduce(Action::Restore(state.doc.clone()));
+        assert_eq!(back.nav, preset.nav, "back and forward add no entry");
+        assert_eq!(
+            back.preset.as_deref(),
+            Some("retry-storm"),
+            "a preset is recognised"
+        );
+        assert_ne!(back.run_id, preset.run_id, "and runs afresh");
+    }
+
+    #[test]
+    fn an_import_opens_a_scenario_or_says_why_not() {
+        let state = AppState::default();
+        let cold = presets::find("cold-cache").unwrap().json;
+        let imported = state.reduce(Action::Import {
+            name: "cold.json".into(),
+            text: cold.into(),
+        });
+        assert_eq!(*imported.scenario, Scenario::from_json(cold).unwrap());
+        assert_eq!(imported.notice, None);
+        assert_eq!(imported.nav, state.nav + 1);
+
+        let with_problems = state.reduce(Action::Import {
+            name: "bad.json".into(),
+            text: cold.replace("\"workers\": 11", "\"workers\": 0"),
+        });
+        assert_eq!(
+            with_problems.problems.len(),
+            1,
+            "{:?}",
+            with_problems.problems
+        );
+        let notice = with_problems.notice.unwrap();
+        assert!(
+            notice.starts_with(
+                "Imported bad.json with 1 problem; the first: block \"db\", field `workers`"
+            ),
+            "{notice}"
+        );
+        assert!(
+            with_problems.scenario.blocks.is_empty(),
+            "nothing of the old run stays"
+        );
+
+        let refused = state.reduce(Action::Import {
+            name: "notes.txt".into(),
+            text: "hello".into(),
+        });
+        assert_eq!(refused.doc, state.doc, "a refused file changes nothing");
+        assert_eq!(refused.run_id, state.run_id);
+        assert!(refused.notice.unwrap().starts_with("notes.txt is neither"));
     }
 
     #[test]

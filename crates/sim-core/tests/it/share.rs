@@ -94,6 +94,42 @@ fn every_preset_has_a_short_link_that_opens_to_the_same_scenario() {
 }
 
 #[test]
+fn a_preset_document_as_written_makes_the_same_link_as_its_scenario() {
+    for preset in presets::ALL {
+        let doc: Value = serde_json::from_str(preset.json).unwrap();
+        let scenario = Scenario::from_json(preset.json).unwrap();
+        let payload = share::encode_doc(&doc);
+        assert_eq!(
+            share::decode(&payload),
+            Ok(scenario.clone()),
+            "{}",
+            preset.name
+        );
+        // The caption is left out (flag set) and put back.
+        assert!(
+            payload.len() < share::encode_legacy(&scenario).len() / 2,
+            "{}",
+            preset.name
+        );
+        let reopened = share::decode_doc(&payload).unwrap();
+        assert_eq!(reopened["caption"], doc["caption"], "{}", preset.name);
+        let edited = {
+            let mut doc = doc.clone();
+            doc["caption"] = json!("my own words");
+            doc
+        };
+        assert_eq!(
+            share::decode_doc(&share::encode_doc(&edited)).unwrap()["caption"],
+            "my own words"
+        );
+    }
+    assert!(matches!(
+        share::decode_doc(&share::encode_doc(&json!({"version": 1, "blocks": 3}))),
+        Err(LinkError::Invalid(_))
+    ));
+}
+
+#[test]
 fn preset_names_are_unique_so_the_caption_flag_is_unambiguous() {
     let mut names: Vec<String> = all_presets().into_iter().map(|s| s.name).collect();
     names.sort();
@@ -526,6 +562,16 @@ proptest! {
         prop_assert_eq!(share::decode(&share::encode_legacy(&scenario)), expected);
         // Same scenario, same link: encoding is a function of the scenario alone.
         prop_assert_eq!(share::encode(&share::decode(&url).unwrap()), share::encode(&scenario));
+        // The editor's form: a document in, a document out, the same scenario.
+        let doc = serde_json::to_value(&scenario).unwrap();
+        let from_doc = share::encode_doc(&doc);
+        prop_assert_eq!(share::decode(&from_doc), Ok(scenario.clone()));
+        let reopened = share::decode_doc(&from_doc).unwrap();
+        prop_assert_eq!(Scenario::from_value(reopened).unwrap(), scenario.clone());
+        prop_assert_eq!(
+            Scenario::from_value(share::decode_doc(&url).unwrap()).unwrap(),
+            scenario
+        );
     }
 
     #[test]

@@ -23,6 +23,9 @@ pub struct ChartsProps {
     pub cursor_t: Option<f64>,
     pub on_cursor: Callback<Option<f64>>,
     pub on_plot_area: Callback<PlotArea>,
+    /// Only these charts, in this order, of those that apply (empty: all that apply).
+    #[prop_or_default]
+    pub pick: Vec<ChartKind>,
 }
 
 impl PartialEq for ChartsProps {
@@ -32,12 +35,23 @@ impl PartialEq for ChartsProps {
             && self.view == other.view
             && self.dark == other.dark
             && self.cursor_t == other.cursor_t
+            && self.pick == other.pick
     }
 }
 
 #[function_component(Charts)]
 pub fn charts_view(props: &ChartsProps) -> Html {
-    let kinds = charts::charts_for(&props.scenario);
+    let applicable = charts::charts_for(&props.scenario);
+    let kinds: Vec<ChartKind> = if props.pick.is_empty() {
+        applicable
+    } else {
+        props
+            .pick
+            .iter()
+            .copied()
+            .filter(|k| applicable.contains(k))
+            .collect()
+    };
     // One canvas slot per chart kind there is; a scenario shows a prefix of them.
     let refs = use_memo((), |_| {
         ChartKind::ALL
@@ -76,6 +90,7 @@ pub fn charts_view(props: &ChartsProps) -> Html {
             props.cursor_t.map(f64::to_bits),
             *resized,
             Rc::as_ptr(&props.scenario) as usize,
+            kinds.clone(),
         );
         let cursor_t = props.cursor_t;
         let dark = props.dark;

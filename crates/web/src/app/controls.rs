@@ -69,22 +69,6 @@ pub fn controls(props: &ControlsProps) -> Html {
         .get("seed")
         .and_then(|s| s.as_u64())
         .unwrap_or(state.scenario.seed);
-    let rate = if view.sim_ms > 0.0 {
-        format!(
-            " · {:.1} M events/s",
-            view.events as f64 / view.sim_ms / 1000.0
-        )
-    } else {
-        String::new()
-    };
-    let status = format!(
-        "t = {:.0} / {:.0} s · {} events · {:.0} ms{}",
-        view.t_s,
-        view.duration_s,
-        group_thousands(view.events),
-        view.sim_ms,
-        rate
-    );
     let playing = state.playing;
     html! {
         <div class="controls" role="toolbar" aria-label="Run controls">
@@ -118,12 +102,36 @@ pub fn controls(props: &ControlsProps) -> Html {
                 title="Switch between dark and light themes">
                 { if state.dark { "Light theme" } else { "Dark theme" } }
             </button>
-            <span class="status" data-testid="status" data-run-id={view.run_id.to_string()}
-                data-finished={view.finished.to_string()} data-sim-ms={view.sim_ms.to_string()}
-                data-events={view.events.to_string()}>
-                { status }
-            </span>
+            { status(view) }
         </div>
+    }
+}
+
+/// The run's progress in one line (simulated time, events, wall time, speed), with the same
+/// facts as attributes for tests.
+pub fn status(view: &RunView) -> Html {
+    let rate = if view.sim_ms > 0.0 {
+        format!(
+            " · {:.1} M events/s",
+            view.events as f64 / view.sim_ms / 1000.0
+        )
+    } else {
+        String::new()
+    };
+    let status = format!(
+        "t = {:.0} / {:.0} s · {} events · {:.0} ms{}",
+        view.t_s,
+        view.duration_s,
+        group_thousands(view.events),
+        view.sim_ms,
+        rate
+    );
+    html! {
+        <span class="status" data-testid="status" data-run-id={view.run_id.to_string()}
+            data-finished={view.finished.to_string()} data-sim-ms={view.sim_ms.to_string()}
+            data-events={view.events.to_string()}>
+            { status }
+        </span>
     }
 }
 

@@ -231,9 +231,6 @@ pub fn inspector(props: &InspectorProps) -> Html {
     };
     html! {
         <section id="inspector" class="inspector" aria-label="Inspector">
-            if let Some(notice) = &state.notice {
-                <p class="notice" role="alert" data-testid="notice">{ notice.clone() }</p>
-            }
             { body }
         </section>
     }

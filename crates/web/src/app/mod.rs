@@ -7,13 +7,18 @@
 mod charts_view;
 mod controls;
 mod editor;
+mod embed_view;
+mod files;
 mod inspector;
 mod runner;
+mod share;
 mod timeline;
 
 use crate::charts::PlotArea;
+use crate::embed::EmbedConfig;
+use crate::link;
 use crate::state::{Action, AppState};
-use runner::{RunView, Runner};
+use runner::{use_run, Runner};
 use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
@@ -30,10 +35,17 @@ impl Reducible for Store {
     }
 }
 
-/// Starts the app in `<body>`.
+/// Starts the app in `<body>`: the playground, or embed mode when the address asks for it.
 pub fn start() {
     console_error_panic_hook::set_once();
-    yew::Renderer::<App>::new().render();
+    let search = web_sys::window()
+        .and_then(|w| w.location().search().ok())
+        .unwrap_or_default();
+    if EmbedConfig::from_query(&search).is_some() {
+        yew::Renderer::<embed_view::EmbedApp>::new().render();
+    } else {
+        yew::Renderer::<App>::with_props(AppProps { address: true }).render();
+    }
 }
 
 thread_local! {
@@ -47,8 +59,9 @@ fn shared_runner() -> Rc<RefCell<Runner>> {
 }
 
 /// Mounts the app in `root` (tests mount several, each with its own runner).
+/// They neither read nor write the page's address, which they share.
 pub fn mount(root: web_sys::Element) {
-    yew::Renderer::<App>::with_root(root).render();
+    yew::Renderer::<App>::with_root_and_props(root, AppProps { address: false }).render();
 }
 
 /// The current run's metrics as CSV (exactly the CLI's columns), for tests and exports.
@@ -93,62 +106,143 @@ fn prefers_dark() -> bool {
         .is_some_and(|m| m.matches())
 }
 
-#[function_component(App)]
-pub fn app() -> Html {
-    let store = use_reducer(|| {
-        Store(AppState {
-            dark: prefers_dark(),
-            ..AppState::default()
-        })
-    });
+/// The page's full address.
+fn current_href() -> String {
+    web_sys::window()
+        .and_then(|w| w.location().href().ok())
+        .unwrap_or_default()
+}
+
+/// Applies the theme to the whole page (the stylesheet keys on `data-theme`).
+fn set_theme(dark: bool) {
+    if let Some(root) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.document_element())
+    {
+        let _ = root.set_attribute("data-theme", if dark { "dark" } else { "light" });
+    }
+}
+
+/// How long the address bar waits for edits to settle before it is rewritten: a slider
+/// drag is one history update, not hundreds (browsers also throttle rapid updates).
+const ADDRESS_SETTLE_MS: i32 = 250;
+
+/// Keeps the address bar in step with the scenario, and the scenario with the address bar:
+/// every valid edit rewrites the current history entry (after edits settle); opening another
+/// scenario (a preset, a new canvas, an import) adds an entry; back and forward reopen the
+/// entry's scenario. Does nothing unless `enabled` (which never changes for an app).
+#[hook]
+fn use_address(store: &UseReducerHandle<Store>, enabled: bool) {
+    {
+        let store = store.clone();
+        use_effect_with((), move |_| {
+            if !enabled {
+                return;
+            }
+            let on_pop = Closure::<dyn FnMut()>::new(move || {
+                let href = current_href();
+                match link::open(&href) {
+                    Some(Ok(doc)) => store.dispatch(Action::Restore(doc)),
+                    None => store.dispatch(Action::Restore(AppState::default().doc)),
+                    Some(Err(message)) => {
+                        store.dispatch(Action::Restore(AppState::default().doc));
+                        store.dispatch(Action::Notify(message));
+                    }
+                }
+            });
+            if let Some(window) = web_sys::window() {
+                let _ = window
+                    .add_event_listener_with_callback("popstate", on_pop.as_ref().unchecked_ref());
+            }
+            // Lives as long as the page.
+            on_pop.forget();
+        });
+    }
+    // The history entry written last (its `nav`), and a pending rewrite of the address.
+    let written = use_mut_ref(|| None::<u64>);
+    let pending = use_mut_ref(|| None::<i32>);
     let state = &store.0;
-    let runner = use_memo((), |_| {
-        let runner = Rc::new(RefCell::new(Runner::default()));
-        RUNNER.with(|r| *r.borrow_mut() = runner.clone());
-        runner
+    let deps = (
+        Rc::as_ptr(&state.scenario) as usize,
+        state.nav,
+        state.problems.is_empty(),
+    );
+    let store = store.clone();
+    use_effect_with(deps, move |_| {
+        let Some(window) = web_sys::window().filter(|_| enabled) else {
+            return;
+        };
+        if let Some(handle) = pending.borrow_mut().take() {
+            window.clear_timeout_with_handle(handle);
+        }
+        let state = &store.0;
+        let first = written.borrow().is_none();
+        let new_entry = written.borrow().is_some_and(|nav| nav != state.nav);
+        if first {
+            // The page shows what its address says: nothing to write.
+            *written.borrow_mut() = Some(state.nav);
+            return;
+        }
+        let href = current_href();
+        let Some(url) = link::share_url(&href, state) else {
+            return;
+        };
+        if url == href {
+            return;
+        }
+        let Ok(history) = window.history() else {
+            return;
+        };
+        if new_entry {
+            *written.borrow_mut() = Some(state.nav);
+            let _ = history.push_state_with_url(&JsValue::NULL, "", Some(&url));
+        } else {
+            let pending_now = pending.clone();
+            let write = Closure::once_into_js(move || {
+                pending_now.borrow_mut().take();
+                let _ = history.replace_state_with_url(&JsValue::NULL, "", Some(&url));
+            });
+            if let Ok(handle) = window.set_timeout_with_callback_and_timeout_and_arguments_0(
+                write.unchecked_ref(),
+                ADDRESS_SETTLE_MS,
+            ) {
+                *pending.borrow_mut() = Some(handle);
+            }
+        }
     });
-    let view = use_state(RunView::default);
+}
+
+#[derive(Properties, PartialEq)]
+pub struct AppProps {
+    /// Whether the app opens the scenario in the page's address and keeps the address in
+    /// step (the page's one app does; apps mounted by tests do not).
+    #[prop_or(true)]
+    pub address: bool,
+}
+
+#[function_component(App)]
+pub fn app(props: &AppProps) -> Html {
+    let href = if props.address {
+        current_href()
+    } else {
+        String::new()
+    };
+    let store = use_reducer(|| Store(link::initial_state(&href, prefers_dark())));
+    let state = &store.0;
+    let (runner, view) = use_run(state);
     let cursor_t = use_state(|| None::<f64>);
     let plot_area = use_state(PlotArea::default);
-
-    // The run loop reads the latest inputs through this cell, so it never holds a stale
-    // closure over an old state.
-    let inputs = use_mut_ref(runner::Inputs::default);
-    *inputs.borrow_mut() = runner::Inputs::from_state(state);
-
+    let sharing = use_state(|| false);
+    let dropping = use_state(|| false);
+    use_address(&store, props.address);
+    use_effect_with(state.dark, move |dark| set_theme(*dark));
     {
-        // Start the frame loop once; it lives as long as the page.
-        let runner = (*runner).clone();
-        let inputs = inputs.clone();
-        let view = view.setter();
-        use_effect_with((), move |_| {
-            runner::start_loop(runner, inputs, view);
-        });
-    }
-    {
-        // A new run (an edit, a preset, a reset) is computed at once, in this task, for up to
-        // a frame's worth of work: when the whole run is that fast, the charts simply follow
-        // the edit.
-        let runner = (*runner).clone();
-        let inputs = inputs.clone();
-        let view = view.setter();
-        use_effect_with((state.run_id, state.steps), move |_| {
-            let snapshot = runner
-                .borrow_mut()
-                .tick(&inputs.borrow(), runner::FIRST_SLICE_MS);
-            if let Some(snapshot) = snapshot {
-                view.set(snapshot);
-            }
-        });
-    }
-    {
-        let dark = state.dark;
-        use_effect_with(dark, move |dark| {
-            if let Some(root) = web_sys::window()
-                .and_then(|w| w.document())
-                .and_then(|d| d.document_element())
-            {
-                let _ = root.set_attribute("data-theme", if *dark { "dark" } else { "light" });
+        // The tab's title is the scenario's name (as text: a name is anyone's text).
+        let name = state.scenario.name.clone();
+        use_effect_with(name, move |name| {
+            if let Some(document) = web_sys::window().and_then(|w| w.document()) {
+                let title = if name.is_empty() { "Untitled" } else { name };
+                document.set_title(&format!("{title} — Metastable"));
             }
         });
     }
@@ -205,12 +299,72 @@ pub fn app() -> Html {
         .and_then(|c| c.as_str())
         .map(str::to_string);
 
+    let on_share = {
+        let sharing = sharing.clone();
+        Callback::from(move |()| sharing.set(true))
+    };
+    let on_share_close = {
+        let sharing = sharing.clone();
+        Callback::from(move |()| sharing.set(false))
+    };
+    // A scenario file or a link dropped anywhere on the page opens it.
+    let ondragover = {
+        let dropping = dropping.clone();
+        Callback::from(move |e: DragEvent| {
+            e.prevent_default();
+            if !*dropping {
+                dropping.set(true);
+            }
+        })
+    };
+    let ondragleave = {
+        let dropping = dropping.clone();
+        Callback::from(move |e: DragEvent| {
+            // Leaving the page, not moving between its elements.
+            if e.related_target().is_none() {
+                dropping.set(false);
+            }
+        })
+    };
+    let ondrop = {
+        let dropping = dropping.clone();
+        let dispatch = dispatch.clone();
+        Callback::from(move |e: DragEvent| {
+            e.prevent_default();
+            dropping.set(false);
+            let Some(data) = e.data_transfer() else {
+                return;
+            };
+            if let Some(file) = data.files().and_then(|files| files.get(0)) {
+                files::import_file(file, dispatch.clone());
+            } else if let Ok(text) = data.get_data("text/plain") {
+                if !text.trim().is_empty() {
+                    dispatch.emit(Action::Import {
+                        name: "the dropped text".into(),
+                        text,
+                    });
+                }
+            }
+        })
+    };
+    let dismiss = {
+        let dispatch = dispatch.clone();
+        Callback::from(move |_| dispatch.emit(Action::DismissNotice))
+    };
+
     html! {
-        <div class="app" {onkeydown}>
+        <div class={classes!("app", dropping.then_some("dropping"))} {onkeydown} {ondragover} {ondragleave} {ondrop}>
             <header class="topbar">
                 <h1 class="brand">{ "Metastable" }</h1>
-                <controls::Controls state={store.clone()} view={(*view).clone()} />
+                <controls::Controls state={store.clone()} view={view.clone()} />
+                <files::FileMenu state={store.clone()} {on_share} />
             </header>
+            if *sharing {
+                <share::ShareDialog state={store.clone()} on_close={on_share_close} />
+            }
+            if *dropping {
+                <div class="drop-hint" aria-hidden="true">{ "Drop a scenario (.json) or a share link to open it" }</div>
+            }
             <main class="layout">
                 <aside class="gallery-pane">
                     <controls::Gallery state={store.clone()} />
@@ -222,13 +376,19 @@ pub fn app() -> Html {
                             <p class="caption" data-testid="caption">{ caption }</p>
                         }
                     </div>
-                    <runner::VerdictBanner view={(*view).clone()} problems={state.problems.len()} />
+                    if let Some(notice) = &state.notice {
+                        <p class="notice" role="alert" data-testid="notice">
+                            { notice.clone() }
+                            <button class="notice-close" onclick={dismiss} aria-label="Dismiss">{ "✕" }</button>
+                        </p>
+                    }
+                    <runner::VerdictBanner view={view.clone()} problems={state.problems.len()} />
                     <editor::Editor state={store.clone()} />
-                    <timeline::Timeline state={store.clone()} area={*plot_area} view={(*view).clone()} />
+                    <timeline::Timeline state={store.clone()} area={*plot_area} view={view.clone()} />
                     <charts_view::Charts
                         scenario={state.scenario.clone()}
-                        runner={(*runner).clone()}
-                        view={(*view).clone()}
+                        runner={runner.clone()}
+                        view={view.clone()}
                         dark={state.dark}
                         cursor_t={*cursor_t}
                         {on_cursor}

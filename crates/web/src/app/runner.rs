@@ -17,7 +17,7 @@ use yew::prelude::*;
 const FRAME_SLICE_MS: f64 = 8.0;
 /// Work done at once after an edit, before the first frame: enough for a typical preset to
 /// finish, so its charts follow the edit without a visible animation.
-pub const FIRST_SLICE_MS: f64 = 30.0;
+const FIRST_SLICE_MS: f64 = 30.0;
 /// While a run is in progress, the page (charts included) is refreshed at most this often:
 /// redrawing every chart on every frame would take more time than simulating.
 const REFRESH_MS: f64 = 100.0;
@@ -196,8 +196,42 @@ impl Runner {
     }
 }
 
+/// The run of an app's state: a [`Runner`] (also made the one the JavaScript exports reach)
+/// driven by a frame loop, and the view of it that the page draws. A new run (an edit, a
+/// preset, a reset) is computed at once, in this task, for up to [`FIRST_SLICE_MS`]: when
+/// the whole run is that fast, the charts simply follow the edit.
+#[hook]
+pub fn use_run(state: &AppState) -> (Rc<RefCell<Runner>>, RunView) {
+    let runner = use_memo((), |_| {
+        let runner = Rc::new(RefCell::new(Runner::default()));
+        super::RUNNER.with(|r| *r.borrow_mut() = runner.clone());
+        runner
+    });
+    let view = use_state(RunView::default);
+    // The loop reads the latest inputs through this cell, so it never holds a stale closure
+    // over an old state.
+    let inputs = use_mut_ref(Inputs::default);
+    *inputs.borrow_mut() = Inputs::from_state(state);
+    {
+        let runner = (*runner).clone();
+        let inputs = inputs.clone();
+        let view = view.setter();
+        use_effect_with((), move |_| start_loop(runner, inputs, view));
+    }
+    {
+        let runner = (*runner).clone();
+        let view = view.setter();
+        use_effect_with((state.run_id, state.steps), move |_| {
+            if let Some(snapshot) = runner.borrow_mut().tick(&inputs.borrow(), FIRST_SLICE_MS) {
+                view.set(snapshot);
+            }
+        });
+    }
+    ((*runner).clone(), (*view).clone())
+}
+
 /// Runs `tick` on every animation frame for the life of the page.
-pub fn start_loop(
+fn start_loop(
     runner: Rc<RefCell<Runner>>,
     inputs: Rc<RefCell<Inputs>>,
     view: UseStateSetter<RunView>,

@@ -1,0 +1,312 @@
+//! The page's address and files as inputs: opening a share link, writing the link of the
+//! current scenario, the embed link, and importing a file. Plain functions over text, so
+//! every rule here is tested natively; the wasm side only reads and writes `location`.
+//!
+//! Everything that arrives from outside (a link anyone can craft, a file anyone can drop)
+//! goes through the core's decoder and validator and ends as either a document or a sentence
+//! for the user: never a panic, never a blank page.
+
+use crate::embed::EmbedConfig;
+use crate::state::AppState;
+use serde_json::Value;
+use sim_core::share;
+
+/// The page's address without its query and fragment: what share links are built on.
+pub fn page_base(href: &str) -> &str {
+    let end = href.find(['?', '#']).unwrap_or(href.len());
+    &href[..end]
+}
+
+/// The scenario document of a link, or why it could not be opened. `None` when the address
+/// carries no scenario at all (the page's plain address).
+pub fn open(href: &str) -> Option<Result<Value, String>> {
+    share::payload_of(href)?;
+    Some(match share::decode_doc(href) {
+        Ok(doc) => Ok(doc),
+        Err(e) => Err(format!(
+            "The link could not be opened: {e}. Showing the default scenario instead."
+        )),
+    })
+}
+
+/// The state a page opens with at this address: the link's scenario, or the default one
+/// with a message when the link is broken.
+pub fn initial_state(href: &str, dark: bool) -> AppState {
+    let mut state = AppState {
+        dark,
+        ..AppState::default()
+    };
+    match open(href) {
+        None => {}
+        Some(Ok(doc)) => state = state.reduce(crate::state::Action::Restore(doc)),
+        Some(Err(message)) => state.notice = Some(message),
+    }
+    state
+}
+
+/// The share link of the state's scenario on the page at `href`, or `None` while the
+/// document has problems (a link holds a valid scenario; the last valid one stays in the
+/// address bar) or has nothing in it.
+pub fn share_url(href: &str, state: &AppState) -> Option<String> {
+    if !state.problems.is_empty() || state.scenario.blocks.is_empty() {
+        return None;
+    }
+    Some(share::link_with_payload(
+        page_base(href),
+        &share::encode_doc(&state.doc),
+    ))
+}
+
+/// The embed link of a (valid) scenario document with the author's choices.
+pub fn embed_url(href: &str, config: &EmbedConfig, doc: &Value) -> String {
+    format!(
+        "{}?{}&s={}",
+        page_base(href),
+        config.to_query(),
+        share::encode_doc(doc)
+    )
+}
+
+/// The message refusing a file of `bytes` bytes, if it is too large to be a scenario.
+pub fn too_large(name: &str, bytes: usize) -> Option<String> {
+    (bytes > share::MAX_SCENARIO_BYTES).then(|| {
+        format!(
+            "{name} is {} KiB; a scenario file is at most {} KiB.",
+            bytes.div_ceil(1024),
+            share::MAX_SCENARIO_BYTES / 1024
+        )
+    })
+}
+
+/// A file name for exports of a scenario: its name in lower case, words joined by `-`, only
+/// ASCII letters and digits (a name is anyone's text; a file name must be safe everywhere).
+pub fn file_stem(name: &str) -> String {
+    let mut stem = String::new();
+    for word in name
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+    {
+        if stem.len() + word.len() > 60 {
+            break;
+        }
+        if !stem.is_empty() {
+            stem.push('-');
+        }
+        stem.push_str(&word.to_ascii_lowercase());
+    }
+    if stem.is_empty() {
+        "scenario".into()
+    } else {
+        stem
+    }
+}
+
+/// Reads an imported file: a scenario in JSON (valid or not: the editor shows an invalid
+/// scenario's problems where they are) or a share link. Anything else is refused with a
+/// sentence that names the file.
+pub fn import(name: &str, text: &str) -> Result<Value, String> {
+    let name = if name.is_empty() { "the file" } else { name };
+    if let Some(message) = too_large(name, text.len()) {
+        return Err(message);
+    }
+    let trimmed = text.trim_start_matches('\u{feff}').trim();
+    if trimmed.is_empty() {
+        return Err(format!("{name} is empty."));
+    }
+    if trimmed.starts_with('{') || trimmed.starts_with('[') {
+        let value: Value =
+            serde_json::from_str(trimmed).map_err(|e| format!("{name} is not valid JSON: {e}."))?;
+        if !value.is_object() {
+            return Err(format!(
+                "{name} is JSON but not a scenario: a scenario is an object with \"blocks\" and \"triggers\"."
+            ));
+        }
+        return share::migrate(value).map_err(|e| format!("{name}: {e}."));
+    }
+    if share::payload_of(trimmed).is_some() || trimmed.starts_with(|c: char| c.is_ascii_digit()) {
+        return share::decode_doc(trimmed)
+            .map_err(|e| format!("{name} holds a link that could not be opened: {e}."));
+    }
+    Err(format!(
+        "{name} is neither a scenario in JSON nor a share link."
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::Action;
+    use sim_core::{presets, Scenario};
+
+    const PAGE: &str = "https://example.org/metastable/";
+
+    fn storm() -> Scenario {
+        presets::load("retry-storm").unwrap().unwrap()
+    }
+
+    #[test]
+    fn a_link_opens_its_scenario_and_the_plain_page_the_default() {
+        let mut scenario = storm();
+        scenario.seed = 42;
+        let url = share::link(PAGE, &scenario);
+        let state = initial_state(&url, false);
+        assert_eq!(*state.scenario, scenario);
+        assert!(state.problems.is_empty());
+        assert_eq!(state.notice, None);
+
+        let plain = initial_state(PAGE, true);
+        assert_eq!(plain.doc, AppState::default().doc);
+        assert!(plain.dark);
+        assert_eq!(plain.notice, None);
+    }
+
+    #[test]
+    fn a_broken_link_opens_the_default_scenario_with_a_message() {
+        let url = share::link(PAGE, &storm());
+        let cut = &url[..url.len() - 40];
+        for broken in [
+            cut.to_string(),
+            format!("{PAGE}?s=1.AAAA"),
+            format!("{PAGE}?s=hello"),
+            format!("{PAGE}?s=9.abc"),
+            format!("{PAGE}?s="),
+        ] {
+            let state = initial_state(&broken, false);
+            assert_eq!(state.doc, AppState::default().doc, "{broken}");
+            let notice = state.notice.expect("a message");
+            assert!(
+                notice.starts_with("The link could not be opened"),
+                "{notice}"
+            );
+            assert!(notice.ends_with("Showing the default scenario instead."));
+        }
+    }
+
+    #[test]
+    fn the_address_follows_valid_edits_only() {
+        let state = AppState::default();
+        let url = share_url("https://example.org/m/?s=old#x", &state).unwrap();
+        assert!(url.starts_with("https://example.org/m/?s=1."), "{url}");
+        assert_eq!(
+            share::decode(&url).unwrap(),
+            *state.scenario,
+            "the link holds exactly the running scenario"
+        );
+        let bad = state.reduce(Action::SetField {
+            owner: crate::state::Owner::Block("api".into()),
+            path: "workers".into(),
+            raw: "0".into(),
+        });
+        assert!(!bad.problems.is_empty());
+        assert_eq!(share_url(PAGE, &bad), None, "the last valid link stays");
+        assert_eq!(share_url(PAGE, &state.reduce(Action::New)), None);
+    }
+
+    #[test]
+    fn an_embed_link_keeps_the_choices_and_the_scenario() {
+        let config = EmbedConfig {
+            knobs: vec!["users.rate".into()],
+            ..EmbedConfig::default()
+        };
+        let doc = serde_json::from_str(presets::find("retry-storm").unwrap().json).unwrap();
+        let url = embed_url("https://example.org/m/?s=old", &config, &doc);
+        assert!(url.starts_with("https://example.org/m/?embed&"), "{url}");
+        assert_eq!(
+            EmbedConfig::from_query(&url[url.find('?').unwrap()..]),
+            Some(config)
+        );
+        assert_eq!(share::decode(&url).unwrap(), storm());
+    }
+
+    #[test]
+    fn imports_read_json_and_links_and_refuse_the_rest_by_name() {
+        let json = presets::find("retry-storm").unwrap().json;
+        let doc = import("storm.json", json).unwrap();
+        assert_eq!(Scenario::from_value(doc).unwrap(), storm());
+
+        // An invalid scenario is imported: the inspector shows its problems.
+        let invalid = import(
+            "bad.json",
+            r#"{"version":1,"blocks":[{"id":"a","kind":"server","workers":0}]}"#,
+        )
+        .unwrap();
+        assert!(Scenario::from_value(invalid).is_err());
+
+        let link = share::link(PAGE, &storm());
+        assert_eq!(
+            Scenario::from_value(import("link.txt", &format!("{link}\n")).unwrap()).unwrap(),
+            storm()
+        );
+
+        let refused = [
+            (
+                "a.json",
+                "{\"version\": 1,",
+                "a.json is not valid JSON: EOF while parsing a value at line 1 column 14.",
+            ),
+            ("b.json", "[1, 2]", "b.json is JSON but not a scenario"),
+            (
+                "c.txt",
+                "hello",
+                "c.txt is neither a scenario in JSON nor a share link.",
+            ),
+            ("d.json", "  \n", "d.json is empty."),
+            (
+                "e.txt",
+                "1.AAAA",
+                "e.txt holds a link that could not be opened",
+            ),
+            ("", "{\"version\": 99}", "the file: "),
+        ];
+        for (name, text, message) in refused {
+            let error = import(name, text).unwrap_err();
+            assert!(error.starts_with(message), "{name}: {error}");
+        }
+        let huge = " ".repeat(share::MAX_SCENARIO_BYTES + 1);
+        assert!(import("big.json", &huge)
+            .unwrap_err()
+            .starts_with("big.json is 1025 KiB"));
+    }
+
+    #[test]
+    fn the_example_posts_embeds_open_with_their_charts_and_sliders() {
+        let page = include_str!("../../../web/example-post.html");
+        let sources: Vec<String> = page
+            .split("src=\"")
+            .skip(1)
+            .map(|rest| rest[..rest.find('"').unwrap()].replace("&amp;", "&"))
+            .filter(|src| src.contains("embed"))
+            .collect();
+        assert_eq!(sources.len(), 2, "two embedded simulations");
+        for src in sources {
+            let query = &src[src.find('?').unwrap()..];
+            let config = EmbedConfig::from_query(query).expect("embed mode");
+            let doc = share::decode_doc(&src).unwrap_or_else(|e| panic!("{src}: {e}"));
+            let scenario = Scenario::from_value(doc.clone()).unwrap();
+            let applicable = crate::charts::charts_for(&scenario);
+            assert!(
+                config.charts.iter().all(|c| applicable.contains(c)),
+                "{src}"
+            );
+            assert_eq!(config.knobs.len(), 2, "{src}");
+            for knob in &config.knobs {
+                assert!(
+                    crate::embed::resolve_knob(&doc, knob).is_some(),
+                    "{knob} in {src}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn export_names_are_safe_file_names() {
+        assert_eq!(file_stem("Retry storm (×3 spike)"), "retry-storm-3-spike");
+        assert_eq!(
+            file_stem("<img src=x onerror=alert(1)>"),
+            "img-src-x-onerror-alert-1"
+        );
+        assert_eq!(file_stem("../../etc/passwd"), "etc-passwd");
+        assert_eq!(file_stem("   "), "scenario");
+        assert!(file_stem(&"word ".repeat(100)).len() <= 60);
+    }
+}
