@@ -1,6 +1,7 @@
 // Browser helpers for the end-to-end tests and the benchmark: launching Chromium through
 // playwright-core, opening the app with error collection, waiting for runs and verdicts, and
 // checking that charts have ink.
+import { readFileSync } from 'node:fs';
 import { chromium } from 'playwright-core';
 
 export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
@@ -190,3 +191,53 @@ export function assert(cond, message) {
   if (!cond) throw new Error(message);
 }
 
+/**
+ * Runs `action` (e.g. a click) and resolves to the download it starts:
+ * `{ name: suggested file name, bytes: Buffer }`. Throws if no download starts or it fails.
+ */
+export async function downloadOf(page, action, { timeout = 10_000, what = 'the download' } = {}) {
+  let download;
+  try {
+    [download] = await Promise.all([page.waitForEvent('download', { timeout }), action()]);
+  } catch (e) {
+    if (/Timeout/i.test(e.message)) throw new Error(`${what} did not start within ${timeout / 1000} s`);
+    throw e;
+  }
+  const failure = await download.failure();
+  if (failure) throw new Error(`${what} (${download.suggestedFilename()}) failed: ${failure}`);
+  return { name: download.suggestedFilename(), bytes: readFileSync(await download.path()) };
+}
+
+/**
+ * Drags a file onto the element `selector` and drops it there: `dragover`, then `drop`, with a
+ * DataTransfer holding `new File([text], name, { type })` made in the page. `afterDragover`
+ * (optional) runs between the two events, e.g. to check a drop hint.
+ */
+export async function dropFile(page, selector, { name, text, type = 'application/json' }, { afterDragover = null } = {}) {
+  const dataTransfer = await page.evaluateHandle(
+    ({ name, text, type }) => {
+      const dt = new DataTransfer();
+      dt.items.add(new File([text], name, { type }));
+      return dt;
+    },
+    { name, text, type },
+  );
+  try {
+    await page.dispatchEvent(selector, 'dragover', { dataTransfer });
+    if (afterDragover) await afterDragover();
+    await page.dispatchEvent(selector, 'drop', { dataTransfer });
+  } finally {
+    await dataTransfer.dispose().catch(() => {});
+  }
+}
+
+/** Polls `page.url()` until `predicate(url)` holds; resolves to the URL. */
+export async function waitForUrl(page, predicate, { timeout = 5000, what = 'the address' } = {}) {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    const url = page.url();
+    if (predicate(url)) return url;
+    if (Date.now() > deadline) throw new Error(`${what} did not change as expected within ${timeout / 1000} s; it is ${url}`);
+    await page.waitForTimeout(25);
+  }
+}

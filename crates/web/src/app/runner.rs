@@ -285,6 +285,11 @@ pub fn verdict_banner(props: &BannerProps) -> Html {
                 text,
             )
         }
+        (None, None) if view.duration_s > 0.0 && !view.playing && view.events == 0 => (
+            "verdict running",
+            "ready".to_string(),
+            "Press Play to run the scenario.".to_string(),
+        ),
         (None, None) if view.duration_s > 0.0 => (
             "verdict running",
             "running".to_string(),
@@ -301,6 +306,7 @@ pub fn verdict_banner(props: &BannerProps) -> Html {
     };
     let label = match verdict.as_str() {
         "running" => "Running".to_string(),
+        "ready" => "Ready".to_string(),
         "none" => "Nothing to run".to_string(),
         "stopped" => "Stopped".to_string(),
         v => {

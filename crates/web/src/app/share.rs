@@ -6,6 +6,7 @@ use super::Store;
 use crate::charts::{self, ChartKind};
 use crate::embed::{self, EmbedConfig, MAX_KNOBS};
 use crate::link;
+use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
@@ -66,12 +67,16 @@ pub fn share_dialog(props: &ShareProps) -> Html {
     let link_copied = use_state(|| Copied::Not);
     // The link is selected when the dialog opens: Ctrl+C copies it, Escape closes.
     let url_input = use_node_ref();
+    let dialog = use_node_ref();
     {
         let url_input = url_input.clone();
+        let dialog = dialog.clone();
         use_effect_with((), move |_| {
             if let Some(input) = url_input.cast::<HtmlInputElement>() {
                 let _ = input.focus();
                 input.select();
+            } else if let Some(dialog) = dialog.cast::<web_sys::HtmlElement>() {
+                let _ = dialog.focus();
             }
         });
     }
@@ -154,14 +159,31 @@ pub fn share_dialog(props: &ShareProps) -> Html {
         })
     };
     let on_close = props.on_close.reform(|_| ());
-    let on_key = {
+    {
+        // Escape closes the dialog wherever the focus is (even outside it, after a click on
+        // its text): a listener on the document for as long as the dialog is open.
         let on_close = props.on_close.clone();
-        Callback::from(move |e: KeyboardEvent| {
-            if e.key() == "Escape" {
-                on_close.emit(());
+        use_effect_with((), move |_| {
+            let on_key = Closure::<dyn FnMut(KeyboardEvent)>::new(move |e: KeyboardEvent| {
+                if e.key() == "Escape" {
+                    on_close.emit(());
+                }
+            });
+            let document = web_sys::window().and_then(|w| w.document());
+            if let Some(d) = &document {
+                let _ =
+                    d.add_event_listener_with_callback("keydown", on_key.as_ref().unchecked_ref());
             }
-        })
-    };
+            move || {
+                if let Some(d) = document {
+                    let _ = d.remove_event_listener_with_callback(
+                        "keydown",
+                        on_key.as_ref().unchecked_ref(),
+                    );
+                }
+            }
+        });
+    }
     let candidates = embed::knob_candidates(&state.doc);
     let knob_select = |slot: usize| {
         let current = config.knobs.get(slot).cloned().unwrap_or_default();
@@ -180,18 +202,24 @@ pub fn share_dialog(props: &ShareProps) -> Html {
             </select>
         }
     };
-    // A click on the backdrop, outside the dialog, closes it.
+    // A click on the backdrop, outside the dialog, closes it. (Yew delegates events, so the
+    // event's current target is not the backdrop: compare the target with it.)
+    let backdrop = use_node_ref();
     let on_backdrop = {
         let on_close = props.on_close.clone();
+        let backdrop = backdrop.clone();
         Callback::from(move |e: MouseEvent| {
-            if e.target() == e.current_target() {
+            let target = e
+                .target()
+                .and_then(|t| t.dyn_into::<web_sys::Element>().ok());
+            if target.is_some() && target == backdrop.cast::<web_sys::Element>() {
                 on_close.emit(());
             }
         })
     };
     html! {
-        <div class="dialog-backdrop" onkeydown={on_key} onclick={on_backdrop}>
-            <section class="dialog" role="dialog" aria-modal="true" aria-labelledby="share-title" id="share-dialog">
+        <div class="dialog-backdrop" ref={backdrop} onclick={on_backdrop}>
+            <section class="dialog" ref={dialog} tabindex="-1" role="dialog" aria-modal="true" aria-labelledby="share-title" id="share-dialog">
                 <header class="dialog-head">
                     <h2 id="share-title">{ "Share this scenario" }</h2>
                     <button id="share-close" onclick={on_close} aria-label="Close">{ "✕" }</button>
