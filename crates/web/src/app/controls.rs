@@ -11,7 +11,6 @@ use yew::prelude::*;
 #[derive(Properties, PartialEq)]
 pub struct ControlsProps {
     pub state: UseReducerHandle<Store>,
-    pub view: RunView,
 }
 
 /// A fresh seed for a person who asked for one: the only place the app draws randomness.
@@ -28,7 +27,6 @@ fn fresh_seed() -> u64 {
 pub fn controls(props: &ControlsProps) -> Html {
     let store = &props.state;
     let state = &store.0;
-    let view = &props.view;
     let dispatch = |action: Action| {
         let store = store.clone();
         Callback::from(move |_| store.dispatch(action.clone()))
@@ -102,7 +100,6 @@ pub fn controls(props: &ControlsProps) -> Html {
                 title="Switch between dark and light themes">
                 { if state.dark { "Light theme" } else { "Dark theme" } }
             </button>
-            { status(view) }
         </div>
     }
 }

@@ -356,7 +356,7 @@ pub fn app(props: &AppProps) -> Html {
         <div class={classes!("app", dropping.then_some("dropping"))} {onkeydown} {ondragover} {ondragleave} {ondrop}>
             <header class="topbar">
                 <h1 class="brand">{ "Metastable" }</h1>
-                <controls::Controls state={store.clone()} view={view.clone()} />
+                <controls::Controls state={store.clone()} />
                 <files::FileMenu state={store.clone()} {on_share} />
             </header>
             if *sharing {
@@ -371,7 +371,10 @@ pub fn app(props: &AppProps) -> Html {
                 </aside>
                 <section class="centre">
                     <div class="scenario-head">
-                        <h2 data-testid="title">{ title }</h2>
+                        <div class="title-row">
+                            <h2 data-testid="title">{ title }</h2>
+                            { controls::status(&view) }
+                        </div>
                         if let Some(caption) = caption {
                             <p class="caption" data-testid="caption">{ caption }</p>
                         }
