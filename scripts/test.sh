@@ -46,6 +46,8 @@ CHROMEDRIVER=/usr/bin/chromedriver WASM_BINDGEN_TEST_TIMEOUT=180 \
 
 step "playground: end-to-end"
 node tests/e2e/app.test.mjs dist
+node tests/e2e/site.test.mjs dist
+node tests/e2e/share.test.mjs dist
 
 step "playground: browser benchmark (figures only; the native CLI runs the same scenario)"
 cargo build --release -p metastable-cli --locked
