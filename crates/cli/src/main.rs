@@ -8,7 +8,8 @@
 use anyhow::{anyhow, bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use serde_json::{json, Value};
-use sim_core::{presets, set_path, share, Limits, Scenario, Sim};
+use sim_core::sweep::{Axis, Outcome, Sweep};
+use sim_core::{presets, set_path, share, Limits, Scenario, Sim, Summary};
 use std::io::{Read, Write};
 use std::process::ExitCode;
 use std::time::Instant;
@@ -30,6 +31,8 @@ macro_rules! base_url_variable {
     };
 }
 const BASE_URL_VARIABLE: &str = base_url_variable!();
+
+mod phase;
 
 #[derive(Parser)]
 #[command(
@@ -93,6 +96,29 @@ enum Command {
             )
         )]
         base: Option<String>,
+    },
+    /// Run a grid of one or two parameters, every point with k seeds, on all cores, and print
+    /// one CSV row per point: the swept values, the majority verdict, the fraction of seeds
+    /// per verdict and the seeds' mean summary.
+    Sweep {
+        /// A scenario file, `-` for standard input, a share link, or a preset name.
+        scenario: String,
+        #[command(flatten)]
+        edits: Edits,
+        /// The first parameter: `PATH=LO..HI:N`, N evenly spaced values (e.g.
+        /// `users.rate=50..150:11`).
+        #[arg(long, value_name = "PATH=LO..HI:N")]
+        x: String,
+        /// The second parameter, for a two-dimensional grid.
+        #[arg(long, value_name = "PATH=LO..HI:N")]
+        y: Option<String>,
+        /// Seeds per point: the scenario's seed, then the next k - 1.
+        #[arg(long, default_value_t = 1)]
+        seeds: u32,
+        /// Also draw the phase diagram to this SVG file (colour: the majority verdict; shade:
+        /// how many seeds agree).
+        #[arg(long, value_name = "FILE.svg")]
+        plot: Option<std::path::PathBuf>,
     },
     /// List the presets.
     Presets {
@@ -208,6 +234,14 @@ fn run(cli: Cli) -> Result<()> {
             println!("{}", share::link(&base, &scenario));
             Ok(())
         }
+        Command::Sweep {
+            scenario,
+            edits,
+            x,
+            y,
+            seeds,
+            plot,
+        } => sweep(&scenario, &edits, &x, y.as_deref(), seeds, plot.as_deref()),
         Command::Presets { captions } => {
             for preset in presets::ALL {
                 let scenario = Scenario::from_json(preset.json)
@@ -222,9 +256,92 @@ fn run(cli: Cli) -> Result<()> {
     }
 }
 
+/// `metastable sweep`: every (point, seed) run in parallel, the rows printed in grid order.
+fn sweep(
+    source: &str,
+    edits: &Edits,
+    x: &str,
+    y: Option<&str>,
+    seeds: u32,
+    plot: Option<&std::path::Path>,
+) -> Result<()> {
+    use indicatif::{ProgressBar, ProgressStyle};
+    use rayon::prelude::*;
+    use std::io::IsTerminal;
+
+    // The document as written (with the edits), so every field it names can be swept; it is
+    // validated first, so that a problem of the scenario itself is not blamed on a point.
+    load(source, edits)?;
+    let (_, base) = load_doc(source, edits)?;
+    let x = Axis::parse(x).map_err(|e| anyhow!("--x {e}"))?;
+    let y = y
+        .map(Axis::parse)
+        .transpose()
+        .map_err(|e| anyhow!("--y {e}"))?;
+    let sweep = Sweep::new(base, x, y, seeds).map_err(|e| anyhow!("{e}"))?;
+    let points = sweep.points();
+    let jobs: Vec<(usize, u32)> = (0..points.len())
+        .flat_map(|p| (0..seeds).map(move |s| (p, s)))
+        .collect();
+    // A bar for a person at a terminal; nothing in a pipe or a log.
+    let bar = if std::io::stderr().is_terminal() {
+        ProgressBar::new(jobs.len() as u64)
+    } else {
+        ProgressBar::hidden()
+    };
+    bar.set_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} runs · {elapsed} · ETA {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let started = Instant::now();
+    let summaries: Vec<Result<Summary>> = jobs
+        .par_iter()
+        .map(|&(p, s)| {
+            let scenario = sweep.scenario(points[p], s).map_err(|e| anyhow!("{e}"))?;
+            let mut sim = Sim::new(&scenario).map_err(|e| anyhow!("{e}"))?;
+            sim.run();
+            bar.inc(1);
+            if let Some(stopped) = sim.stopped() {
+                bail!("at point {} seed {}: {stopped}", p + 1, scenario.seed);
+            }
+            Ok(sim.summary())
+        })
+        .collect();
+    bar.finish_and_clear();
+    let summaries: Vec<Summary> = summaries.into_iter().collect::<Result<_>>()?;
+    let wall_s = started.elapsed().as_secs_f64();
+
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{}", sweep.header())?;
+    let per_point: Vec<&[Summary]> = summaries.chunks(seeds as usize).collect();
+    for (point, seeds_of_point) in points.iter().zip(&per_point) {
+        writeln!(out, "{}", sweep.row(*point, seeds_of_point))?;
+    }
+    eprintln!(
+        "{} points × {seeds} seeds = {} runs in {wall_s:.2} s on {} threads",
+        points.len(),
+        jobs.len(),
+        rayon::current_num_threads()
+    );
+    if let Some(path) = plot {
+        let outcomes: Vec<Outcome> = per_point.iter().map(|s| Outcome::of(s)).collect();
+        phase::draw(path, &sweep, &points, &outcomes)
+            .with_context(|| format!("drawing {}", path.display()))?;
+        eprintln!("phase diagram: {}", path.display());
+    }
+    Ok(())
+}
+
 /// Reads a scenario from a file, stdin, a share link or a preset, applies the edits and
 /// validates it.
 fn load(source: &str, edits: &Edits) -> Result<Scenario> {
+    let (label, doc) = load_doc(source, edits)?;
+    Scenario::from_value(doc).map_err(|e| anyhow!("{label} is not a valid scenario:\n{e}"))
+}
+
+/// The scenario document of a source with the edits applied, and the source's label (for
+/// messages); not yet validated.
+fn load_doc(source: &str, edits: &Edits) -> Result<(String, Value)> {
     let (label, text) = read_source(source)?;
     let mut doc: Value = serde_json::from_str(&text).map_err(|e| {
         anyhow!(
@@ -242,7 +359,7 @@ fn load(source: &str, edits: &Edits) -> Result<Scenario> {
         })?;
         set_path(&mut doc, path.trim(), value).map_err(|e| anyhow!("--set {e}"))?;
     }
-    Scenario::from_value(doc).map_err(|e| anyhow!("{label} is not a valid scenario:\n{e}"))
+    Ok((label, doc))
 }
 
 fn read_source(source: &str) -> Result<(String, String)> {

@@ -479,3 +479,108 @@ fn base_may_have_a_sub_path_and_other_parameters_or_come_from_the_environment() 
         .unwrap();
     assert!(stdout(&out).starts_with("https://a.example/?s=1."));
 }
+
+#[test]
+fn sweep_prints_one_row_per_point_with_verdict_shares_and_draws_the_diagram() {
+    let dir = std::env::temp_dir().join(format!("metastable-sweep-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let svg = dir.join("phase.svg");
+    let out = metastable(
+        &[
+            "sweep",
+            "retry-storm",
+            "--x",
+            "triggers.0.factor=1..3:3",
+            "--y",
+            "users.rate=50..90:2",
+            "--seeds",
+            "2",
+            "--set",
+            "duration_s=200",
+            "--plot",
+            svg.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 1 + 6, "{text}");
+    let header: Vec<&str> = lines[0].split(',').collect();
+    assert_eq!(
+        &header[..5],
+        [
+            "triggers.0.factor",
+            "users.rate",
+            "seeds",
+            "verdict",
+            "agreement"
+        ]
+    );
+    let column = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    for line in &lines[1..] {
+        let cells: Vec<&str> = line.split(',').collect();
+        assert_eq!(cells.len(), header.len(), "{line}");
+        assert_eq!(cells[2], "2");
+        let shares: f64 = header
+            .iter()
+            .zip(&cells)
+            .filter(|(h, _)| h.starts_with("frac_"))
+            .map(|(_, c)| c.parse::<f64>().unwrap())
+            .sum();
+        assert!((shares - 1.0).abs() < 1e-9, "{line}");
+        let verdict = cells[3];
+        assert!(
+            cells[column(&format!("frac_{verdict}"))]
+                .parse::<f64>()
+                .unwrap()
+                >= 0.5
+        );
+    }
+    // x varies fastest; ×1 never tips the storm, ×3 at 90 requests/s does.
+    assert!(lines[1].starts_with("1,50,2,recovered,"), "{}", lines[1]);
+    assert!(lines[6].starts_with("3,90,2,metastable,"), "{}", lines[6]);
+    assert!(
+        stderr(&out).contains("6 points × 2 seeds = 12 runs"),
+        "{}",
+        stderr(&out)
+    );
+    let drawing = std::fs::read_to_string(&svg).unwrap();
+    assert!(drawing.starts_with("<svg"), "not an SVG");
+    for label in [
+        "triggers.0.factor",
+        "users.rate",
+        "metastable",
+        "recovered",
+        "seeds agreeing",
+    ] {
+        assert!(drawing.contains(label), "the diagram lacks {label}");
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn a_bad_sweep_says_which_axis_and_why() {
+    for (args, says) in [
+        (
+            vec!["--x", "users.rate=1..2"],
+            "--x `users.rate=1..2`: no number of points",
+        ),
+        (
+            vec!["--x", "api.discipline=1..2:2"],
+            "only numeric fields can be swept",
+        ),
+        (vec!["--x", "api.workers=0..2:3"], "at api.workers = 0:"),
+        (
+            vec!["--x", "users.rate=1..2:2", "--seeds", "0"],
+            "--seeds must be 1 to 1000",
+        ),
+    ] {
+        let mut all = vec!["sweep", "retry-storm"];
+        all.extend(args);
+        let out = metastable(&all, None);
+        assert_eq!(out.status.code(), Some(2), "{all:?}");
+        assert!(stderr(&out).contains(says), "{all:?}: {}", stderr(&out));
+        assert!(stdout(&out).is_empty(), "nothing runs");
+    }
+}

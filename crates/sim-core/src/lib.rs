@@ -21,6 +21,7 @@ mod queue;
 mod rng;
 pub mod scenario;
 pub mod share;
+pub mod sweep;
 #[cfg(test)]
 mod testing;
 mod verdict;

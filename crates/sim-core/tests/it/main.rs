@@ -9,6 +9,7 @@ mod properties;
 mod semantics;
 mod share;
 mod storm;
+mod sweep;
 mod theory;
 
 use serde_json::Value;

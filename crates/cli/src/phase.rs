@@ -1,0 +1,171 @@
+//! The phase diagram of a sweep as SVG: one cell per grid point, coloured by the majority
+//! verdict and shaded by how many seeds agree (a pale cell: the seeds disagree; the edge of
+//! a metastable region is where they do).
+
+use anyhow::{anyhow, Result};
+use plotters::prelude::*;
+use sim_core::sweep::{Outcome, Point, Sweep};
+use sim_core::Verdict;
+use std::path::Path;
+
+const WIDTH: u32 = 900;
+const HEIGHT: u32 = 640;
+
+/// The Okabe–Ito colour of a verdict (colour-blind safe; the playground's palette).
+fn colour(verdict: Verdict) -> RGBColor {
+    match verdict {
+        Verdict::Stable => RGBColor(0x00, 0x9E, 0x73),
+        Verdict::Recovered => RGBColor(0x56, 0xB4, 0xE9),
+        Verdict::Degraded => RGBColor(0xE6, 0x9F, 0x00),
+        Verdict::Recovering => RGBColor(0xF0, 0xE4, 0x42),
+        Verdict::Metastable => RGBColor(0xD5, 0x5E, 0x00),
+        Verdict::Overloaded => RGBColor(0xCC, 0x79, 0xA7),
+        Verdict::Undefined => RGBColor(0x99, 0x99, 0x99),
+    }
+}
+
+/// `colour` mixed with white: full colour when every seed agrees, a pale tint when few do.
+fn shade(colour: RGBColor, agreement: f64) -> RGBColor {
+    let strength = 0.25 + 0.75 * agreement.clamp(0.0, 1.0);
+    let mix = |c: u8| (255.0 - (255.0 - f64::from(c)) * strength).round() as u8;
+    RGBColor(mix(colour.0), mix(colour.1), mix(colour.2))
+}
+
+/// Cell edges along one axis: halfway between neighbouring values, and half a step beyond
+/// the ends (one value: a unit-wide cell around it).
+fn edges(values: &[f64]) -> Vec<f64> {
+    match values {
+        [] => vec![0.0, 1.0],
+        [only] => vec![only - 0.5, only + 0.5],
+        _ => {
+            let mut out = Vec::with_capacity(values.len() + 1);
+            out.push(values[0] - (values[1] - values[0]) / 2.0);
+            for pair in values.windows(2) {
+                out.push((pair[0] + pair[1]) / 2.0);
+            }
+            let n = values.len();
+            out.push(values[n - 1] + (values[n - 1] - values[n - 2]) / 2.0);
+            out
+        }
+    }
+}
+
+pub fn draw(path: &Path, sweep: &Sweep, points: &[Point], outcomes: &[Outcome]) -> Result<()> {
+    let plot = |e| anyhow!("{e}");
+    // One value per grid index (whole-number fields may repeat a value after rounding:
+    // their cells are then empty, never misplaced).
+    let xs: Vec<f64> = points.iter().filter(|p| p.iy == 0).map(|p| p.x).collect();
+    let ys: Vec<f64> = match &sweep.y {
+        Some(_) => points.iter().filter(|p| p.ix == 0).map(|p| p.y).collect(),
+        None => vec![0.0],
+    };
+    let (x_edges, y_edges) = (edges(&xs), edges(&ys));
+    let root = SVGBackend::new(path, (WIDTH, HEIGHT)).into_drawing_area();
+    root.fill(&WHITE).map_err(plot)?;
+    let (chart_area, legend_area) = root.split_horizontally(WIDTH - 170);
+    let y_label = sweep.y.as_ref().map_or("", |y| y.path.as_str());
+    let mut chart = ChartBuilder::on(&chart_area)
+        .caption(
+            format!(
+                "Phase diagram: majority verdict of {} seed{} per point",
+                sweep.seeds,
+                if sweep.seeds == 1 { "" } else { "s" }
+            ),
+            ("sans-serif", 18),
+        )
+        .margin(12)
+        .x_label_area_size(44)
+        .y_label_area_size(if sweep.y.is_some() { 64 } else { 20 })
+        .build_cartesian_2d(
+            x_edges[0]..x_edges[x_edges.len() - 1],
+            y_edges[0]..y_edges[y_edges.len() - 1],
+        )
+        .map_err(plot)?;
+    let mut mesh = chart.configure_mesh();
+    mesh.disable_mesh()
+        .x_desc(sweep.x.path.as_str())
+        .y_desc(y_label);
+    if sweep.y.is_none() {
+        mesh.disable_y_axis();
+    }
+    mesh.draw().map_err(plot)?;
+    for (point, outcome) in points.iter().zip(outcomes) {
+        let (ix, iy) = (point.ix, if sweep.y.is_some() { point.iy } else { 0 });
+        let cell = [
+            (x_edges[ix], y_edges[iy]),
+            (x_edges[ix + 1], y_edges[iy + 1]),
+        ];
+        let fill = shade(colour(outcome.verdict), outcome.agreement);
+        chart
+            .draw_series(std::iter::once(Rectangle::new(cell, fill.filled())))
+            .map_err(plot)?;
+    }
+
+    // The legend: every verdict that occurs, and what the shade means.
+    let present: Vec<Verdict> = Verdict::ALL
+        .into_iter()
+        .filter(|v| outcomes.iter().any(|o| o.verdict == *v))
+        .collect();
+    let text = ("sans-serif", 14).into_font();
+    let mut y = 60;
+    legend_area
+        .draw(&Text::new("majority verdict", (8, y - 24), text.clone()))
+        .map_err(plot)?;
+    for verdict in present {
+        legend_area
+            .draw(&Rectangle::new(
+                [(8, y), (26, y + 18)],
+                colour(verdict).filled(),
+            ))
+            .map_err(plot)?;
+        legend_area
+            .draw(&Text::new(verdict.as_str(), (34, y + 2), text.clone()))
+            .map_err(plot)?;
+        y += 26;
+    }
+    y += 16;
+    legend_area
+        .draw(&Text::new("seeds agreeing", (8, y), text.clone()))
+        .map_err(plot)?;
+    for (i, share) in [1.0, 0.75, 0.5].into_iter().enumerate() {
+        let top = y + 22 + 26 * i as i32;
+        legend_area
+            .draw(&Rectangle::new(
+                [(8, top), (26, top + 18)],
+                shade(colour(Verdict::Metastable), share).filled(),
+            ))
+            .map_err(plot)?;
+        legend_area
+            .draw(&Text::new(
+                format!("{:.0}%", share * 100.0),
+                (34, top + 2),
+                text.clone(),
+            ))
+            .map_err(plot)?;
+    }
+    root.present().map_err(plot)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_meet_halfway_between_grid_values() {
+        assert_eq!(edges(&[1.0, 2.0, 4.0]), vec![0.5, 1.5, 3.0, 5.0]);
+        assert_eq!(edges(&[3.0]), vec![2.5, 3.5]);
+    }
+
+    #[test]
+    fn disagreement_pales_the_colour() {
+        let full = shade(RGBColor(0, 0, 0), 1.0);
+        let three_quarters = shade(RGBColor(0, 0, 0), 0.75);
+        let half = shade(RGBColor(0, 0, 0), 0.5);
+        assert_eq!(full, RGBColor(0, 0, 0));
+        assert!(
+            0 < three_quarters.0 && three_quarters.0 < half.0 && half.0 < 255,
+            "{half:?}"
+        );
+    }
+}
