@@ -9,7 +9,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use serde_json::{json, Value};
 use sim_core::sweep::{Axis, Outcome, Sweep};
-use sim_core::{presets, set_path, share, Limits, Scenario, Sim, Summary};
+use sim_core::{presets, set_path, share, Limits, Scenario, Sim, Summary, Verdict};
 use std::io::{Read, Write};
 use std::process::ExitCode;
 use std::time::Instant;
@@ -117,6 +117,33 @@ enum Command {
         seeds: u32,
         /// Also draw the phase diagram to this SVG file (colour: the majority verdict; shade:
         /// how many seeds agree).
+        #[arg(long, value_name = "FILE.svg")]
+        plot: Option<std::path::PathBuf>,
+    },
+    /// For each load, find by bisection the smallest trigger that tips the scenario into
+    /// `metastable` in at least half of k seeds, and print one CSV row per load: the minimum
+    /// trigger that causes a metastable failure, as a function of load.
+    Tip {
+        /// A scenario file, `-` for standard input, a share link, or a preset name.
+        scenario: String,
+        #[command(flatten)]
+        edits: Edits,
+        /// The load axis: `PATH=LO..HI:N` (e.g. `users.rate=40..100:13`).
+        #[arg(long, value_name = "PATH=LO..HI:N")]
+        load: String,
+        /// The trigger's size and the range searched: `PATH=LO..HI` (e.g.
+        /// `triggers.0.factor=1..5` or `triggers.0.for_s=1..60`).
+        #[arg(long, value_name = "PATH=LO..HI")]
+        trigger: String,
+        /// Seeds per trial: a trigger tips the system when at least half of them end
+        /// metastable.
+        #[arg(long, default_value_t = 3)]
+        seeds: u32,
+        /// Halvings of the searched range after its two ends (the bracket ends up
+        /// 1/2^steps of the range wide).
+        #[arg(long, default_value_t = 6)]
+        steps: u32,
+        /// Also draw the curve to this SVG file.
         #[arg(long, value_name = "FILE.svg")]
         plot: Option<std::path::PathBuf>,
     },
@@ -242,6 +269,23 @@ fn run(cli: Cli) -> Result<()> {
             seeds,
             plot,
         } => sweep(&scenario, &edits, &x, y.as_deref(), seeds, plot.as_deref()),
+        Command::Tip {
+            scenario,
+            edits,
+            load,
+            trigger,
+            seeds,
+            steps,
+            plot,
+        } => tip(
+            &scenario,
+            &edits,
+            &load,
+            &trigger,
+            seeds,
+            steps,
+            plot.as_deref(),
+        ),
         Command::Presets { captions } => {
             for preset in presets::ALL {
                 let scenario = Scenario::from_json(preset.json)
@@ -328,6 +372,107 @@ fn sweep(
         phase::draw(path, &sweep, &points, &outcomes)
             .with_context(|| format!("drawing {}", path.display()))?;
         eprintln!("phase diagram: {}", path.display());
+    }
+    Ok(())
+}
+
+/// `metastable tip`: a bisection per load point, the load points in parallel, each trial's
+/// seeds in parallel too.
+fn tip(
+    source: &str,
+    edits: &Edits,
+    load_axis: &str,
+    trigger: &str,
+    seeds: u32,
+    steps: u32,
+    plot: Option<&std::path::Path>,
+) -> Result<()> {
+    use rayon::prelude::*;
+    use sim_core::sweep::{bisect, Point};
+
+    if steps > 30 {
+        bail!("--steps must be 0 to 30 (got {steps})");
+    }
+    load(source, edits)?;
+    let (_, base) = load_doc(source, edits)?;
+    let loads = Axis::parse(load_axis).map_err(|e| anyhow!("--load {e}"))?;
+    if !trigger.contains('=') || !trigger.contains("..") || trigger.contains(':') {
+        bail!("--trigger `{trigger}`: expected PATH=LO..HI, e.g. triggers.0.factor=1..5");
+    }
+    // The searched range is an axis of two values: its ends, checked like any grid point.
+    let range = Axis::parse(&format!("{trigger}:2")).map_err(|e| anyhow!("--trigger {e}"))?;
+    let (low, high) = (range.values[0], range.values[1]);
+    let sweep = Sweep::new(base, loads, Some(range), seeds).map_err(|e| anyhow!("{e}"))?;
+    let whole = sweep.y_is_whole();
+    let started = Instant::now();
+    let runs = std::sync::atomic::AtomicUsize::new(0);
+    let load_points: Vec<Point> = sweep.points().into_iter().filter(|p| p.iy == 0).collect();
+    let thresholds: Vec<Result<sim_core::sweep::Threshold>> = load_points
+        .par_iter()
+        .map(|&point| {
+            let mut failure = None;
+            let threshold = bisect(low, high, steps, whole, |size| {
+                let trial = Point { y: size, ..point };
+                let verdicts: Vec<Result<Verdict>> = (0..seeds)
+                    .into_par_iter()
+                    .map(|s| {
+                        let scenario = sweep.scenario(trial, s).map_err(|e| anyhow!("{e}"))?;
+                        let mut sim = Sim::new(&scenario).map_err(|e| anyhow!("{e}"))?;
+                        sim.run();
+                        runs.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        Ok(sim.report().verdict)
+                    })
+                    .collect();
+                let mut metastable = 0;
+                for verdict in verdicts {
+                    match verdict {
+                        Ok(Verdict::Metastable) => metastable += 1,
+                        Ok(_) => {}
+                        Err(e) => failure = Some(e),
+                    }
+                }
+                2 * metastable >= seeds
+            });
+            match failure {
+                Some(e) => Err(e),
+                None => Ok(threshold),
+            }
+        })
+        .collect();
+    let thresholds: Vec<sim_core::sweep::Threshold> =
+        thresholds.into_iter().collect::<Result<_>>()?;
+    let wall_s = started.elapsed().as_secs_f64();
+    let trigger_path = sweep.y.as_ref().map_or("", |y| y.path.as_str());
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "{},min_{trigger_path},not_tipping_below,seeds,searched_low,searched_high",
+        sweep.x.path
+    )?;
+    let text = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v}"));
+    for (point, threshold) in load_points.iter().zip(&thresholds) {
+        let below = match threshold {
+            sim_core::sweep::Threshold::Between(low, _) => Some(*low),
+            _ => None,
+        };
+        writeln!(
+            out,
+            "{},{},{},{seeds},{low},{high}",
+            point.x,
+            text(threshold.tipping()),
+            text(below)
+        )?;
+    }
+    eprintln!(
+        "{} loads, {} runs in {wall_s:.2} s on {} threads",
+        load_points.len(),
+        runs.into_inner(),
+        rayon::current_num_threads()
+    );
+    if let Some(path) = plot {
+        phase::draw_tipping(path, &sweep, &load_points, &thresholds, (low, high))
+            .with_context(|| format!("drawing {}", path.display()))?;
+        eprintln!("tipping curve: {}", path.display());
     }
     Ok(())
 }

@@ -4,7 +4,7 @@
 
 use anyhow::{anyhow, Result};
 use plotters::prelude::*;
-use sim_core::sweep::{Outcome, Point, Sweep};
+use sim_core::sweep::{Outcome, Point, Sweep, Threshold};
 use sim_core::Verdict;
 use std::path::Path;
 
@@ -143,6 +143,82 @@ pub fn draw(path: &Path, sweep: &Sweep, points: &[Point], outcomes: &[Outcome]) 
             ))
             .map_err(plot)?;
     }
+    root.present().map_err(plot)?;
+    Ok(())
+}
+
+/// The tipping curve: the smallest trigger that tips the system, per load, with the region
+/// above it (where a trigger causes a metastable failure) shaded.
+pub fn draw_tipping(
+    path: &Path,
+    sweep: &Sweep,
+    loads: &[Point],
+    thresholds: &[Threshold],
+    (low, high): (f64, f64),
+) -> Result<()> {
+    let plot = |e| anyhow!("{e}");
+    let root = SVGBackend::new(path, (WIDTH, HEIGHT)).into_drawing_area();
+    root.fill(&WHITE).map_err(plot)?;
+    let xs: Vec<f64> = loads.iter().map(|p| p.x).collect();
+    let x_edges = edges(&xs);
+    let trigger = sweep.y.as_ref().map_or("trigger", |y| y.path.as_str());
+    let mut chart = ChartBuilder::on(&root)
+        .caption(
+            "Minimum trigger that causes a metastable failure vs offered load",
+            ("sans-serif", 18),
+        )
+        .margin(14)
+        .x_label_area_size(44)
+        .y_label_area_size(64)
+        .build_cartesian_2d(
+            x_edges[0]..x_edges[x_edges.len() - 1],
+            low.min(high - 1e-9)..high,
+        )
+        .map_err(plot)?;
+    chart
+        .configure_mesh()
+        .x_desc(sweep.x.path.as_str())
+        .y_desc(format!(
+            "smallest {trigger} that tips ≥ half of {} seeds",
+            sweep.seeds
+        ))
+        .draw()
+        .map_err(plot)?;
+    let metastable = colour(Verdict::Metastable);
+    // Above the curve: the vulnerable region (each load's column from its threshold up).
+    for (i, threshold) in thresholds.iter().enumerate() {
+        if let Some(t) = threshold.tipping() {
+            chart
+                .draw_series(std::iter::once(Rectangle::new(
+                    [(x_edges[i], t), (x_edges[i + 1], high)],
+                    shade(metastable, 0.3).filled(),
+                )))
+                .map_err(plot)?;
+        }
+    }
+    let curve: Vec<(f64, f64)> = loads
+        .iter()
+        .zip(thresholds)
+        .filter_map(|(p, t)| Some((p.x, t.tipping()?)))
+        .collect();
+    chart
+        .draw_series(LineSeries::new(curve.clone(), metastable.stroke_width(2)))
+        .map_err(plot)?
+        .label("minimum tipping trigger")
+        .legend(move |(x, y)| PathElement::new([(x, y), (x + 18, y)], metastable.stroke_width(2)));
+    chart
+        .draw_series(
+            curve
+                .iter()
+                .map(|&p| Circle::new(p, 4, metastable.filled())),
+        )
+        .map_err(plot)?;
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK.mix(0.3))
+        .draw()
+        .map_err(plot)?;
     root.present().map_err(plot)?;
     Ok(())
 }

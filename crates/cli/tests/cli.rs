@@ -584,3 +584,71 @@ fn a_bad_sweep_says_which_axis_and_why() {
         assert!(stdout(&out).is_empty(), "nothing runs");
     }
 }
+
+#[test]
+fn tip_finds_a_smaller_tipping_spike_at_a_higher_load_and_draws_the_curve() {
+    let dir = std::env::temp_dir().join(format!("metastable-tip-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let svg = dir.join("tip.svg");
+    let out = metastable(
+        &[
+            "tip",
+            "retry-storm",
+            "--load",
+            "users.rate=50..90:3",
+            "--trigger",
+            "triggers.0.factor=1..4",
+            "--seeds",
+            "1",
+            "--steps",
+            "4",
+            "--plot",
+            svg.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines[0],
+        "users.rate,min_triggers.0.factor,not_tipping_below,seeds,searched_low,searched_high"
+    );
+    let thresholds: Vec<f64> = lines[1..]
+        .iter()
+        .map(|l| l.split(',').nth(1).unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(thresholds.len(), 3, "{text}");
+    assert!(
+        thresholds[0] > thresholds[1] && thresholds[1] > thresholds[2],
+        "the minimum tipping spike shrinks as load rises: {thresholds:?}"
+    );
+    for line in &lines[1..] {
+        let cells: Vec<f64> = line.split(',').map(|c| c.parse().unwrap()).collect();
+        assert!(
+            cells[2] < cells[1] && cells[1] - cells[2] <= 3.0 / 16.0 + 1e-9,
+            "{line}"
+        );
+    }
+    let drawing = std::fs::read_to_string(&svg).unwrap();
+    assert!(drawing.contains("Minimum trigger that causes a metastable failure"));
+    std::fs::remove_dir_all(&dir).ok();
+
+    let out = metastable(
+        &[
+            "tip",
+            "retry-storm",
+            "--load",
+            "users.rate=50..90:3",
+            "--trigger",
+            "triggers.0.factor",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("--trigger `triggers.0.factor`: expected PATH=LO..HI"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -293,6 +293,66 @@ impl Outcome {
     }
 }
 
+/// Where a trigger starts to tip a system, as far as a bisection can tell.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Threshold {
+    /// Even the largest trigger tried does not tip it.
+    Never,
+    /// The smallest trigger tried already tips it: the threshold is at or below it.
+    AtOrBelow(f64),
+    /// The threshold lies in `(low, high]`: `low` does not tip it, `high` does.
+    Between(f64, f64),
+}
+
+impl Threshold {
+    /// The smallest trigger known to tip the system (`None`: none tried does).
+    pub fn tipping(self) -> Option<f64> {
+        match self {
+            Threshold::Never => None,
+            Threshold::AtOrBelow(t) | Threshold::Between(_, t) => Some(t),
+        }
+    }
+}
+
+/// Bisection for the smallest trigger in `[low, high]` for which `tips` holds, in `steps`
+/// halvings, assuming that a larger trigger tips whatever a smaller one tips (the premise of
+/// the "minimum trigger" picture; where it fails, the result is one crossing among several).
+/// `whole` keeps every value tried a whole number (a field such as `max_attempts`).
+pub fn bisect(
+    low: f64,
+    high: f64,
+    steps: u32,
+    whole: bool,
+    mut tips: impl FnMut(f64) -> bool,
+) -> Threshold {
+    let (mut low, mut high) = (round_if(low, whole), round_if(high, whole));
+    if !tips(high) {
+        return Threshold::Never;
+    }
+    if tips(low) {
+        return Threshold::AtOrBelow(low);
+    }
+    for _ in 0..steps {
+        let mid = round_if((low + high) / 2.0, whole);
+        if mid <= low || mid >= high {
+            break;
+        }
+        if tips(mid) {
+            high = mid;
+        } else {
+            low = mid;
+        }
+    }
+    Threshold::Between(low, high)
+}
+
+impl Sweep {
+    /// Whether the values of the `y` axis must be whole numbers.
+    pub fn y_is_whole(&self) -> bool {
+        self.whole.1
+    }
+}
+
 fn round_if(value: f64, whole: bool) -> f64 {
     if whole {
         value.round()
@@ -417,6 +477,34 @@ mod tests {
         )
         .unwrap_err();
         assert!(error.contains("40000 points"), "{error}");
+    }
+
+    #[test]
+    fn bisection_brackets_the_smallest_tipping_trigger() {
+        let mut tried = Vec::new();
+        let found = bisect(1.0, 5.0, 6, false, |t| {
+            tried.push(t);
+            t >= 2.3
+        });
+        let Threshold::Between(low, high) = found else {
+            panic!("{found:?}");
+        };
+        assert!(
+            low < 2.3 && 2.3 <= high && high - low <= 4.0 / 64.0,
+            "{found:?}"
+        );
+        assert_eq!(tried.len(), 2 + 6, "both ends, then one run per halving");
+        assert_eq!(bisect(1.0, 5.0, 6, false, |_| false), Threshold::Never);
+        assert_eq!(
+            bisect(1.0, 5.0, 6, false, |_| true),
+            Threshold::AtOrBelow(1.0)
+        );
+        assert_eq!(
+            bisect(1.0, 10.0, 20, true, |t| t >= 4.0),
+            Threshold::Between(3.0, 4.0),
+            "whole numbers stop when the bracket is one apart"
+        );
+        assert_eq!(Threshold::Between(3.0, 4.0).tipping(), Some(4.0));
     }
 
     #[test]
