@@ -16,8 +16,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { serve } from './server.mjs';
+import { runSuite } from './suite.mjs';
 import {
-  launch,
   openApp,
   waitForAppReady,
   waitForVerdict,
@@ -777,74 +777,7 @@ test('the share dialog copies its link, closes by Escape, ✕ and the backdrop, 
 // ---------------------------------------------------------------------------------------------
 // Main.
 
-function parseArgs(argv) {
-  const opts = { dist: 'dist', prefix: '/', only: [] };
-  for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === '--prefix') opts.prefix = argv[++i];
-    else if (argv[i] === '--only') opts.only.push(argv[++i]);
-    else opts.dist = argv[i];
-  }
-  return opts;
-}
-
-function withTimeout(promise, ms) {
-  let timer;
-  return Promise.race([
-    promise,
-    new Promise((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`test did not finish within ${ms / 1000} s`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
-}
-
-function indent(text) {
-  return text
-    .split('\n')
-    .map((l) => `      ${l}`)
-    .join('\n');
-}
-
-async function main() {
-  const opts = parseArgs(process.argv.slice(2));
-  const dist = path.resolve(opts.dist);
-  if (!existsSync(path.join(dist, 'index.html'))) {
-    console.error(`no index.html in ${dist}: build the site first (trunk build --release)`);
-    process.exit(2);
-  }
-  const selected = tests.filter((t) => opts.only.length === 0 || opts.only.some((s) => t.name.includes(s)));
-  let server = null;
-  let browser = null;
-  let failed = 0;
-  const tmp = mkdtempSync(path.join(os.tmpdir(), 'metastable-share-'));
-  const startedAll = Date.now();
-  try {
-    server = await serve(dist, { prefix: opts.prefix });
-    browser = await launch();
-    console.log(`e2e share: ${selected.length} test(s) against ${dist} served at ${server.url} (Chromium ${browser.version()})`);
-    const ctx = { browser, url: server.url, dist, tmp };
-    for (const t of selected) {
-      const started = Date.now();
-      try {
-        const detail = await withTimeout(Promise.resolve().then(() => t.fn(ctx)), t.timeoutMs);
-        console.log(`ok    ${String(Date.now() - started).padStart(6)} ms  ${t.name}`);
-        if (detail) console.log(indent(String(detail)));
-      } catch (e) {
-        failed++;
-        console.log(`FAIL  ${String(Date.now() - started).padStart(6)} ms  ${t.name}`);
-        console.log(indent(String(e?.message ?? e)));
-      }
-    }
-  } finally {
-    if (browser) await browser.close().catch(() => {});
-    if (server) await server.close().catch(() => {});
-    rmSync(tmp, { recursive: true, force: true });
-  }
-  const passed = selected.length - failed;
-  console.log(`e2e share: ${passed} passed, ${failed} failed in ${((Date.now() - startedAll) / 1000).toFixed(1)} s`);
-  process.exit(failed === 0 ? 0 : 1);
-}
-
-main().catch((e) => {
-  console.error(e);
-  process.exit(1);
+runSuite('e2e share', tests, {
+  setup: () => ({ tmp: mkdtempSync(path.join(os.tmpdir(), 'metastable-share-')) }),
+  teardown: ({ tmp }) => tmp && rmSync(tmp, { recursive: true, force: true }),
 });

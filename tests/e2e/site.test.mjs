@@ -8,10 +8,11 @@
 //             /metastable/ on a server of its own)
 // Prints each test with ok/FAIL and its time; exits 1 if any test fails.
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { serve } from './server.mjs';
-import { launch, openApp, waitForVerdict, expectInk, assert } from './browser.mjs';
+import { openApp, waitForVerdict, expectInk, assert } from './browser.mjs';
+import { runSuite } from './suite.mjs';
 
 const ALWAYS_CHARTS = ['traffic', 'latency', 'backlog', 'amplification'];
 const SUB_PATH = '/metastable/';
@@ -92,7 +93,7 @@ const otherPages = (dist) => readdirSync(dist).filter((f) => f.endsWith('.html')
 // ---------------------------------------------------------------------------------------------
 // A small runner (as in app.test.mjs).
 const tests = [];
-const test = (name, fn) => tests.push({ name, fn });
+const test = (name, fn) => tests.push({ name, fn, timeoutMs: TEST_TIMEOUT_MS });
 
 // The tests.
 
@@ -178,69 +179,4 @@ test('other pages (the example blog post) run their embedded apps with no violat
 // ---------------------------------------------------------------------------------------------
 // Main.
 
-function parseArgs(argv) {
-  const opts = { dist: 'dist', prefix: '/' };
-  for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === '--prefix') opts.prefix = argv[++i];
-    else opts.dist = argv[i];
-  }
-  return opts;
-}
-
-function withTimeout(promise, ms) {
-  let timer;
-  return Promise.race([
-    promise,
-    new Promise((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`test did not finish within ${ms / 1000} s`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
-}
-
-function indent(text) {
-  return text
-    .split('\n')
-    .map((l) => `      ${l}`)
-    .join('\n');
-}
-
-async function main() {
-  const opts = parseArgs(process.argv.slice(2));
-  const dist = path.resolve(opts.dist);
-  if (!existsSync(path.join(dist, 'index.html'))) {
-    console.error(`no index.html in ${dist}: build the site first (trunk build --release)`);
-    process.exit(2);
-  }
-  let server = null;
-  let browser = null;
-  let failed = 0;
-  const startedAll = Date.now();
-  try {
-    server = await serve(dist, { prefix: opts.prefix });
-    browser = await launch();
-    console.log(`site: ${tests.length} test(s) against ${dist} served at ${server.url} (Chromium ${browser.version()})`);
-    const ctx = { browser, url: server.url, dist };
-    for (const t of tests) {
-      const started = Date.now();
-      try {
-        const detail = await withTimeout(Promise.resolve().then(() => t.fn(ctx)), TEST_TIMEOUT_MS);
-        console.log(`ok    ${String(Date.now() - started).padStart(6)} ms  ${t.name}`);
-        if (detail) console.log(indent(String(detail)));
-      } catch (e) {
-        failed++;
-        console.log(`FAIL  ${String(Date.now() - started).padStart(6)} ms  ${t.name}`);
-        console.log(indent(String(e?.message ?? e)));
-      }
-    }
-  } finally {
-    if (browser) await browser.close().catch(() => {});
-    if (server) await server.close().catch(() => {});
-  }
-  console.log(`site: ${tests.length - failed} passed, ${failed} failed in ${((Date.now() - startedAll) / 1000).toFixed(1)} s`);
-  process.exit(failed === 0 ? 0 : 1);
-}
-
-main().catch((e) => {
-  console.error(e);
-  process.exit(1);
-});
+runSuite('site', tests);
