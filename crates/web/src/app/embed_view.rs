@@ -105,23 +105,20 @@ pub fn embed_app() -> Html {
     {
         // After every render: the content may have grown (a run's charts, a message).
         let last = use_mut_ref(|| 0);
-        use_effect(move || {
-            report_height(&mut last.borrow_mut());
-            // The host may resize the iframe's width, which re-flows the content.
-            let on_resize = Closure::<dyn FnMut()>::new(move || report_height(&mut 0));
-            let window = web_sys::window();
-            if let Some(w) = &window {
-                let _ = w
+        {
+            let last = last.clone();
+            use_effect(move || report_height(&mut last.borrow_mut()));
+        }
+        // And when the host resizes the iframe's width, which re-flows the content: one
+        // listener for the life of the page.
+        use_effect_with((), move |_| {
+            let on_resize =
+                Closure::<dyn FnMut()>::new(move || report_height(&mut last.borrow_mut()));
+            if let Some(window) = web_sys::window() {
+                let _ = window
                     .add_event_listener_with_callback("resize", on_resize.as_ref().unchecked_ref());
             }
-            move || {
-                if let Some(w) = window {
-                    let _ = w.remove_event_listener_with_callback(
-                        "resize",
-                        on_resize.as_ref().unchecked_ref(),
-                    );
-                }
-            }
+            on_resize.forget();
         });
     }
 
