@@ -8,6 +8,7 @@
 use anyhow::{anyhow, bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use serde_json::{json, Value};
+use sim_core::fluid::Fluid;
 use sim_core::sweep::{Axis, Outcome, Sweep};
 use sim_core::{presets, set_path, share, Limits, Scenario, Sim, Summary, Verdict};
 use std::io::{Read, Write};
@@ -146,6 +147,18 @@ enum Command {
         /// Also draw the curve to this SVG file.
         #[arg(long, value_name = "FILE.svg")]
         plot: Option<std::path::PathBuf>,
+    },
+    /// The fluid model beside the simulation (client → retry → FIFO server): its equilibria
+    /// and their stability, the loads at which it is bistable, and its verdict; with `--csv`,
+    /// its trajectory through the triggers, one row per second.
+    Fluid {
+        /// A scenario file, `-` for standard input, a share link, or a preset name.
+        scenario: String,
+        #[command(flatten)]
+        edits: Edits,
+        /// Print the trajectory as CSV (t, q, r, attempts, goodput) instead.
+        #[arg(long)]
+        csv: bool,
     },
     /// List the presets.
     Presets {
@@ -286,6 +299,50 @@ fn run(cli: Cli) -> Result<()> {
             steps,
             plot.as_deref(),
         ),
+        Command::Fluid {
+            scenario,
+            edits,
+            csv,
+        } => {
+            let scenario = load(&scenario, &edits)?;
+            let model = Fluid::of(&scenario).map_err(|e| anyhow!("{e}"))?;
+            let mut out = std::io::stdout().lock();
+            if csv {
+                writeln!(out, "t,q,r,attempts,goodput")?;
+                for s in model.trajectory(1.0) {
+                    writeln!(
+                        out,
+                        "{:.0},{:.3},{:.3},{:.3},{:.3}",
+                        s.t, s.q, s.r, s.attempts, s.goodput
+                    )?;
+                }
+                return Ok(());
+            }
+            writeln!(
+                out,
+                "model: λ = {} requests/s, c = {} workers of μ = {:.3}/s (capacity {:.1}/s), τ = {} s, m = {}, mean backoff {:.3} s",
+                model.lambda,
+                model.c,
+                model.mu,
+                model.c * model.mu,
+                model.tau,
+                model.m,
+                1.0 / model.beta
+            )?;
+            writeln!(out, "equilibria at λ = {}:", model.lambda)?;
+            for e in model.equilibria(model.lambda) {
+                writeln!(out, "  q = {:.2}, r = {:.3}: {:?}", e.q, e.r, e.stability)?;
+            }
+            match model.bistable_loads() {
+                Some((low, high)) => writeln!(
+                    out,
+                    "bistable (a good point and a saddle) for λ from {low:.1} to {high:.1} requests/s"
+                )?,
+                None => writeln!(out, "never bistable: no trigger can tip it")?,
+            }
+            writeln!(out, "verdict: {}", model.verdict())?;
+            Ok(())
+        }
         Command::Presets { captions } => {
             for preset in presets::ALL {
                 let scenario = Scenario::from_json(preset.json)

@@ -652,3 +652,45 @@ fn tip_finds_a_smaller_tipping_spike_at_a_higher_load_and_draws_the_curve() {
         stderr(&out)
     );
 }
+
+#[test]
+fn fluid_prints_equilibria_the_bistable_loads_and_a_trajectory() {
+    let out = metastable(&["fluid", "retry-storm"], None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("q = 8.00, r = 0.000: Stable"), "{text}");
+    assert!(text.contains(": Saddle"), "{text}");
+    assert!(
+        text.contains("bistable (a good point and a saddle) for λ from 25.5"),
+        "{text}"
+    );
+    assert!(text.ends_with("verdict: metastable\n"), "{text}");
+
+    let out = metastable(&["fluid", "retry-storm", "--csv"], None);
+    let csv = stdout(&out);
+    let rows: Vec<&str> = csv.lines().collect();
+    assert_eq!(rows[0], "t,q,r,attempts,goodput");
+    assert_eq!(rows.len(), 1 + 301, "one row per second of 300 s");
+    let queue_at = |i: usize| rows[i].split(',').nth(1).unwrap().parse::<f64>().unwrap();
+    assert!(
+        queue_at(300) > queue_at(200) && queue_at(200) > 1000.0,
+        "the queue runs away"
+    );
+
+    let out = metastable(
+        &["fluid", "retry-storm", "--set", "retries.max_attempts=1"],
+        None,
+    );
+    assert!(
+        stdout(&out).ends_with("verdict: recovered\n"),
+        "{}",
+        stdout(&out)
+    );
+    let out = metastable(&["fluid", "cold-cache"], None);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("block \"cache\" is more"),
+        "{}",
+        stderr(&out)
+    );
+}

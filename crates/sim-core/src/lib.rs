@@ -15,6 +15,7 @@
 
 mod blocks;
 mod engine;
+pub mod fluid;
 mod metrics;
 pub mod presets;
 mod queue;
