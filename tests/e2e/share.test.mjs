@@ -308,7 +308,18 @@ test('history: a preset adds an entry, an edit rewrites it, back and forward reo
     const seed = await page.locator('#seed').inputValue();
     assert(seed === '31', `going forward should reopen the edited entry (seed 31), the seed is ${seed}`);
     assert(page.url() === editedUrl, `after going forward the address is ${page.url()}, expected ${editedUrl}`);
-    return `history.length ${length0} → ${length1} (preset) → ${length2} (edit); back: ${back.verdict}; forward: ${forward.verdict}, seed ${seed}`;
+
+    // An edit followed at once by another preset (before the address settles) is not lost:
+    // the entry being left keeps it.
+    await setSeed(page, 32);
+    await page.locator('button[data-preset="stale-queue"]').click();
+    await waitForTitle(page, 'Stale queue', 'after the stale-queue preset');
+    await waitForUrl(page, (u) => u !== editedUrl && payloadOf(u) !== null, { what: 'the stale-queue address' });
+    await page.goBack();
+    await waitForTitle(page, 'Cold cache', 'after going back from stale queue');
+    const kept = await page.locator('#seed').inputValue();
+    assert(kept === '32', `the quick edit before opening a preset should stay in its entry: seed ${kept}, expected 32`);
+    return `history.length ${length0} → ${length1} (preset) → ${length2} (edit); back: ${back.verdict}; forward: ${forward.verdict}, seed ${seed}; a quick edit before a preset kept (seed ${kept})`;
   }));
 
 test('a broken link (truncated, one character changed, garbage, a newer format) opens the default scenario with a message', async (ctx) =>

@@ -160,7 +160,7 @@ fn use_address(store: &UseReducerHandle<Store>, enabled: bool) {
     }
     // The history entry written last (its `nav`), and a pending rewrite of the address.
     let written = use_mut_ref(|| None::<u64>);
-    let pending = use_mut_ref(|| None::<i32>);
+    let pending = use_mut_ref(|| None::<(i32, String)>);
     let state = &store.0;
     let deps = (
         Rc::as_ptr(&state.scenario) as usize,
@@ -172,9 +172,15 @@ fn use_address(store: &UseReducerHandle<Store>, enabled: bool) {
         let Some(window) = web_sys::window().filter(|_| enabled) else {
             return;
         };
-        if let Some(handle) = pending.borrow_mut().take() {
+        let Ok(history) = window.history() else {
+            return;
+        };
+        // A rewrite still waiting is replaced by this one, or written now if this state opens
+        // a new entry: the entry being left keeps its last edit.
+        let unwritten = pending.borrow_mut().take().map(|(handle, url)| {
             window.clear_timeout_with_handle(handle);
-        }
+            url
+        });
         let state = &store.0;
         let first = written.borrow().is_none();
         let new_entry = written.borrow().is_some_and(|nav| nav != state.nav);
@@ -183,6 +189,11 @@ fn use_address(store: &UseReducerHandle<Store>, enabled: bool) {
             *written.borrow_mut() = Some(state.nav);
             return;
         }
+        if new_entry {
+            if let Some(unwritten) = &unwritten {
+                let _ = history.replace_state_with_url(&JsValue::NULL, "", Some(unwritten));
+            }
+        }
         let href = current_href();
         let Some(url) = link::share_url(&href, state) else {
             return;
@@ -190,23 +201,21 @@ fn use_address(store: &UseReducerHandle<Store>, enabled: bool) {
         if url == href {
             return;
         }
-        let Ok(history) = window.history() else {
-            return;
-        };
         if new_entry {
             *written.borrow_mut() = Some(state.nav);
             let _ = history.push_state_with_url(&JsValue::NULL, "", Some(&url));
         } else {
             let pending_now = pending.clone();
+            let replace = url.clone();
             let write = Closure::once_into_js(move || {
                 pending_now.borrow_mut().take();
-                let _ = history.replace_state_with_url(&JsValue::NULL, "", Some(&url));
+                let _ = history.replace_state_with_url(&JsValue::NULL, "", Some(&replace));
             });
             if let Ok(handle) = window.set_timeout_with_callback_and_timeout_and_arguments_0(
                 write.unchecked_ref(),
                 ADDRESS_SETTLE_MS,
             ) {
-                *pending.borrow_mut() = Some(handle);
+                *pending.borrow_mut() = Some((handle, url));
             }
         }
     });
