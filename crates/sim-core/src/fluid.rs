@@ -24,6 +24,9 @@
 use crate::scenario::{BackoffKind, Block, Discipline, Dist, Jitter, Scenario, Trigger};
 use crate::verdict::Verdict;
 
+/// The integration step of trajectories, in seconds.
+const STEP_S: f64 = 0.1;
+
 /// The model's parameters, read from a scenario.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Fluid {
@@ -214,7 +217,7 @@ impl Fluid {
             } else {
                 10.0 * self.c
             };
-        let steps = 20_000;
+        let steps = 5_000;
         let mut out = Vec::new();
         let mut prev_q = 0.0;
         let mut prev = f(0.0);
@@ -292,11 +295,6 @@ impl Fluid {
             .into_iter()
             .find(|e| e.stability == Stability::Stable)
             .map_or((0.0, 0.0), |e| (e.q, e.r));
-        let dt = if self.beta.is_finite() {
-            (0.2 / self.beta).min(0.01)
-        } else {
-            0.01
-        };
         let (mut q, mut r) = start;
         let mut out = Vec::new();
         let mut t = 0.0;
@@ -319,12 +317,36 @@ impl Fluid {
                 });
                 next_out += every_s;
             }
-            let (dq, dr) = self.rhs(q, r, lambda, mu);
-            q = (q + dt * dq).max(0.0);
-            r = (r + dt * dr).max(0.0);
-            t += dt;
+            (q, r) = self.step(q, r, lambda, mu, STEP_S);
+            t += STEP_S;
         }
         out
+    }
+
+    /// One step of `dt` seconds, exact for the linear parts with the timeout probability held
+    /// at its value at the step's start (an exponential integrator): stable for any step and
+    /// any rates, so an hour's run costs 36,000 steps.
+    fn step(&self, q: f64, r: f64, lambda: f64, mu: f64, dt: f64) -> (f64, f64) {
+        let p = self.p(q, mu);
+        let retried = p * self.g(p);
+        // dr/dt = λ·pg − β(1 − pg)·r relaxes towards λ·pg / (β(1 − pg)).
+        let (r, a) = if self.beta.is_finite() {
+            let k = self.beta * (1.0 - retried);
+            let r_inf = lambda * retried / k.max(1e-12);
+            let r = r_inf + (r - r_inf) * libm::exp(-k * dt);
+            (r, lambda + self.beta * r)
+        } else {
+            (0.0, lambda / (1.0 - retried).max(1e-9))
+        };
+        // Below c busy workers dq/dt = a − μq relaxes towards a/μ; at c it grows by a − cμ.
+        let q_inf = a / mu;
+        let q = if q < self.c && q_inf <= self.c {
+            q_inf + (q - q_inf) * libm::exp(-mu * dt)
+        } else {
+            let from = q.max(self.c.min(q_inf));
+            (from + dt * (a - mu * self.c)).max(self.c.min(q_inf))
+        };
+        (q.max(0.0), r.max(0.0))
     }
 
     /// Fresh load and service rate at time `t` (triggers multiply them).

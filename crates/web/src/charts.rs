@@ -13,7 +13,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use sim_core::scenario::Block;
-use sim_core::{Row, Scenario, GLOBAL_COLUMNS};
+use sim_core::{fluid, Row, Scenario, GLOBAL_COLUMNS};
 use std::ops::Range;
 
 /// One chart of the run view.
@@ -99,6 +99,37 @@ pub struct ChartData<'a> {
     pub scenario: &'a Scenario,
     pub columns: &'a [String],
     pub rows: &'a [Row],
+    /// The fluid model's trajectory for this scenario, when the model covers it: drawn
+    /// dashed over the simulated goodput and queue, as far as the run has got.
+    pub model: Option<&'a [fluid::State]>,
+}
+
+/// The fluid model's line on a chart.
+struct ModelLine {
+    label: &'static str,
+    /// The colour of the simulated series it shadows.
+    color: RGBColor,
+    points: Vec<(f64, f64)>,
+}
+
+/// The model's line on a chart, up to the run's time `until`.
+fn model_line(kind: ChartKind, data: &ChartData, until: f64) -> Option<ModelLine> {
+    let states = data.model?;
+    let (label, color, value): (_, _, fn(&fluid::State) -> f64) = match kind {
+        ChartKind::Traffic => ("model goodput", GREEN.rgb, |s| s.goodput),
+        ChartKind::Backlog => ("model queue", VERMILLION.rgb, |s| s.q),
+        _ => return None,
+    };
+    let points = states
+        .iter()
+        .take_while(|s| s.t <= until)
+        .map(|s| (s.t, value(s).min(VALUE_LIMIT)))
+        .collect();
+    Some(ModelLine {
+        label,
+        color,
+        points,
+    })
 }
 
 /// The charts that apply to this scenario: the first four always; cache hit rate only if a
@@ -779,7 +810,16 @@ pub fn draw<DB: DrawingBackend>(
     let t_max = axis_t_max(data);
     let rows = visible_rows(data.rows, t_max);
     let series = series_of(kind, data);
-    let y = y_range(kind, &series, rows, data);
+    let until = rows.last().map_or(0.0, |r| r.t + bucket_s(data.scenario));
+    // Drawn (and named in the legend) once the run has got far enough for a line.
+    let model = model_line(kind, data, until).filter(|m| m.points.len() > 1);
+    let mut y = y_range(kind, &series, rows, data);
+    if let Some(line) = &model {
+        let top = line.points.iter().map(|p| p.1).fold(0.0, f64::max);
+        if top > y.end {
+            y.end = pad(top).min(VALUE_LIMIT);
+        }
+    }
     let timeout = match kind {
         ChartKind::Latency => timeout_s(data.scenario),
         _ => None,
@@ -800,6 +840,13 @@ pub fn draw<DB: DrawingBackend>(
             dashed: false,
         })
         .collect();
+    if let Some(line) = &model {
+        legend.push(LegendEntry {
+            label: line.label,
+            color: line.color,
+            dashed: true,
+        });
+    }
     if timeout.is_some() {
         legend.push(LegendEntry {
             label: "timeout",
@@ -934,6 +981,17 @@ pub fn draw<DB: DrawingBackend>(
             .map_err(err)?;
     }
 
+    if let Some(line) = model {
+        chart
+            .draw_series(DashedLineSeries::new(
+                line.points,
+                5,
+                3,
+                line.color.stroke_width(2),
+            ))
+            .map_err(err)?;
+    }
+
     if let Some(t) = cursor_t.filter(|t| t.is_finite() && (0.0..=t_max).contains(t)) {
         chart
             .draw_series(std::iter::once(PathElement::new(
@@ -1029,6 +1087,7 @@ mod tests {
                 scenario: &self.scenario,
                 columns: &self.columns,
                 rows: &self.rows,
+                model: None,
             }
         }
     }
@@ -1307,6 +1366,7 @@ mod tests {
             scenario: &scenario,
             columns: &[],
             rows: &[],
+            model: None,
         };
         for kind in ChartKind::ALL {
             let (svg, area) = svg_of(kind, &data, (360, 220), Theme::DARK, Some(10.0));
@@ -1318,6 +1378,45 @@ mod tests {
             }
             assert!(readout(kind, &data, 10.0).is_empty());
         }
+    }
+
+    #[test]
+    fn the_fluid_model_is_drawn_dashed_over_the_queue_and_goodput_only() {
+        let run = Run::preset("retry-storm");
+        let trajectory = fluid::Fluid::of(&run.scenario).unwrap().trajectory(1.0);
+        let with_model = ChartData {
+            model: Some(&trajectory),
+            ..run.data()
+        };
+        let size = (800, 220);
+        for kind in [ChartKind::Backlog, ChartKind::Traffic] {
+            let (svg, _) = svg_of(kind, &with_model, size, Theme::LIGHT, None);
+            let (plain, _) = svg_of(kind, &run.data(), size, Theme::LIGHT, None);
+            let label = if kind == ChartKind::Backlog {
+                "model queue"
+            } else {
+                "model goodput"
+            };
+            assert!(has_text(&svg, label), "{kind:?}: legend {label}");
+            assert!(!has_text(&plain, label));
+            // Dashes: many short segments more than the chart without the model.
+            let count = |svg: &str| tags(svg, "polyline").len() + tags(svg, "line").len();
+            assert!(
+                count(&svg) > count(&plain) + 50,
+                "{kind:?}: {} vs {}",
+                count(&svg),
+                count(&plain)
+            );
+        }
+        let (latency, _) = svg_of(ChartKind::Latency, &with_model, size, Theme::LIGHT, None);
+        assert!(!has_text(&latency, "model queue") && !has_text(&latency, "model goodput"));
+        // Before the run has rows, nothing of the model is drawn.
+        let empty = ChartData {
+            rows: &[],
+            ..with_model
+        };
+        let (svg, _) = svg_of(ChartKind::Backlog, &empty, size, Theme::LIGHT, None);
+        assert!(!has_text(&svg, "model queue"));
     }
 
     #[test]
@@ -1445,6 +1544,7 @@ mod tests {
             scenario: &scenario,
             columns: &[],
             rows: &rows,
+            model: None,
         };
         let (svg, area) = svg_of(ChartKind::Latency, &data, (800, 300), Theme::LIGHT, None);
         for hex in [BLUE.hex, VERMILLION.hex] {
@@ -1481,6 +1581,7 @@ mod tests {
             scenario: &scenario,
             columns: &[],
             rows: &rows,
+            model: None,
         };
         let (svg, _) = svg_of(ChartKind::Latency, &data, (800, 300), Theme::LIGHT, None);
         assert!(polylines(&svg, VERMILLION.hex).is_empty());
@@ -1502,6 +1603,7 @@ mod tests {
             scenario: &scenario,
             columns: &[],
             rows: &rows,
+            model: None,
         };
         let (svg, area) = svg_of(ChartKind::Traffic, &data, (300, 200), Theme::LIGHT, None);
         let lines = polylines(&svg, ORANGE.hex);
@@ -1606,6 +1708,7 @@ mod tests {
                     scenario: &scenario,
                     columns: &columns,
                     rows,
+                    model: None,
                 };
                 for kind in ChartKind::ALL {
                     for size in [(800, 300), (360, 200), (20, 20), (1, 1)] {
@@ -1635,6 +1738,7 @@ mod tests {
             scenario: &scenario,
             columns: &[],
             rows: &zeros,
+            model: None,
         };
         let series = series_of(ChartKind::Traffic, &data);
         assert_eq!(

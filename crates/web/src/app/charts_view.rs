@@ -60,6 +60,15 @@ pub fn charts_view(props: &ChartsProps) -> Html {
             .collect::<Vec<_>>()
     });
     let areas = use_mut_ref(Vec::<PlotArea>::new);
+    // The fluid model's trajectory, once per scenario (when the model covers it).
+    let model = use_memo(Rc::as_ptr(&props.scenario) as usize, {
+        let scenario = props.scenario.clone();
+        move |_| {
+            sim_core::fluid::Fluid::of(&scenario)
+                .ok()
+                .map(|f| f.trajectory(scenario.bucket_s))
+        }
+    });
     // Redraw on window resize: a counter bumped by a listener that lives as long as the page.
     let resized = use_state(|| 0u32);
     {
@@ -94,6 +103,7 @@ pub fn charts_view(props: &ChartsProps) -> Html {
         );
         let cursor_t = props.cursor_t;
         let dark = props.dark;
+        let model = model.clone();
         use_effect_with(deps, move |_| {
             let runner = runner.borrow();
             // Draw only a run of this scenario: right after an edit the runner may still hold
@@ -107,6 +117,7 @@ pub fn charts_view(props: &ChartsProps) -> Html {
                 scenario: &scenario,
                 columns: runner.columns(),
                 rows,
+                model: model.as_deref(),
             };
             let mut new_areas = Vec::with_capacity(kinds.len());
             for (kind, node) in kinds.iter().zip(refs.iter()) {
@@ -141,6 +152,7 @@ pub fn charts_view(props: &ChartsProps) -> Html {
         scenario: &props.scenario,
         columns: runner.columns(),
         rows: runner.rows(),
+        model: model.as_deref(),
     };
     let charts = kinds.iter().enumerate().map(|(i, kind)| {
         let on_move = {
