@@ -11,7 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runSuite } from './suite.mjs';
 import {
-  openApp,
+  withApps,
   waitForVerdict,
   runState,
   nextFrames,
@@ -84,16 +84,7 @@ const tests = [];
 const test = (name, fn, timeoutMs = TEST_TIMEOUT_MS) => tests.push({ name, fn, timeoutMs });
 
 /** Opens the app, runs `fn(app)`, checks the page reported no problems, and always closes. */
-async function withApp(ctx, fn, options = {}) {
-  const app = await openApp(ctx.browser, ctx.url, options);
-  try {
-    const result = await fn(app);
-    app.check();
-    return result;
-  } finally {
-    await app.close().catch(() => {});
-  }
-}
+const withApp = (ctx, fn, options = {}) => withApps(ctx.browser, async (open) => fn(await open(ctx.url, options)));
 
 /** Clicks a point of the editor's empty background (selects the scenario). */
 async function clickEditorBackground(page) {

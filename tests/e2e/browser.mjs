@@ -241,3 +241,23 @@ export async function waitForUrl(page, predicate, { timeout = 5000, what = 'the 
     await page.waitForTimeout(25);
   }
 }
+
+/**
+ * Runs `fn(open)`, where `open(url, options)` opens the app (see `openApp`) in a fresh
+ * context; then checks that no opened page reported a problem, and always closes them all.
+ */
+export async function withApps(browser, fn) {
+  const apps = [];
+  const open = async (url, options) => {
+    const app = await openApp(browser, url, options);
+    apps.push(app);
+    return app;
+  };
+  try {
+    const result = await fn(open);
+    for (const app of apps) app.check();
+    return result;
+  } finally {
+    for (const app of apps) await app.close().catch(() => {});
+  }
+}

@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { serve } from './server.mjs';
 import { runSuite } from './suite.mjs';
 import {
-  openApp,
+  withApps,
   waitForAppReady,
   waitForVerdict,
   runState,
@@ -196,35 +196,15 @@ const canvasInk = (frame) =>
   );
 
 // ---------------------------------------------------------------------------------------------
-// A small runner (as in app.test.mjs).
+// The tests, run by suite.mjs.
 const tests = [];
 const test = (name, fn, timeoutMs = TEST_TIMEOUT_MS) => tests.push({ name, fn, timeoutMs });
-
-/**
- * Runs `fn(open)`, where `open(url, options)` opens a page in a fresh context (openApp); then
- * checks that no page reported a problem, and always closes them all.
- */
-async function withApps(ctx, fn) {
-  const apps = [];
-  const open = async (url, options) => {
-    const app = await openApp(ctx.browser, url, options);
-    apps.push(app);
-    return app;
-  };
-  try {
-    const result = await fn(open);
-    for (const app of apps) app.check();
-    return result;
-  } finally {
-    for (const app of apps) await app.close().catch(() => {});
-  }
-}
 
 // ---------------------------------------------------------------------------------------------
 // The tests.
 
 test('link round trip: an edited seed goes into the address, and the address opens the same run elsewhere', async (ctx) =>
-  withApps(ctx, async (open) => {
+  withApps(ctx.browser, async (open) => {
     const { page } = await open(ctx.url);
     const first = await waitForVerdict(page, { what: 'the default scenario' });
     await setSeed(page, 4242);
@@ -247,7 +227,7 @@ test('link round trip: an edited seed goes into the address, and the address ope
   }));
 
 test("the CLI's CSV for a share link equals the CSV the page exports for it, byte for byte", async (ctx) =>
-  withApps(ctx, async (open) => {
+  withApps(ctx.browser, async (open) => {
     const { page } = await open(ctx.url);
     const first = await waitForVerdict(page, { what: 'the default scenario' });
     await setSeed(page, 99);
@@ -270,7 +250,7 @@ test("the CLI's CSV for a share link equals the CSV the page exports for it, byt
   }));
 
 test('history: a preset adds an entry, an edit rewrites it, back and forward reopen each scenario', async (ctx) =>
-  withApps(ctx, async (open) => {
+  withApps(ctx.browser, async (open) => {
     const { page } = await open(ctx.url);
     const first = await waitForVerdict(page, { what: 'the default scenario' });
     // The plain address is left alone until the first edit.
@@ -323,7 +303,7 @@ test('history: a preset adds an entry, an edit rewrites it, back and forward reo
   }));
 
 test('a broken link (truncated, one character changed, garbage, a newer format) opens the default scenario with a message', async (ctx) =>
-  withApps(ctx, async (open) => {
+  withApps(ctx.browser, async (open) => {
     const app = await open(ctx.url);
     const { page } = app;
     const first = await waitForVerdict(page, { what: 'the default scenario' });
@@ -361,7 +341,7 @@ test('a broken link (truncated, one character changed, garbage, a newer format) 
   }));
 
 test('a hostile scenario name and caption are shown as text, never run, and escaped in the embed code', async (ctx) =>
-  withApps(ctx, async (open) => {
+  withApps(ctx.browser, async (open) => {
     const name = '<img src=x onerror="window.__pwned=1">';
     const caption = '<script>window.__pwned=2</script>';
     const file = path.join(ctx.tmp, 'hostile.json');
@@ -407,7 +387,7 @@ test('a hostile scenario name and caption are shown as text, never run, and esca
   }));
 
 test("embed mode shows the author's charts and sliders; a slider re-runs it, and its playground link carries the value", async (ctx) =>
-  withApps(ctx, async (open) => {
+  withApps(ctx.browser, async (open) => {
     const link = cliLink('retry-storm', `${ctx.url}?embed&charts=traffic,amplification&knobs=users.rate,retries.max_attempts&autoplay=1`);
     const { page } = await open(link);
     const first = await waitForVerdict(page, { what: 'the embedded retry storm' });
@@ -447,7 +427,7 @@ test("embed mode shows the author's charts and sliders; a slider re-runs it, and
   }));
 
 test('an embed with autoplay=0 waits at t = 0 until Play', async (ctx) =>
-  withApps(ctx, async (open) => {
+  withApps(ctx.browser, async (open) => {
     const link = cliLink('retry-storm', `${ctx.url}?embed&charts=traffic&autoplay=0`);
     const { page } = await open(link);
     await page.locator('[data-testid=status]').waitFor({ timeout: 5000 });
@@ -469,7 +449,7 @@ test("the share dialog's embed code works in a page of another origin: its chart
   const hostDir = mkdtempSync(path.join(ctx.tmp, 'host-'));
   const host = await serve(hostDir);
   try {
-    return await withApps(ctx, async (open) => {
+    return await withApps(ctx.browser, async (open) => {
       const { page } = await open(ctx.url);
       await waitForVerdict(page, { what: 'the default scenario' });
       await openShare(page);
@@ -541,7 +521,7 @@ test("the share dialog's embed code works in a page of another origin: its chart
 });
 
 test('the example blog post: both embeds run to metastable, draw, re-run on their sliders and are resized', async (ctx) =>
-  withApps(ctx, async (open) => {
+  withApps(ctx.browser, async (open) => {
     const { page } = await open(`${ctx.url}example-post.html`, { waitForApp: false });
     const iframes = page.locator('iframe[data-metastable]');
     const count = await iframes.count();
@@ -586,7 +566,7 @@ test('the example blog post: both embeds run to metastable, draw, re-run on thei
   }));
 
 test('exports: the CSV is current_csv(), the PNG holds the charts, the JSON is the scenario and imports back to the same run', async (ctx) =>
-  withApps(ctx, async (open) => {
+  withApps(ctx.browser, async (open) => {
     const { page } = await open(ctx.url);
     const first = await waitForVerdict(page, { what: 'the default scenario' });
     const stem = 'retry-storm';
@@ -636,7 +616,7 @@ test('exports: the CSV is current_csv(), the PNG holds the charts, the JSON is t
   }));
 
 test('imports: bad JSON and a scenario with a problem are named in a notice; drag-and-drop and a link in a .txt open scenarios', async (ctx) =>
-  withApps(ctx, async (open) => {
+  withApps(ctx.browser, async (open) => {
     const { page } = await open(ctx.url);
     const first = await waitForVerdict(page, { what: 'the default scenario' });
     const lines = [];
@@ -685,7 +665,7 @@ test('imports: bad JSON and a scenario with a problem are named in a notice; dra
   }));
 
 test('the share dialog copies its link, closes by Escape, ✕ and the backdrop, and refuses to share a scenario with a problem', async (ctx) =>
-  withApps(ctx, async (open) => {
+  withApps(ctx.browser, async (open) => {
     const app = await open(ctx.url);
     const { page } = app;
     await app.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: new URL(ctx.url).origin });

@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { serve } from './server.mjs';
-import { openApp, waitForVerdict, expectInk, assert } from './browser.mjs';
+import { openApp, withApps, waitForVerdict, expectInk, assert } from './browser.mjs';
 import { runSuite } from './suite.mjs';
 
 const ALWAYS_CHARTS = ['traffic', 'latency', 'backlog', 'amplification'];
@@ -32,16 +32,8 @@ function recordViolations() {
 const violations = (page) => page.evaluate(() => window.__cspViolations);
 
 /** Opens the app with violation recording, runs `fn(app)`, checks the page, always closes. */
-async function withApp(browser, url, fn) {
-  const app = await openApp(browser, url, { initScript: recordViolations });
-  try {
-    const result = await fn(app);
-    app.check();
-    return result;
-  } finally {
-    await app.close().catch(() => {});
-  }
-}
+const withApp = (browser, url, fn) =>
+  withApps(browser, async (open) => fn(await open(url, { initScript: recordViolations })));
 
 /** Waits for the default scenario's verdict and its charts; throws on any CSP violation. */
 async function expectDefaultRun(page) {

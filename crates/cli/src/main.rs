@@ -371,9 +371,10 @@ fn sweep(
     use std::io::IsTerminal;
 
     // The document as written (with the edits), so every field it names can be swept; it is
-    // validated first, so that a problem of the scenario itself is not blamed on a point.
-    load(source, edits)?;
-    let (_, base) = load_doc(source, edits)?;
+    // validated first, so that a problem of the scenario itself is not blamed on a point. (Read
+    // once: standard input cannot be read twice.)
+    let (label, base) = load_doc(source, edits)?;
+    validate(&label, base.clone())?;
     let x = Axis::parse(x).map_err(|e| anyhow!("--x {e}"))?;
     let y = y
         .map(Axis::parse)
@@ -450,8 +451,8 @@ fn tip(
     if steps > 30 {
         bail!("--steps must be 0 to 30 (got {steps})");
     }
-    load(source, edits)?;
-    let (_, base) = load_doc(source, edits)?;
+    let (label, base) = load_doc(source, edits)?;
+    validate(&label, base.clone())?;
     let loads = Axis::parse(load_axis).map_err(|e| anyhow!("--load {e}"))?;
     if !trigger.contains('=') || !trigger.contains("..") || trigger.contains(':') {
         bail!("--trigger `{trigger}`: expected PATH=LO..HI, e.g. triggers.0.factor=1..5");
@@ -538,6 +539,11 @@ fn tip(
 /// validates it.
 fn load(source: &str, edits: &Edits) -> Result<Scenario> {
     let (label, doc) = load_doc(source, edits)?;
+    validate(&label, doc)
+}
+
+/// The scenario of a document read from `label`, or every problem with it.
+fn validate(label: &str, doc: Value) -> Result<Scenario> {
     Scenario::from_value(doc).map_err(|e| anyhow!("{label} is not a valid scenario:\n{e}"))
 }
 

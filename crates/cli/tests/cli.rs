@@ -694,3 +694,10 @@ fn fluid_prints_equilibria_the_bistable_loads_and_a_trajectory() {
         stderr(&out)
     );
 }
+
+#[test]
+fn sweep_reads_a_scenario_from_standard_input() {
+    let out = metastable(&["sweep", "-", "--x", "users.rate=1..2:2"], Some(SMALL));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out).lines().count(), 1 + 2, "{}", stdout(&out));
+}

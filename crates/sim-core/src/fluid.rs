@@ -290,12 +290,18 @@ impl Fluid {
     /// The trajectory from the good equilibrium (or from empty, if there is none) through the
     /// triggers to the end of the scenario, one state per `every_s` seconds.
     pub fn trajectory(&self, every_s: f64) -> Vec<State> {
-        let start = self
-            .equilibria(self.lambda)
+        self.trajectory_from(self.good_point(), every_s)
+    }
+
+    /// The stable equilibrium at the scenario's own load, if there is one.
+    fn good_point(&self) -> Option<Equilibrium> {
+        self.equilibria(self.lambda)
             .into_iter()
             .find(|e| e.stability == Stability::Stable)
-            .map_or((0.0, 0.0), |e| (e.q, e.r));
-        let (mut q, mut r) = start;
+    }
+
+    fn trajectory_from(&self, start: Option<Equilibrium>, every_s: f64) -> Vec<State> {
+        let (mut q, mut r) = start.map_or((0.0, 0.0), |e| (e.q, e.r));
         let mut out = Vec::new();
         let mut t = 0.0;
         let mut next_out = 0.0;
@@ -366,11 +372,10 @@ impl Fluid {
     /// trigger, `metastable` when the state ran away (beyond the saddle, or past every
     /// equilibrium) and `recovered` when it came back to the good point.
     pub fn verdict(&self) -> Verdict {
-        let equilibria = self.equilibria(self.lambda);
-        let Some(good) = equilibria.iter().find(|e| e.stability == Stability::Stable) else {
+        let Some(good) = self.good_point() else {
             return Verdict::Overloaded;
         };
-        let end = self.trajectory(1.0).last().copied();
+        let end = self.trajectory_from(Some(good), 1.0).last().copied();
         match end {
             Some(state) if state.q > good.q + 0.5 * (self.c + 1.0) => Verdict::Metastable,
             _ => Verdict::Recovered,

@@ -12,22 +12,17 @@ use crate::embed::{self, EmbedConfig, Knob};
 use crate::fields::{self, Input};
 use crate::link;
 use crate::state::{Action, AppState};
-use serde_json::Value;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
 /// The value of a knob's field in the document (`None` when absent).
-fn knob_value(doc: &Value, knob: &Knob) -> Option<f64> {
+fn knob_value(state: &AppState, knob: &Knob) -> Option<f64> {
     let item = match &knob.owner {
-        crate::state::Owner::Scenario => Some(doc),
-        crate::state::Owner::Block(id) => doc
-            .get("blocks")?
-            .as_array()?
-            .iter()
-            .find(|b| b.get("id").and_then(Value::as_str) == Some(id)),
-        crate::state::Owner::Trigger(i) => doc.get("triggers")?.get(*i),
+        crate::state::Owner::Scenario => Some(&state.doc),
+        crate::state::Owner::Block(id) => state.block(id),
+        crate::state::Owner::Trigger(i) => state.triggers().get(*i),
     }?;
     item.pointer(&format!("/{}", knob.field_path.replace('.', "/")))?
         .as_f64()
@@ -132,7 +127,7 @@ pub fn embed_app() -> Html {
         .filter_map(|path| embed::resolve_knob(&state.doc, path))
         .collect();
     let sliders = knobs.iter().filter_map(|knob| {
-        let value = knob_value(&state.doc, knob)?;
+        let value = knob_value(state, knob)?;
         let (lo, hi, step) = knob_range(state, knob, value);
         let oninput = {
             let store = store.clone();
