@@ -48,6 +48,7 @@ step "playground: end-to-end"
 node tests/e2e/app.test.mjs dist
 node tests/e2e/site.test.mjs dist
 node tests/e2e/share.test.mjs dist
+node tests/e2e/analysis.test.mjs dist
 
 step "playground: browser benchmark (figures only; the native CLI runs the same scenario)"
 cargo build --release -p metastable-cli --locked

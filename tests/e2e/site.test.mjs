@@ -124,10 +124,23 @@ test('the policy is enforced: an injected inline script does not run and is repo
   });
 });
 
-test(`served under ${SUB_PATH}, the site loads, runs the default scenario and draws`, async (ctx) => {
+test(`served under ${SUB_PATH}, the site loads, runs the default scenario and draws, and its analysis workers run`, async (ctx) => {
   const server = await serve(ctx.dist, { prefix: SUB_PATH });
   try {
-    await withApp(ctx.browser, server.url, (app) => expectDefaultRun(app.page));
+    await withApp(ctx.browser, server.url, async (app) => {
+      await expectDefaultRun(app.page);
+      // The analysis view's Web Workers load from beside the page, under the policy.
+      await app.page.click('[data-testid=view-analysis]');
+      await app.page
+        .waitForFunction(() => /^Done/.test(document.querySelector('[data-testid=analysis-status]')?.textContent ?? ''), null, { timeout: 60_000 })
+        .catch(async () => {
+          throw new Error(`the analysis did not finish: ${await app.page.locator('[data-testid=analysis-status]').textContent()}`);
+        });
+      const seen = await violations(app.page);
+      assert(seen.length === 0, `CSP violations: ${JSON.stringify(seen)}`);
+    });
+    const workers = server.requests.filter(([, url]) => url.includes('worker'));
+    assert(workers.length >= 3, `the worker's loader, glue and wasm are fetched: ${JSON.stringify(workers)}`);
     const outside = server.requests.filter(([status, url]) => status !== 200 || !url.startsWith(SUB_PATH));
     assert(outside.length === 0, `requests outside ${SUB_PATH} or not 200: ${JSON.stringify(outside)}`);
     return `${server.requests.length} requests, all under ${server.url}`;

@@ -34,6 +34,7 @@ macro_rules! base_url_variable {
 const BASE_URL_VARIABLE: &str = base_url_variable!();
 
 mod phase;
+mod state_space;
 
 #[derive(Parser)]
 #[command(
@@ -159,6 +160,10 @@ enum Command {
         /// Print the trajectory as CSV (t, q, r, attempts, goodput) instead.
         #[arg(long)]
         csv: bool,
+        /// Also draw the state space as SVG: the model's vector field over q × r, its
+        /// equilibria, its trajectory, and the simulated path (one run) on it.
+        #[arg(long, value_name = "OUT.svg")]
+        plot: Option<std::path::PathBuf>,
     },
     /// List the presets.
     Presets {
@@ -303,9 +308,26 @@ fn run(cli: Cli) -> Result<()> {
             scenario,
             edits,
             csv,
+            plot,
         } => {
             let scenario = load(&scenario, &edits)?;
             let model = Fluid::of(&scenario).map_err(|e| anyhow!("{e}"))?;
+            if let Some(path) = &plot {
+                let mut sim = Sim::new(&scenario).map_err(|e| anyhow!("{e}"))?;
+                sim.run();
+                if let Some(stopped) = sim.stopped() {
+                    bail!("the simulation stopped: {stopped}");
+                }
+                state_space::draw(
+                    path,
+                    &scenario.name,
+                    &model,
+                    &model.trajectory(scenario.bucket_s),
+                    sim.fluid_trace(),
+                )
+                .with_context(|| format!("drawing {}", path.display()))?;
+                eprintln!("state space: {}", path.display());
+            }
             let mut out = std::io::stdout().lock();
             if csv {
                 writeln!(out, "t,q,r,attempts,goodput")?;

@@ -13,22 +13,14 @@ const HEIGHT: u32 = 640;
 
 /// The Okabe–Ito colour of a verdict (colour-blind safe; the playground's palette).
 fn colour(verdict: Verdict) -> RGBColor {
-    match verdict {
-        Verdict::Stable => RGBColor(0x00, 0x9E, 0x73),
-        Verdict::Recovered => RGBColor(0x56, 0xB4, 0xE9),
-        Verdict::Degraded => RGBColor(0xE6, 0x9F, 0x00),
-        Verdict::Recovering => RGBColor(0xF0, 0xE4, 0x42),
-        Verdict::Metastable => RGBColor(0xD5, 0x5E, 0x00),
-        Verdict::Overloaded => RGBColor(0xCC, 0x79, 0xA7),
-        Verdict::Undefined => RGBColor(0x99, 0x99, 0x99),
-    }
+    let [r, g, b] = sim_core::sweep::verdict_rgb(verdict);
+    RGBColor(r, g, b)
 }
 
-/// `colour` mixed with white: full colour when every seed agrees, a pale tint when few do.
+/// `colour` mixed with white by the seeds' agreement (the core's `shade_rgb`).
 fn shade(colour: RGBColor, agreement: f64) -> RGBColor {
-    let strength = 0.25 + 0.75 * agreement.clamp(0.0, 1.0);
-    let mix = |c: u8| (255.0 - (255.0 - f64::from(c)) * strength).round() as u8;
-    RGBColor(mix(colour.0), mix(colour.1), mix(colour.2))
+    let [r, g, b] = sim_core::sweep::shade_rgb([colour.0, colour.1, colour.2], agreement);
+    RGBColor(r, g, b)
 }
 
 /// Cell edges along one axis: halfway between neighbouring values, and half a step beyond

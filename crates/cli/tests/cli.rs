@@ -696,6 +696,34 @@ fn fluid_prints_equilibria_the_bistable_loads_and_a_trajectory() {
 }
 
 #[test]
+fn fluid_plot_draws_the_state_space_with_the_simulated_path() {
+    let dir = std::env::temp_dir().join(format!("metastable-fluid-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let svg = dir.join("state.svg");
+    let out = metastable(
+        &["fluid", "retry-storm", "--plot", svg.to_str().unwrap()],
+        None,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).ends_with("verdict: metastable\n"));
+    let text = std::fs::read_to_string(&svg).unwrap();
+    for expected in [
+        "State space of",
+        "calls at the server, q",
+        "requests in orbit, r",
+        "stable: q = 8.0, r = 0.00",
+        "saddle: q = 94.0, r = 1.17",
+        "simulated path",
+        "model trajectory",
+    ] {
+        assert!(text.contains(expected), "no {expected:?} in the SVG");
+    }
+    // The field's arrows and both paths are drawn (hundreds of strokes, not an empty frame).
+    assert!(text.matches("<polyline").count() > 400, "too few strokes");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
 fn sweep_reads_a_scenario_from_standard_input() {
     let out = metastable(&["sweep", "-", "--x", "users.rate=1..2:2"], Some(SMALL));
     assert!(out.status.success(), "{}", stderr(&out));

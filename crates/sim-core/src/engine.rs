@@ -341,6 +341,8 @@ pub struct Sim {
     bucket_end: Time,
     n_buckets: usize,
     rows: Vec<Row>,
+    /// Per bucket, at its end: calls at the servers and calls in a retry backoff.
+    fluid_trace: Vec<(f64, f64)>,
     columns: Vec<String>,
     servers: Vec<usize>,
     trigger_targets: Vec<u32>,
@@ -440,6 +442,7 @@ impl Sim {
             bucket_end: bucket_length.min(end),
             n_buckets,
             rows: Vec::with_capacity(n_buckets.min(1 << 16)),
+            fluid_trace: Vec::with_capacity(n_buckets.min(1 << 16)),
             columns,
             servers,
             trigger_active: vec![false; trigger_targets.len()],
@@ -484,6 +487,13 @@ impl Sim {
     /// Metric rows of the buckets completed so far.
     pub fn rows(&self) -> &[Row] {
         &self.rows
+    }
+
+    /// Per finished bucket, at its end, the fluid model's two state variables as the
+    /// simulation has them: calls at the servers (queued and in service) and calls waiting
+    /// out a retry backoff (the orbit). See `sim_core::fluid`.
+    pub fn fluid_trace(&self) -> &[(f64, f64)] {
+        &self.fluid_trace
     }
 
     /// Whole-run counts so far.
@@ -853,6 +863,16 @@ impl Sim {
         for node in &mut self.nodes {
             node.columns(end, length, &mut row.blocks);
         }
+        let (mut at_servers, mut in_backoff) = (0, 0);
+        for node in &self.nodes {
+            match node {
+                Node::Server(s) => at_servers += s.queued() + s.in_service(),
+                Node::Retry(r) => in_backoff += r.in_backoff(),
+                _ => {}
+            }
+        }
+        self.fluid_trace
+            .push((at_servers as f64, in_backoff as f64));
         self.rows.push(row);
         self.ctx.bucket.clear();
         self.bucket_start = end;

@@ -402,6 +402,71 @@ impl Fluid {
             .collect();
         Some((*loads.first()?, *loads.last()?))
     }
+
+    /// The top of a state-space picture `(q_hi, r_hi)` that holds the model's trajectory, a
+    /// simulated path `(q, r)` and every equilibrium at the scenario's load with room around
+    /// them (q is drawn on a log scale from 1, r from 0).
+    pub fn frame(&self, trajectory: &[State], simulated: &[(f64, f64)]) -> (f64, f64) {
+        let equilibria = self.equilibria(self.lambda);
+        let q_hi = trajectory
+            .iter()
+            .map(|s| s.q)
+            .chain(simulated.iter().map(|s| s.0))
+            .chain(equilibria.iter().map(|e| e.q * 3.0))
+            .fold(self.c * 3.0, f64::max)
+            * 1.3;
+        let r_hi = trajectory
+            .iter()
+            .map(|s| s.r)
+            .chain(simulated.iter().map(|s| s.1))
+            .chain(equilibria.iter().map(|e| e.r * 2.0))
+            .fold(1.0, f64::max)
+            * 1.15;
+        (q_hi, r_hi)
+    }
+
+    /// The vector field at the scenario's load over a frame: at `nx × ny` points (q spaced
+    /// evenly on a log scale from 1 to `q_hi`, r evenly from 0 to `r_hi`, cell centres), the
+    /// direction the state moves in, in fractions of the picture per second:
+    /// `(d ln q/dt ÷ ln q_hi, dr/dt ÷ r_hi)`. A picture scales these by its width and height.
+    pub fn field(&self, q_hi: f64, r_hi: f64, nx: usize, ny: usize) -> Vec<Arrow> {
+        let log_span = q_hi.max(1.0 + 1e-9).ln();
+        let mut out = Vec::with_capacity(nx * ny);
+        for i in 0..nx {
+            for j in 0..ny {
+                let q = (log_span * (i as f64 + 0.5) / nx as f64).exp();
+                let r = r_hi * (j as f64 + 0.5) / ny as f64;
+                let (dq, dr) = self.rhs(q, r, self.lambda, self.mu);
+                out.push(Arrow {
+                    q,
+                    r,
+                    dx: dq / q / log_span,
+                    dy: dr / r_hi,
+                });
+            }
+        }
+        out
+    }
+}
+
+/// One arrow of [`Fluid::field`]: where it stands and its direction in picture fractions per
+/// second (`dy` upwards).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Arrow {
+    pub q: f64,
+    pub r: f64,
+    pub dx: f64,
+    pub dy: f64,
+}
+
+impl Arrow {
+    /// The arrow drawn `length` pixels long in a `width × height` picture: its shaft's offset
+    /// `(x, y)` in pixels (y upwards), or `None` where the state stands still.
+    pub fn offset(&self, width: f64, height: f64, length: f64) -> Option<(f64, f64)> {
+        let (px, py) = (self.dx * width, self.dy * height);
+        let norm = px.hypot(py);
+        (norm.is_finite() && norm > 1e-12).then(|| (px / norm * length, py / norm * length))
+    }
 }
 
 /// The mean wait before a retry, averaged over the retries of a request that uses them all.
@@ -426,6 +491,34 @@ fn mean_backoff(max_attempts: u32, backoff: &crate::scenario::Backoff) -> f64 {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_field_points_home_below_the_saddle_and_away_beyond_it() {
+        let storm = Fluid::of(&crate::presets::load("retry-storm").unwrap().unwrap()).unwrap();
+        let (q_hi, r_hi) = storm.frame(&storm.trajectory(1.0), &[]);
+        assert!(q_hi > 50_000.0 && r_hi > 14.0, "{q_hi} {r_hi}");
+        let field = storm.field(q_hi, r_hi, 26, 16);
+        assert_eq!(field.len(), 26 * 16);
+        // On the floor of the picture (a small orbit): left of the good point the queue grows;
+        // between it and the saddle the queue and the orbit shrink; beyond the saddle every
+        // attempt times out and the orbit grows.
+        let at = |q: f64| {
+            *field
+                .iter()
+                .filter(|a| a.r < r_hi / 16.0)
+                .min_by(|a, b| {
+                    (a.q.ln() - q.ln())
+                        .abs()
+                        .total_cmp(&(b.q.ln() - q.ln()).abs())
+                })
+                .unwrap()
+        };
+        assert!(at(3.0).dx > 0.0);
+        assert!(at(40.0).dx < 0.0 && at(40.0).dy < 0.0);
+        assert!(at(1000.0).dy > 0.0);
+        let (x, y) = field[0].offset(800.0, 500.0, 10.0).unwrap();
+        assert!((x.hypot(y) - 10.0).abs() < 1e-9);
+    }
+
     use super::*;
     use crate::presets;
 

@@ -165,8 +165,9 @@ impl Sweep {
         out
     }
 
-    /// The scenario of a point with seed number `seed_index` (0-based).
-    pub fn scenario(&self, point: Point, seed_index: u32) -> Result<Scenario, String> {
+    /// The scenario document of a point with seed number `seed_index` (0-based): the base
+    /// document with the point's values and the seed set (what "open this point" opens).
+    pub fn doc(&self, point: Point, seed_index: u32) -> Result<Value, String> {
         let mut doc = self.base.clone();
         let mut set = |path: &str, value: f64| {
             set_path(&mut doc, path, &number_text(value)).map_err(|e| format!("{path}: {e}"))
@@ -176,6 +177,12 @@ impl Sweep {
             set(&y.path, point.y)?;
         }
         set("seed", (self.base_seed + u64::from(seed_index)) as f64)?;
+        Ok(doc)
+    }
+
+    /// The scenario of a point with seed number `seed_index` (0-based).
+    pub fn scenario(&self, point: Point, seed_index: u32) -> Result<Scenario, String> {
+        let doc = self.doc(point, seed_index)?;
         Scenario::from_value(doc).map_err(|e| {
             let at = match &self.y {
                 Some(y) => format!(
@@ -266,14 +273,21 @@ pub struct Outcome {
 
 impl Outcome {
     pub fn of(summaries: &[Summary]) -> Outcome {
+        Outcome::of_verdicts(summaries.iter().map(|s| s.verdict))
+    }
+
+    /// What these verdicts of the seeds of one point say together.
+    pub fn of_verdicts(verdicts: impl IntoIterator<Item = Verdict>) -> Outcome {
         let mut counts = [0usize; 7];
-        for summary in summaries {
-            if let Some(i) = Verdict::ALL.iter().position(|v| *v == summary.verdict) {
+        let mut total = 0usize;
+        for verdict in verdicts {
+            total += 1;
+            if let Some(i) = Verdict::ALL.iter().position(|v| *v == verdict) {
                 counts[i] += 1;
             }
         }
         // Counted, then divided: ten seeds that agree give exactly 1.
-        let n = summaries.len().max(1) as f64;
+        let n = total.max(1) as f64;
         let fractions = counts.map(|c| c as f64 / n);
         let (best, agreement) = fractions.iter().enumerate().fold(
             (Verdict::ALL.len() - 1, -1.0),
@@ -293,8 +307,30 @@ impl Outcome {
     }
 }
 
+/// The colour of a verdict in phase diagrams, the CLI's and the browser's alike: Okabe–Ito,
+/// safe for colour-blind readers.
+pub fn verdict_rgb(verdict: Verdict) -> [u8; 3] {
+    match verdict {
+        Verdict::Stable => [0x00, 0x9E, 0x73],
+        Verdict::Recovered => [0x56, 0xB4, 0xE9],
+        Verdict::Degraded => [0xE6, 0x9F, 0x00],
+        Verdict::Recovering => [0xF0, 0xE4, 0x42],
+        Verdict::Metastable => [0xD5, 0x5E, 0x00],
+        Verdict::Overloaded => [0xCC, 0x79, 0xA7],
+        Verdict::Undefined => [0x99, 0x99, 0x99],
+    }
+}
+
+/// A colour mixed with white by the agreement of a point's seeds: full colour when every
+/// seed agrees, a pale tint when few do.
+pub fn shade_rgb(rgb: [u8; 3], agreement: f64) -> [u8; 3] {
+    let strength = 0.25 + 0.75 * agreement.clamp(0.0, 1.0);
+    rgb.map(|c| (255.0 - (255.0 - f64::from(c)) * strength).round() as u8)
+}
+
 /// Where a trigger starts to tip a system, as far as a bisection can tell.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Threshold {
     /// Even the largest trigger tried does not tip it.
     Never,
@@ -362,7 +398,7 @@ fn round_if(value: f64, whole: bool) -> f64 {
 }
 
 /// A value as the shortest text that reads back the same (`3` rather than `3.0`).
-fn number_text(value: f64) -> String {
+pub fn number_text(value: f64) -> String {
     if value.fract() == 0.0 && value.abs() < 1e15 {
         format!("{}", value as i64)
     } else {

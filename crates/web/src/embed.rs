@@ -46,7 +46,7 @@ pub fn query_value<'a>(query: &'a str, key: &str) -> Option<&'a str> {
 }
 
 /// Percent-decoding of a query value (`%2C` → `,`); invalid escapes are kept as they are.
-fn unescape(value: &str) -> String {
+pub(crate) fn unescape(value: &str) -> String {
     let bytes = value.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;

@@ -6,6 +6,7 @@
 //! tested natively. The Yew components and the browser glue live behind one
 //! `#[cfg(target_arch = "wasm32")]` module.
 
+pub mod analysis;
 pub mod charts;
 pub mod embed;
 pub mod fields;

@@ -6,6 +6,7 @@
 //! goes through the core's decoder and validator and ends as either a document or a sentence
 //! for the user: never a panic, never a blank page.
 
+use crate::analysis::AnalysisConfig;
 use crate::embed::EmbedConfig;
 use crate::state::AppState;
 use serde_json::Value;
@@ -41,7 +42,15 @@ pub fn initial_state(href: &str, dark: bool) -> AppState {
         Some(Ok(doc)) => state = state.reduce(crate::state::Action::Restore(doc)),
         Some(Err(message)) => state.notice = Some(message),
     }
+    state.analysis = view_of(href, &state.doc);
     state
+}
+
+/// The analysis view's settings in an address, if it asks for that view.
+pub fn view_of(href: &str, doc: &Value) -> Option<AnalysisConfig> {
+    let address = href.split('#').next().unwrap_or("");
+    let query = address.split_once('?').map_or("", |(_, q)| q);
+    AnalysisConfig::from_query(query, doc)
 }
 
 /// The share link of the state's scenario on the page at `href`, or `None` while the
@@ -51,10 +60,12 @@ pub fn share_url(href: &str, state: &AppState) -> Option<String> {
     if !state.problems.is_empty() || state.scenario.blocks.is_empty() {
         return None;
     }
-    Some(share::link_with_payload(
-        page_base(href),
-        &share::encode_doc(&state.doc),
-    ))
+    let payload = share::encode_doc(&state.doc);
+    Some(match &state.analysis {
+        // The analysis view's link: its settings, then the scenario.
+        Some(config) => format!("{}?{}&s={payload}", page_base(href), config.to_query()),
+        None => share::link_with_payload(page_base(href), &payload),
+    })
 }
 
 /// The embed link of a (valid) scenario document with the author's choices.
@@ -158,6 +169,41 @@ mod tests {
         assert_eq!(plain.doc, AppState::default().doc);
         assert!(plain.dark);
         assert_eq!(plain.notice, None);
+    }
+
+    #[test]
+    fn the_analysis_view_and_its_settings_live_in_the_link() {
+        use crate::analysis::Mode;
+        use crate::state::Action;
+        let state = AppState::default().reduce(Action::OpenAnalysis);
+        let mut config = state.analysis.clone().unwrap();
+        config.mode = Mode::Tip;
+        config.seeds = 3;
+        let state = state.reduce(Action::SetAnalysis(config.clone()));
+        let url = share_url(PAGE, &state).unwrap();
+        assert!(
+            url.starts_with(&format!("{PAGE}?view=tip&x=users.rate")),
+            "{url}"
+        );
+        let opened = initial_state(&url, false);
+        assert_eq!(opened.analysis, Some(config));
+        assert_eq!(opened.doc, state.doc);
+        // Back in the playground, the link is the scenario's alone.
+        let back = state.reduce(Action::CloseAnalysis);
+        assert!(share_url(PAGE, &back)
+            .unwrap()
+            .starts_with(&format!("{PAGE}?s=1.")));
+        assert_eq!(
+            initial_state(&share_url(PAGE, &back).unwrap(), false).analysis,
+            None
+        );
+        // Opening a cell is a new page of history, in the playground, with that scenario.
+        let mut doc = state.doc.clone();
+        sim_core::set_path(&mut doc, "users.rate", "95").unwrap();
+        let point = state.reduce(Action::OpenPoint(doc.clone()));
+        assert_eq!((point.analysis.clone(), point.nav), (None, state.nav + 1));
+        assert_eq!(point.doc, doc);
+        assert!(point.playing);
     }
 
     #[test]

@@ -8,6 +8,7 @@
 //! The live simulation is not in here: it belongs to the run loop (see `app::runner`), which
 //! restarts whenever `run_id` changes.
 
+use crate::analysis::AnalysisConfig;
 use crate::fields::{self, new_block, new_trigger};
 use crate::layout;
 use serde_json::{json, Value};
@@ -151,6 +152,16 @@ pub enum Action {
     SetSpeed(Speed),
     SetDark(bool),
     DismissNotice,
+    /// Show the analysis view (a new history entry), with its settings for this scenario.
+    OpenAnalysis,
+    /// Back to the playground (a new history entry).
+    CloseAnalysis,
+    /// The analysis view's settings edited.
+    SetAnalysis(AnalysisConfig),
+    /// The view of a history entry (back, forward): no new entry.
+    RestoreView(Option<AnalysisConfig>),
+    /// A point of the analysis opened in the playground: its document, a new entry.
+    OpenPoint(Value),
 }
 
 /// The playground's state.
@@ -180,6 +191,8 @@ pub struct AppState {
     /// Bumped when a different scenario is opened (a preset, a new canvas, an import): the
     /// address bar then gets a new history entry; other edits replace the current one.
     pub nav: u64,
+    /// The analysis view's settings while it is shown (`None`: the playground).
+    pub analysis: Option<AnalysisConfig>,
 }
 
 /// The preset whose scenario this is, if it is one unchanged (a link to a preset).
@@ -219,6 +232,7 @@ impl AppState {
             last_edit: None,
             notice: None,
             nav: 0,
+            analysis: None,
         }
     }
 
@@ -386,6 +400,31 @@ impl AppState {
             Action::SetSpeed(speed) => next.speed = speed,
             Action::SetDark(dark) => next.dark = dark,
             Action::DismissNotice => {}
+            Action::OpenAnalysis => {
+                if next.analysis.is_none() {
+                    next.analysis = Some(AnalysisConfig::default_for(&next.doc));
+                    // The playground's run waits: the analysis wants every core.
+                    next.playing = false;
+                    next.nav += 1;
+                }
+            }
+            Action::CloseAnalysis => {
+                if next.analysis.take().is_some() {
+                    next.nav += 1;
+                }
+            }
+            Action::SetAnalysis(config) => next.analysis = Some(config),
+            Action::RestoreView(config) => next.analysis = config,
+            Action::OpenPoint(doc) => {
+                next.load(doc);
+                next.analysis = None;
+                next.playing = true;
+                next.nav += 1;
+            }
+        }
+        // Another scenario under the analysis view: settings that fit it.
+        if next.analysis.is_some() && next.nav != self.nav && self.analysis.is_some() {
+            next.analysis = Some(AnalysisConfig::default_for(&next.doc));
         }
         next
     }

@@ -70,6 +70,8 @@ pub(crate) struct Retry {
     jitter: Stream,
     calls: Slab<Attempting>,
     bucket_timeouts: u64,
+    /// Calls waiting out a backoff (the fluid model's orbit).
+    in_backoff: usize,
 }
 
 impl Retry {
@@ -99,6 +101,7 @@ impl Retry {
             jitter: Stream::new(seed, &spec.id, Purpose::Jitter),
             calls: Slab::default(),
             bucket_timeouts: 0,
+            in_backoff: 0,
         }
     }
 
@@ -178,6 +181,7 @@ impl Retry {
         let Some(call) = self.calls.get_mut(token) else {
             return;
         };
+        self.in_backoff = self.in_backoff.saturating_sub(1);
         if self.respect_deadline && ctx.now >= call.deadline {
             self.give_up(token, ctx);
             return;
@@ -220,6 +224,7 @@ impl Retry {
         let fire = Event::new(self.me, EventKind::RetryFire, token.slot, token.generation);
         // A zero delay is still an event: after whatever is already scheduled for this instant.
         ctx.after(to_time(delay_s), fire);
+        self.in_backoff += 1;
     }
 
     fn give_up(&mut self, token: Token, ctx: &mut Ctx) {
@@ -244,6 +249,11 @@ impl Retry {
 
     pub(crate) fn live(&self) -> usize {
         self.calls.len()
+    }
+
+    /// Calls waiting out a backoff before their next attempt.
+    pub(crate) fn in_backoff(&self) -> usize {
+        self.in_backoff
     }
 
     pub(crate) fn bytes(&self) -> usize {

@@ -288,6 +288,11 @@ impl Server {
         self.queue.len()
     }
 
+    /// Calls in service.
+    pub(crate) fn in_service(&self) -> usize {
+        self.busy as usize
+    }
+
     /// `queue`, `busy` (state at the bucket's end) and `utilization` (busy worker-time over
     /// configured worker-time in the bucket).
     pub(crate) fn columns(&mut self, end: Time, length: Time, out: &mut Vec<Option<f64>>) {

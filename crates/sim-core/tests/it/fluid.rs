@@ -51,3 +51,46 @@ fn the_fluid_model_agrees_with_the_simulation_on_the_retry_storm_grid() {
     );
     assert!(share >= 0.9, "{share}: {differ:#?}");
 }
+
+/// The simulation's own (q, r): calls at the servers and calls in a retry backoff, per bucket.
+/// Before the spike the orbit is near empty and the queue near the model's good point; after
+/// it, both run away together, as the model's trajectory does; without retries, no orbit.
+#[test]
+fn the_simulation_traces_the_models_state_variables() {
+    let storm = presets::load("retry-storm").unwrap().unwrap();
+    let mut sim = Sim::new(&storm).unwrap();
+    sim.run();
+    let trace = sim.fluid_trace();
+    assert_eq!(trace.len(), sim.rows().len());
+    let spike_at = storm.triggers[0].at_s() as usize;
+    let before = &trace[10..spike_at];
+    let mean = |xs: &[(f64, f64)], f: fn(&(f64, f64)) -> f64| {
+        xs.iter().map(f).sum::<f64>() / xs.len() as f64
+    };
+    let (q_before, r_before) = (mean(before, |s| s.0), mean(before, |s| s.1));
+    // M/M/10 at ρ = 0.8 holds about 10 calls; the mean-field good point is 8.
+    assert!((6.0..14.0).contains(&q_before), "{q_before}");
+    assert!(r_before < 1.0, "{r_before}");
+    // The queue at the end matches the rows' queue plus the busy workers.
+    let last = sim.rows().last().unwrap();
+    assert!(trace.last().unwrap().0 >= last.queue);
+    let (q_end, r_end) = *trace.last().unwrap();
+    let model = Fluid::of(&storm).unwrap().trajectory(1.0);
+    let model_end = model.last().unwrap();
+    assert!(
+        q_end > 1000.0 && model_end.q > 1000.0,
+        "{q_end} {}",
+        model_end.q
+    );
+    assert!(
+        (q_end / model_end.q - 1.0).abs() < 0.2,
+        "simulated q {q_end}, model {}",
+        model_end.q
+    );
+    assert!(r_end > 10.0, "{r_end}");
+
+    let calm = presets::load("retry-storm-no-retries").unwrap().unwrap();
+    let mut sim = Sim::new(&calm).unwrap();
+    sim.run();
+    assert!(sim.fluid_trace().iter().all(|&(_, r)| r == 0.0));
+}

@@ -4,6 +4,7 @@
 //! lives outside it, in a [`runner::Runner`] shared through a `use_mut_ref`, advanced by a
 //! `requestAnimationFrame` loop in slices of a few milliseconds so the tab never freezes.
 
+mod analysis_view;
 mod charts_view;
 mod controls;
 mod editor;
@@ -141,14 +142,16 @@ fn use_address(store: &UseReducerHandle<Store>, enabled: bool) {
             }
             let on_pop = Closure::<dyn FnMut()>::new(move || {
                 let href = current_href();
-                match link::open(&href) {
-                    Some(Ok(doc)) => store.dispatch(Action::Restore(doc)),
-                    None => store.dispatch(Action::Restore(AppState::default().doc)),
+                let doc = match link::open(&href) {
+                    Some(Ok(doc)) => doc,
+                    None => AppState::default().doc,
                     Some(Err(message)) => {
-                        store.dispatch(Action::Restore(AppState::default().doc));
                         store.dispatch(Action::Notify(message));
+                        AppState::default().doc
                     }
-                }
+                };
+                store.dispatch(Action::RestoreView(link::view_of(&href, &doc)));
+                store.dispatch(Action::Restore(doc));
             });
             if let Some(window) = web_sys::window() {
                 let _ = window
@@ -166,6 +169,7 @@ fn use_address(store: &UseReducerHandle<Store>, enabled: bool) {
         Rc::as_ptr(&state.scenario) as usize,
         state.nav,
         state.problems.is_empty(),
+        state.analysis.as_ref().map(|a| a.to_query()),
     );
     let store = store.clone();
     use_effect_with(deps, move |_| {
@@ -356,6 +360,15 @@ pub fn app(props: &AppProps) -> Html {
             }
         })
     };
+    let analysing = state.analysis.is_some();
+    let to_playground = {
+        let dispatch = dispatch.clone();
+        Callback::from(move |_| dispatch.emit(Action::CloseAnalysis))
+    };
+    let to_analysis = {
+        let dispatch = dispatch.clone();
+        Callback::from(move |_| dispatch.emit(Action::OpenAnalysis))
+    };
     let dismiss = {
         let dispatch = dispatch.clone();
         Callback::from(move |_| dispatch.emit(Action::DismissNotice))
@@ -365,7 +378,15 @@ pub fn app(props: &AppProps) -> Html {
         <div class={classes!("app", dropping.then_some("dropping"))} {onkeydown} {ondragover} {ondragleave} {ondrop}>
             <header class="topbar">
                 <h1 class="brand">{ "Metastable" }</h1>
-                <controls::Controls state={store.clone()} />
+                <nav class="views" aria-label="View">
+                    <button data-testid="view-playground" aria-pressed={(!analysing).to_string()}
+                        onclick={to_playground}>{ "Playground" }</button>
+                    <button data-testid="view-analysis" aria-pressed={analysing.to_string()}
+                        onclick={to_analysis}>{ "Analysis" }</button>
+                </nav>
+                if !analysing {
+                    <controls::Controls state={store.clone()} />
+                }
                 <files::FileMenu state={store.clone()} {on_share} />
             </header>
             if *sharing {
@@ -374,6 +395,9 @@ pub fn app(props: &AppProps) -> Html {
             if *dropping {
                 <div class="drop-hint" aria-hidden="true">{ "Drop a scenario (.json) or a share link to open it" }</div>
             }
+            if analysing {
+                <analysis_view::AnalysisView state={store.clone()} />
+            } else {
             <main class="layout">
                 <aside class="gallery-pane">
                     <controls::Gallery state={store.clone()} />
@@ -411,6 +435,7 @@ pub fn app(props: &AppProps) -> Html {
                     <inspector::Inspector state={store.clone()} {dispatch} />
                 </aside>
             </main>
+            }
         </div>
     }
 }

@@ -1,0 +1,1014 @@
+//! The analysis view (SPEC §6): a phase diagram over one or two parameters of the current
+//! scenario, and the tipping curve (the smallest trigger that tips it, per load), computed in
+//! Web Workers.
+//!
+//! Everything here is plain Rust, tested natively: the view's settings and their place in the
+//! address, the plan of jobs, the workers' protocol and what a worker does with a job, and
+//! how the replies add up. The grid and the bisection are the core's ([`sim_core::sweep`]),
+//! so a cell here is the same run as the CLI's `sweep` row: same scenario, same seed, same
+//! verdict.
+
+use crate::embed::{knob_candidates, query_value, resolve_knob, unescape};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sim_core::sweep::{bisect, number_text, Axis, Outcome, Point, Sweep, Threshold};
+use sim_core::{get_path, Limits, Sim, Verdict};
+
+/// Most runs one analysis may ask of a browser (a phase grid's points × seeds; a tipping
+/// search's loads × trials × seeds, at most).
+pub const MAX_RUNS: usize = 20_000;
+/// Most values along one axis.
+pub const MAX_SIDE: usize = 60;
+/// Most seeds per point.
+pub const MAX_SEEDS: u32 = 20;
+/// Most halvings of a tipping search.
+pub const MAX_STEPS: u32 = 12;
+
+/// Which picture the view draws.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Colour = verdict over one or two parameters.
+    Phase,
+    /// The smallest trigger that tips the system, per load.
+    Tip,
+    /// The fluid model's state space with the simulated path on it.
+    Model,
+}
+
+impl Mode {
+    pub fn id(self) -> &'static str {
+        match self {
+            Mode::Phase => "phase",
+            Mode::Tip => "tip",
+            Mode::Model => "model",
+        }
+    }
+}
+
+/// A parameter and the values to try: `path=lo..hi:n` as on the CLI.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Range {
+    pub path: String,
+    pub lo: f64,
+    pub hi: f64,
+    pub n: usize,
+}
+
+impl Range {
+    /// A first range for a parameter, around its value in the document: a spike's factor
+    /// from 1 to twice it; anything else from half to one and a half times it.
+    pub fn around(doc: &Value, path: &str, n: usize) -> Range {
+        let value = get_path(&mut doc.clone(), path)
+            .ok()
+            .and_then(Value::as_f64)
+            .or_else(|| {
+                // A field left at its default: start from its lowest sensible value.
+                resolve_knob(doc, path).and_then(|k| match k.field.input {
+                    crate::fields::Input::Number { min, .. }
+                    | crate::fields::Input::Integer { min, .. } => Some(min.max(1.0)),
+                    _ => None,
+                })
+            })
+            .unwrap_or(1.0);
+        let (lo, hi) = if path.ends_with(".factor") {
+            (1.0, nice((2.0 * value).max(2.0)))
+        } else if value > 0.0 {
+            (nice(value * 0.5), nice(value * 1.5))
+        } else {
+            (0.0, 1.0)
+        };
+        Range {
+            path: path.to_string(),
+            lo,
+            hi,
+            n,
+        }
+    }
+
+    /// The CLI's spelling: `users.rate=40..100:7`.
+    pub fn spec(&self) -> String {
+        format!(
+            "{}={}..{}:{}",
+            self.path,
+            number_text(self.lo),
+            number_text(self.hi),
+            self.n
+        )
+    }
+
+    /// Reads [`Range::spec`]'s spelling (`:n` may be left out; it is then 2).
+    pub fn parse(spec: &str) -> Option<Range> {
+        let (path, rest) = spec.split_once('=')?;
+        let (bounds, n) = match rest.rsplit_once(':') {
+            Some((bounds, n)) => (bounds, n.trim().parse().ok()?),
+            None => (rest, 2),
+        };
+        let (lo, hi) = bounds.split_once("..")?;
+        let number = |t: &str| t.trim().parse::<f64>().ok().filter(|v| v.is_finite());
+        let path = path.trim();
+        (!path.is_empty() && path.len() <= 200).then_some(())?;
+        Some(Range {
+            path: path.to_string(),
+            lo: number(lo)?,
+            hi: number(hi)?,
+            n,
+        })
+    }
+}
+
+/// The analysis view's settings: what the address records, so a link reopens the same view.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AnalysisConfig {
+    pub mode: Mode,
+    /// The phase diagram's horizontal axis, and the tipping curve's load.
+    pub x: Range,
+    /// The phase diagram's vertical axis (none: a one-parameter strip).
+    pub y: Option<Range>,
+    /// The tipping search's trigger parameter and the range searched (`n` unused).
+    pub trigger: Option<Range>,
+    pub seeds: u32,
+    /// Halvings per tipping search.
+    pub steps: u32,
+}
+
+/// Percent-encodes what a query value must not hold raw.
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b':' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+impl AnalysisConfig {
+    /// Sensible first settings for a scenario: the first client's rate from half to one and a
+    /// half times its value, against the first trigger's size (a spike's factor, otherwise its
+    /// duration).
+    pub fn default_for(doc: &Value) -> AnalysisConfig {
+        let candidates = knob_candidates(doc);
+        let load_path = candidates
+            .iter()
+            .find(|p| p.ends_with(".rate") && !p.starts_with("triggers."))
+            .or_else(|| candidates.first())
+            .cloned()
+            .unwrap_or_else(|| "duration_s".into());
+        let trigger = ["factor", "duration_s"].iter().find_map(|field| {
+            let path = candidates
+                .iter()
+                .find(|p| p.starts_with("triggers.") && p.ends_with(&format!(".{field}")))?;
+            Some(Range::around(doc, path, 8))
+        });
+        AnalysisConfig {
+            mode: Mode::Phase,
+            x: Range::around(doc, &load_path, 10),
+            y: trigger.clone(),
+            trigger,
+            seeds: 1,
+            steps: 5,
+        }
+    }
+
+    /// The settings in a query string, or `None` unless the page asks for the analysis view
+    /// (`view=phase` or `view=tip`). Settings missing or unreadable fall back to the
+    /// scenario's defaults: a link is anyone's text, and never breaks the page.
+    pub fn from_query(query: &str, doc: &Value) -> Option<AnalysisConfig> {
+        let mode = match query_value(query, "view")? {
+            "phase" => Mode::Phase,
+            "tip" => Mode::Tip,
+            "model" => Mode::Model,
+            _ => return None,
+        };
+        let mut config = AnalysisConfig::default_for(doc);
+        config.mode = mode;
+        let range = |key: &str| query_value(query, key).and_then(|v| Range::parse(&unescape(v)));
+        if let Some(x) = range("x") {
+            config.x = x;
+        }
+        match query_value(query, "y") {
+            Some("") => config.y = None,
+            Some(_) => config.y = range("y").or(config.y),
+            None => {}
+        }
+        if let Some(trigger) = range("trigger") {
+            config.trigger = Some(trigger);
+        }
+        let number = |key: &str| query_value(query, key).and_then(|v| v.parse::<u32>().ok());
+        if let Some(seeds) = number("seeds") {
+            config.seeds = seeds.clamp(1, MAX_SEEDS);
+        }
+        if let Some(steps) = number("steps") {
+            config.steps = steps.min(MAX_STEPS);
+        }
+        Some(config)
+    }
+
+    /// The query parameters of these settings (without the scenario).
+    pub fn to_query(&self) -> String {
+        let mut out = format!("view={}&x={}", self.mode.id(), escape(&self.x.spec()));
+        out.push_str("&y=");
+        if let Some(y) = &self.y {
+            out.push_str(&escape(&y.spec()));
+        }
+        if let Some(trigger) = &self.trigger {
+            out.push_str("&trigger=");
+            out.push_str(&escape(&trigger.spec()));
+        }
+        out.push_str(&format!("&seeds={}&steps={}", self.seeds, self.steps));
+        out
+    }
+}
+
+/// A round number near `v` (two significant digits), for default ranges.
+fn nice(v: f64) -> f64 {
+    if v <= 0.0 || !v.is_finite() {
+        return 0.0;
+    }
+    let scale = 10f64.powf(v.log10().floor() - 1.0);
+    (v / scale).round() * scale
+}
+
+/// What the workers are asked to do: the grid (the core's [`Sweep`]) and the order of jobs.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    pub mode: Mode,
+    pub sweep: Sweep,
+    /// Phase: every grid point; tip: every load (with `y` the low end of the search).
+    pub points: Vec<Point>,
+    /// Tip: the trigger range searched.
+    pub low: f64,
+    pub high: f64,
+    pub steps: u32,
+    /// The `Setup` each worker is sent first.
+    pub setup: Request,
+}
+
+impl Plan {
+    /// Checks the settings against the scenario and plans the jobs; the message names the
+    /// setting (or the grid point) that cannot be run.
+    pub fn new(doc: &Value, config: &AnalysisConfig) -> Result<Plan, String> {
+        let seeds = config.seeds;
+        if !(1..=MAX_SEEDS).contains(&seeds) {
+            return Err(format!("Seeds must be 1 to {MAX_SEEDS} (got {seeds})."));
+        }
+        let side = |name: &str, range: &Range| {
+            if !(1..=MAX_SIDE).contains(&range.n) {
+                Err(format!(
+                    "{name}: the number of values must be 1 to {MAX_SIDE} (got {}).",
+                    range.n
+                ))
+            } else {
+                Axis::parse(&range.spec()).map_err(|e| format!("{name}: {e}"))
+            }
+        };
+        let (x_name, y_name) = match config.mode {
+            Mode::Phase => ("The horizontal axis", "The vertical axis"),
+            Mode::Tip => ("The load", "The trigger"),
+            Mode::Model => return Plan::model(doc),
+        };
+        let x = side(x_name, &config.x)?;
+        let (y, low, high) = match config.mode {
+            Mode::Model => (None, 0.0, 0.0),
+            Mode::Phase => (
+                config.y.as_ref().map(|y| side(y_name, y)).transpose()?,
+                0.0,
+                0.0,
+            ),
+            Mode::Tip => {
+                let trigger = config
+                    .trigger
+                    .as_ref()
+                    .ok_or_else(|| format!("{y_name}: choose the trigger parameter to search."))?;
+                let range = side(
+                    y_name,
+                    &Range {
+                        n: 2,
+                        ..trigger.clone()
+                    },
+                )?;
+                let (low, high) = (range.values[0], range.values[1]);
+                (Some(range), low, high)
+            }
+        };
+        if y.as_ref().is_some_and(|y| y.path == x.path) {
+            return Err(format!(
+                "{x_name} and {} are the same parameter ({}).",
+                y_name.to_lowercase(),
+                x.path
+            ));
+        }
+        let setup = Request::Setup {
+            doc: doc.clone(),
+            x: x.clone().into(),
+            y: y.clone().map(Into::into),
+            seeds,
+        };
+        let sweep = Sweep::new(doc.clone(), x, y, seeds).map_err(sentence)?;
+        let mut points = sweep.points();
+        if config.mode == Mode::Tip {
+            points.retain(|p| p.iy == 0);
+        }
+        let plan = Plan {
+            mode: config.mode,
+            sweep,
+            points,
+            low,
+            high,
+            steps: config.steps.min(MAX_STEPS),
+            setup,
+        };
+        if plan.most_runs() > MAX_RUNS {
+            return Err(format!(
+                "This asks for up to {} runs; the browser does at most {MAX_RUNS} at a time \
+                 (use fewer values or seeds, or the CLI).",
+                plan.most_runs()
+            ));
+        }
+        Ok(plan)
+    }
+
+    /// The fluid model's plan: the scenario itself (a one-point grid over its own seed),
+    /// whose simulated path a worker traces. Refused, with the reason, where the model does
+    /// not apply.
+    fn model(doc: &Value) -> Result<Plan, String> {
+        let scenario =
+            sim_core::Scenario::from_value(doc.clone()).map_err(|e| sentence(e.to_string()))?;
+        sim_core::fluid::Fluid::of(&scenario).map_err(|e| {
+            sentence(format!(
+                "the fluid model covers client → retry → FIFO server scenarios; here {e}"
+            ))
+        })?;
+        let x = Axis {
+            path: "seed".into(),
+            values: vec![scenario.seed as f64],
+        };
+        let setup = Request::Setup {
+            doc: doc.clone(),
+            x: x.clone().into(),
+            y: None,
+            seeds: 1,
+        };
+        let sweep = Sweep::new(doc.clone(), x, None, 1).map_err(sentence)?;
+        Ok(Plan {
+            mode: Mode::Model,
+            points: sweep.points(),
+            sweep,
+            low: 0.0,
+            high: 0.0,
+            steps: 0,
+            setup,
+        })
+    }
+
+    /// How many jobs there are (phase: points × seeds; tip: one per load; model: one trace).
+    pub fn jobs(&self) -> usize {
+        match self.mode {
+            Mode::Model => 1,
+            Mode::Phase => self.points.len() * self.sweep.seeds as usize,
+            Mode::Tip => self.points.len(),
+        }
+    }
+
+    /// The most simulation runs the plan can take.
+    pub fn most_runs(&self) -> usize {
+        match self.mode {
+            Mode::Phase | Mode::Model => self.jobs(),
+            Mode::Tip => self.points.len() * (self.steps as usize + 2) * self.sweep.seeds as usize,
+        }
+    }
+
+    /// Job `i`. A phase grid goes seed by seed, so the whole diagram appears early and
+    /// firms up as further seeds arrive.
+    pub fn job(&self, i: usize) -> Request {
+        match self.mode {
+            Mode::Phase => {
+                let n = self.points.len();
+                Request::Run {
+                    point: i % n,
+                    seed: (i / n) as u32,
+                }
+            }
+            Mode::Model => Request::Trace { point: 0 },
+            Mode::Tip => Request::Tip {
+                load: i,
+                low: self.low,
+                high: self.high,
+                steps: self.steps,
+            },
+        }
+    }
+
+    /// The scenario document at a grid point (phase) or a load's threshold (tip), with the
+    /// first seed: what clicking it opens in the playground.
+    pub fn doc_at(&self, point: usize, y: Option<f64>) -> Option<Value> {
+        let mut p = *self.points.get(point)?;
+        if let Some(y) = y {
+            p.y = y;
+        }
+        self.sweep.doc(p, 0).ok()
+    }
+}
+
+/// The core's messages read "at users.rate = 5: block …"; the view shows sentences.
+fn sentence(message: String) -> String {
+    let mut chars = message.chars();
+    match chars.next() {
+        Some(first) => format!(
+            "{}{}.",
+            first.to_uppercase(),
+            chars.as_str().trim_end_matches('.')
+        ),
+        None => message,
+    }
+}
+
+/// An axis as it travels to a worker.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AxisMsg {
+    pub path: String,
+    pub values: Vec<f64>,
+}
+
+impl From<Axis> for AxisMsg {
+    fn from(a: Axis) -> AxisMsg {
+        AxisMsg {
+            path: a.path,
+            values: a.values,
+        }
+    }
+}
+
+impl From<AxisMsg> for Axis {
+    fn from(a: AxisMsg) -> Axis {
+        Axis {
+            path: a.path,
+            values: a.values,
+        }
+    }
+}
+
+/// A message to a worker (JSON).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Request {
+    /// The grid every later job refers to.
+    Setup {
+        doc: Value,
+        x: AxisMsg,
+        y: Option<AxisMsg>,
+        seeds: u32,
+    },
+    /// One run: a grid point with one seed.
+    Run { point: usize, seed: u32 },
+    /// One run's path in the fluid model's state space (the first seed).
+    Trace { point: usize },
+    /// A tipping search at one load.
+    Tip {
+        load: usize,
+        low: f64,
+        high: f64,
+        steps: u32,
+    },
+}
+
+/// A worker's answer to a job (JSON).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Reply {
+    /// The worker has loaded and listens (sent once, first).
+    Ready,
+    Ran {
+        point: usize,
+        seed: u32,
+        verdict: Verdict,
+    },
+    Tipped {
+        load: usize,
+        threshold: Threshold,
+        runs: usize,
+    },
+    /// The simulated `(q, r)` per bucket (at most [`MAX_TRACE`] of them, evenly thinned),
+    /// and the run's verdict.
+    Traced {
+        trace: Vec<(f64, f64)>,
+        bucket_s: f64,
+        verdict: Verdict,
+    },
+    Failed {
+        message: String,
+    },
+}
+
+/// Most points of a traced path sent back to the page.
+pub const MAX_TRACE: usize = 2000;
+
+/// What a worker holds between jobs, and does with each.
+#[derive(Default)]
+pub struct WorkerState {
+    sweep: Option<Sweep>,
+}
+
+impl WorkerState {
+    /// Handles one request; a setup has no reply.
+    pub fn handle(&mut self, request: Request) -> Option<Reply> {
+        match request {
+            Request::Setup { doc, x, y, seeds } => {
+                match Sweep::new(doc, x.into(), y.map(Into::into), seeds) {
+                    Ok(sweep) => {
+                        self.sweep = Some(sweep);
+                        None
+                    }
+                    Err(message) => {
+                        self.sweep = None;
+                        Some(Reply::Failed {
+                            message: sentence(message),
+                        })
+                    }
+                }
+            }
+            Request::Run { point, seed } => Some(self.run(point, seed)),
+            Request::Trace { point } => Some(self.trace(point)),
+            Request::Tip {
+                load,
+                low,
+                high,
+                steps,
+            } => Some(self.tip(load, low, high, steps)),
+        }
+    }
+
+    fn sweep(&self) -> Result<&Sweep, Reply> {
+        self.sweep.as_ref().ok_or_else(|| Reply::Failed {
+            message: "The worker was given a job before its grid.".into(),
+        })
+    }
+
+    fn run(&self, point: usize, seed: u32) -> Reply {
+        let sweep = match self.sweep() {
+            Ok(s) => s,
+            Err(reply) => return reply,
+        };
+        let Some(&p) = sweep.points().get(point) else {
+            return Reply::Failed {
+                message: format!("There is no grid point {point}."),
+            };
+        };
+        match verdict_of(sweep, p, seed) {
+            Ok(verdict) => Reply::Ran {
+                point,
+                seed,
+                verdict,
+            },
+            Err(message) => Reply::Failed { message },
+        }
+    }
+
+    fn trace(&self, point: usize) -> Reply {
+        let sweep = match self.sweep() {
+            Ok(s) => s,
+            Err(reply) => return reply,
+        };
+        let Some(&p) = sweep.points().get(point) else {
+            return Reply::Failed {
+                message: format!("There is no grid point {point}."),
+            };
+        };
+        let scenario = match sweep.scenario(p, 0) {
+            Ok(s) => s,
+            Err(e) => {
+                return Reply::Failed {
+                    message: sentence(e),
+                }
+            }
+        };
+        let mut sim = match Sim::with_limits(&scenario, Limits::web()) {
+            Ok(sim) => sim,
+            Err(e) => {
+                return Reply::Failed {
+                    message: sentence(e.to_string()),
+                }
+            }
+        };
+        sim.run();
+        if let Some(stopped) = sim.stopped() {
+            return Reply::Failed {
+                message: format!("The run stopped: {stopped}"),
+            };
+        }
+        let full = sim.fluid_trace();
+        let every = full.len().div_ceil(MAX_TRACE).max(1);
+        Reply::Traced {
+            trace: full.iter().step_by(every).copied().collect(),
+            bucket_s: scenario.bucket_s * every as f64,
+            verdict: sim.report().verdict,
+        }
+    }
+
+    fn tip(&self, load: usize, low: f64, high: f64, steps: u32) -> Reply {
+        let sweep = match self.sweep() {
+            Ok(s) => s,
+            Err(reply) => return reply,
+        };
+        let Some(&p) = sweep.points().iter().filter(|p| p.iy == 0).nth(load) else {
+            return Reply::Failed {
+                message: format!("There is no load {load}."),
+            };
+        };
+        let mut runs = 0;
+        let mut failure = None;
+        let threshold = bisect(
+            low,
+            high,
+            steps.min(MAX_STEPS),
+            sweep.y_is_whole(),
+            |size| {
+                let trial = Point { y: size, ..p };
+                let mut metastable = 0;
+                for seed in 0..sweep.seeds {
+                    runs += 1;
+                    match verdict_of(sweep, trial, seed) {
+                        Ok(Verdict::Metastable) => metastable += 1,
+                        Ok(_) => {}
+                        Err(message) => failure = Some(message),
+                    }
+                }
+                2 * metastable >= sweep.seeds
+            },
+        );
+        match failure {
+            Some(message) => Reply::Failed { message },
+            None => Reply::Tipped {
+                load,
+                threshold,
+                runs,
+            },
+        }
+    }
+}
+
+/// One run's verdict, under the browser's limits.
+fn verdict_of(sweep: &Sweep, point: Point, seed: u32) -> Result<Verdict, String> {
+    let scenario = sweep.scenario(point, seed).map_err(sentence)?;
+    let mut sim =
+        Sim::with_limits(&scenario, Limits::web()).map_err(|e| sentence(e.to_string()))?;
+    sim.run();
+    if let Some(stopped) = sim.stopped() {
+        return Err(format!(
+            "The run at {} with seed {} stopped: {stopped}",
+            place(sweep, point),
+            scenario.seed
+        ));
+    }
+    Ok(sim.report().verdict)
+}
+
+/// "users.rate = 50, triggers.0.factor = 2".
+pub fn place(sweep: &Sweep, point: Point) -> String {
+    match &sweep.y {
+        Some(y) => format!(
+            "{} = {}, {} = {}",
+            sweep.x.path,
+            number_text(point.x),
+            y.path,
+            number_text(point.y)
+        ),
+        None => format!("{} = {}", sweep.x.path, number_text(point.x)),
+    }
+}
+
+/// A simulated run in the fluid model's state space.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Trace {
+    /// `(q, r)` per point ([`sim_core::Sim::fluid_trace`], thinned to [`MAX_TRACE`]).
+    pub path: Vec<(f64, f64)>,
+    /// Seconds between points.
+    pub bucket_s: f64,
+    pub verdict: Verdict,
+}
+
+/// The replies so far.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Results {
+    /// Phase: each point's verdicts, one per seed done.
+    pub verdicts: Vec<Vec<Verdict>>,
+    /// Tip: each load's threshold, once searched.
+    pub thresholds: Vec<Option<Threshold>>,
+    /// Model: the simulated run's path.
+    pub trace: Option<Trace>,
+    /// Jobs answered.
+    pub done: usize,
+    /// Simulation runs done.
+    pub runs: usize,
+}
+
+impl Results {
+    pub fn for_plan(plan: &Plan) -> Results {
+        Results {
+            verdicts: vec![Vec::new(); plan.points.len()],
+            thresholds: vec![None; plan.points.len()],
+            trace: None,
+            done: 0,
+            runs: 0,
+        }
+    }
+
+    /// Adds a reply; a failure is returned as the message to show.
+    pub fn add(&mut self, reply: Reply) -> Result<(), String> {
+        match reply {
+            Reply::Ran { point, verdict, .. } => {
+                if let Some(v) = self.verdicts.get_mut(point) {
+                    v.push(verdict);
+                    self.done += 1;
+                    self.runs += 1;
+                }
+                Ok(())
+            }
+            Reply::Tipped {
+                load,
+                threshold,
+                runs,
+            } => {
+                if let Some(t) = self.thresholds.get_mut(load) {
+                    *t = Some(threshold);
+                    self.done += 1;
+                    self.runs += runs;
+                }
+                Ok(())
+            }
+            Reply::Traced {
+                trace,
+                bucket_s,
+                verdict,
+            } => {
+                self.trace = Some(Trace {
+                    path: trace,
+                    bucket_s,
+                    verdict,
+                });
+                self.done += 1;
+                self.runs += 1;
+                Ok(())
+            }
+            Reply::Ready => Ok(()),
+            Reply::Failed { message } => Err(message),
+        }
+    }
+
+    /// A phase point's outcome so far (`None` before its first seed).
+    pub fn outcome(&self, point: usize) -> Option<Outcome> {
+        let verdicts = self.verdicts.get(point)?;
+        (!verdicts.is_empty()).then(|| Outcome::of_verdicts(verdicts.iter().copied()))
+    }
+}
+
+/// A verdict's fill in the diagram (`#rrggbb`), shaded by the seeds' agreement as the CLI's
+/// phase diagrams are.
+pub fn fill(verdict: Verdict, agreement: f64) -> String {
+    let [r, g, b] = sim_core::sweep::shade_rgb(sim_core::sweep::verdict_rgb(verdict), agreement);
+    format!("#{r:02x}{g:02x}{b:02x}")
+}
+
+/// A value as a tick label: at most three significant digits (`30.5`, `1.16`, `120`).
+pub fn tick_text(value: f64) -> String {
+    if value == 0.0 || !value.is_finite() {
+        return number_text(value);
+    }
+    let decimals = (2 - value.abs().log10().floor() as i32).clamp(0, 6) as usize;
+    let text = format!("{value:.decimals$}");
+    if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        text
+    }
+}
+
+/// Tick positions for `n` values: all of them when they fit, otherwise every k-th (always
+/// the first and the last).
+pub fn ticks(n: usize, room: usize) -> Vec<usize> {
+    if n == 0 {
+        return Vec::new();
+    }
+    let step = n.div_ceil(room.max(1)).max(1);
+    let mut out: Vec<usize> = (0..n).step_by(step).collect();
+    if out.last() != Some(&(n - 1)) {
+        if out.len() > 1 && n - 1 - out[out.len() - 1] < step / 2 + 1 {
+            out.pop();
+        }
+        out.push(n - 1);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sim_core::presets;
+
+    fn storm() -> Value {
+        serde_json::from_str(presets::find("retry-storm").unwrap().json).unwrap()
+    }
+
+    #[test]
+    fn the_defaults_sweep_the_clients_rate_against_the_spike() {
+        let config = AnalysisConfig::default_for(&storm());
+        assert_eq!(config.mode, Mode::Phase);
+        assert_eq!(config.x.path, "users.rate");
+        assert!(config.x.lo < config.x.hi);
+        let y = config.y.unwrap();
+        assert_eq!(y.path, "triggers.0.factor");
+        assert_eq!(y.lo, 1.0);
+        assert!(Plan::new(&storm(), &AnalysisConfig::default_for(&storm())).is_ok());
+    }
+
+    #[test]
+    fn settings_round_trip_through_the_address() {
+        let doc = storm();
+        let config = AnalysisConfig {
+            mode: Mode::Tip,
+            x: Range::parse("users.rate=40..100:7").unwrap(),
+            y: None,
+            trigger: Range::parse("triggers.0.duration_s=1..60"),
+            seeds: 3,
+            steps: 4,
+        };
+        let query = config.to_query();
+        assert!(query.starts_with("view=tip&x=users.rate%3D40..100:7&y=&trigger="));
+        assert_eq!(AnalysisConfig::from_query(&query, &doc), Some(config));
+        // Not the analysis view, or nonsense: the page still opens.
+        assert_eq!(AnalysisConfig::from_query("embed&s=1", &doc), None);
+        let odd = AnalysisConfig::from_query("view=phase&x=%%%&seeds=9999&steps=x", &doc).unwrap();
+        assert_eq!(odd.x, AnalysisConfig::default_for(&doc).x);
+        assert_eq!(odd.seeds, MAX_SEEDS);
+    }
+
+    #[test]
+    fn a_bad_setting_is_refused_with_a_sentence_naming_it() {
+        let doc = storm();
+        let mut config = AnalysisConfig::default_for(&doc);
+        config.x = Range::parse("users.nope=1..2:3").unwrap();
+        let e = Plan::new(&doc, &config).unwrap_err();
+        assert!(e.contains("users.nope"), "{e}");
+        config.x = Range::parse("users.rate=-5..10:3").unwrap();
+        let e = Plan::new(&doc, &config).unwrap_err();
+        assert!(e.starts_with("At users.rate = -5"), "{e}");
+        config.x = Range::parse("users.rate=1..10:3000").unwrap();
+        assert!(Plan::new(&doc, &config).unwrap_err().contains("1 to 60"));
+        config.x = Range::parse("users.rate=1..10:60").unwrap();
+        config.y = Range::parse("triggers.0.factor=1..3:60");
+        config.seeds = 10;
+        assert!(Plan::new(&doc, &config).unwrap_err().contains("36000 runs"));
+        config.seeds = 1;
+        config.y = Range::parse("users.rate=1..3:6");
+        assert!(Plan::new(&doc, &config)
+            .unwrap_err()
+            .contains("same parameter (users.rate)"));
+    }
+
+    /// What a browser's workers compute is what the CLI's sweep computes: the same verdict
+    /// per point and seed, whichever worker ran it and in whatever order.
+    #[test]
+    fn workers_answer_jobs_with_the_cores_verdicts() {
+        let doc = storm();
+        let config = AnalysisConfig {
+            mode: Mode::Phase,
+            x: Range::parse("users.rate=40..90:2").unwrap(),
+            y: Range::parse("triggers.0.factor=1.2..3:2"),
+            trigger: None,
+            seeds: 2,
+            steps: 0,
+        };
+        let plan = Plan::new(&doc, &config).unwrap();
+        assert_eq!(plan.jobs(), 8);
+        let mut workers = [WorkerState::default(), WorkerState::default()];
+        for w in &mut workers {
+            assert_eq!(w.handle(plan.setup.clone()), None);
+        }
+        let mut results = Results::for_plan(&plan);
+        // Backwards, alternating workers, and through JSON as in the browser.
+        for i in (0..plan.jobs()).rev() {
+            let request: Request =
+                serde_json::from_str(&serde_json::to_string(&plan.job(i)).unwrap()).unwrap();
+            let reply = workers[i % 2].handle(request).unwrap();
+            let reply: Reply =
+                serde_json::from_str(&serde_json::to_string(&reply).unwrap()).unwrap();
+            results.add(reply).unwrap();
+        }
+        assert_eq!((results.done, results.runs), (8, 8));
+        for (i, point) in plan.points.iter().enumerate() {
+            let expected: Vec<Verdict> = (0..2)
+                .rev()
+                .map(|s| {
+                    let mut sim = Sim::new(&plan.sweep.scenario(*point, s).unwrap()).unwrap();
+                    sim.run();
+                    sim.report().verdict
+                })
+                .collect();
+            assert_eq!(
+                results.verdicts[i],
+                expected,
+                "at {}",
+                place(&plan.sweep, *point)
+            );
+        }
+        // The low rate with the small spike recovers; the high rate with the large one does not.
+        assert_eq!(results.outcome(0).unwrap().verdict, Verdict::Recovered);
+        assert_eq!(results.outcome(3).unwrap().verdict, Verdict::Metastable);
+        // Clicking a cell opens its exact scenario (the first seed).
+        let mut opened = plan.doc_at(3, None).unwrap();
+        assert_eq!(get_path(&mut opened, "users.rate").unwrap(), 90);
+        assert_eq!(get_path(&mut opened, "triggers.0.factor").unwrap(), 3);
+        assert_eq!(opened["seed"], doc["seed"]);
+    }
+
+    #[test]
+    fn a_tipping_job_bisects_one_load() {
+        let doc = storm();
+        let config = AnalysisConfig {
+            mode: Mode::Tip,
+            x: Range::parse("users.rate=50..90:2").unwrap(),
+            y: None,
+            trigger: Range::parse("triggers.0.factor=1..4"),
+            seeds: 1,
+            steps: 3,
+        };
+        let plan = Plan::new(&doc, &config).unwrap();
+        assert_eq!((plan.jobs(), plan.most_runs()), (2, 10));
+        let mut worker = WorkerState::default();
+        worker.handle(plan.setup.clone());
+        let mut results = Results::for_plan(&plan);
+        for i in 0..plan.jobs() {
+            results.add(worker.handle(plan.job(i)).unwrap()).unwrap();
+        }
+        let at = |i: usize| results.thresholds[i].unwrap().tipping().unwrap();
+        assert!(at(1) < at(0), "{:?}", results.thresholds);
+        assert!(results.runs <= plan.most_runs());
+    }
+
+    #[test]
+    fn the_model_view_traces_the_scenarios_own_run_or_says_why_not() {
+        let doc = storm();
+        let config = AnalysisConfig {
+            mode: Mode::Model,
+            ..AnalysisConfig::default_for(&doc)
+        };
+        let plan = Plan::new(&doc, &config).unwrap();
+        assert_eq!((plan.jobs(), plan.most_runs()), (1, 1));
+        let mut worker = WorkerState::default();
+        worker.handle(plan.setup.clone());
+        let mut results = Results::for_plan(&plan);
+        results.add(worker.handle(plan.job(0)).unwrap()).unwrap();
+        let trace = results.trace.clone().unwrap();
+        let mut sim = Sim::new(&sim_core::Scenario::from_value(doc.clone()).unwrap()).unwrap();
+        sim.run();
+        assert_eq!(trace.path, sim.fluid_trace());
+        assert_eq!((trace.bucket_s, trace.verdict), (1.0, Verdict::Metastable));
+
+        let cache: Value = serde_json::from_str(presets::find("cold-cache").unwrap().json).unwrap();
+        let e = Plan::new(&cache, &config).unwrap_err();
+        assert!(
+            e.starts_with("The fluid model covers client → retry → FIFO server"),
+            "{e}"
+        );
+        assert!(e.contains("block \"cache\""), "{e}");
+    }
+
+    #[test]
+    fn a_job_before_setup_or_off_the_grid_is_an_answer_not_a_panic() {
+        let mut worker = WorkerState::default();
+        assert!(matches!(
+            worker.handle(Request::Run { point: 0, seed: 0 }),
+            Some(Reply::Failed { .. })
+        ));
+        let plan = Plan::new(&storm(), &AnalysisConfig::default_for(&storm())).unwrap();
+        worker.handle(plan.setup.clone());
+        assert!(matches!(
+            worker.handle(Request::Run {
+                point: 99_999,
+                seed: 0
+            }),
+            Some(Reply::Failed { .. })
+        ));
+    }
+
+    #[test]
+    fn tick_labels_are_short() {
+        assert_eq!(tick_text(30.526315789), "30.5");
+        assert_eq!(tick_text(1.157894), "1.16");
+        assert_eq!(tick_text(120.0), "120");
+        assert_eq!(tick_text(0.0012345), "0.00123");
+        assert_eq!(tick_text(2.5), "2.5");
+        assert_eq!(tick_text(12345.6), "12346");
+    }
+
+    #[test]
+    fn ticks_keep_the_ends_and_fit_the_room() {
+        assert_eq!(ticks(5, 10), vec![0, 1, 2, 3, 4]);
+        assert_eq!(ticks(20, 6), vec![0, 4, 8, 12, 16, 19]);
+        assert!(ticks(60, 8).len() <= 9);
+        assert_eq!(ticks(1, 8), vec![0]);
+    }
+}

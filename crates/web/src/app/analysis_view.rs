@@ -1,0 +1,1056 @@
+//! The analysis view: its settings, the Web Workers that compute it (one per core), and the
+//! phase diagram or tipping curve they fill in as their answers arrive.
+
+use super::{now_ms, Store};
+use crate::analysis::{
+    fill, place, tick_text, ticks, AnalysisConfig, Mode, Plan, Range, Reply, Results,
+};
+use crate::embed::{knob_candidates, resolve_knob};
+use crate::state::Action;
+use sim_core::sweep::{number_text, Threshold};
+use sim_core::Verdict;
+use std::cell::RefCell;
+use std::rc::{Rc, Weak};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use web_sys::HtmlInputElement;
+use yew::prelude::*;
+
+/// The workers' loader, beside the page (relative: the site may live under any sub-path).
+const WORKER_URL: &str = "./worker_loader.js";
+
+/// Where a computation stands.
+#[derive(Clone, Debug, PartialEq)]
+enum Status {
+    Running,
+    Done,
+    Cancelled,
+    Failed(String),
+}
+
+/// One computation: its plan, the answers so far and the workers doing it.
+struct Computation {
+    plan: Rc<Plan>,
+    config: AnalysisConfig,
+    results: Results,
+    next: usize,
+    status: Status,
+    started_ms: f64,
+    elapsed_ms: f64,
+    workers: Vec<web_sys::Worker>,
+    /// How many workers were started.
+    worker_count: usize,
+    redraw_pending: bool,
+    // The workers' handlers; dropped with the computation (never from inside one of them).
+    _on_message: Vec<Closure<dyn FnMut(web_sys::MessageEvent)>>,
+    _on_error: Vec<Closure<dyn FnMut(web_sys::Event)>>,
+}
+
+impl Computation {
+    fn post(&self, worker: usize, request: &crate::analysis::Request) {
+        if let (Some(w), Ok(text)) = (self.workers.get(worker), serde_json::to_string(request)) {
+            let _ = w.post_message(&JsValue::from_str(&text));
+        }
+    }
+
+    /// Gives a worker its next job, if there is one left.
+    fn feed(&mut self, worker: usize) {
+        if self.next < self.plan.jobs() {
+            let job = self.plan.job(self.next);
+            self.next += 1;
+            self.post(worker, &job);
+        }
+    }
+
+    /// Stops every worker at once (a run in progress included) and records why.
+    fn stop(&mut self, status: Status) {
+        for worker in &self.workers {
+            worker.terminate();
+        }
+        self.workers.clear();
+        self.elapsed_ms = now_ms() - self.started_ms;
+        self.status = status;
+    }
+
+    fn on_reply(&mut self, worker: usize, reply: Reply) {
+        if self.status != Status::Running {
+            return;
+        }
+        if reply == Reply::Ready {
+            let setup = self.plan.setup.clone();
+            self.post(worker, &setup);
+            self.feed(worker);
+            return;
+        }
+        match self.results.add(reply) {
+            Err(message) => self.stop(Status::Failed(message)),
+            Ok(()) if self.results.done >= self.plan.jobs() => self.stop(Status::Done),
+            Ok(()) => self.feed(worker),
+        }
+    }
+}
+
+impl Drop for Computation {
+    fn drop(&mut self) {
+        for worker in &self.workers {
+            worker.terminate();
+        }
+    }
+}
+
+type Shared = Rc<RefCell<Option<Computation>>>;
+
+/// As many workers as the machine has cores (the page itself is idle meanwhile), at most 8.
+fn worker_count() -> usize {
+    let cores = web_sys::window()
+        .map(|w| w.navigator().hardware_concurrency())
+        .unwrap_or(2.0);
+    (cores as usize).clamp(1, 8)
+}
+
+/// Redraws at most once a frame while answers stream in.
+fn schedule_redraw(shared: &Shared, redraw: &Callback<()>) {
+    let mut guard = shared.borrow_mut();
+    let Some(computation) = guard.as_mut() else {
+        return;
+    };
+    if computation.status != Status::Running {
+        drop(guard);
+        redraw.emit(());
+        return;
+    }
+    if computation.redraw_pending {
+        return;
+    }
+    computation.redraw_pending = true;
+    drop(guard);
+    let weak = Rc::downgrade(shared);
+    let redraw = redraw.clone();
+    let frame = Closure::once_into_js(move || {
+        if let Some(shared) = weak.upgrade() {
+            if let Some(c) = shared.borrow_mut().as_mut() {
+                c.redraw_pending = false;
+            }
+            redraw.emit(());
+        }
+    });
+    if let Some(window) = web_sys::window() {
+        let _ = window.request_animation_frame(frame.unchecked_ref());
+    }
+}
+
+/// Starts computing `plan` in fresh workers, replacing any computation under way.
+fn start(shared: &Shared, plan: Plan, config: AnalysisConfig, redraw: Callback<()>) {
+    // The previous computation's workers stop here (outside their handlers).
+    shared.borrow_mut().take();
+    let plan = Rc::new(plan);
+    let mut computation = Computation {
+        results: Results::for_plan(&plan),
+        plan,
+        config,
+        next: 0,
+        status: Status::Running,
+        started_ms: now_ms(),
+        elapsed_ms: 0.0,
+        workers: Vec::new(),
+        worker_count: 0,
+        redraw_pending: false,
+        _on_message: Vec::new(),
+        _on_error: Vec::new(),
+    };
+    let weak: Weak<RefCell<Option<Computation>>> = Rc::downgrade(shared);
+    let count = worker_count().min(computation.plan.jobs()).max(1);
+    for index in 0..count {
+        let worker = match web_sys::Worker::new(WORKER_URL) {
+            Ok(worker) => worker,
+            Err(e) => {
+                computation.stop(Status::Failed(format!(
+                    "The analysis workers could not start ({}).",
+                    e.as_string().unwrap_or_else(|| format!("{e:?}"))
+                )));
+                break;
+            }
+        };
+        let on_message = {
+            let weak = weak.clone();
+            let redraw = redraw.clone();
+            Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |event: web_sys::MessageEvent| {
+                let Some(shared) = weak.upgrade() else {
+                    return;
+                };
+                let reply = event
+                    .data()
+                    .as_string()
+                    .and_then(|text| serde_json::from_str::<Reply>(&text).ok())
+                    .unwrap_or_else(|| Reply::Failed {
+                        message: "A worker sent an answer that could not be read.".into(),
+                    });
+                if let Some(c) = shared.borrow_mut().as_mut() {
+                    c.on_reply(index, reply);
+                }
+                schedule_redraw(&shared, &redraw);
+            })
+        };
+        let on_error = {
+            let weak = weak.clone();
+            let redraw = redraw.clone();
+            Closure::<dyn FnMut(web_sys::Event)>::new(move |event: web_sys::Event| {
+                event.prevent_default();
+                let Some(shared) = weak.upgrade() else {
+                    return;
+                };
+                let detail = event
+                    .dyn_ref::<web_sys::ErrorEvent>()
+                    .map(|e| e.message())
+                    .filter(|m| !m.is_empty())
+                    .unwrap_or_else(|| format!("{WORKER_URL} did not load"));
+                if let Some(c) = shared.borrow_mut().as_mut() {
+                    if c.status == Status::Running {
+                        c.stop(Status::Failed(format!(
+                            "An analysis worker stopped: {detail}."
+                        )));
+                    }
+                }
+                schedule_redraw(&shared, &redraw);
+            })
+        };
+        worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+        computation.workers.push(worker);
+        computation.worker_count += 1;
+        computation._on_message.push(on_message);
+        computation._on_error.push(on_error);
+    }
+    *shared.borrow_mut() = Some(computation);
+    redraw.emit(());
+}
+
+#[derive(Properties, PartialEq)]
+pub struct AnalysisProps {
+    pub state: UseReducerHandle<Store>,
+}
+
+/// The analysis view: settings on the left, the picture on the right.
+#[function_component(AnalysisView)]
+pub fn analysis_view(props: &AnalysisProps) -> Html {
+    let store = &props.state;
+    let state = &store.0;
+    let shared: Rc<Shared> = use_memo((), |_| Rc::new(RefCell::new(None)));
+    let shared: Shared = (*shared).clone();
+    let force = use_force_update();
+    let redraw = Callback::from(move |()| force.force_update());
+    let hover = use_state(|| None::<usize>);
+    let config = state
+        .analysis
+        .clone()
+        .unwrap_or_else(|| AnalysisConfig::default_for(&state.doc));
+    let plan = Plan::new(&state.doc, &config);
+
+    let run = {
+        let shared = shared.clone();
+        let redraw = redraw.clone();
+        let doc = state.doc.clone();
+        let config = config.clone();
+        Callback::from(move |_: ()| {
+            if let Ok(plan) = Plan::new(&doc, &config) {
+                start(&shared, plan, config.clone(), redraw.clone());
+            }
+        })
+    };
+    // Opening the view computes it at once (a link to it shows its picture).
+    {
+        let run = run.clone();
+        let runnable = plan.is_ok() && state.problems.is_empty();
+        use_effect_with((), move |_| {
+            if runnable {
+                run.emit(());
+            }
+        });
+    }
+    let cancel = {
+        let shared = shared.clone();
+        let redraw = redraw.clone();
+        Callback::from(move |_: MouseEvent| {
+            if let Some(c) = shared.borrow_mut().as_mut() {
+                if c.status == Status::Running {
+                    c.stop(Status::Cancelled);
+                }
+            }
+            redraw.emit(());
+        })
+    };
+    let set = {
+        let store = store.clone();
+        Callback::from(move |config: AnalysisConfig| store.dispatch(Action::SetAnalysis(config)))
+    };
+
+    let guard = shared.borrow();
+    let computation = guard.as_ref();
+    let running = computation.is_some_and(|c| c.status == Status::Running);
+    let stale = computation.is_some_and(|c| c.config != config);
+
+    let status_line = match computation {
+        None => "Press Run to compute.".to_string(),
+        Some(c) => {
+            let jobs = c.plan.jobs();
+            let (done, runs) = (c.results.done, c.results.runs);
+            let unit = if c.plan.mode == Mode::Phase {
+                "runs"
+            } else {
+                "loads"
+            };
+            let seconds = |ms: f64| format!("{:.1} s", ms / 1000.0);
+            match &c.status {
+                Status::Running => format!(
+                    "Computing: {done} of {jobs} {unit} ({}) · {} · {}",
+                    plural(runs, "run"),
+                    seconds(now_ms() - c.started_ms),
+                    plural(c.workers.len(), "worker")
+                ),
+                Status::Done => format!(
+                    "Done: {} in {} on {}.{}",
+                    plural(runs, "run"),
+                    seconds(c.elapsed_ms),
+                    plural(c.worker_count, "worker"),
+                    if stale {
+                        " The settings have changed since: press Run to compute them."
+                    } else {
+                        ""
+                    }
+                ),
+                Status::Cancelled => format!(
+                    "Cancelled after {done} of {jobs} {unit} ({}) in {}.",
+                    plural(runs, "run"),
+                    seconds(c.elapsed_ms)
+                ),
+                Status::Failed(message) => format!("Stopped: {message}"),
+            }
+        }
+    };
+    let failed = computation.is_some_and(|c| matches!(c.status, Status::Failed(_)));
+
+    let open = {
+        let store = store.clone();
+        let plan = computation.map(|c| c.plan.clone());
+        Callback::from(move |(point, y): (usize, Option<f64>)| {
+            if let Some(doc) = plan.as_ref().and_then(|p| p.doc_at(point, y)) {
+                store.dispatch(Action::OpenPoint(doc));
+            }
+        })
+    };
+    let figure = match computation {
+        Some(c) if c.plan.mode == Mode::Phase => phase_figure(c, &state.doc, open, hover.clone()),
+        Some(c) if c.plan.mode == Mode::Model => model_figure(c),
+        Some(c) => tip_figure(c, &state.doc, open, hover.clone()),
+        None => html! {},
+    };
+    let progress = computation.map(|c| {
+        html! {
+            <progress max={c.plan.jobs().to_string()} value={c.results.done.to_string()}
+                aria-label="Progress" />
+        }
+    });
+    let problem = if !state.problems.is_empty() {
+        Some("The scenario has problems: fix them in the playground first.".to_string())
+    } else {
+        plan.as_ref().err().cloned()
+    };
+    let name = state.scenario.name.clone();
+
+    html! {
+        <main class="analysis" data-testid="analysis">
+            <section class="analysis-settings" aria-label="Analysis settings">
+                <h2>{ "Analysis" }</h2>
+                <p class="hint">
+                    { format!("Of \u{201c}{name}\u{201d}: ") }
+                    { match config.mode {
+                        Mode::Phase => "the verdict over a grid of one or two parameters, each point run with the chosen seeds.",
+                        Mode::Tip => "for each load, the smallest trigger that leaves the system metastable in at least half of the seeds (found by bisection).",
+                        Mode::Model => "why it tips: the fluid model's stable point, the saddle beyond it, and the simulated path between them.",
+                    } }
+                </p>
+                { settings_form(&config, &state.doc, set) }
+                <div class="analysis-actions">
+                    <button class="primary" data-testid="analysis-run" disabled={problem.is_some()}
+                        onclick={run.reform(|_: MouseEvent| ())}>
+                        { if running { "Restart" } else { "Run" } }
+                    </button>
+                    <button data-testid="analysis-cancel" disabled={!running} onclick={cancel}>{ "Cancel" }</button>
+                </div>
+                if let Some(problem) = problem {
+                    <p class="field-error" role="alert" data-testid="analysis-problem">{ problem }</p>
+                }
+                { for progress }
+                <p class={classes!("analysis-status", failed.then_some("field-error"))}
+                    data-testid="analysis-status" aria-live="polite">{ status_line }</p>
+                if let Some(c) = computation {
+                    <p class="hint">{ format!("Runs: {} · on the command line: metastable {}", c.plan.most_runs(), cli_words(&c.config)) }</p>
+                }
+            </section>
+            <section class="analysis-figure" aria-label="Result">
+                { figure }
+            </section>
+        </main>
+    }
+}
+
+/// "1 run", "12 runs".
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
+/// The same computation on the command line (for the hint).
+fn cli_words(config: &AnalysisConfig) -> String {
+    match config.mode {
+        Mode::Phase => {
+            let mut words = format!("sweep SCENARIO --x {}", config.x.spec());
+            if let Some(y) = &config.y {
+                words.push_str(&format!(" --y {}", y.spec()));
+            }
+            words.push_str(&format!(" --seeds {}", config.seeds));
+            words
+        }
+        Mode::Model => "fluid SCENARIO --plot state-space.svg".to_string(),
+        Mode::Tip => format!(
+            "tip SCENARIO --load {} --trigger {} --seeds {} --steps {}",
+            config.x.spec(),
+            config
+                .trigger
+                .as_ref()
+                .map(|t| format!("{}={}..{}", t.path, number_text(t.lo), number_text(t.hi)))
+                .unwrap_or_default(),
+            config.seeds,
+            config.steps
+        ),
+    }
+}
+
+/// The label of a parameter for people: "users: Rate (users.rate)".
+fn label_of(doc: &serde_json::Value, path: &str) -> String {
+    match resolve_knob(doc, path) {
+        Some(knob) if !knob.field.unit.is_empty() => {
+            format!("{} ({}, {path})", knob.label, knob.field.unit)
+        }
+        Some(knob) => format!("{} ({path})", knob.label),
+        None => path.to_string(),
+    }
+}
+
+fn input_value(e: &Event) -> Option<String> {
+    e.target()
+        .and_then(|t| t.dyn_into::<HtmlInputElement>().ok())
+        .map(|i| i.value())
+}
+
+fn select_value(e: &Event) -> Option<String> {
+    e.target()
+        .and_then(|t| t.dyn_into::<web_sys::HtmlSelectElement>().ok())
+        .map(|s| s.value())
+}
+
+/// One axis's row of the form: the parameter, its range and (with `count`) how many values.
+fn range_fields(
+    id: &'static str,
+    legend: &'static str,
+    range: Option<&Range>,
+    optional: bool,
+    count: bool,
+    doc: &serde_json::Value,
+    on_change: Callback<Option<Range>>,
+) -> Html {
+    let candidates = knob_candidates(doc);
+    let on_path = {
+        let doc = doc.clone();
+        let on_change = on_change.clone();
+        let n = range.map_or(8, |r| r.n);
+        Callback::from(move |e: Event| {
+            let Some(path) = select_value(&e) else {
+                return;
+            };
+            on_change.emit((!path.is_empty()).then(|| Range::around(&doc, &path, n)));
+        })
+    };
+    let number = |which: &'static str| {
+        let range = range.cloned();
+        let on_change = on_change.clone();
+        Callback::from(move |e: Event| {
+            let (Some(mut range), Some(text)) = (range.clone(), input_value(&e)) else {
+                return;
+            };
+            let Ok(value) = text.trim().parse::<f64>() else {
+                return;
+            };
+            match which {
+                "lo" => range.lo = value,
+                "hi" => range.hi = value,
+                _ => range.n = value.max(0.0).round() as usize,
+            }
+            on_change.emit(Some(range));
+        })
+    };
+    let current = range.map(|r| r.path.clone()).unwrap_or_default();
+    html! {
+        <fieldset class="analysis-axis" data-axis={id}>
+            <legend>{ legend }</legend>
+            <label>
+                <span>{ "Parameter" }</span>
+                <select data-testid={format!("{id}-path")} onchange={on_path}>
+                    if optional {
+                        <option value="" selected={current.is_empty()}>{ "(none: one row)" }</option>
+                    }
+                    { for candidates.iter().map(|path| html! {
+                        <option value={path.clone()} selected={*path == current}>{ label_of(doc, path) }</option>
+                    }) }
+                </select>
+            </label>
+            if let Some(range) = range {
+                <div class="analysis-range">
+                    <label><span>{ "From" }</span>
+                        <input type="number" step="any" data-testid={format!("{id}-lo")}
+                            value={number_text(range.lo)} onchange={number("lo")} /></label>
+                    <label><span>{ "to" }</span>
+                        <input type="number" step="any" data-testid={format!("{id}-hi")}
+                            value={number_text(range.hi)} onchange={number("hi")} /></label>
+                    if count {
+                        <label><span>{ "values" }</span>
+                            <input type="number" min="1" max={crate::analysis::MAX_SIDE.to_string()} step="1"
+                                data-testid={format!("{id}-n")} value={range.n.to_string()} onchange={number("n")} /></label>
+                    }
+                </div>
+            }
+        </fieldset>
+    }
+}
+
+fn settings_form(
+    config: &AnalysisConfig,
+    doc: &serde_json::Value,
+    set: Callback<AnalysisConfig>,
+) -> Html {
+    let with = |f: fn(&mut AnalysisConfig, Option<Range>)| {
+        let config = config.clone();
+        let set = set.clone();
+        Callback::from(move |range: Option<Range>| {
+            let mut next = config.clone();
+            f(&mut next, range);
+            set.emit(next);
+        })
+    };
+    let mode = |mode: Mode, label: &'static str| {
+        let checked = config.mode == mode;
+        let config = config.clone();
+        let set = set.clone();
+        let onchange = Callback::from(move |_: Event| {
+            set.emit(AnalysisConfig {
+                mode,
+                ..config.clone()
+            })
+        });
+        html! {
+            <label class="analysis-mode">
+                <input type="radio" name="analysis-mode" value={mode.id()}
+                    {checked} {onchange} />
+                { label }
+            </label>
+        }
+    };
+    let whole = |which: &'static str| {
+        let config = config.clone();
+        let set = set.clone();
+        Callback::from(move |e: Event| {
+            let Some(value) = input_value(&e).and_then(|t| t.trim().parse::<u32>().ok()) else {
+                return;
+            };
+            let mut next = config.clone();
+            if which == "seeds" {
+                next.seeds = value;
+            } else {
+                next.steps = value;
+            }
+            set.emit(next);
+        })
+    };
+    html! {
+        <div class="analysis-form">
+            <div class="analysis-modes" role="radiogroup" aria-label="Picture">
+                { mode(Mode::Phase, "Phase diagram") }
+                { mode(Mode::Tip, "Tipping trigger") }
+                { mode(Mode::Model, "Fluid model") }
+            </div>
+            if config.mode == Mode::Model {
+                <p class="hint">{ "The mean-field model of docs/fluid.md for this scenario: its equilibria, the loads at which it is bistable, and its vector field over the calls at the server (q) and the requests in orbit (r), with the model's trajectory and one simulated run drawn on it." }</p>
+            } else if config.mode == Mode::Phase {
+                { range_fields("x", "Horizontal axis", Some(&config.x), false, true, doc,
+                    with(|c, r| if let Some(r) = r { c.x = r })) }
+                { range_fields("y", "Vertical axis", config.y.as_ref(), true, true, doc,
+                    with(|c, r| c.y = r)) }
+            } else {
+                { range_fields("x", "Load", Some(&config.x), false, true, doc,
+                    with(|c, r| if let Some(r) = r { c.x = r })) }
+                { range_fields("trigger", "Trigger searched", config.trigger.as_ref(), false, false, doc,
+                    with(|c, r| c.trigger = r)) }
+            }
+            if config.mode != Mode::Model {
+            <div class="analysis-range">
+                <label><span>{ "Seeds per point" }</span>
+                    <input type="number" min="1" max={crate::analysis::MAX_SEEDS.to_string()} step="1"
+                        data-testid="analysis-seeds" value={config.seeds.to_string()} onchange={whole("seeds")} /></label>
+                if config.mode == Mode::Tip {
+                    <label><span>{ "Halvings" }</span>
+                        <input type="number" min="0" max={crate::analysis::MAX_STEPS.to_string()} step="1"
+                            data-testid="analysis-steps" value={config.steps.to_string()} onchange={whole("steps")} /></label>
+                }
+            </div>
+            }
+        </div>
+    }
+}
+
+const W: f64 = 760.0;
+const LEFT: f64 = 80.0;
+const RIGHT: f64 = 14.0;
+const TOP: f64 = 12.0;
+const BOTTOM: f64 = 56.0;
+
+fn text_at(x: f64, y: f64, anchor: &'static str, text: String) -> Html {
+    html! {
+        <text x={format!("{x:.1}")} y={format!("{y:.1}")} text-anchor={anchor}>{ text }</text>
+    }
+}
+
+/// The phase diagram: one cell per grid point, its colour the seeds' majority verdict, its
+/// shade their agreement; pale grey until its first seed is in.
+fn phase_figure(
+    c: &Computation,
+    doc: &serde_json::Value,
+    open: Callback<(usize, Option<f64>)>,
+    hover: UseStateHandle<Option<usize>>,
+) -> Html {
+    let plan = &c.plan;
+    let sweep = &plan.sweep;
+    let nx = sweep.x.values.len();
+    let ny = sweep.y.as_ref().map_or(1, |y| y.values.len());
+    let h = if sweep.y.is_some() { 460.0 } else { 170.0 };
+    let (pw, ph) = (W - LEFT - RIGHT, h - TOP - BOTTOM);
+    let (cw, ch) = (pw / nx as f64, ph / ny as f64);
+    let seeds = sweep.seeds as usize;
+    let describe = |i: usize| {
+        let point = plan.points[i];
+        let at = place(sweep, point);
+        match c.results.outcome(i) {
+            Some(o) => format!(
+                "{at}: {} ({} of {} seeds)",
+                o.verdict,
+                (o.agreement * c.results.verdicts[i].len() as f64).round(),
+                c.results.verdicts[i].len()
+            ),
+            None => format!("{at}: not computed yet"),
+        }
+    };
+    let cells = plan.points.iter().enumerate().map(|(i, point)| {
+        let x = LEFT + point.ix as f64 * cw;
+        let y = TOP + (ny - 1 - point.iy) as f64 * ch;
+        let outcome = c.results.outcome(i);
+        let colour = outcome.as_ref().map_or_else(
+            || "var(--pending)".to_string(),
+            |o| fill(o.verdict, o.agreement),
+        );
+        let verdict = outcome.as_ref().map_or("pending", |o| o.verdict.as_str());
+        let label = describe(i);
+        let onclick = open.reform(move |_: MouseEvent| (i, None));
+        let onkeydown = {
+            let open = open.clone();
+            Callback::from(move |e: KeyboardEvent| {
+                if e.key() == "Enter" || e.key() == " " {
+                    e.prevent_default();
+                    open.emit((i, None));
+                }
+            })
+        };
+        let onmouseenter = {
+            let hover = hover.clone();
+            Callback::from(move |_: MouseEvent| hover.set(Some(i)))
+        };
+        let onfocus = {
+            let hover = hover.clone();
+            Callback::from(move |_: FocusEvent| hover.set(Some(i)))
+        };
+        html! {
+            <rect class="cell" x={format!("{x:.2}")} y={format!("{y:.2}")}
+                width={format!("{:.2}", cw + 0.3)} height={format!("{:.2}", ch + 0.3)}
+                fill={colour} data-verdict={verdict} data-point={i.to_string()}
+                data-seeds={c.results.verdicts[i].len().to_string()}
+                tabindex="0" role="button" aria-label={label.clone()}
+                {onclick} {onkeydown} {onmouseenter} {onfocus}>
+                <title>{ label }</title>
+            </rect>
+        }
+    });
+    let x_ticks = ticks(nx, 10).into_iter().map(|ix| {
+        let x = LEFT + (ix as f64 + 0.5) * cw;
+        text_at(x, TOP + ph + 16.0, "middle", tick_text(plan.points[ix].x))
+    });
+    let y_ticks = sweep.y.as_ref().map(|y| {
+        ticks(y.values.len(), 12)
+            .into_iter()
+            .map(|iy| {
+                let yy = TOP + (ny - 1 - iy) as f64 * ch + ch / 2.0 + 4.0;
+                text_at(LEFT - 6.0, yy, "end", tick_text(plan.points[iy * nx].y))
+            })
+            .collect::<Html>()
+    });
+    let x_title = text_at(
+        LEFT + pw / 2.0,
+        h - 12.0,
+        "middle",
+        label_of(doc, &sweep.x.path),
+    );
+    let y_title = sweep.y.as_ref().map(|y| {
+        let (tx, ty) = (16.0, TOP + ph / 2.0);
+        html! {
+            <text x={format!("{tx}")} y={format!("{ty:.1}")} text-anchor="middle"
+                transform={format!("rotate(-90 {tx} {ty:.1})")}>{ label_of(doc, &y.path) }</text>
+        }
+    });
+    // The legend: each verdict present, with its count.
+    let mut counts: Vec<(Verdict, usize)> = Vec::new();
+    for i in 0..plan.points.len() {
+        if let Some(o) = c.results.outcome(i) {
+            match counts.iter_mut().find(|(v, _)| *v == o.verdict) {
+                Some((_, n)) => *n += 1,
+                None => counts.push((o.verdict, 1)),
+            }
+        }
+    }
+    counts.sort_by_key(|(v, _)| Verdict::ALL.iter().position(|a| a == v));
+    let readout = (*hover)
+        .filter(|i| *i < plan.points.len())
+        .map(describe)
+        .unwrap_or_else(|| {
+            "Point at a cell to read it; click it to open that scenario in the playground.".into()
+        });
+    html! {
+        <figure class="phase">
+            <svg viewBox={format!("0 0 {W} {h}")} role="group" data-testid="phase-diagram"
+                aria-label={format!("Phase diagram: {} points", plan.points.len())}
+                onmouseleave={ let hover = hover.clone(); Callback::from(move |_: MouseEvent| hover.set(None)) }>
+                { for cells }
+                <g class="ticks">{ for x_ticks }{ y_ticks.unwrap_or_default() }</g>
+                <g class="axis-title">{ x_title }{ y_title.unwrap_or_default() }</g>
+            </svg>
+            <figcaption>
+                <p class="readout" data-testid="analysis-readout">{ readout }</p>
+                <ul class="legend" data-testid="phase-legend">
+                    { for counts.iter().map(|(v, n)| html! {
+                        <li><span class="swatch" style={format!("background:{}", fill(*v, 1.0))}></span>
+                            { format!("{v} ({n})") }</li>
+                    }) }
+                </ul>
+                if seeds > 1 {
+                    <p class="hint">{ format!("{seeds} seeds per point: paler cells are points where the seeds disagree.") }</p>
+                }
+            </figcaption>
+        </figure>
+    }
+}
+
+/// The tipping curve: per load, the smallest trigger found to tip the system (with the
+/// bisection's bracket); the region above it shaded: triggers that large leave the system
+/// metastable.
+fn tip_figure(
+    c: &Computation,
+    doc: &serde_json::Value,
+    open: Callback<(usize, Option<f64>)>,
+    hover: UseStateHandle<Option<usize>>,
+) -> Html {
+    let plan = &c.plan;
+    let h = 420.0;
+    let (pw, ph) = (W - LEFT - RIGHT, h - TOP - BOTTOM);
+    let xs: Vec<f64> = plan.points.iter().map(|p| p.x).collect();
+    let (x0, x1) = match (xs.first(), xs.last()) {
+        (Some(a), Some(b)) if b > a => (*a, *b),
+        (Some(a), _) => (a - 0.5, a + 0.5),
+        _ => (0.0, 1.0),
+    };
+    let (y0, y1) = if plan.high > plan.low {
+        (plan.low, plan.high)
+    } else {
+        (plan.low - 0.5, plan.high + 0.5)
+    };
+    let sx = |x: f64| LEFT + (x - x0) / (x1 - x0) * pw;
+    let sy = |y: f64| TOP + ph - (y - y0) / (y1 - y0) * ph;
+    let trigger_path = plan.sweep.y.as_ref().map_or("", |y| y.path.as_str());
+    let describe = |i: usize| {
+        let load = format!("{} = {}", plan.sweep.x.path, number_text(xs[i]));
+        match c.results.thresholds[i] {
+            None => format!("{load}: not searched yet"),
+            Some(Threshold::Never) => format!(
+                "{load}: no trigger up to {} tips it",
+                number_text(plan.high)
+            ),
+            Some(Threshold::AtOrBelow(t)) => {
+                format!(
+                    "{load}: tips already at {trigger_path} = {}",
+                    number_text(t)
+                )
+            }
+            Some(Threshold::Between(a, b)) => format!(
+                "{load}: tips at {trigger_path} = {} (not at {})",
+                number_text(b),
+                number_text(a)
+            ),
+        }
+    };
+    // The curve through every load searched (a load no trigger tips sits at the top).
+    let curve: Vec<(usize, f64, f64)> = c
+        .results
+        .thresholds
+        .iter()
+        .enumerate()
+        .filter_map(|(i, t)| {
+            let t = (*t)?;
+            Some((i, xs[i], t.tipping().unwrap_or(plan.high)))
+        })
+        .collect();
+    let line: String = curve
+        .iter()
+        .map(|(_, x, y)| format!("{:.1},{:.1}", sx(*x), sy(*y)))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let region = match (curve.first(), curve.last()) {
+        (Some(first), Some(last)) => format!(
+            "{:.1},{:.1} {line} {:.1},{:.1}",
+            sx(first.1),
+            sy(y1),
+            sx(last.1),
+            sy(y1)
+        ),
+        _ => String::new(),
+    };
+    let marks = curve.iter().map(|&(i, x, y)| {
+        let threshold = c.results.thresholds[i];
+        let kind = match threshold {
+            Some(Threshold::Never) => "never",
+            Some(Threshold::AtOrBelow(_)) => "at-or-below",
+            _ => "between",
+        };
+        let whisker = match threshold {
+            Some(Threshold::Between(a, b)) => html! {
+                <line class="bracket" x1={format!("{:.1}", sx(x))} x2={format!("{:.1}", sx(x))}
+                    y1={format!("{:.1}", sy(a))} y2={format!("{:.1}", sy(b))} />
+            },
+            _ => html! {},
+        };
+        let label = describe(i);
+        let onclick = open.reform(move |_: MouseEvent| (i, Some(y)));
+        let onkeydown = {
+            let open = open.clone();
+            Callback::from(move |e: KeyboardEvent| {
+                if e.key() == "Enter" || e.key() == " " {
+                    e.prevent_default();
+                    open.emit((i, Some(y)));
+                }
+            })
+        };
+        let onmouseenter = {
+            let hover = hover.clone();
+            Callback::from(move |_: MouseEvent| hover.set(Some(i)))
+        };
+        html! {
+            <g>
+                { whisker }
+                <circle class={classes!("mark", kind)} cx={format!("{:.1}", sx(x))} cy={format!("{:.1}", sy(y))} r="6"
+                    data-load={number_text(x)} data-kind={kind}
+                    data-min={threshold.and_then(Threshold::tipping).map(number_text).unwrap_or_default()} tabindex="0" role="button" aria-label={label.clone()}
+                    {onclick} {onkeydown} {onmouseenter}>
+                    <title>{ label }</title>
+                </circle>
+            </g>
+        }
+    });
+    let x_ticks = ticks(xs.len(), 10)
+        .into_iter()
+        .map(|i| text_at(sx(xs[i]), TOP + ph + 16.0, "middle", tick_text(xs[i])));
+    let y_ticks = (0..=4).map(|k| {
+        let v = y0 + (y1 - y0) * k as f64 / 4.0;
+        text_at(LEFT - 6.0, sy(v) + 4.0, "end", tick_text(v))
+    });
+    let (tx, ty) = (16.0, TOP + ph / 2.0);
+    let readout = (*hover)
+        .filter(|i| *i < xs.len())
+        .map(describe)
+        .unwrap_or_else(|| {
+            "Above the curve, a trigger that large leaves the system metastable (in at least half of the seeds); below it, the system heals. Click a point to open it.".into()
+        });
+    html! {
+        <figure class="tipping">
+            <svg viewBox={format!("0 0 {W} {h}")} role="group" data-testid="tipping-curve"
+                aria-label="Minimum trigger that causes a metastable failure, against load">
+                <rect class="plot-frame" x={format!("{LEFT}")} y={format!("{TOP}")}
+                    width={format!("{pw}")} height={format!("{ph}")} />
+                if !region.is_empty() {
+                    <polygon class="vulnerable" points={region} />
+                    <polyline class="curve" points={line} />
+                }
+                { for marks }
+                <g class="ticks">{ for x_ticks }{ for y_ticks }</g>
+                <g class="axis-title">
+                    { text_at(LEFT + pw / 2.0, h - 12.0, "middle", label_of(doc, &plan.sweep.x.path)) }
+                    <text x={format!("{tx}")} y={format!("{ty:.1}")} text-anchor="middle"
+                        transform={format!("rotate(-90 {tx} {ty:.1})")}>
+                        { format!("minimum {}", label_of(doc, trigger_path)) }</text>
+                </g>
+            </svg>
+            <figcaption>
+                <p class="readout" data-testid="analysis-readout">{ readout }</p>
+            </figcaption>
+        </figure>
+    }
+}
+
+/// The fluid model's picture: its vector field over q (log scale) × r, its equilibria by
+/// stability, its trajectory through the triggers (dashed) and the simulated run's path.
+fn model_figure(c: &Computation) -> Html {
+    use sim_core::fluid::{Fluid, Stability};
+    let Some(point) = c.plan.points.first().copied() else {
+        return html! {};
+    };
+    let Some(model) = c
+        .plan
+        .sweep
+        .scenario(point, 0)
+        .ok()
+        .and_then(|s| Fluid::of(&s).ok().map(|m| (m, s)))
+    else {
+        return html! {};
+    };
+    let (model, scenario) = model;
+    let trajectory = model.trajectory(scenario.bucket_s.max(0.1));
+    let simulated: &[(f64, f64)] = c.results.trace.as_ref().map_or(&[], |t| t.path.as_slice());
+    let (q_hi, r_hi) = model.frame(&trajectory, simulated);
+    let h = 480.0;
+    let (pw, ph) = (W - LEFT - RIGHT, h - TOP - BOTTOM);
+    let log_span = q_hi.ln();
+    let sx = |q: f64| LEFT + q.max(1.0).ln() / log_span * pw;
+    let sy = |r: f64| TOP + ph - r / r_hi * ph;
+    // Every arrow in one path: shaft, then head.
+    let mut arrows = String::new();
+    for arrow in model.field(q_hi, r_hi, 26, 16) {
+        let Some((ux, uy)) = arrow.offset(pw, ph, 11.0) else {
+            continue;
+        };
+        let (x0, y0) = (sx(arrow.q), sy(arrow.r));
+        let (x1, y1) = (x0 + ux, y0 - uy);
+        let head = |angle: f64| {
+            let (co, si) = (angle.cos(), angle.sin());
+            (
+                x1 - (ux * co - uy * si) * 0.4,
+                y1 + (ux * si + uy * co) * 0.4,
+            )
+        };
+        let (a, b) = (head(0.5), head(-0.5));
+        arrows.push_str(&format!(
+            "M{x0:.1} {y0:.1}L{x1:.1} {y1:.1}M{:.1} {:.1}L{x1:.1} {y1:.1}L{:.1} {:.1}",
+            a.0, a.1, b.0, b.1
+        ));
+    }
+    let line = |points: &mut dyn Iterator<Item = (f64, f64)>| {
+        points
+            .map(|(q, r)| format!("{:.1},{:.1}", sx(q), sy(r)))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let model_line = line(&mut trajectory.iter().map(|s| (s.q, s.r)));
+    let sim_line = line(&mut simulated.iter().copied());
+    let equilibria = model.equilibria(model.lambda);
+    let marks = equilibria.iter().map(|e| {
+        let kind = match e.stability {
+            Stability::Stable => "stable",
+            Stability::Saddle => "saddle",
+            Stability::Unstable => "unstable",
+        };
+        let label = format!("{kind}: q = {:.1}, r = {:.2}", e.q, e.r);
+        let (x, y) = (sx(e.q), sy(e.r));
+        html! {
+            <g>
+                <circle class={classes!("equilibrium", kind)} cx={format!("{x:.1}")} cy={format!("{y:.1}")} r="7"
+                    data-stability={kind}><title>{ label.clone() }</title></circle>
+                if e.stability == Stability::Stable {
+                    { text_at(x - 9.0, y - 12.0, "end", label) }
+                } else {
+                    { text_at(x + 9.0, y - 12.0, "start", label) }
+                }
+            </g>
+        }
+    });
+    let mut decade = 1.0;
+    let mut q_ticks = Vec::new();
+    while decade <= q_hi {
+        q_ticks.push(text_at(
+            sx(decade),
+            TOP + ph + 16.0,
+            "middle",
+            tick_text(decade),
+        ));
+        decade *= 10.0;
+    }
+    let r_ticks = (0..=4).map(|k| {
+        let r = r_hi * f64::from(k) / 4.0;
+        text_at(LEFT - 6.0, sy(r) + 4.0, "end", tick_text(r))
+    });
+    let (tx, ty) = (16.0, TOP + ph / 2.0);
+    let facts = {
+        let points: Vec<String> = equilibria
+            .iter()
+            .map(|e| format!("q = {:.2}, r = {:.3} ({:?})", e.q, e.r, e.stability).to_lowercase())
+            .collect();
+        let bistable = match model.bistable_loads() {
+            Some((lo, hi)) => format!(
+                "Bistable (a good point and a saddle) for loads from {lo:.1} to {hi:.1} requests/s: there a large enough trigger tips it; outside that range none can."
+            ),
+            None => "Never bistable: no trigger can tip it.".to_string(),
+        };
+        let simulated = c.results.trace.as_ref().map_or_else(
+            || "the simulated run is being traced…".to_string(),
+            |t| format!("the simulated run (seed {}): {}", scenario.seed, t.verdict),
+        );
+        html! {
+            <ul class="model-facts" data-testid="model-facts">
+                <li>{ format!("Equilibria at λ = {} requests/s: {}.", model.lambda, points.join("; ")) }</li>
+                <li>{ bistable }</li>
+                <li>{ format!("Verdict of the model: {}; {simulated}.", model.verdict()) }</li>
+            </ul>
+        }
+    };
+    html! {
+        <figure class="state-space">
+            <svg viewBox={format!("0 0 {W} {h}")} role="img" data-testid="state-space"
+                aria-label="The fluid model's state space: calls at the server against requests in orbit">
+                <rect class="plot-frame" x={format!("{LEFT}")} y={format!("{TOP}")}
+                    width={format!("{pw}")} height={format!("{ph}")} />
+                <path class="field" d={arrows} />
+                <polyline class="model-path" points={model_line} />
+                <polyline class="sim-path" points={sim_line} data-points={simulated.len().to_string()} />
+                { for marks }
+                <g class="ticks">{ for q_ticks }{ for r_ticks }</g>
+                <g class="axis-title">
+                    { text_at(LEFT + pw / 2.0, h - 12.0, "middle", "calls at the server, q (queued and in service; log scale)".to_string()) }
+                    <text x={format!("{tx}")} y={format!("{ty:.1}")} text-anchor="middle"
+                        transform={format!("rotate(-90 {tx} {ty:.1})")}>{ "requests in orbit, r (waiting out a backoff)" }</text>
+                </g>
+            </svg>
+            <figcaption>
+                <ul class="legend">
+                    <li><span class="swatch sim"></span>{ "simulated path (one point per bucket)" }</li>
+                    <li><span class="swatch model"></span>{ "model trajectory through the triggers" }</li>
+                    <li><span class="swatch field"></span>{ format!("direction of motion at λ = {}", model.lambda) }</li>
+                </ul>
+                { facts }
+            </figcaption>
+        </figure>
+    }
+}

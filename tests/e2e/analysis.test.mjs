@@ -1,0 +1,222 @@
+// End-to-end tests of the analysis view in headless Chromium: a phase grid and a tipping curve
+// computed in Web Workers (compared with the CLI's `sweep` and `tip` on the same scenario),
+// clicking a cell to open that exact run, cancelling, bad settings, and the view's place in
+// the address and the history.
+//
+// usage: node tests/e2e/analysis.test.mjs [distDir] [--prefix /sub/path/] [--only SUBSTRING]
+// Needs the native CLI (target/debug/metastable or target/release/metastable).
+import { execFileSync } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { runSuite } from './suite.mjs';
+import { withApps, waitForVerdict, waitForUrl, assert } from './browser.mjs';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const ROOT = path.resolve(HERE, '../..');
+const TEST_TIMEOUT_MS = 120_000;
+
+function cli(args) {
+  const bin = ['target/debug/metastable', 'target/release/metastable']
+    .map((p) => path.join(ROOT, p))
+    .filter((p) => existsSync(p))
+    .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0];
+  if (!bin) throw new Error('the metastable CLI is not built (cargo build -p metastable-cli)');
+  try {
+    return execFileSync(bin, args, { maxBuffer: 64 << 20, stdio: ['ignore', 'pipe', 'pipe'] }).toString('utf8');
+  } catch (e) {
+    throw new Error(`metastable ${args.join(' ')} failed (${e.status}): ${String(e.stderr ?? e.message).trim()}`);
+  }
+}
+
+/** The retry storm's link on this server, with the analysis view's settings in front. */
+function analysisUrl(base, query) {
+  const link = cli(['url', 'retry-storm', '--base', base]).trim();
+  const payload = new URL(link).searchParams.get('s');
+  return `${base}?${query}&s=${payload}`;
+}
+
+async function openAnalysis(open, url) {
+  const app = await open(url, { waitForApp: false });
+  await app.page.waitForSelector('[data-testid=analysis]', { timeout: 30_000 });
+  return app;
+}
+
+const statusOf = (page) => page.locator('[data-testid=analysis-status]').textContent();
+
+async function waitForDone(page, timeout = 90_000) {
+  await page
+    .waitForFunction(() => /^(Done|Stopped|Cancelled)/.test(document.querySelector('[data-testid=analysis-status]')?.textContent ?? ''), null, {
+      timeout,
+    })
+    .catch(async () => {
+      throw new Error(`the analysis did not finish within ${timeout / 1000} s: ${await statusOf(page)}`);
+    });
+  const status = await statusOf(page);
+  assert(status.startsWith('Done'), `the analysis should finish: ${status}`);
+  return status;
+}
+
+const cellsOf = (page) =>
+  page.$$eval('[data-testid=phase-diagram] rect.cell', (cells) =>
+    cells.map((c) => ({ point: Number(c.dataset.point), verdict: c.dataset.verdict, seeds: Number(c.dataset.seeds), label: c.getAttribute('aria-label') })),
+  );
+
+const PHASE = 'view=phase&x=users.rate%3D40..100:4&y=triggers.0.factor%3D1..4:3&seeds=1&steps=5';
+
+const tests = [
+  {
+    name: 'a phase grid computes in workers, draws every cell, and agrees with the CLI sweep',
+    timeoutMs: TEST_TIMEOUT_MS,
+    fn: ({ browser, url }) =>
+      withApps(browser, async (open) => {
+        const { page } = await openAnalysis(open, analysisUrl(url, PHASE));
+        const status = await waitForDone(page);
+        assert(/on [1-8] workers?\./.test(status), `the status names the workers: ${status}`);
+        const cells = await cellsOf(page);
+        assert(cells.length === 12, `4 × 3 cells, got ${cells.length}`);
+        const csv = cli(['sweep', 'retry-storm', '--x', 'users.rate=40..100:4', '--y', 'triggers.0.factor=1..4:3', '--seeds', '1'])
+          .trim()
+          .split('\n');
+        const column = csv[0].split(',').indexOf('verdict');
+        const expected = csv.slice(1).map((row) => row.split(',')[column]);
+        const got = cells.sort((a, b) => a.point - b.point).map((c) => c.verdict);
+        assert(JSON.stringify(got) === JSON.stringify(expected), `browser ${got.join(' ')}\n      CLI     ${expected.join(' ')}`);
+        assert(got.includes('metastable') && got.includes('recovered'), `the grid should cross the boundary: ${got.join(' ')}`);
+        const legend = await page.locator('[data-testid=phase-legend]').textContent();
+        assert(/metastable \(\d+\)/.test(legend), `the legend counts verdicts: ${legend}`);
+        await page.hover('[data-testid=phase-diagram] rect.cell[data-point="11"]');
+        const readout = await page.locator('[data-testid=analysis-readout]').textContent();
+        assert(readout.startsWith('users.rate = 100, triggers.0.factor = 4: '), `the readout names the point: ${readout}`);
+        return `${status}\n${got.join(' ')}`;
+      }),
+  },
+  {
+    name: 'clicking a cell opens that exact scenario in the playground, and back returns to the diagram',
+    timeoutMs: TEST_TIMEOUT_MS,
+    fn: ({ browser, url }) =>
+      withApps(browser, async (open) => {
+        const { page } = await openAnalysis(open, analysisUrl(url, PHASE));
+        await waitForDone(page);
+        // Rate 80 with a ×4 spike (the top row, third column): metastable.
+        await page.click('[data-testid=phase-diagram] rect.cell[data-point="10"]');
+        await page.waitForSelector('[data-testid=verdict]', { timeout: 20_000 });
+        const opened = await waitForUrl(page, (u) => !u.includes('view='), { what: 'the playground address' });
+        await waitForVerdict(page, { what: 'the opened point' });
+        const csv = await page.evaluate(() => window.wasmBindings.current_csv());
+        const expected = cli(['run', 'retry-storm', '--set', 'users.rate=80', '--set', 'triggers.0.factor=4']);
+        assert(csv === expected, `the opened run's CSV (${csv.length} bytes) should equal the CLI's (${expected.length} bytes)`);
+        const summary = JSON.parse(cli(['run', opened, '--summary']));
+        assert(summary.verdict === 'metastable', `the opened link is the metastable point: ${summary.verdict}`);
+        await page.goBack();
+        await page.waitForSelector('[data-testid=analysis]', { timeout: 10_000 });
+        await waitForDone(page);
+        return `opened ${opened.length}-character link; CSV ${csv.length} bytes equal to the CLI's`;
+      }),
+  },
+  {
+    name: 'the tipping curve computes per load and matches the CLI tip search',
+    timeoutMs: TEST_TIMEOUT_MS,
+    fn: ({ browser, url }) =>
+      withApps(browser, async (open) => {
+        const query = 'view=tip&x=users.rate%3D50..90:3&y=&trigger=triggers.0.factor%3D1..4:2&seeds=1&steps=3';
+        const { page } = await openAnalysis(open, analysisUrl(url, query));
+        const status = await waitForDone(page);
+        const marks = await page.$$eval('[data-testid=tipping-curve] circle.mark', (ms) => ms.map((m) => [m.dataset.load, m.dataset.min]));
+        const csv = cli(['tip', 'retry-storm', '--load', 'users.rate=50..90:3', '--trigger', 'triggers.0.factor=1..4', '--seeds', '1', '--steps', '3'])
+          .trim()
+          .split('\n')
+          .slice(1)
+          .map((row) => row.split(',').slice(0, 2));
+        assert(JSON.stringify(marks) === JSON.stringify(csv), `browser ${JSON.stringify(marks)}\n      CLI     ${JSON.stringify(csv)}`);
+        const mins = marks.map(([, m]) => Number(m));
+        assert(mins[2] < mins[0], `the threshold should fall as load rises: ${mins}`);
+        assert((await page.locator('[data-testid=tipping-curve] polygon.vulnerable').count()) === 1, 'the vulnerable region is shaded');
+        return `${status}\nminimum factor ${mins.join(' → ')}`;
+      }),
+  },
+  {
+    name: 'the fluid model view draws the state space, its equilibria and the simulated path',
+    timeoutMs: TEST_TIMEOUT_MS,
+    fn: ({ browser, url }) =>
+      withApps(browser, async (open) => {
+        const { page } = await openAnalysis(open, analysisUrl(url, 'view=model'));
+        await waitForDone(page);
+        const kinds = await page.$$eval('[data-testid=state-space] circle.equilibrium', (cs) => cs.map((c) => c.dataset.stability));
+        assert(JSON.stringify(kinds) === '["stable","saddle"]', `a stable point and a saddle: ${kinds}`);
+        const points = Number(await page.locator('[data-testid=state-space] polyline.sim-path').getAttribute('data-points'));
+        assert(points === 300, `the simulated path has a point per bucket of the 300 s run: ${points}`);
+        const arrows = (await page.locator('[data-testid=state-space] path.field').getAttribute('d')).split('M').length - 1;
+        assert(arrows >= 2 * 26 * 16 - 20, `the vector field is drawn (${arrows / 2} arrows)`);
+        const facts = await page.locator('[data-testid=model-facts]').textContent();
+        for (const expected of ['q = 8.00, r = 0.000 (stable)', '(saddle)', 'from 25.5 to 99.5 requests/s', 'Verdict of the model: metastable', 'simulated run (seed 7): metastable']) {
+          assert(facts.includes(expected), `the facts say ${JSON.stringify(expected)}: ${facts}`);
+        }
+        // A scenario outside the model's reach says why, and runs nothing.
+        const cache = cli(['url', 'cold-cache', '--base', url]).trim();
+        const other = await openAnalysis(open, cache.replace('?s=', '?view=model&s='));
+        const problem = await other.page.locator('[data-testid=analysis-problem]').textContent();
+        assert(problem.includes('block "cache"'), `the problem names the block: ${problem}`);
+        assert(await other.page.locator('[data-testid=analysis-run]').isDisabled(), 'nothing to run');
+        return facts;
+      }),
+  },
+  {
+    name: 'cancel stops the workers at once and keeps what was computed; Run starts again',
+    timeoutMs: TEST_TIMEOUT_MS,
+    fn: ({ browser, url }) =>
+      withApps(browser, async (open) => {
+        const query = 'view=phase&x=users.rate%3D40..100:30&y=triggers.0.factor%3D1..4:30&seeds=1';
+        const { page } = await openAnalysis(open, analysisUrl(url, query));
+        await page.waitForFunction(() => Number(document.querySelector('.analysis-settings progress')?.value) >= 4, null, { timeout: 30_000 });
+        await page.click('[data-testid=analysis-cancel]');
+        const status = await statusOf(page);
+        assert(status.startsWith('Cancelled after '), `the status says so: ${status}`);
+        const done = Number(await page.locator('.analysis-settings progress').getAttribute('value'));
+        await page.waitForTimeout(1000);
+        const later = Number(await page.locator('.analysis-settings progress').getAttribute('value'));
+        assert(done === later && done < 900, `nothing arrives after cancelling (${done} then ${later} of 900)`);
+        const drawn = (await cellsOf(page)).filter((c) => c.verdict !== 'pending').length;
+        assert(drawn === done, `the ${done} runs done stay drawn (${drawn})`);
+        assert(await page.locator('[data-testid=analysis-cancel]').isDisabled(), 'nothing left to cancel');
+        await page.click('[data-testid=analysis-run]');
+        await page.waitForFunction(() => /^Computing/.test(document.querySelector('[data-testid=analysis-status]')?.textContent), null, { timeout: 5000 });
+        await page.click('[data-testid=analysis-cancel]');
+        return status;
+      }),
+  },
+  {
+    name: 'the settings live in the address; a bad range is named and not run; back returns to the playground',
+    timeoutMs: TEST_TIMEOUT_MS,
+    fn: ({ browser, url }) =>
+      withApps(browser, async (open) => {
+        const { page } = await open(url);
+        await waitForVerdict(page, { what: 'the default scenario' });
+        await page.click('[data-testid=view-analysis]');
+        await page.waitForSelector('[data-testid=analysis]');
+        await waitForUrl(page, (u) => u.includes('view=phase&x=users.rate'), { what: 'the analysis address' });
+        await waitForDone(page);
+        const seeds = page.locator('[data-testid=analysis-seeds]');
+        await seeds.fill('2');
+        await seeds.dispatchEvent('change');
+        const withSeeds = await waitForUrl(page, (u) => u.includes('&seeds=2'), { what: 'the address after setting seeds' });
+        const lo = page.locator('[data-testid=x-lo]');
+        await lo.fill('-5');
+        await lo.dispatchEvent('change');
+        const problem = await page.locator('[data-testid=analysis-problem]').textContent();
+        assert(problem.includes('users.rate = -5'), `the problem names the point: ${problem}`);
+        assert(await page.locator('[data-testid=analysis-run]').isDisabled(), 'Run waits for a valid range');
+        // The link reopens the same settings, and computes them.
+        const again = await openAnalysis(open, withSeeds);
+        await waitForDone(again.page);
+        const cells = await cellsOf(again.page);
+        assert(cells.length > 0 && cells.every((c) => c.seeds === 2), 'every cell has its 2 seeds');
+        await page.goBack();
+        await page.waitForSelector('[data-testid=verdict]', { timeout: 10_000 });
+        await waitForUrl(page, (u) => !u.includes('view='), { what: 'the playground address after back' });
+        return `${problem}`;
+      }),
+  },
+];
+
+runSuite('analysis', tests);
