@@ -498,9 +498,14 @@ fn tip(
                     .map(|s| {
                         let scenario = sweep.scenario(trial, s).map_err(|e| anyhow!("{e}"))?;
                         let mut sim = Sim::new(&scenario).map_err(|e| anyhow!("{e}"))?;
-                        sim.run();
+                        // Only the verdict is wanted: an overloaded run stops once that
+                        // is certain (`Sim::run_for_verdict`).
+                        let verdict = sim.run_for_verdict();
                         runs.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        Ok(sim.report().verdict)
+                        if let Some(stopped) = sim.stopped() {
+                            bail!("at {} seed {}: {stopped}", trial.x, scenario.seed);
+                        }
+                        Ok(verdict)
                     })
                     .collect();
                 let mut metastable = 0;

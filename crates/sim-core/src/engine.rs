@@ -17,6 +17,7 @@ use crate::blocks::{Call, Outcome, ReplyTo, Token};
 use crate::metrics::{BucketCounts, Histogram, Row, Totals, GLOBAL_COLUMNS};
 use crate::queue::{to_seconds, to_time, Event, EventKind, EventQueue, LaneId, Time};
 use crate::scenario::{Block, Scenario, ScenarioError, Trigger};
+use crate::verdict::Verdict;
 use crate::verdict::{self, Report, Summary};
 use std::collections::BTreeMap;
 
@@ -553,6 +554,35 @@ impl Sim {
     /// The verdict and its explanation (meaningful once the run is finished).
     pub fn report(&self) -> Report {
         verdict::judge(&self.scenario, &self.columns, &self.rows)
+    }
+
+    /// The verdict, if what has run so far already settles it ([`verdict::settled`]).
+    pub fn settled(&self) -> Option<Verdict> {
+        let last_start = self
+            .bucket_length
+            .saturating_mul(self.n_buckets.saturating_sub(1) as u64);
+        verdict::settled(&self.scenario, &self.rows, to_seconds(last_start))
+    }
+
+    /// Runs only as far as the verdict needs, and returns it: past the window that decides
+    /// whether the system is `overloaded` (the time before the first trigger; with no trigger,
+    /// the first 80%), then to the end unless that settled it. Sweeps and tipping searches,
+    /// which want verdicts only, skip the rest of an overloaded run this way. The rows and
+    /// totals of a run stopped early are those of its first part.
+    pub fn run_for_verdict(&mut self) -> Verdict {
+        let first = self
+            .scenario
+            .triggers
+            .iter()
+            .map(|t| t.at_s())
+            .min_by(f64::total_cmp);
+        let decided_by = first.unwrap_or(0.8 * self.scenario.duration_s);
+        self.run_until(decided_by + 2.0 * to_seconds(self.bucket_length));
+        if let Some(verdict) = self.settled() {
+            return verdict;
+        }
+        self.run();
+        self.report().verdict
     }
 
     /// The summary of SPEC §5 (`wall_s` is left to the caller, which owns the clock).

@@ -160,6 +160,45 @@ fn percent(x: f64) -> String {
     format!("{:.0}%", 100.0 * x)
 }
 
+/// The verdict of a run still under way, if the rest of the run cannot change it: a system
+/// that is `overloaded` before its first trigger (with no trigger: over the first 80% of the
+/// run) is overloaded whatever follows. `last_start_s` is the start of the run's last bucket
+/// (it says whether the window after the trigger will hold a bucket, without which the
+/// verdict would be `undefined`). `None`: only the whole run can tell.
+///
+/// [`judge`] on the finished run gives the same verdict whenever this gives one: it reads the
+/// same whole buckets of the same window, and every condition that would make it
+/// `undefined` is checked here first (a property test runs both on random scenarios).
+pub fn settled(scenario: &Scenario, rows: &[Row], last_start_s: f64) -> Option<Verdict> {
+    let duration = scenario.duration_s;
+    let first = scenario
+        .triggers
+        .iter()
+        .min_by(|a, b| a.at_s().total_cmp(&b.at_s()));
+    let last = scenario
+        .triggers
+        .iter()
+        .max_by(|a, b| a.end_s().total_cmp(&b.end_s()));
+    let (window_end, after_start) = match first.zip(last) {
+        Some((first, last)) => {
+            if last.end_s() >= duration {
+                return None;
+            }
+            (first.at_s(), (0.8 * duration).max(last.end_s()))
+        }
+        None => (0.8 * duration, 0.8 * duration),
+    };
+    // The window that decides must be closed (a bucket after it has ended), and the window
+    // after it must be going to hold a bucket.
+    if !rows.iter().any(|r| r.t >= window_end - 1e-9) || last_start_s < after_start - 1e-9 {
+        return None;
+    }
+    let decisive = window(rows, 0.0, window_end, duration);
+    let offered = mean(&decisive, |r| r.offered)?;
+    let good = mean(&decisive, |r| r.goodput)?;
+    (offered > 0.0 && good < 0.9 * offered).then_some(Verdict::Overloaded)
+}
+
 /// Judges a finished run.
 pub fn judge(scenario: &Scenario, columns: &[String], rows: &[Row]) -> Report {
     let duration = scenario.duration_s;

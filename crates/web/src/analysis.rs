@@ -655,7 +655,8 @@ fn verdict_of(sweep: &Sweep, point: Point, seed: u32) -> Result<Verdict, String>
     let scenario = sweep.scenario(point, seed).map_err(sentence)?;
     let mut sim =
         Sim::with_limits(&scenario, Limits::web()).map_err(|e| sentence(e.to_string()))?;
-    sim.run();
+    // Only the verdict is wanted: an overloaded run stops once that is certain.
+    let verdict = sim.run_for_verdict();
     if let Some(stopped) = sim.stopped() {
         return Err(format!(
             "The run at {} with seed {} stopped: {stopped}",
@@ -663,7 +664,7 @@ fn verdict_of(sweep: &Sweep, point: Point, seed: u32) -> Result<Verdict, String>
             scenario.seed
         ));
     }
-    Ok(sim.report().verdict)
+    Ok(verdict)
 }
 
 /// "users.rate = 50, triggers.0.factor = 2".

@@ -463,3 +463,86 @@ fn set_path_never_panics_on_arbitrary_paths() {
         let _ = Scenario::from_value(copy);
     }
 }
+
+prop_compose! {
+    /// The retry storm around its edges: loads from calm to far past capacity, a spike or
+    /// none, buckets of several sizes, short and long runs.
+    fn storm_variant()(
+        rate in 10.0..220.0f64,
+        workers in 1u32..14,
+        spike in proptest::option::of((0.0..60.0f64, 1.0..4.0f64, 0.5..40.0f64)),
+        duration in 20.0..200.0f64,
+        bucket in prop_oneof![Just(1.0), Just(0.5), Just(2.5), Just(7.0)],
+        seed in any::<u64>(),
+    ) -> Value {
+        let mut doc: Value =
+            serde_json::from_str(sim_core::presets::find("retry-storm").unwrap().json).unwrap();
+        sim_core::set_path(&mut doc, "users.rate", &rate.to_string()).unwrap();
+        sim_core::set_path(&mut doc, "api.workers", &workers.to_string()).unwrap();
+        doc["duration_s"] = json!(duration);
+        doc["bucket_s"] = json!(bucket);
+        doc["seed"] = json!(seed);
+        doc["triggers"] = match spike {
+            Some((at, factor, for_s)) => {
+                json!([{"kind": "load_spike", "target": "users", "at_s": at, "for_s": for_s, "factor": factor}])
+            }
+            None => json!([]),
+        };
+        doc
+    }
+}
+
+/// The verdict of a whole run, and of a run stopped as soon as its verdict is settled.
+fn both_verdicts(scenario: &Scenario) -> (sim_core::Verdict, sim_core::Verdict, bool) {
+    let mut full = Sim::new(scenario).unwrap();
+    full.run();
+    let mut early = Sim::new(scenario).unwrap();
+    let verdict = early.run_for_verdict();
+    (full.report().verdict, verdict, early.finished())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
+
+    /// Early stopping (sweeps and tipping searches stop a run once its verdict is settled)
+    /// never changes a verdict: on random scenarios of every shape...
+    #[test]
+    fn early_stopping_never_changes_a_verdict(doc in scenario()) {
+        let scenario = Scenario::from_value(doc.clone()).map_err(|e| TestCaseError::fail(format!("{e}\n{doc}")))?;
+        let (full, early, _) = both_verdicts(&scenario);
+        prop_assert_eq!(full, early, "{}", doc);
+    }
+
+    /// ...and on the retry storm around its edges, where it often stops early.
+    #[test]
+    fn early_stopping_never_changes_a_storms_verdict(doc in storm_variant()) {
+        let scenario = Scenario::from_value(doc.clone()).map_err(|e| TestCaseError::fail(format!("{e}\n{doc}")))?;
+        let (full, early, _) = both_verdicts(&scenario);
+        prop_assert_eq!(full, early, "{}", doc);
+    }
+}
+
+/// An overloaded system stops at its first trigger, with a fraction of the work; one that is
+/// fine before the trigger runs to the end.
+#[test]
+fn early_stopping_saves_the_work_of_an_overloaded_run() {
+    let mut doc: Value =
+        serde_json::from_str(sim_core::presets::find("retry-storm").unwrap().json).unwrap();
+    sim_core::set_path(&mut doc, "users.rate", "150").unwrap();
+    let overloaded = Scenario::from_value(doc).unwrap();
+    let mut full = Sim::new(&overloaded).unwrap();
+    full.run();
+    let mut early = Sim::new(&overloaded).unwrap();
+    assert_eq!(early.run_for_verdict(), sim_core::Verdict::Overloaded);
+    assert!(!early.finished());
+    assert!(
+        early.events() * 3 < full.events(),
+        "{} of {} events",
+        early.events(),
+        full.events()
+    );
+    let storm = sim_core::presets::load("retry-storm").unwrap().unwrap();
+    let mut sim = Sim::new(&storm).unwrap();
+    assert_eq!(sim.run_for_verdict(), sim_core::Verdict::Metastable);
+    assert!(sim.finished());
+}
