@@ -244,16 +244,20 @@ pub fn analysis_view(props: &AnalysisProps) -> Html {
         .analysis
         .clone()
         .unwrap_or_else(|| AnalysisConfig::default_for(&state.doc));
-    let plan = Plan::new(&state.doc, &config);
+    // Planning checks every grid point's scenario: once per settings, not once per frame
+    // while answers stream in.
+    let plan = use_memo((state.doc.clone(), config.clone()), |(doc, config)| {
+        Plan::new(doc, config)
+    });
 
     let run = {
         let shared = shared.clone();
         let redraw = redraw.clone();
-        let doc = state.doc.clone();
+        let plan = plan.clone();
         let config = config.clone();
         Callback::from(move |_: ()| {
-            if let Ok(plan) = Plan::new(&doc, &config) {
-                start(&shared, plan, config.clone(), redraw.clone());
+            if let Ok(plan) = plan.as_ref() {
+                start(&shared, plan.clone(), config.clone(), redraw.clone());
             }
         })
     };
@@ -294,16 +298,16 @@ pub fn analysis_view(props: &AnalysisProps) -> Html {
         Some(c) => {
             let jobs = c.plan.jobs();
             let (done, runs) = (c.results.done, c.results.runs);
-            let unit = if c.plan.mode == Mode::Phase {
-                "runs"
+            // "12 of 80 runs"; a tipping search counts loads, each of several runs.
+            let progress = if c.plan.mode == Mode::Tip {
+                format!("{done} of {jobs} loads ({})", plural(runs, "run"))
             } else {
-                "loads"
+                format!("{done} of {jobs} runs")
             };
             let seconds = |ms: f64| format!("{:.1} s", ms / 1000.0);
             match &c.status {
                 Status::Running => format!(
-                    "Computing: {done} of {jobs} {unit} ({}) · {} · {}",
-                    plural(runs, "run"),
+                    "Computing: {progress} · {} · {}",
                     seconds(now_ms() - c.started_ms),
                     plural(c.workers.len(), "worker")
                 ),
@@ -318,11 +322,9 @@ pub fn analysis_view(props: &AnalysisProps) -> Html {
                         ""
                     }
                 ),
-                Status::Cancelled => format!(
-                    "Cancelled after {done} of {jobs} {unit} ({}) in {}.",
-                    plural(runs, "run"),
-                    seconds(c.elapsed_ms)
-                ),
+                Status::Cancelled => {
+                    format!("Cancelled after {progress} in {}.", seconds(c.elapsed_ms))
+                }
                 Status::Failed(message) => format!("Stopped: {message}"),
             }
         }
@@ -353,7 +355,7 @@ pub fn analysis_view(props: &AnalysisProps) -> Html {
     let problem = if !state.problems.is_empty() {
         Some("The scenario has problems: fix them in the playground first.".to_string())
     } else {
-        plan.as_ref().err().cloned()
+        (*plan).as_ref().err().cloned()
     };
     let name = state.scenario.name.clone();
 
