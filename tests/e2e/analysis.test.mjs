@@ -10,7 +10,7 @@ import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runSuite } from './suite.mjs';
-import { withApps, waitForVerdict, waitForUrl, assert } from './browser.mjs';
+import { withApps, waitForVerdict, waitForUrl, assert, downloadOf } from './browser.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '../..');
@@ -78,6 +78,13 @@ const tests = [
         const csv = cli(['sweep', 'retry-storm', '--x', 'users.rate=40..100:4', '--y', 'triggers.0.factor=1..4:3', '--seeds', '1'])
           .trim()
           .split('\n');
+        // The page's CSV is the CLI's first twelve columns (values, seeds, verdict, agreement,
+        // the share of each verdict), row for row.
+        const download = await downloadOf(page, () => page.click('[data-testid=analysis-csv]'), { what: 'the CSV' });
+        const pageCsv = download.bytes.toString('utf8').trim().split('\n');
+        const prefix = csv.map((row) => row.split(',').slice(0, 12).join(','));
+        assert(download.name === 'retry-storm-phase.csv', `file name ${download.name}`);
+        assert(JSON.stringify(pageCsv) === JSON.stringify(prefix), `page CSV\n${pageCsv.join('\n')}\nCLI\n${prefix.join('\n')}`);
         const column = csv[0].split(',').indexOf('verdict');
         const expected = csv.slice(1).map((row) => row.split(',')[column]);
         const got = cells.sort((a, b) => a.point - b.point).map((c) => c.verdict);
@@ -88,6 +95,16 @@ const tests = [
         await page.hover('[data-testid=phase-diagram] rect.cell[data-point="11"]');
         const readout = await page.locator('[data-testid=analysis-readout]').textContent();
         assert(readout.startsWith('users.rate = 100, triggers.0.factor = 4: '), `the readout names the point: ${readout}`);
+        // By keyboard: one tab stop; arrows move between cells; Enter opens the cell.
+        const stops = await page.$$eval('[data-testid=phase-diagram] rect.cell[tabindex="0"]', (cs) => cs.length);
+        assert(stops === 1, `one tab stop in the grid, got ${stops}`);
+        await page.focus('[data-testid=phase-diagram] rect.cell[data-point="0"]');
+        for (const key of ['ArrowRight', 'ArrowRight', 'ArrowUp', 'ArrowUp', 'ArrowUp', 'ArrowLeft']) await page.keyboard.press(key);
+        const focused = await page.evaluate(() => document.activeElement?.dataset.point);
+        assert(focused === '9', `arrows reach rate 60, ×4 (point 9): ${focused}`);
+        await page.keyboard.press('Enter');
+        await page.waitForSelector('[data-testid=verdict]', { timeout: 20_000 });
+        await waitForUrl(page, (u) => !u.includes('view='), { what: 'the playground address after Enter' });
         return `${status}\n${got.join(' ')}`;
       }),
   },
@@ -129,6 +146,9 @@ const tests = [
           .slice(1)
           .map((row) => row.split(',').slice(0, 2));
         assert(JSON.stringify(marks) === JSON.stringify(csv), `browser ${JSON.stringify(marks)}\n      CLI     ${JSON.stringify(csv)}`);
+        const download = await downloadOf(page, () => page.click('[data-testid=analysis-csv]'), { what: 'the CSV' });
+        const cliCsv = cli(['tip', 'retry-storm', '--load', 'users.rate=50..90:3', '--trigger', 'triggers.0.factor=1..4', '--seeds', '1', '--steps', '3']);
+        assert(download.bytes.toString('utf8') === cliCsv, `the page's CSV is the CLI's:\n${download.bytes}\n${cliCsv}`);
         const mins = marks.map(([, m]) => Number(m));
         assert(mins[2] < mins[0], `the threshold should fall as load rises: ${mins}`);
         assert((await page.locator('[data-testid=tipping-curve] polygon.vulnerable').count()) === 1, 'the vulnerable region is shaded');
@@ -148,6 +168,8 @@ const tests = [
         assert(points === 300, `the simulated path has a point per bucket of the 300 s run: ${points}`);
         const arrows = (await page.locator('[data-testid=state-space] path.field').getAttribute('d')).split('M').length - 1;
         assert(arrows >= 2 * 26 * 16 - 20, `the vector field is drawn (${arrows / 2} arrows)`);
+        const path = (await downloadOf(page, () => page.click('[data-testid=analysis-csv]'), { what: 'the CSV' })).bytes.toString('utf8').trim().split('\n');
+        assert(path.length === 301 && path[0] === 't,q,r' && path[300].startsWith('300,'), `the path as CSV: ${path.length} lines, last ${path[300]}`);
         const facts = await page.locator('[data-testid=model-facts]').textContent();
         for (const expected of ['q = 8.00, r = 0.000 (stable)', '(saddle)', 'from 25.5 to 99.5 requests/s', 'Verdict of the model: metastable', 'simulated run (seed 7): metastable']) {
           assert(facts.includes(expected), `the facts say ${JSON.stringify(expected)}: ${facts}`);

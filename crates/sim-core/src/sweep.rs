@@ -406,7 +406,8 @@ pub fn number_text(value: f64) -> String {
     }
 }
 
-fn fraction(value: f64) -> String {
+/// A fraction as the CSV writes it: at most four decimals, no trailing zeros.
+pub fn fraction(value: f64) -> String {
     let text = format!("{value:.4}");
     let text = text.trim_end_matches('0').trim_end_matches('.');
     if text.is_empty() {

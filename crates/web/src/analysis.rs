@@ -11,7 +11,7 @@
 use crate::embed::{knob_candidates, query_value, resolve_knob, unescape};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use sim_core::sweep::{bisect, number_text, Axis, Outcome, Point, Sweep, Threshold};
+use sim_core::sweep::{bisect, fraction, number_text, Axis, Outcome, Point, Sweep, Threshold};
 use sim_core::{get_path, Limits, Sim, Verdict};
 
 /// Most runs one analysis may ask of a browser (a phase grid's points × seeds; a tipping
@@ -602,7 +602,13 @@ impl WorkerState {
         let full = sim.fluid_trace();
         let every = full.len().div_ceil(MAX_TRACE).max(1);
         Reply::Traced {
-            trace: full.iter().step_by(every).copied().collect(),
+            // The state at the end of every `every`-th bucket.
+            trace: full
+                .iter()
+                .skip(every - 1)
+                .step_by(every)
+                .copied()
+                .collect(),
             bucket_s: scenario.bucket_s * every as f64,
             verdict: sim.report().verdict,
         }
@@ -766,6 +772,83 @@ impl Results {
     }
 }
 
+/// The analysis as CSV, in the CLI's columns: a phase grid as `metastable sweep` writes its
+/// first columns (the swept values, `seeds`, `verdict`, `agreement`, `frac_…`; the browser
+/// keeps verdicts only), a tipping search as `metastable tip` does, the fluid model's
+/// simulated path as `t,q,r`. Points not computed yet have empty cells.
+pub fn csv(plan: &Plan, results: &Results) -> String {
+    let mut out = String::new();
+    let sweep = &plan.sweep;
+    match plan.mode {
+        Mode::Phase => {
+            let mut header = vec![sweep.x.path.clone()];
+            if let Some(y) = &sweep.y {
+                header.push(y.path.clone());
+            }
+            header.extend(["seeds", "verdict", "agreement"].map(String::from));
+            header.extend(Verdict::ALL.iter().map(|v| format!("frac_{v}")));
+            out.push_str(&header.join(","));
+            out.push('\n');
+            for (i, point) in plan.points.iter().enumerate() {
+                let mut cells = vec![number_text(point.x)];
+                if sweep.y.is_some() {
+                    cells.push(number_text(point.y));
+                }
+                cells.push(results.verdicts[i].len().to_string());
+                match results.outcome(i) {
+                    Some(o) => {
+                        cells.push(o.verdict.to_string());
+                        cells.push(fraction(o.agreement));
+                        cells.extend(o.fractions.iter().map(|f| fraction(*f)));
+                    }
+                    None => cells.extend(std::iter::repeat_n(String::new(), 9)),
+                }
+                out.push_str(&cells.join(","));
+                out.push('\n');
+            }
+        }
+        Mode::Tip => {
+            let trigger = sweep.y.as_ref().map_or("", |y| y.path.as_str());
+            out.push_str(&format!(
+                "{},min_{trigger},not_tipping_below,seeds,searched_low,searched_high\n",
+                sweep.x.path
+            ));
+            let text = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v}"));
+            for (point, threshold) in plan.points.iter().zip(&results.thresholds) {
+                let below = match threshold {
+                    Some(Threshold::Between(low, _)) => Some(*low),
+                    _ => None,
+                };
+                out.push_str(&format!(
+                    "{},{},{},{},{},{}\n",
+                    point.x,
+                    text(threshold.and_then(Threshold::tipping)),
+                    text(below),
+                    sweep.seeds,
+                    plan.low,
+                    plan.high
+                ));
+            }
+        }
+        Mode::Model => {
+            out.push_str("t,q,r\n");
+            let end = plan
+                .points
+                .first()
+                .and_then(|p| sweep.scenario(*p, 0).ok())
+                .map_or(f64::INFINITY, |s| s.duration_s);
+            if let Some(trace) = &results.trace {
+                for (k, (q, r)) in trace.path.iter().enumerate() {
+                    // A bucket's state is at its end (the last bucket may end early).
+                    let t = ((k + 1) as f64 * trace.bucket_s).min(end);
+                    out.push_str(&format!("{},{q},{r}\n", number_text(t)));
+                }
+            }
+        }
+    }
+    out
+}
+
 /// A verdict's fill in the diagram (`#rrggbb`), shaded by the seeds' agreement as the CLI's
 /// phase diagrams are.
 pub fn fill(verdict: Verdict, agreement: f64) -> String {
@@ -913,6 +996,25 @@ mod tests {
                 expected,
                 "at {}",
                 place(&plan.sweep, *point)
+            );
+        }
+        // The CSV's columns are the CLI sweep's first ones, value for value.
+        let table = csv(&plan, &results);
+        let lines: Vec<&str> = table.lines().collect();
+        assert!(plan.sweep.header().starts_with(lines[0]), "{}", lines[0]);
+        for (i, point) in plan.points.iter().enumerate() {
+            let summaries: Vec<sim_core::Summary> = (0..2)
+                .map(|s| {
+                    let mut sim = Sim::new(&plan.sweep.scenario(*point, s).unwrap()).unwrap();
+                    sim.run();
+                    sim.summary()
+                })
+                .collect();
+            let row = plan.sweep.row(*point, &summaries);
+            assert!(
+                row.starts_with(&format!("{},", lines[i + 1])),
+                "{row}\n{}",
+                lines[i + 1]
             );
         }
         // The low rate with the small spike recovers; the high rate with the large one does not.

@@ -283,6 +283,20 @@ pub fn analysis_view(props: &AnalysisProps) -> Html {
             redraw.emit(());
         })
     };
+    let download = {
+        let shared = shared.clone();
+        let stem = crate::link::file_stem(&state.scenario.name);
+        Callback::from(move |_: MouseEvent| {
+            if let Some(c) = shared.borrow().as_ref() {
+                let name = format!("{stem}-{}.csv", c.plan.mode.id());
+                let _ = super::files::download_text(
+                    &name,
+                    "text/csv",
+                    &crate::analysis::csv(&c.plan, &c.results),
+                );
+            }
+        })
+    };
     let set = {
         let store = store.clone();
         Callback::from(move |config: AnalysisConfig| store.dispatch(Action::SetAnalysis(config)))
@@ -378,6 +392,8 @@ pub fn analysis_view(props: &AnalysisProps) -> Html {
                         { if running { "Restart" } else { "Run" } }
                     </button>
                     <button data-testid="analysis-cancel" disabled={!running} onclick={cancel}>{ "Cancel" }</button>
+                    <button data-testid="analysis-csv" disabled={computation.is_none_or(|c| c.results.done == 0)}
+                        onclick={download} title="The results so far as CSV, in the CLI's columns">{ "CSV" }</button>
                 </div>
                 if let Some(problem) = problem {
                     <p class="field-error" role="alert" data-testid="analysis-problem">{ problem }</p>
@@ -624,6 +640,23 @@ fn text_at(x: f64, y: f64, anchor: &'static str, text: String) -> Html {
     }
 }
 
+/// Moves the keyboard focus to a cell of the phase diagram.
+fn focus_cell(point: usize) {
+    let cell = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| {
+            d.query_selector(&format!(
+                "[data-testid=phase-diagram] rect[data-point=\"{point}\"]"
+            ))
+            .ok()
+            .flatten()
+        })
+        .and_then(|e| e.dyn_into::<web_sys::SvgElement>().ok());
+    if let Some(cell) = cell {
+        let _ = cell.focus();
+    }
+}
+
 /// The phase diagram: one cell per grid point, its colour the seeds' majority verdict, its
 /// shade their agreement; pale grey until its first seed is in.
 fn phase_figure(
@@ -653,6 +686,8 @@ fn phase_figure(
             None => format!("{at}: not computed yet"),
         }
     };
+    // One tab stop for the whole grid (the cell last pointed at or focused); arrows move.
+    let current = (*hover).filter(|i| *i < plan.points.len()).unwrap_or(0);
     let cells = plan.points.iter().enumerate().map(|(i, point)| {
         let x = LEFT + point.ix as f64 * cw;
         let y = TOP + (ny - 1 - point.iy) as f64 * ch;
@@ -664,13 +699,24 @@ fn phase_figure(
         let verdict = outcome.as_ref().map_or("pending", |o| o.verdict.as_str());
         let label = describe(i);
         let onclick = open.reform(move |_: MouseEvent| (i, None));
+        let (ix, iy) = (point.ix, point.iy);
         let onkeydown = {
             let open = open.clone();
             Callback::from(move |e: KeyboardEvent| {
-                if e.key() == "Enter" || e.key() == " " {
-                    e.prevent_default();
-                    open.emit((i, None));
-                }
+                let next = match e.key().as_str() {
+                    "Enter" | " " => {
+                        e.prevent_default();
+                        open.emit((i, None));
+                        return;
+                    }
+                    "ArrowLeft" if ix > 0 => i - 1,
+                    "ArrowRight" if ix + 1 < nx => i + 1,
+                    "ArrowUp" if iy + 1 < ny => i + nx,
+                    "ArrowDown" if iy > 0 => i - nx,
+                    _ => return,
+                };
+                e.prevent_default();
+                focus_cell(next);
             })
         };
         let onmouseenter = {
@@ -686,7 +732,7 @@ fn phase_figure(
                 width={format!("{:.2}", cw + 0.3)} height={format!("{:.2}", ch + 0.3)}
                 fill={colour} data-verdict={verdict} data-point={i.to_string()}
                 data-seeds={c.results.verdicts[i].len().to_string()}
-                tabindex="0" role="button" aria-label={label.clone()}
+                tabindex={if i == current { "0" } else { "-1" }} role="button" aria-label={label.clone()}
                 {onclick} {onkeydown} {onmouseenter} {onfocus}>
                 <title>{ label }</title>
             </rect>
