@@ -19,6 +19,9 @@ use yew::prelude::*;
 /// The workers' loader, beside the page (relative: the site may live under any sub-path).
 const WORKER_URL: &str = "./worker_loader.js";
 
+/// Jobs each worker holds at once.
+const JOBS_IN_HAND: usize = 2;
+
 /// Where a computation stands.
 #[derive(Clone, Debug, PartialEq)]
 enum Status {
@@ -79,7 +82,11 @@ impl Computation {
         if reply == Reply::Ready {
             let setup = self.plan.setup.clone();
             self.post(worker, &setup);
-            self.feed(worker);
+            // Two jobs in hand: the worker starts the next while its answer to the first
+            // waits for the page (which may be busy redrawing).
+            for _ in 0..JOBS_IN_HAND {
+                self.feed(worker);
+            }
             return;
         }
         match self.results.add(reply) {
@@ -108,7 +115,11 @@ fn worker_count() -> usize {
     (cores as usize).clamp(1, 8)
 }
 
-/// Redraws at most once a frame while answers stream in.
+/// How often the picture is redrawn while answers stream in: often enough to watch it fill
+/// in, rarely enough that drawing does not take the workers' cores.
+const REDRAW_MS: i32 = 100;
+
+/// Redraws at most every [`REDRAW_MS`] while answers stream in (at once when it ends).
 fn schedule_redraw(shared: &Shared, redraw: &Callback<()>) {
     let mut guard = shared.borrow_mut();
     let Some(computation) = guard.as_mut() else {
@@ -135,7 +146,10 @@ fn schedule_redraw(shared: &Shared, redraw: &Callback<()>) {
         }
     });
     if let Some(window) = web_sys::window() {
-        let _ = window.request_animation_frame(frame.unchecked_ref());
+        let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(
+            frame.unchecked_ref(),
+            REDRAW_MS,
+        );
     }
 }
 
