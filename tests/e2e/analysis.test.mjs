@@ -136,21 +136,29 @@ const tests = [
     timeoutMs: TEST_TIMEOUT_MS,
     fn: ({ browser, url }) =>
       withApps(browser, async (open) => {
-        const query = 'view=tip&x=users.rate%3D50..90:3&y=&trigger=triggers.0.factor%3D1..4:2&seeds=1&steps=3';
+        const query = 'view=tip&x=users.rate%3D50..100:3&y=&trigger=triggers.0.factor%3D1..4:2&seeds=1&steps=3';
         const { page } = await openAnalysis(open, analysisUrl(url, query));
         const status = await waitForDone(page);
         const marks = await page.$$eval('[data-testid=tipping-curve] circle.mark', (ms) => ms.map((m) => [m.dataset.load, m.dataset.min]));
-        const csv = cli(['tip', 'retry-storm', '--load', 'users.rate=50..90:3', '--trigger', 'triggers.0.factor=1..4', '--seeds', '1', '--steps', '3'])
+        const csv = cli(['tip', 'retry-storm', '--load', 'users.rate=50..100:3', '--trigger', 'triggers.0.factor=1..4', '--seeds', '1', '--steps', '3'])
           .trim()
           .split('\n')
           .slice(1)
           .map((row) => row.split(',').slice(0, 2));
         assert(JSON.stringify(marks) === JSON.stringify(csv), `browser ${JSON.stringify(marks)}\n      CLI     ${JSON.stringify(csv)}`);
         const download = await downloadOf(page, () => page.click('[data-testid=analysis-csv]'), { what: 'the CSV' });
-        const cliCsv = cli(['tip', 'retry-storm', '--load', 'users.rate=50..90:3', '--trigger', 'triggers.0.factor=1..4', '--seeds', '1', '--steps', '3']);
+        const cliCsv = cli(['tip', 'retry-storm', '--load', 'users.rate=50..100:3', '--trigger', 'triggers.0.factor=1..4', '--seeds', '1', '--steps', '3']);
         assert(download.bytes.toString('utf8') === cliCsv, `the page's CSV is the CLI's:\n${download.bytes}\n${cliCsv}`);
-        const mins = marks.map(([, m]) => Number(m));
-        assert(mins[2] < mins[0], `the threshold should fall as load rises: ${mins}`);
+        const mins = marks.slice(0, 2).map(([, m]) => Number(m));
+        assert(mins[1] < mins[0], `the threshold should fall as load rises: ${mins}`);
+        // At capacity (100 requests/s) no spike leaves it metastable: it is overloaded anyway,
+        // drawn hollow on the top edge and off the curve.
+        const never = page.locator('[data-testid=tipping-curve] circle.mark[data-load="100"]');
+        assert((await never.getAttribute('data-kind')) === 'never', 'the load at capacity is never tipped');
+        const label = await never.getAttribute('aria-label');
+        assert(label.endsWith('(with triggers.0.factor = 4: overloaded)'), label);
+        const onCurve = (await page.locator('[data-testid=tipping-curve] polyline.curve').getAttribute('points')).trim().split(/\s+/).length;
+        assert(onCurve === 2, `the curve joins the two loads that tip: ${onCurve} points`);
         assert((await page.locator('[data-testid=tipping-curve] polygon.vulnerable').count()) === 1, 'the vulnerable region is shaded');
         return `${status}\nminimum factor ${mins.join(' → ')}`;
       }),

@@ -490,6 +490,9 @@ pub enum Reply {
         load: usize,
         threshold: Threshold,
         runs: usize,
+        /// The seeds' majority verdict with the largest trigger searched (what a load that
+        /// no trigger tips does instead: recovers, or is overloaded anyway).
+        at_high: Verdict,
     },
     /// The simulated `(q, r)` per bucket (at most [`MAX_TRACE`] of them, evenly thinned),
     /// and the run's verdict.
@@ -626,6 +629,7 @@ impl WorkerState {
         };
         let mut runs = 0;
         let mut failure = None;
+        let mut at_high = None;
         let threshold = bisect(
             low,
             high,
@@ -633,16 +637,21 @@ impl WorkerState {
             sweep.y_is_whole(),
             |size| {
                 let trial = Point { y: size, ..p };
-                let mut metastable = 0;
+                let mut verdicts = Vec::with_capacity(sweep.seeds as usize);
                 for seed in 0..sweep.seeds {
                     runs += 1;
                     match verdict_of(sweep, trial, seed) {
-                        Ok(Verdict::Metastable) => metastable += 1,
-                        Ok(_) => {}
+                        Ok(verdict) => verdicts.push(verdict),
                         Err(message) => failure = Some(message),
                     }
                 }
-                2 * metastable >= sweep.seeds
+                // The first trial is the largest trigger.
+                at_high.get_or_insert(Outcome::of_verdicts(verdicts.iter().copied()).verdict);
+                let metastable = verdicts
+                    .iter()
+                    .filter(|v| **v == Verdict::Metastable)
+                    .count();
+                2 * metastable as u32 >= sweep.seeds
             },
         );
         match failure {
@@ -651,6 +660,7 @@ impl WorkerState {
                 load,
                 threshold,
                 runs,
+                at_high: at_high.unwrap_or(Verdict::Undefined),
             },
         }
     }
@@ -704,6 +714,8 @@ pub struct Results {
     pub verdicts: Vec<Vec<Verdict>>,
     /// Tip: each load's threshold, once searched.
     pub thresholds: Vec<Option<Threshold>>,
+    /// Tip: each load's majority verdict with the largest trigger.
+    pub at_high: Vec<Option<Verdict>>,
     /// Model: the simulated run's path.
     pub trace: Option<Trace>,
     /// Jobs answered.
@@ -717,6 +729,7 @@ impl Results {
         Results {
             verdicts: vec![Vec::new(); plan.points.len()],
             thresholds: vec![None; plan.points.len()],
+            at_high: vec![None; plan.points.len()],
             trace: None,
             done: 0,
             runs: 0,
@@ -738,9 +751,11 @@ impl Results {
                 load,
                 threshold,
                 runs,
+                at_high,
             } => {
                 if let Some(t) = self.thresholds.get_mut(load) {
                     *t = Some(threshold);
+                    self.at_high[load] = Some(at_high);
                     self.done += 1;
                     self.runs += runs;
                 }
@@ -1047,6 +1062,7 @@ mod tests {
             results.add(worker.handle(plan.job(i)).unwrap()).unwrap();
         }
         let at = |i: usize| results.thresholds[i].unwrap().tipping().unwrap();
+        assert_eq!(results.at_high, vec![Some(Verdict::Metastable); 2]);
         assert!(at(1) < at(0), "{:?}", results.thresholds);
         assert!(results.runs <= plan.most_runs());
     }

@@ -416,7 +416,7 @@ pub fn analysis_view(props: &AnalysisProps) -> Html {
                 <p class={classes!("analysis-status", failed.then_some("field-error"))}
                     data-testid="analysis-status" aria-live="polite">{ status_line }</p>
                 if let Some(c) = computation {
-                    <p class="hint">{ format!("Runs: {} · on the command line: metastable {}", c.plan.most_runs(), cli_words(&c.config)) }</p>
+                    <p class="hint">{ format!("At most {} · on the command line: metastable {}", plural(c.plan.most_runs(), "run"), cli_words(&c.config)) }</p>
                 }
             </section>
             <section class="analysis-figure" aria-label="Result">
@@ -851,8 +851,10 @@ fn tip_figure(
         match c.results.thresholds[i] {
             None => format!("{load}: not searched yet"),
             Some(Threshold::Never) => format!(
-                "{load}: no trigger up to {} tips it",
-                number_text(plan.high)
+                "{load}: no trigger up to {} leaves it metastable (with {trigger_path} = {}: {})",
+                number_text(plan.high),
+                number_text(plan.high),
+                c.results.at_high[i].map_or("?", Verdict::as_str)
             ),
             Some(Threshold::AtOrBelow(t)) => {
                 format!(
@@ -867,8 +869,8 @@ fn tip_figure(
             ),
         }
     };
-    // The curve through every load searched (a load no trigger tips sits at the top).
-    let curve: Vec<(usize, f64, f64)> = c
+    // Every load searched: its mark (a load no trigger tips sits on the top edge, hollow).
+    let searched: Vec<(usize, f64, f64)> = c
         .results
         .thresholds
         .iter()
@@ -876,6 +878,16 @@ fn tip_figure(
         .filter_map(|(i, t)| {
             let t = (*t)?;
             Some((i, xs[i], t.tipping().unwrap_or(plan.high)))
+        })
+        .collect();
+    // The curve joins the loads that do tip: one that none tips is not on it (it may be
+    // overloaded without any trigger, or safe from every trigger tried).
+    let curve: Vec<&(usize, f64, f64)> = searched
+        .iter()
+        .filter(|(i, _, _)| {
+            c.results.thresholds[*i]
+                .and_then(Threshold::tipping)
+                .is_some()
         })
         .collect();
     let line: String = curve
@@ -893,7 +905,7 @@ fn tip_figure(
         ),
         _ => String::new(),
     };
-    let marks = curve.iter().map(|&(i, x, y)| {
+    let marks = searched.iter().map(|&(i, x, y)| {
         let threshold = c.results.thresholds[i];
         let kind = match threshold {
             Some(Threshold::Never) => "never",
