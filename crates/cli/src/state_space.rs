@@ -4,7 +4,7 @@
 
 use anyhow::{anyhow, Result};
 use plotters::prelude::*;
-use sim_core::fluid::{Fluid, Stability, State};
+use sim_core::fluid::{Arrow, Fluid, Stability, State};
 use sim_core::sweep::verdict_rgb;
 use sim_core::Verdict;
 use std::path::Path;
@@ -78,18 +78,14 @@ pub fn draw(
             )
         };
         let tip = to(ux, uy);
-        // The head: two short strokes back from the tip.
-        let back = |angle: f64| {
-            let (c, s) = (angle.cos(), angle.sin());
-            to(ux - (ux * c - uy * s) * 0.4, uy - (ux * s + uy * c) * 0.4)
-        };
+        let [a, b] = Arrow::barbs(ux, uy);
         area.draw(&PathElement::new(
             vec![(arrow.q, arrow.r), tip],
             grey.stroke_width(1),
         ))
         .map_err(plot)?;
         area.draw(&PathElement::new(
-            vec![back(0.5), tip, back(-0.5)],
+            vec![to(a.0, a.1), tip, to(b.0, b.1)],
             grey.stroke_width(1),
         ))
         .map_err(plot)?;

@@ -467,6 +467,15 @@ impl Arrow {
         let norm = px.hypot(py);
         (norm.is_finite() && norm > 1e-12).then(|| (px / norm * length, py / norm * length))
     }
+
+    /// The ends of an arrowhead's two barbs, as offsets from the arrow's foot, for a shaft
+    /// of offset `(x, y)` (y upwards): each barb 0.4 of the shaft long, 0.5 rad off it.
+    pub fn barbs(x: f64, y: f64) -> [(f64, f64); 2] {
+        [0.5f64, -0.5].map(|angle| {
+            let (c, s) = (angle.cos(), angle.sin());
+            (x - (x * c - y * s) * 0.4, y - (x * s + y * c) * 0.4)
+        })
+    }
 }
 
 /// The mean wait before a retry, averaged over the retries of a request that uses them all.

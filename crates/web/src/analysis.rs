@@ -512,7 +512,8 @@ pub const MAX_TRACE: usize = 2000;
 /// What a worker holds between jobs, and does with each.
 #[derive(Default)]
 pub struct WorkerState {
-    sweep: Option<Sweep>,
+    /// The grid and its points (computed once, at setup).
+    sweep: Option<(Sweep, Vec<Point>)>,
 }
 
 impl WorkerState {
@@ -522,7 +523,8 @@ impl WorkerState {
             Request::Setup { doc, x, y, seeds } => {
                 match Sweep::new(doc, x.into(), y.map(Into::into), seeds) {
                     Ok(sweep) => {
-                        self.sweep = Some(sweep);
+                        let points = sweep.points();
+                        self.sweep = Some((sweep, points));
                         None
                     }
                     Err(message) => {
@@ -544,21 +546,21 @@ impl WorkerState {
         }
     }
 
-    fn sweep(&self) -> Result<&Sweep, Reply> {
-        self.sweep.as_ref().ok_or_else(|| Reply::Failed {
+    /// The grid and its point `index`, or the reply saying why there is none.
+    fn point(&self, index: usize) -> Result<(&Sweep, Point), Reply> {
+        let (sweep, points) = self.sweep.as_ref().ok_or_else(|| Reply::Failed {
             message: "The worker was given a job before its grid.".into(),
-        })
+        })?;
+        let point = points.get(index).ok_or_else(|| Reply::Failed {
+            message: format!("There is no grid point {index}."),
+        })?;
+        Ok((sweep, *point))
     }
 
     fn run(&self, point: usize, seed: u32) -> Reply {
-        let sweep = match self.sweep() {
-            Ok(s) => s,
+        let (sweep, p) = match self.point(point) {
+            Ok(found) => found,
             Err(reply) => return reply,
-        };
-        let Some(&p) = sweep.points().get(point) else {
-            return Reply::Failed {
-                message: format!("There is no grid point {point}."),
-            };
         };
         match verdict_of(sweep, p, seed) {
             Ok(verdict) => Reply::Ran {
@@ -571,14 +573,9 @@ impl WorkerState {
     }
 
     fn trace(&self, point: usize) -> Reply {
-        let sweep = match self.sweep() {
-            Ok(s) => s,
+        let (sweep, p) = match self.point(point) {
+            Ok(found) => found,
             Err(reply) => return reply,
-        };
-        let Some(&p) = sweep.points().get(point) else {
-            return Reply::Failed {
-                message: format!("There is no grid point {point}."),
-            };
         };
         let scenario = match sweep.scenario(p, 0) {
             Ok(s) => s,
@@ -618,14 +615,15 @@ impl WorkerState {
     }
 
     fn tip(&self, load: usize, low: f64, high: f64, steps: u32) -> Reply {
-        let sweep = match self.sweep() {
-            Ok(s) => s,
+        // The loads are the grid's first row (x varies fastest).
+        let (sweep, p) = match self.point(load) {
+            Ok((sweep, p)) if p.iy == 0 => (sweep, p),
+            Ok(_) => {
+                return Reply::Failed {
+                    message: format!("There is no load {load}."),
+                }
+            }
             Err(reply) => return reply,
-        };
-        let Some(&p) = sweep.points().iter().filter(|p| p.iy == 0).nth(load) else {
-            return Reply::Failed {
-                message: format!("There is no load {load}."),
-            };
         };
         let mut runs = 0;
         let mut failure = None;

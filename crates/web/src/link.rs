@@ -186,10 +186,15 @@ mod tests {
             "{url}"
         );
         let opened = initial_state(&url, false);
-        assert_eq!(opened.analysis, Some(config));
+        assert_eq!(opened.analysis, Some(config.clone()));
         assert_eq!(opened.doc, state.doc);
-        // Back in the playground, the link is the scenario's alone.
+        // Back in the playground, the link is the scenario's alone, and a late edit of the
+        // closed view's settings does not reopen it.
         let back = state.reduce(Action::CloseAnalysis);
+        assert_eq!(
+            back.reduce(Action::SetAnalysis(config.clone())).analysis,
+            None
+        );
         assert!(share_url(PAGE, &back)
             .unwrap()
             .starts_with(&format!("{PAGE}?s=1.")));

@@ -413,7 +413,13 @@ impl AppState {
                     next.nav += 1;
                 }
             }
-            Action::SetAnalysis(config) => next.analysis = Some(config),
+            // Only while the view is open: a field committed as the view closes (a browser
+            // commits a focused field when it leaves the page) must not reopen it.
+            Action::SetAnalysis(config) => {
+                if next.analysis.is_some() {
+                    next.analysis = Some(config);
+                }
+            }
             Action::RestoreView(config) => next.analysis = config,
             Action::OpenPoint(doc) => {
                 next.load(doc);

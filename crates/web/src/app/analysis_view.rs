@@ -472,10 +472,61 @@ fn label_of(doc: &serde_json::Value, path: &str) -> String {
     }
 }
 
-fn input_value(e: &Event) -> Option<String> {
-    e.target()
-        .and_then(|t| t.dyn_into::<HtmlInputElement>().ok())
-        .map(|i| i.value())
+#[derive(Properties, PartialEq)]
+struct NumberInputProps {
+    testid: AttrValue,
+    /// The committed value.
+    value: AttrValue,
+    #[prop_or(AttrValue::Static("any"))]
+    step: AttrValue,
+    #[prop_or_default]
+    min: Option<AttrValue>,
+    #[prop_or_default]
+    max: Option<AttrValue>,
+    /// The text, when the field is committed (change: Enter, leaving it, the arrows).
+    on_commit: Callback<String>,
+}
+
+/// A number field that keeps what is being typed: the view redraws every 100 ms while a
+/// computation runs, and a field bound to the committed value alone would be reset under
+/// the typist's fingers.
+#[function_component(NumberInput)]
+fn number_input(props: &NumberInputProps) -> Html {
+    let draft = use_state(|| props.value.to_string());
+    {
+        // A new committed value (an edit elsewhere, back and forward) replaces the draft.
+        let draft = draft.clone();
+        use_effect_with(props.value.clone(), move |value| {
+            draft.set(value.to_string())
+        });
+    }
+    let oninput = {
+        let draft = draft.clone();
+        Callback::from(move |e: InputEvent| {
+            if let Some(input) = e
+                .target()
+                .and_then(|t| t.dyn_into::<HtmlInputElement>().ok())
+            {
+                draft.set(input.value());
+            }
+        })
+    };
+    let onchange = {
+        let on_commit = props.on_commit.clone();
+        Callback::from(move |e: Event| {
+            if let Some(input) = e
+                .target()
+                .and_then(|t| t.dyn_into::<HtmlInputElement>().ok())
+            {
+                on_commit.emit(input.value());
+            }
+        })
+    };
+    html! {
+        <input type="number" data-testid={props.testid.clone()} value={(*draft).clone()}
+            step={props.step.clone()} min={props.min.clone()} max={props.max.clone()}
+            {oninput} {onchange} />
+    }
 }
 
 fn select_value(e: &Event) -> Option<String> {
@@ -509,8 +560,8 @@ fn range_fields(
     let number = |which: &'static str| {
         let range = range.cloned();
         let on_change = on_change.clone();
-        Callback::from(move |e: Event| {
-            let (Some(mut range), Some(text)) = (range.clone(), input_value(&e)) else {
+        Callback::from(move |text: String| {
+            let Some(mut range) = range.clone() else {
                 return;
             };
             let Ok(value) = text.trim().parse::<f64>() else {
@@ -542,15 +593,16 @@ fn range_fields(
             if let Some(range) = range {
                 <div class="analysis-range">
                     <label><span>{ "From" }</span>
-                        <input type="number" step="any" data-testid={format!("{id}-lo")}
-                            value={number_text(range.lo)} onchange={number("lo")} /></label>
+                        <NumberInput testid={format!("{id}-lo")} value={number_text(range.lo)}
+                            on_commit={number("lo")} /></label>
                     <label><span>{ "to" }</span>
-                        <input type="number" step="any" data-testid={format!("{id}-hi")}
-                            value={number_text(range.hi)} onchange={number("hi")} /></label>
+                        <NumberInput testid={format!("{id}-hi")} value={number_text(range.hi)}
+                            on_commit={number("hi")} /></label>
                     if count {
                         <label><span>{ "values" }</span>
-                            <input type="number" min="1" max={crate::analysis::MAX_SIDE.to_string()} step="1"
-                                data-testid={format!("{id}-n")} value={range.n.to_string()} onchange={number("n")} /></label>
+                            <NumberInput testid={format!("{id}-n")} value={range.n.to_string()}
+                                min="1" max={crate::analysis::MAX_SIDE.to_string()} step="1"
+                                on_commit={number("n")} /></label>
                     }
                 </div>
             }
@@ -593,8 +645,8 @@ fn settings_form(
     let whole = |which: &'static str| {
         let config = config.clone();
         let set = set.clone();
-        Callback::from(move |e: Event| {
-            let Some(value) = input_value(&e).and_then(|t| t.trim().parse::<u32>().ok()) else {
+        Callback::from(move |text: String| {
+            let Ok(value) = text.trim().parse::<u32>() else {
                 return;
             };
             let mut next = config.clone();
@@ -629,12 +681,14 @@ fn settings_form(
             if config.mode != Mode::Model {
             <div class="analysis-range">
                 <label><span>{ "Seeds per point" }</span>
-                    <input type="number" min="1" max={crate::analysis::MAX_SEEDS.to_string()} step="1"
-                        data-testid="analysis-seeds" value={config.seeds.to_string()} onchange={whole("seeds")} /></label>
+                    <NumberInput testid="analysis-seeds" value={config.seeds.to_string()}
+                        min="1" max={crate::analysis::MAX_SEEDS.to_string()} step="1"
+                        on_commit={whole("seeds")} /></label>
                 if config.mode == Mode::Tip {
                     <label><span>{ "Halvings" }</span>
-                        <input type="number" min="0" max={crate::analysis::MAX_STEPS.to_string()} step="1"
-                            data-testid="analysis-steps" value={config.steps.to_string()} onchange={whole("steps")} /></label>
+                        <NumberInput testid="analysis-steps" value={config.steps.to_string()}
+                            min="0" max={crate::analysis::MAX_STEPS.to_string()} step="1"
+                            on_commit={whole("steps")} /></label>
                 }
             </div>
             }
@@ -1019,14 +1073,8 @@ fn model_figure(c: &Computation) -> Html {
         };
         let (x0, y0) = (sx(arrow.q), sy(arrow.r));
         let (x1, y1) = (x0 + ux, y0 - uy);
-        let head = |angle: f64| {
-            let (co, si) = (angle.cos(), angle.sin());
-            (
-                x1 - (ux * co - uy * si) * 0.4,
-                y1 + (ux * si + uy * co) * 0.4,
-            )
-        };
-        let (a, b) = (head(0.5), head(-0.5));
+        // Barbs in the picture's y-down pixels.
+        let [a, b] = sim_core::fluid::Arrow::barbs(ux, uy).map(|(bx, by)| (x0 + bx, y0 - by));
         arrows.push_str(&format!(
             "M{x0:.1} {y0:.1}L{x1:.1} {y1:.1}M{:.1} {:.1}L{x1:.1} {y1:.1}L{:.1} {:.1}",
             a.0, a.1, b.0, b.1
