@@ -131,6 +131,24 @@ pub struct AnalysisConfig {
     pub steps: u32,
 }
 
+/// Every numeric parameter the view can sweep, by its `--set` path: each block's and
+/// trigger's (as an embed's sliders), then the scenario's own (`duration_s`, `seed`, …).
+pub fn parameters(doc: &Value) -> Vec<String> {
+    let mut out = knob_candidates(doc);
+    out.extend(
+        crate::fields::scenario_fields()
+            .iter()
+            .filter(|f| {
+                matches!(
+                    f.input,
+                    crate::fields::Input::Number { .. } | crate::fields::Input::Integer { .. }
+                )
+            })
+            .map(|f| f.path.to_string()),
+    );
+    out
+}
+
 /// Percent-encodes what a query value must not hold raw.
 fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -919,6 +937,28 @@ mod tests {
         assert_eq!(y.path, "triggers.0.factor");
         assert_eq!(y.lo, 1.0);
         assert!(Plan::new(&storm(), &AnalysisConfig::default_for(&storm())).is_ok());
+    }
+
+    #[test]
+    fn every_numeric_parameter_can_be_swept() {
+        let doc = storm();
+        let all = parameters(&doc);
+        for path in [
+            "users.rate",
+            "retries.max_attempts",
+            "api.workers",
+            "triggers.0.factor",
+            "duration_s",
+        ] {
+            assert!(all.iter().any(|p| p == path), "{path} in {all:?}");
+        }
+        assert!(!all.iter().any(|p| p == "name" || p.ends_with(".kind")));
+        let config = AnalysisConfig {
+            x: Range::parse("duration_s=200..400:3").unwrap(),
+            y: None,
+            ..AnalysisConfig::default_for(&doc)
+        };
+        assert_eq!(Plan::new(&doc, &config).unwrap().jobs(), 3);
     }
 
     #[test]

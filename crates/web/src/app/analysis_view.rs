@@ -1,11 +1,12 @@
 //! The analysis view: its settings, the Web Workers that compute it (one per core), and the
-//! phase diagram or tipping curve they fill in as their answers arrive.
+//! picture they fill in as their answers arrive: the phase diagram, the tipping curve or the
+//! fluid model's state space.
 
 use super::{now_ms, Store};
 use crate::analysis::{
     fill, place, tick_text, ticks, AnalysisConfig, Mode, Plan, Range, Reply, Results,
 };
-use crate::embed::{knob_candidates, resolve_knob};
+use crate::embed::resolve_knob;
 use crate::state::Action;
 use sim_core::sweep::{number_text, Threshold};
 use sim_core::Verdict;
@@ -545,7 +546,7 @@ fn range_fields(
     doc: &serde_json::Value,
     on_change: Callback<Option<Range>>,
 ) -> Html {
-    let candidates = knob_candidates(doc);
+    let candidates = crate::analysis::parameters(doc);
     let on_path = {
         let doc = doc.clone();
         let on_change = on_change.clone();
