@@ -50,8 +50,8 @@ pub fn start() {
 }
 
 thread_local! {
-    /// The runner of the app mounted last, reachable from the JavaScript exports below
-    /// (tests and benchmarks).
+    /// The runner of the app mounted last, reachable from the functions below, which the
+    /// page's binary exports to JavaScript (tests and benchmarks).
     static RUNNER: RefCell<Rc<RefCell<Runner>>> = RefCell::new(Rc::new(RefCell::new(Runner::default())));
 }
 
@@ -66,14 +66,12 @@ pub fn mount(root: web_sys::Element) {
 }
 
 /// The current run's metrics as CSV (exactly the CLI's columns), for tests and exports.
-#[wasm_bindgen]
 pub fn current_csv() -> String {
     shared_runner().borrow().csv()
 }
 
 /// Runs a scenario (JSON) to its end, outside the page's run loop, and returns
 /// `[events, milliseconds]`: the browser engine benchmark.
-#[wasm_bindgen]
 pub fn bench_scenario(json: &str) -> Result<Vec<f64>, JsError> {
     let scenario = sim_core::Scenario::from_json(json).map_err(|e| JsError::new(&e.to_string()))?;
     let mut sim = sim_core::Sim::with_limits(&scenario, sim_core::Limits::default())
@@ -86,7 +84,6 @@ pub fn bench_scenario(json: &str) -> Result<Vec<f64>, JsError> {
 
 /// Runs a scenario (JSON) to its end and returns its CSV: the wasm side of the
 /// native-versus-wasm determinism check.
-#[wasm_bindgen]
 pub fn scenario_csv(json: &str) -> Result<String, JsError> {
     let scenario = sim_core::Scenario::from_json(json).map_err(|e| JsError::new(&e.to_string()))?;
     let mut sim = sim_core::Sim::new(&scenario).map_err(|e| JsError::new(&e.to_string()))?;
