@@ -144,6 +144,20 @@ pub(crate) fn slope(points: &[(f64, f64)]) -> Option<(f64, f64)> {
     Some((b, standard_error))
 }
 
+/// The trigger that starts first and the one that ends last (`None` without triggers): the
+/// ends of the before and after windows.
+fn first_and_last(scenario: &Scenario) -> Option<(&Trigger, &Trigger)> {
+    let first = scenario
+        .triggers
+        .iter()
+        .min_by(|a, b| a.at_s().total_cmp(&b.at_s()))?;
+    let last = scenario
+        .triggers
+        .iter()
+        .max_by(|a, b| a.end_s().total_cmp(&b.end_s()))?;
+    Some((first, last))
+}
+
 fn trigger_noun(trigger: &Trigger) -> &'static str {
     match trigger {
         Trigger::LoadSpike { .. } => "the spike",
@@ -171,15 +185,7 @@ fn percent(x: f64) -> String {
 /// `undefined` is checked here first (a property test runs both on random scenarios).
 pub fn settled(scenario: &Scenario, rows: &[Row], last_start_s: f64) -> Option<Verdict> {
     let duration = scenario.duration_s;
-    let first = scenario
-        .triggers
-        .iter()
-        .min_by(|a, b| a.at_s().total_cmp(&b.at_s()));
-    let last = scenario
-        .triggers
-        .iter()
-        .max_by(|a, b| a.end_s().total_cmp(&b.end_s()));
-    let (window_end, after_start) = match first.zip(last) {
+    let (window_end, after_start) = match first_and_last(scenario) {
         Some((first, last)) => {
             if last.end_s() >= duration {
                 return None;
@@ -215,16 +221,7 @@ pub fn judge(scenario: &Scenario, columns: &[String], rows: &[Row]) -> Report {
         report.explanation = "Undefined: the run produced no metrics yet.".into();
         return report;
     }
-    let first_trigger = scenario
-        .triggers
-        .iter()
-        .min_by(|a, b| a.at_s().total_cmp(&b.at_s()));
-    let last_trigger = scenario
-        .triggers
-        .iter()
-        .max_by(|a, b| a.end_s().total_cmp(&b.end_s()));
-
-    let Some((first, last)) = first_trigger.zip(last_trigger) else {
+    let Some((first, last)) = first_and_last(scenario) else {
         // No trigger: was it fine all along?
         let early = window(rows, 0.0, 0.8 * duration, duration);
         let late = window(rows, 0.8 * duration, duration, duration);
