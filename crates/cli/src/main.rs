@@ -531,21 +531,14 @@ fn tip(
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
-        "{},min_{trigger_path},not_tipping_below,seeds,searched_low,searched_high",
-        sweep.x.path
+        "{}",
+        sim_core::sweep::tip_header(&sweep.x.path, trigger_path)
     )?;
-    let text = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v}"));
     for (point, threshold) in load_points.iter().zip(&thresholds) {
-        let below = match threshold {
-            sim_core::sweep::Threshold::Between(low, _) => Some(*low),
-            _ => None,
-        };
         writeln!(
             out,
-            "{},{},{},{seeds},{low},{high}",
-            point.x,
-            text(threshold.tipping()),
-            text(below)
+            "{}",
+            sim_core::sweep::tip_row(point.x, Some(*threshold), seeds, low, high)
         )?;
     }
     eprintln!(

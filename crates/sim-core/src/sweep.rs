@@ -200,27 +200,51 @@ impl Sweep {
 
     /// The CSV header of [`Sweep::row`].
     pub fn header(&self) -> String {
+        let mut columns = self.verdict_columns();
+        columns.extend(SUMMARY_COLUMNS.iter().map(|c| c.to_string()));
+        columns.join(",")
+    }
+
+    /// The first columns of [`Sweep::header`]: the swept paths, `seeds`, `verdict`,
+    /// `agreement` and `frac_…` per verdict (what a verdicts-only sweep, the browser's, has).
+    pub fn verdict_columns(&self) -> Vec<String> {
         let mut columns = vec![self.x.path.clone()];
         if let Some(y) = &self.y {
             columns.push(y.path.clone());
         }
         columns.extend(["seeds", "verdict", "agreement"].map(String::from));
         columns.extend(Verdict::ALL.iter().map(|v| format!("frac_{v}")));
-        columns.extend(SUMMARY_COLUMNS.iter().map(|c| c.to_string()));
-        columns.join(",")
+        columns
+    }
+
+    /// The cells of [`Sweep::verdict_columns`] for a point whose `seeds` seeds gave
+    /// `outcome` (none yet: the verdict's cells are empty).
+    pub fn verdict_cells(
+        &self,
+        point: Point,
+        seeds: usize,
+        outcome: Option<&Outcome>,
+    ) -> Vec<String> {
+        let mut cells = vec![number_text(point.x)];
+        if self.y.is_some() {
+            cells.push(number_text(point.y));
+        }
+        cells.push(seeds.to_string());
+        match outcome {
+            Some(o) => {
+                cells.push(o.verdict.to_string());
+                cells.push(fraction(o.agreement));
+                cells.extend(o.fractions.iter().map(|f| fraction(*f)));
+            }
+            None => cells.extend(std::iter::repeat_n(String::new(), 2 + Verdict::ALL.len())),
+        }
+        cells
     }
 
     /// The CSV row of a point from its seeds' summaries.
     pub fn row(&self, point: Point, summaries: &[Summary]) -> String {
         let outcome = Outcome::of(summaries);
-        let mut cells = vec![number_text(point.x)];
-        if self.y.is_some() {
-            cells.push(number_text(point.y));
-        }
-        cells.push(summaries.len().to_string());
-        cells.push(outcome.verdict.to_string());
-        cells.push(fraction(outcome.agreement));
-        cells.extend(outcome.fractions.iter().map(|f| fraction(*f)));
+        let mut cells = self.verdict_cells(point, summaries.len(), Some(&outcome));
         let mean = |value: &dyn Fn(&Summary) -> Option<f64>| -> String {
             let present: Vec<f64> = summaries.iter().filter_map(value).collect();
             if present.is_empty() {
@@ -382,6 +406,27 @@ pub fn bisect(
     Threshold::Between(low, high)
 }
 
+/// The CSV header of a tipping search (`metastable tip`, the browser's tipping view): the
+/// load's path, then the trigger's.
+pub fn tip_header(load_path: &str, trigger_path: &str) -> String {
+    format!("{load_path},min_{trigger_path},not_tipping_below,seeds,searched_low,searched_high")
+}
+
+/// A tipping search's CSV row for one load: the smallest trigger found to tip it and the
+/// largest tried that did not (empty where there is none), the seeds and the range searched.
+pub fn tip_row(load: f64, threshold: Option<Threshold>, seeds: u32, low: f64, high: f64) -> String {
+    let text = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v}"));
+    let below = match threshold {
+        Some(Threshold::Between(low, _)) => Some(low),
+        _ => None,
+    };
+    format!(
+        "{load},{},{},{seeds},{low},{high}",
+        text(threshold.and_then(Threshold::tipping)),
+        text(below)
+    )
+}
+
 impl Sweep {
     /// Whether the values of the `y` axis must be whole numbers.
     pub fn y_is_whole(&self) -> bool {
@@ -407,7 +452,7 @@ pub fn number_text(value: f64) -> String {
 }
 
 /// A fraction as the CSV writes it: at most four decimals, no trailing zeros.
-pub fn fraction(value: f64) -> String {
+fn fraction(value: f64) -> String {
     let text = format!("{value:.4}");
     let text = text.trim_end_matches('0').trim_end_matches('.');
     if text.is_empty() {

@@ -11,7 +11,9 @@
 use crate::embed::{knob_candidates, query_value, resolve_knob, unescape};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use sim_core::sweep::{bisect, fraction, number_text, Axis, Outcome, Point, Sweep, Threshold};
+use sim_core::sweep::{
+    bisect, number_text, tip_header, tip_row, Axis, Outcome, Point, Sweep, Threshold,
+};
 use sim_core::{get_path, Limits, Sim, Verdict};
 
 /// Most runs one analysis may ask of a browser (a phase grid's points × seeds; a tipping
@@ -812,53 +814,31 @@ pub fn csv(plan: &Plan, results: &Results) -> String {
     let sweep = &plan.sweep;
     match plan.mode {
         Mode::Phase => {
-            let mut header = vec![sweep.x.path.clone()];
-            if let Some(y) = &sweep.y {
-                header.push(y.path.clone());
-            }
-            header.extend(["seeds", "verdict", "agreement"].map(String::from));
-            header.extend(Verdict::ALL.iter().map(|v| format!("frac_{v}")));
-            out.push_str(&header.join(","));
+            out.push_str(&sweep.verdict_columns().join(","));
             out.push('\n');
             for (i, point) in plan.points.iter().enumerate() {
-                let mut cells = vec![number_text(point.x)];
-                if sweep.y.is_some() {
-                    cells.push(number_text(point.y));
-                }
-                cells.push(results.verdicts[i].len().to_string());
-                match results.outcome(i) {
-                    Some(o) => {
-                        cells.push(o.verdict.to_string());
-                        cells.push(fraction(o.agreement));
-                        cells.extend(o.fractions.iter().map(|f| fraction(*f)));
-                    }
-                    None => cells.extend(std::iter::repeat_n(String::new(), 9)),
-                }
+                let cells = sweep.verdict_cells(
+                    *point,
+                    results.verdicts[i].len(),
+                    results.outcome(i).as_ref(),
+                );
                 out.push_str(&cells.join(","));
                 out.push('\n');
             }
         }
         Mode::Tip => {
             let trigger = sweep.y.as_ref().map_or("", |y| y.path.as_str());
-            out.push_str(&format!(
-                "{},min_{trigger},not_tipping_below,seeds,searched_low,searched_high\n",
-                sweep.x.path
-            ));
-            let text = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v}"));
+            out.push_str(&tip_header(&sweep.x.path, trigger));
+            out.push('\n');
             for (point, threshold) in plan.points.iter().zip(&results.thresholds) {
-                let below = match threshold {
-                    Some(Threshold::Between(low, _)) => Some(*low),
-                    _ => None,
-                };
-                out.push_str(&format!(
-                    "{},{},{},{},{},{}\n",
+                out.push_str(&tip_row(
                     point.x,
-                    text(threshold.and_then(Threshold::tipping)),
-                    text(below),
+                    *threshold,
                     sweep.seeds,
                     plan.low,
-                    plan.high
+                    plan.high,
                 ));
+                out.push('\n');
             }
         }
         Mode::Model => {

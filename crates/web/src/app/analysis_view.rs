@@ -709,6 +709,15 @@ fn text_at(x: f64, y: f64, anchor: &'static str, text: String) -> Html {
     }
 }
 
+/// A vertical axis's title, turned to read upwards beside a plot area `ph` high.
+fn y_axis_title(ph: f64, text: String) -> Html {
+    let (tx, ty) = (16.0, TOP + ph / 2.0);
+    html! {
+        <text x={format!("{tx}")} y={format!("{ty:.1}")} text-anchor="middle"
+            transform={format!("rotate(-90 {tx} {ty:.1})")}>{ text }</text>
+    }
+}
+
 /// Moves the keyboard focus to a cell of the phase diagram.
 fn focus_cell(point: usize) {
     let cell = web_sys::window()
@@ -826,13 +835,10 @@ fn phase_figure(
         "middle",
         label_of(doc, &sweep.x.path),
     );
-    let y_title = sweep.y.as_ref().map(|y| {
-        let (tx, ty) = (16.0, TOP + ph / 2.0);
-        html! {
-            <text x={format!("{tx}")} y={format!("{ty:.1}")} text-anchor="middle"
-                transform={format!("rotate(-90 {tx} {ty:.1})")}>{ label_of(doc, &y.path) }</text>
-        }
-    });
+    let y_title = sweep
+        .y
+        .as_ref()
+        .map(|y| y_axis_title(ph, label_of(doc, &y.path)));
     // The legend: each verdict present, with its count.
     let mut counts: Vec<(Verdict, usize)> = Vec::new();
     for i in 0..plan.points.len() {
@@ -1008,7 +1014,6 @@ fn tip_figure(
         let v = y0 + (y1 - y0) * k as f64 / 4.0;
         text_at(LEFT - 6.0, sy(v) + 4.0, "end", tick_text(v))
     });
-    let (tx, ty) = (16.0, TOP + ph / 2.0);
     let readout = (*hover)
         .filter(|i| *i < xs.len())
         .map(describe)
@@ -1029,9 +1034,7 @@ fn tip_figure(
                 <g class="ticks">{ for x_ticks }{ for y_ticks }</g>
                 <g class="axis-title">
                     { text_at(LEFT + pw / 2.0, h - 12.0, "middle", label_of(doc, &plan.sweep.x.path)) }
-                    <text x={format!("{tx}")} y={format!("{ty:.1}")} text-anchor="middle"
-                        transform={format!("rotate(-90 {tx} {ty:.1})")}>
-                        { format!("minimum {}", label_of(doc, trigger_path)) }</text>
+                    { y_axis_title(ph, format!("minimum {}", label_of(doc, trigger_path))) }
                 </g>
             </svg>
             <figcaption>
@@ -1125,7 +1128,6 @@ fn model_figure(c: &Computation) -> Html {
         let r = r_hi * f64::from(k) / 4.0;
         text_at(LEFT - 6.0, sy(r) + 4.0, "end", tick_text(r))
     });
-    let (tx, ty) = (16.0, TOP + ph / 2.0);
     let facts = {
         let points: Vec<String> = equilibria
             .iter()
@@ -1162,8 +1164,7 @@ fn model_figure(c: &Computation) -> Html {
                 <g class="ticks">{ for q_ticks }{ for r_ticks }</g>
                 <g class="axis-title">
                     { text_at(LEFT + pw / 2.0, h - 12.0, "middle", "calls at the server, q (queued and in service; log scale)".to_string()) }
-                    <text x={format!("{tx}")} y={format!("{ty:.1}")} text-anchor="middle"
-                        transform={format!("rotate(-90 {tx} {ty:.1})")}>{ "requests in orbit, r (waiting out a backoff)" }</text>
+                    { y_axis_title(ph, "requests in orbit, r (waiting out a backoff)".to_string()) }
                 </g>
             </svg>
             <figcaption>
