@@ -91,6 +91,8 @@ enum MessageKind {
     Call,
     Success,
     Error,
+    Rejected,
+    TimedOut,
 }
 
 /// The messages of the current instant, delivered first in, first out.
@@ -167,6 +169,8 @@ impl Ctx {
                 kind: match outcome {
                     Outcome::Success => MessageKind::Success,
                     Outcome::Error => MessageKind::Error,
+                    Outcome::Rejected => MessageKind::Rejected,
+                    Outcome::TimedOut => MessageKind::TimedOut,
                 },
             });
         }
@@ -207,13 +211,24 @@ impl Ctx {
         self.totals.in_flight -= 1;
     }
 
-    pub(crate) fn request_failed(&mut self) {
+    /// A request ended without a success: `cause` is the failure that reached its client
+    /// (`TimedOut` also for its own deadline).
+    pub(crate) fn request_failed(&mut self, cause: Outcome) {
+        debug_assert!(cause.is_failure());
+        match cause {
+            Outcome::TimedOut => self.bucket.failed_timeout += 1,
+            Outcome::Rejected => self.bucket.failed_rejected += 1,
+            Outcome::Error | Outcome::Success => self.bucket.failed_error += 1,
+        }
         self.totals.failed += 1;
         self.totals.in_flight -= 1;
     }
 
-    /// A success reached a client after its user gave up: failed becomes late.
+    /// A success reached a client after its user gave up: failed becomes late in the totals.
+    /// In the buckets it is an event of its own, in the bucket where the success arrives; the
+    /// bucket where the deadline fired keeps its `failed_timeout` (see [`Row::ended_late`]).
     pub(crate) fn request_late(&mut self) {
+        self.bucket.ended_late += 1;
         self.totals.failed -= 1;
         self.totals.late += 1;
     }
@@ -761,10 +776,11 @@ impl Sim {
                         block: message.to,
                         token: message.token,
                     };
-                    let outcome = if kind == MessageKind::Success {
-                        Outcome::Success
-                    } else {
-                        Outcome::Error
+                    let outcome = match kind {
+                        MessageKind::Success => Outcome::Success,
+                        MessageKind::Rejected => Outcome::Rejected,
+                        MessageKind::TimedOut => Outcome::TimedOut,
+                        MessageKind::Error | MessageKind::Call => Outcome::Error,
                     };
                     let caller_waiting = match &self.nodes[to.block as usize] {
                         Node::Cache(cache) if cache.needs_caller_state() => {
@@ -889,6 +905,10 @@ impl Sim {
             in_flight: self.ctx.totals.in_flight as f64,
             queue: queue as f64,
             blocks: Vec::with_capacity(self.columns.len() - GLOBAL_COLUMNS.len()),
+            ended_late: per_s(b.ended_late),
+            failed_timeout: per_s(b.failed_timeout),
+            failed_error: per_s(b.failed_error),
+            failed_rejected: per_s(b.failed_rejected),
         };
         for node in &mut self.nodes {
             node.columns(end, length, &mut row.blocks);
@@ -995,5 +1015,235 @@ mod trigger_tests {
         let p50 = column(&sim, "latency_p50");
         assert!((p50[15] - 0.6).abs() < 0.003, "{p50:?}");
         assert!((p50[25] - 0.1).abs() < 0.001);
+    }
+}
+
+#[cfg(test)]
+mod outcome_tests {
+    use crate::testing::{column, run};
+    use crate::Sim;
+
+    /// client → server with the given client and server fields (JSON fragments).
+    fn simple(client: &str, server: &str, duration: f64) -> Sim {
+        run(&format!(
+            r#"{{"version": 1, "seed": 5, "duration_s": {duration}, "blocks": [
+              {{"id": "users", "kind": "client", "to": "api", {client}}},
+              {{"id": "api", "kind": "server", {server}}}]}}"#
+        ))
+    }
+
+    /// Each bucket's length in seconds (the last one may be shorter).
+    fn lengths(sim: &Sim) -> Vec<f64> {
+        let rows = sim.rows();
+        (0..rows.len())
+            .map(|i| rows.get(i + 1).map_or(sim.duration_s(), |r| r.t) - rows[i].t)
+            .collect()
+    }
+
+    /// Σ over buckets of a per-second field times the bucket's length, as a count.
+    fn count(sim: &Sim, field: fn(&crate::Row) -> f64) -> u64 {
+        let sum: f64 = sim
+            .rows()
+            .iter()
+            .zip(lengths(sim))
+            .map(|(r, len)| field(r) * len)
+            .sum();
+        assert!((sum - sum.round()).abs() < 1e-6, "{sum}");
+        sum.round() as u64
+    }
+
+    /// Every request that ended is in exactly one of goodput and the `failed_*` counts of the
+    /// bucket where it ended; late successes are counted once more, as themselves.
+    fn assert_outcomes_conserved(sim: &Sim) {
+        let t = sim.totals();
+        let good = count(sim, |r| r.goodput);
+        let failed = count(sim, |r| {
+            r.failed_timeout + r.failed_error + r.failed_rejected
+        });
+        let late = count(sim, |r| r.ended_late);
+        let name = &sim.scenario().name;
+        assert_eq!(good, t.good, "{name}: {t:?}");
+        assert_eq!(late, t.late, "{name}: {t:?}");
+        assert_eq!(good + failed, t.good + t.late + t.failed, "{name}: {t:?}");
+        assert_eq!(
+            count(sim, |r| r.goodput
+                + r.ended_late
+                + r.failed_timeout
+                + r.failed_error
+                + r.failed_rejected),
+            t.good + 2 * t.late + t.failed,
+            "{name}"
+        );
+    }
+
+    fn field(sim: &Sim, f: fn(&crate::Row) -> f64) -> Vec<f64> {
+        sim.rows().iter().map(f).collect()
+    }
+
+    #[test]
+    fn requests_that_all_time_out_are_failed_timeout_then_late() {
+        // Services take 1 s, users wait 0.5 s: every request times out, then succeeds late.
+        let sim = simple(
+            r#""rate": 50, "arrival": "uniform", "timeout_s": 0.5"#,
+            r#""workers": 1000, "service": {"dist": "deterministic", "mean_s": 1.0}"#,
+            30.0,
+        );
+        let offered = column(&sim, "offered");
+        let timed_out = field(&sim, |r| r.failed_timeout);
+        let late = field(&sim, |r| r.ended_late);
+        for i in 2..30 {
+            assert!(
+                (timed_out[i] - offered[i]).abs() <= 1.0,
+                "{i}: {timed_out:?}"
+            );
+            assert!((late[i] - 50.0).abs() <= 1.0, "{i}: {late:?}");
+            assert_eq!(sim.rows()[i].goodput, 0.0);
+            assert_eq!(
+                sim.rows()[i].failed_error + sim.rows()[i].failed_rejected,
+                0.0
+            );
+        }
+        // Late does not take the request back out of the timeouts of its deadline's bucket.
+        let t = sim.totals();
+        assert!(t.late > 1300 && t.failed < 60, "{t:?}");
+        assert_eq!(count(&sim, |r| r.failed_timeout), t.late + t.failed);
+        assert_outcomes_conserved(&sim);
+    }
+
+    #[test]
+    fn error_replies_are_failed_error() {
+        let sim = simple(
+            r#""rate": 50, "arrival": "uniform", "timeout_s": 1"#,
+            r#""workers": 10, "error_rate": 1, "service": {"mean_s": 0.01}"#,
+            20.0,
+        );
+        let errors = field(&sim, |r| r.failed_error);
+        let offered = column(&sim, "offered");
+        for i in 1..20 {
+            assert!((errors[i] - offered[i]).abs() <= 1.0, "{i}: {errors:?}");
+        }
+        assert_eq!(count(&sim, |r| r.failed_timeout + r.failed_rejected), 0);
+        assert_eq!(count(&sim, |r| r.failed_error), sim.totals().errors);
+        assert_outcomes_conserved(&sim);
+    }
+
+    #[test]
+    fn rejections_are_failed_rejected() {
+        // One worker, no waiting room, five times its capacity: most calls are rejected.
+        let sim = simple(
+            r#""rate": 50, "timeout_s": 1"#,
+            r#""workers": 1, "queue_capacity": 0,
+               "service": {"dist": "deterministic", "mean_s": 0.1}"#,
+            60.0,
+        );
+        let t = sim.totals();
+        assert!(t.rejected > 2000, "{t:?}");
+        assert_eq!(count(&sim, |r| r.failed_rejected), t.rejected);
+        assert_eq!(count(&sim, |r| r.failed_timeout + r.failed_error), 0);
+        let rejected = column(&sim, "rejected");
+        for (i, row) in sim.rows().iter().enumerate() {
+            assert_eq!(row.failed_rejected, rejected[i]);
+            assert!(
+                row.goodput <= 10.0 && row.failed_rejected > 20.0,
+                "{i}: {row:?}"
+            );
+        }
+        assert_outcomes_conserved(&sim);
+    }
+
+    /// client → retry (3 attempts) → the given blocks, the first named `api`.
+    fn behind_retries(retry: &str, blocks: &str, triggers: &str) -> Sim {
+        run(&format!(
+            r#"{{"version": 1, "seed": 5, "duration_s": 30, "blocks": [
+              {{"id": "users", "kind": "client", "rate": 20, "arrival": "uniform",
+                "timeout_s": 5, "to": "retries"}},
+              {{"id": "retries", "kind": "retry", "max_attempts": 3, "to": "api" {retry}}},
+              {blocks}], "triggers": [{triggers}]}}"#
+        ))
+    }
+
+    #[test]
+    fn a_retry_layer_that_gives_up_answers_with_its_last_failure() {
+        let server =
+            r#"{"id": "api", "kind": "server", "workers": 10, "service": {"mean_s": 0.01}"#;
+        let errors = behind_retries("", &format!(r#"{server}, "error_rate": 1}}"#), "");
+        assert_eq!(count(&errors, |r| r.failed_error), errors.totals().failed);
+        assert!(errors.totals().failed > 500);
+
+        let outage = r#"{"kind": "outage", "target": "api", "at_s": 0, "for_s": 100}"#;
+        let rejected = behind_retries("", &format!("{server}}}"), outage);
+        assert_eq!(
+            count(&rejected, |r| r.failed_rejected),
+            rejected.totals().failed
+        );
+        assert!(rejected.totals().rejected >= 3 * rejected.totals().failed);
+
+        // Partitioned: no reply at all, so every attempt times out, well before the deadline.
+        let partition = r#"{"kind": "partition", "target": "api", "at_s": 0, "for_s": 100}"#;
+        let timed_out = behind_retries(
+            r#", "attempt_timeout_s": 0.5"#,
+            &format!("{server}}}"),
+            partition,
+        );
+        let t = timed_out.totals();
+        assert!(t.failed > 500, "{t:?}");
+        assert_eq!(count(&timed_out, |r| r.failed_timeout), t.failed);
+        let attempt_timeouts: f64 = column(&timed_out, "retries.timeouts").iter().sum();
+        assert_eq!(
+            attempt_timeouts as u64, t.timeouts,
+            "attempt timeouts only, no deadline fired"
+        );
+        for sim in [&errors, &rejected, &timed_out] {
+            assert_outcomes_conserved(sim);
+        }
+    }
+
+    #[test]
+    fn an_open_breaker_and_a_rejecting_dependency_are_rejections() {
+        // A breaker over a server in outage: rejected by the server, then by the open breaker.
+        let sim = run(r#"{"version": 1, "seed": 3, "duration_s": 40, "blocks": [
+            {"id": "users", "kind": "client", "rate": 50, "timeout_s": 1, "to": "guard"},
+            {"id": "guard", "kind": "breaker", "to": "api", "min_calls": 5, "open_s": 3},
+            {"id": "api", "kind": "server", "workers": 10, "service": {"mean_s": 0.05},
+             "to": "db"},
+            {"id": "db", "kind": "server", "workers": 10, "service": {"mean_s": 0.01}}],
+            "triggers": [{"kind": "outage", "target": "db", "at_s": 10, "for_s": 20}]}"#);
+        let rejected = field(&sim, |r| r.failed_rejected);
+        let offered = column(&sim, "offered");
+        for i in 11..30 {
+            assert!(rejected[i] > 0.8 * offered[i], "{i}: {rejected:?}");
+        }
+        assert_eq!(count(&sim, |r| r.failed_error), 0);
+        // The api counts the db's refusals among its errors, but the user saw a rejection.
+        assert!(sim.totals().errors > 0);
+        assert_outcomes_conserved(&sim);
+    }
+
+    #[test]
+    fn outcomes_add_up_to_the_totals_in_every_preset() {
+        for preset in crate::presets::ALL {
+            let scenario = crate::Scenario::from_json(preset.json).unwrap();
+            let mut sim = Sim::new(&scenario).unwrap();
+            sim.run();
+            assert_outcomes_conserved(&sim);
+        }
+    }
+
+    #[test]
+    fn a_short_last_bucket_is_counted_over_its_own_length() {
+        let sim = run(
+            r#"{"version": 1, "seed": 2, "duration_s": 10.5, "bucket_s": 2,
+            "blocks": [
+              {"id": "users", "kind": "client", "rate": 40, "timeout_s": 0.2, "to": "api"},
+              {"id": "api", "kind": "server", "workers": 2, "queue_capacity": 3,
+               "error_rate": 0.2, "service": {"mean_s": 0.04}}]}"#,
+        );
+        assert_eq!(sim.rows().len(), 6);
+        let t = sim.totals();
+        assert!(
+            t.late > 0 && t.failed > 0 && t.rejected > 0 && t.errors > 0,
+            "{t:?}"
+        );
+        assert_outcomes_conserved(&sim);
     }
 }

@@ -28,6 +28,13 @@ pub const GLOBAL_COLUMNS: [&str; 14] = [
 
 /// One bucket of metrics. Counts are per second; latencies in seconds (`None` when no request
 /// succeeded in the bucket); `in_flight` and `queue` are the state at the bucket's end.
+///
+/// After the CSV's columns come how user requests ended in the bucket (per second, each in the
+/// bucket where its client learnt it), for the charts: `goodput`, then the failures by cause —
+/// `failed_timeout`, `failed_error`, `failed_rejected` — whose sum with `goodput` is the
+/// requests that ended; and `ended_late`, the successes that arrived after their user had
+/// left. These four are not CSV columns ([`Row::values`], [`to_csv`] and the serialized form
+/// leave them out), so the CSV and JSON outputs stay as SPEC §4 has them.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Row {
     pub t: f64,
@@ -46,6 +53,26 @@ pub struct Row {
     pub queue: f64,
     /// Per-block columns, in the order of [`crate::Sim::columns`] after the global ones.
     pub blocks: Vec<Option<f64>>,
+    /// Successes that reached their client after its deadline, counted in the bucket where the
+    /// success arrives. The request's end was already counted, in `failed_timeout` of the
+    /// bucket where its deadline fired, and stays there: a late success is an event of its own
+    /// ("a success arrived after the user left"), not a second end, so the chart of what
+    /// happened to requests never goes negative. Over a run, Σ `failed_*` = `failed + late`
+    /// of [`Totals`] and Σ `ended_late` = `late` (times the bucket lengths).
+    #[serde(skip)]
+    pub ended_late: f64,
+    /// Requests that failed because a timeout fired first: their client's deadline (the user
+    /// gave up), or a retry layer's last attempt timing out.
+    #[serde(skip)]
+    pub failed_timeout: f64,
+    /// Requests that failed on an error reply reaching their client before its deadline (a
+    /// server's `error_rate` or `errors` trigger, a shed call, retries exhausted on errors).
+    #[serde(skip)]
+    pub failed_error: f64,
+    /// Requests that failed on a rejection reaching their client before its deadline (a full
+    /// queue, an outage, an open breaker — directly or as a retry layer's last attempt).
+    #[serde(skip)]
+    pub failed_rejected: f64,
 }
 
 impl Row {
@@ -196,6 +223,10 @@ pub(crate) struct BucketCounts {
     pub rejected: u64,
     pub latency: Histogram,
     pub latency_sum_ns: u128,
+    pub ended_late: u64,
+    pub failed_timeout: u64,
+    pub failed_error: u64,
+    pub failed_rejected: u64,
 }
 
 impl BucketCounts {
@@ -287,16 +318,33 @@ mod tests {
             in_flight: 3.0,
             queue: 1.0,
             blocks: vec![None, Some(0.5)],
+            ended_late: 2.0,
+            failed_timeout: 1.0,
+            failed_error: 0.0,
+            failed_rejected: 0.0,
         };
         let columns: Vec<String> = GLOBAL_COLUMNS
             .iter()
             .map(|c| c.to_string())
             .chain(["a.x".into(), "a.y".into()])
             .collect();
-        let csv = to_csv(&columns, &[row]);
+        let csv = to_csv(&columns, std::slice::from_ref(&row));
         assert_eq!(
             csv.lines().nth(1),
             Some("0,80,79,80,80,0,0,0,0,,,0.25,3,1,,0.5")
         );
+        // The outcome counts are for the charts: in neither the CSV nor the serialized row.
+        assert_eq!(row.values().count(), columns.len());
+        let json = serde_json::to_value(&row).unwrap();
+        let mut keys: Vec<&str> = json
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(|k| k.as_str())
+            .collect();
+        let mut expected: Vec<&str> = GLOBAL_COLUMNS.iter().copied().chain(["blocks"]).collect();
+        keys.sort_unstable();
+        expected.sort_unstable();
+        assert_eq!(keys, expected);
     }
 }

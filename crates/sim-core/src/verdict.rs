@@ -465,6 +465,10 @@ mod tests {
                 in_flight: 0.0,
                 queue: 0.0,
                 blocks: vec![],
+                ended_late: 0.0,
+                failed_timeout: 0.0,
+                failed_error: 0.0,
+                failed_rejected: 0.0,
             })
             .collect()
     }

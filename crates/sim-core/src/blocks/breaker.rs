@@ -154,7 +154,7 @@ impl Breaker {
             );
         } else {
             ctx.call_rejected();
-            ctx.reply(self.me, call.reply_to, Outcome::Error);
+            ctx.reply(self.me, call.reply_to, Outcome::Rejected);
         }
     }
 
@@ -165,7 +165,7 @@ impl Breaker {
         ctx.reply(self.me, forwarded.caller, outcome);
         self.refresh(ctx.now);
         if forwarded.epoch == self.epoch {
-            self.record(ctx.now, outcome == Outcome::Error);
+            self.record(ctx.now, outcome.is_failure());
         }
     }
 

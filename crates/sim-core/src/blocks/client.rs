@@ -9,6 +9,10 @@
 //! (`created + timeout_s`). At the deadline the client stops waiting and counts a timeout; a
 //! success arriving later re-classifies the request as late. The deadline timer is armed before
 //! the call is sent, so a reply at exactly the deadline comes after it, and is late.
+//!
+//! It also tells how each request ended, for the per-bucket outcome counts: good, failed at its
+//! deadline (`failed_timeout`), failed by the error, rejection or retry timeout that reached it
+//! first (`failed_error`, `failed_rejected`, `failed_timeout`), and, later, late.
 
 use super::{Call, Outcome, ReplyTo, Slab, Token};
 use crate::engine::{lane_for, Ctx, Waiting};
@@ -174,7 +178,7 @@ impl Client {
     pub(crate) fn on_deadline(&mut self, token: Token, ctx: &mut Ctx) {
         if let Some(request) = self.requests.remove(token) {
             ctx.timeout_fired();
-            ctx.request_failed();
+            ctx.request_failed(Outcome::TimedOut);
             self.request_ended(request.user, ctx);
         }
     }
@@ -220,7 +224,7 @@ impl Client {
             Some(request) => {
                 match outcome {
                     Outcome::Success => ctx.request_good(ctx.now - request.created),
-                    Outcome::Error => ctx.request_failed(),
+                    failure => ctx.request_failed(failure),
                 }
                 self.request_ended(request.user, ctx);
             }

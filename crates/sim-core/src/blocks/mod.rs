@@ -41,11 +41,33 @@ pub(crate) struct Call {
     pub reply_to: ReplyTo,
 }
 
-/// What a reply says.
+/// What a reply says: a success, or a failure and its cause.
+///
+/// Blocks that only care whether a call failed (a retry's attempt, a breaker's window, a
+/// server waiting on its dependency) treat every failure alike, through
+/// [`Outcome::is_failure`]; the cause travels up unchanged (a balancer, a cache, a breaker
+/// and a server with a dependency pass their downstream's failure on as it is; a retry layer
+/// that gives up answers with its last attempt's), so that the client can say how a request
+/// failed (SPEC §4's `failed_*` counts, kept out of the CSV).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Outcome {
     Success,
+    /// An error made by a server: `error_rate`, an `errors` trigger, a shed call
+    /// (`drop_expired`, `max_queue_wait_s`).
     Error,
+    /// Refused without work: a full queue under `reject` (or LIFO), an outage, an open or
+    /// half-open breaker (the calls counted in `rejected`).
+    Rejected,
+    /// A retry layer gave up after its last attempt timed out (`attempt_timeout_s`).
+    TimedOut,
+}
+
+impl Outcome {
+    /// Every outcome but a success.
+    #[inline]
+    pub(crate) fn is_failure(self) -> bool {
+        self != Outcome::Success
+    }
 }
 
 /// Slots with generations and a free list: O(1) insert and remove, memory bounded by what is

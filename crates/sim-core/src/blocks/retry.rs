@@ -3,8 +3,9 @@
 //! An attempt fails on its `attempt_timeout_s` or on an error reply. Before the k-th retry it
 //! waits a backoff (none / constant / exponential, then jitter), takes a token from its budget
 //! if it has one, and sends the next attempt with the same key and deadline. It answers its
-//! caller with the first success, or an error once attempts, budget or (with
-//! `respect_deadline`) the user's deadline run out. It is not told when its caller gives up:
+//! caller with the first success, or a failure once attempts, budget or (with
+//! `respect_deadline`) the user's deadline run out: the last attempt's, as it failed (an error,
+//! a rejection, or its own timeout). It is not told when its caller gives up:
 //! by default it keeps retrying for a user who left — the load that sustains a retry storm.
 
 use super::{Call, Outcome, ReplyTo, Slab, Token};
@@ -23,6 +24,8 @@ struct Attempting {
     previous_delay_s: f64,
     /// False during a backoff.
     waiting: bool,
+    /// How the last failed attempt failed: the answer when the retry layer gives up.
+    last_failure: Outcome,
 }
 
 /// The backoff schedule of SPEC §2.
@@ -116,6 +119,7 @@ impl Retry {
             attempt: 1,
             previous_delay_s: self.backoff.base_s,
             waiting: true,
+            last_failure: Outcome::Error,
         });
         self.send_attempt(token, call.key, call.deadline, ctx);
     }
@@ -162,7 +166,7 @@ impl Retry {
                     ctx.reply(self.me, call.caller, Outcome::Success);
                 }
             }
-            Outcome::Error => self.attempt_failed(token, ctx),
+            failure => self.attempt_failed(token, failure, ctx),
         }
     }
 
@@ -172,7 +176,7 @@ impl Retry {
         if self.calls.get(token).is_some_and(|c| c.waiting) {
             ctx.timeout_fired();
             self.bucket_timeouts += 1;
-            self.attempt_failed(token, ctx);
+            self.attempt_failed(token, Outcome::TimedOut, ctx);
         }
     }
 
@@ -195,8 +199,9 @@ impl Retry {
         self.send_attempt(token, key, deadline, ctx);
     }
 
-    /// Decides what follows a failed attempt: give up, or back off and retry.
-    fn attempt_failed(&mut self, token: Token, ctx: &mut Ctx) {
+    /// Decides what follows an attempt that failed with `failure`: give up, or back off and
+    /// retry.
+    fn attempt_failed(&mut self, token: Token, failure: Outcome, ctx: &mut Ctx) {
         // A new generation: a late reply to the failed attempt is now stale.
         let Some(token) = self.calls.renew(token) else {
             return;
@@ -205,6 +210,7 @@ impl Retry {
             return;
         };
         call.waiting = false;
+        call.last_failure = failure;
         let exhausted = call.attempt >= self.max_attempts;
         let past_deadline = self.respect_deadline && ctx.now >= call.deadline;
         if exhausted || past_deadline {
@@ -227,9 +233,10 @@ impl Retry {
         self.in_backoff += 1;
     }
 
+    /// Answers the caller with the last attempt's failure.
     fn give_up(&mut self, token: Token, ctx: &mut Ctx) {
         if let Some(call) = self.calls.remove(token) {
-            ctx.reply(self.me, call.caller, Outcome::Error);
+            ctx.reply(self.me, call.caller, call.last_failure);
         }
     }
 

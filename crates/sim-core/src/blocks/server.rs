@@ -147,7 +147,7 @@ impl Server {
         ctx.attempt_arrived();
         if self.outage {
             ctx.call_rejected();
-            ctx.reply(self.me, call.reply_to, Outcome::Error);
+            ctx.reply(self.me, call.reply_to, Outcome::Rejected);
             return;
         }
         if self.busy < self.workers && self.queue.is_empty() {
@@ -160,7 +160,7 @@ impl Server {
         {
             if !self.drop_when_full {
                 ctx.call_rejected();
-                ctx.reply(self.me, call.reply_to, Outcome::Error);
+                ctx.reply(self.me, call.reply_to, Outcome::Rejected);
             }
             return;
         }
@@ -250,7 +250,8 @@ impl Server {
             return;
         };
         self.set_busy(self.busy - 1, ctx.now);
-        if outcome == Outcome::Error {
+        // Any failure of the dependency is an error made here; the reply keeps its cause.
+        if outcome.is_failure() {
             ctx.error_made();
         }
         ctx.reply(self.me, call.reply_to, outcome);
