@@ -24,7 +24,7 @@ import {
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '../..');
 const SCREENSHOTS = path.join(HERE, 'screenshots');
-const ALWAYS_CHARTS = ['traffic', 'latency', 'backlog', 'amplification'];
+const ALWAYS_CHARTS = ['traffic', 'outcomes', 'latency', 'backlog', 'amplification'];
 const TEST_TIMEOUT_MS = 5 * 60_000;
 
 // ---------------------------------------------------------------------------------------------

@@ -21,7 +21,10 @@ use std::ops::Range;
 pub enum ChartKind {
     /// Offered load, server throughput and goodput.
     Traffic,
-    /// End-to-end latency p50 and p99, with the client's timeout.
+    /// How user requests ended, per second: good, and the failures by cause (stacked), with
+    /// the successes that came after their user left.
+    Outcomes,
+    /// End-to-end latency p50 and p99 of successful requests, with the client's timeout.
     Latency,
     /// Calls queued at servers and user requests in flight.
     Backlog,
@@ -37,8 +40,9 @@ pub enum ChartKind {
 
 impl ChartKind {
     /// Every chart, in display order.
-    pub const ALL: [ChartKind; 7] = [
+    pub const ALL: [ChartKind; 8] = [
         ChartKind::Traffic,
+        ChartKind::Outcomes,
         ChartKind::Latency,
         ChartKind::Backlog,
         ChartKind::Amplification,
@@ -51,6 +55,7 @@ impl ChartKind {
     pub fn id(self) -> &'static str {
         match self {
             ChartKind::Traffic => "traffic",
+            ChartKind::Outcomes => "outcomes",
             ChartKind::Latency => "latency",
             ChartKind::Backlog => "backlog",
             ChartKind::Amplification => "amplification",
@@ -64,7 +69,8 @@ impl ChartKind {
     pub fn title(self) -> &'static str {
         match self {
             ChartKind::Traffic => "Offered, throughput and goodput",
-            ChartKind::Latency => "Latency p50 and p99",
+            ChartKind::Outcomes => "What happened to requests",
+            ChartKind::Latency => "Latency of successful requests (p50, p99)",
             ChartKind::Backlog => "Queue and requests in flight",
             ChartKind::Amplification => "Retry amplification",
             ChartKind::CacheHitRate => "Cache hit rate",
@@ -76,7 +82,7 @@ impl ChartKind {
     /// The y axis label, with its unit.
     pub fn y_label(self) -> &'static str {
         match self {
-            ChartKind::Traffic => "requests/s",
+            ChartKind::Traffic | ChartKind::Outcomes => "requests/s",
             ChartKind::Latency => "latency (s)",
             ChartKind::Backlog => "count",
             ChartKind::Amplification => "attempts per request",
@@ -132,13 +138,14 @@ fn model_line(kind: ChartKind, data: &ChartData, until: f64) -> Option<ModelLine
     })
 }
 
-/// The charts that apply to this scenario: the first four always; cache hit rate only if a
+/// The charts that apply to this scenario: the first five always; cache hit rate only if a
 /// cache block exists; retry tokens only if a retry block has a budget; breaker state only if a
 /// breaker exists.
 pub fn charts_for(scenario: &Scenario) -> Vec<ChartKind> {
     let has = |f: fn(&Block) -> bool| scenario.blocks.iter().any(f);
     let mut kinds = vec![
         ChartKind::Traffic,
+        ChartKind::Outcomes,
         ChartKind::Latency,
         ChartKind::Backlog,
         ChartKind::Amplification,
@@ -330,6 +337,10 @@ enum Source {
     Offered,
     Throughput,
     Goodput,
+    Late,
+    FailedTimeout,
+    FailedError,
+    FailedRejected,
     P50,
     P99,
     Queue,
@@ -347,6 +358,10 @@ impl Source {
             Source::Offered => Some(row.offered),
             Source::Throughput => Some(row.throughput),
             Source::Goodput => Some(row.goodput),
+            Source::Late => Some(row.ended_late),
+            Source::FailedTimeout => Some(row.failed_timeout),
+            Source::FailedError => Some(row.failed_error),
+            Source::FailedRejected => Some(row.failed_rejected),
             Source::P50 => row.latency_p50,
             Source::P99 => row.latency_p99,
             Source::Queue => Some(row.queue),
@@ -371,13 +386,16 @@ enum Unit {
     BreakerState,
 }
 
-/// One line of a chart.
+/// One series of a chart: a line, or a band of a stack of areas.
 #[derive(Clone, Copy, Debug)]
 struct Series<'a> {
     label: &'a str,
     swatch: Swatch,
     source: Source,
     unit: Unit,
+    /// Drawn as an area stacked on the stacked series before it (in series order) rather
+    /// than as a line.
+    stacked: bool,
 }
 
 /// The series of a chart, in legend order.
@@ -387,12 +405,27 @@ fn series_of<'a>(kind: ChartKind, data: &ChartData<'a>) -> Vec<Series<'a>> {
         swatch,
         source,
         unit,
+        stacked: false,
+    };
+    let area = |label, swatch, source| Series {
+        stacked: true,
+        ..global(label, swatch, source, Unit::Rate)
     };
     match kind {
         ChartKind::Traffic => vec![
             global("offered", ORANGE, Source::Offered, Unit::Rate),
             global("throughput", BLUE, Source::Throughput, Unit::Rate),
             global("goodput", GREEN, Source::Goodput, Unit::Rate),
+        ],
+        // The stack is every request that ended in the bucket (about `offered` in a steady
+        // state), good at the bottom; late successes are not a second end of their request
+        // (it was counted when its user gave up), so they are a line over the stack.
+        ChartKind::Outcomes => vec![
+            area("good", GREEN, Source::Goodput),
+            global("late", BLUE, Source::Late, Unit::Rate),
+            area("timed out", VERMILLION, Source::FailedTimeout),
+            area("errors", ORANGE, Source::FailedError),
+            area("rejected", PURPLE, Source::FailedRejected),
         ],
         ChartKind::Latency => vec![
             global("p50", BLUE, Source::P50, Unit::Seconds),
@@ -441,6 +474,7 @@ fn block_series<'a>(
             swatch: PALETTE[i % PALETTE.len()],
             source: Source::Block(block_column(data.columns, b.id(), metric)),
             unit,
+            stacked: false,
         })
         .collect()
 }
@@ -508,12 +542,23 @@ fn y_range(kind: ChartKind, series: &[Series], rows: &[Row], data: &ChartData) -
         _ => {}
     }
     let (mut lo, mut hi) = (0.0f64, 0.0f64);
-    for s in series {
+    for s in series.iter().filter(|s| !s.stacked) {
         for row in rows {
             if let Some(v) = s.source.value(row) {
                 lo = lo.min(v);
                 hi = hi.max(v);
             }
+        }
+    }
+    // A stack reaches the sum of its series, and never below 0.
+    let stacked: Vec<Source> = series
+        .iter()
+        .filter(|s| s.stacked)
+        .map(|s| s.source)
+        .collect();
+    if !stacked.is_empty() {
+        for row in rows {
+            hi = hi.max(stacked.iter().map(|&s| stacked_value(s, row)).sum());
         }
     }
     match kind {
@@ -725,14 +770,7 @@ fn build_line(rows: &[Row], source: Source, axes: &Axes, line: &mut Line) {
         close(points, &mut start);
         return;
     }
-    let column_of = |t: f64| {
-        let c = (t / t_max * width_px as f64).floor();
-        if c.is_finite() && c > 0.0 {
-            (c as usize).min(width_px - 1)
-        } else {
-            0
-        }
-    };
+    let column_of = |t: f64| pixel_column(t, t_max, width_px);
     // The current column's (minimum, maximum, whether the minimum came first), once it has a
     // value: the order keeps the line's shape when the column is joined to its neighbours.
     let mut column = column_of(rows[0].t);
@@ -780,15 +818,104 @@ fn build_line(rows: &[Row], source: Source, axes: &Axes, line: &mut Line) {
     close(points, &mut start);
 }
 
+/// The pixel column (of `width_px` ≥ 1 across the axis) that time `t` falls in.
+fn pixel_column(t: f64, t_max: f64, width_px: usize) -> usize {
+    let c = (t / t_max * width_px as f64).floor();
+    if c.is_finite() && c > 0.0 {
+        (c as usize).min(width_px - 1)
+    } else {
+        0
+    }
+}
+
+/// A stacked series' value in a row: a count, so a gap or a negative value counts as 0.
+fn stacked_value(source: Source, row: &Row) -> f64 {
+    source.value(row).unwrap_or(0.0).max(0.0)
+}
+
+/// The upper edges of a stack of areas, one per source in stacking order, all at the same
+/// times: each edge is the sum of its source and those below it, held inside the y range.
+///
+/// With more than two rows per pixel column, each column contributes the mean of its rows at
+/// the column's centre: an area's size is what it means (requests), so a mean keeps it, where
+/// the lines' minimum and maximum would make every noisy stretch a solid block.
+fn build_stack(rows: &[Row], sources: &[Source], axes: &Axes) -> Vec<Vec<(f64, f64)>> {
+    let Axes {
+        ref y,
+        t_max,
+        width_px,
+        ..
+    } = *axes;
+    let mut edges: Vec<Vec<(f64, f64)>> = vec![Vec::new(); sources.len()];
+    let mut push = |x: f64, values: &[f64]| {
+        let mut sum = 0.0;
+        for (edge, v) in edges.iter_mut().zip(values) {
+            sum += v;
+            edge.push((x, sum.clamp(y.start, y.end)));
+        }
+    };
+    let mut values = vec![0.0; sources.len()];
+    let width_px = width_px.max(1);
+    if rows.len() <= 2 * width_px {
+        for row in rows {
+            for (v, &s) in values.iter_mut().zip(sources) {
+                *v = stacked_value(s, row);
+            }
+            push(row.t, &values);
+        }
+    } else {
+        let mut column = pixel_column(rows[0].t, t_max, width_px);
+        let mut n = 0usize;
+        let mut flush = |column: usize, n: usize, values: &mut [f64]| {
+            if n > 0 {
+                values.iter_mut().for_each(|v| *v /= n as f64);
+                push((column as f64 + 0.5) / width_px as f64 * t_max, values);
+                values.fill(0.0);
+            }
+        };
+        for row in rows {
+            let c = pixel_column(row.t, t_max, width_px);
+            if c != column {
+                flush(column, n, &mut values);
+                column = c;
+                n = 0;
+            }
+            for (v, &s) in values.iter_mut().zip(sources) {
+                *v += stacked_value(s, row);
+            }
+            n += 1;
+        }
+        flush(column, n, &mut values);
+    }
+    edges
+}
+
+/// How opaque stacked areas are: the trigger bands under them still show through.
+const AREA_ALPHA: f64 = 0.9;
+
+/// What the latency chart says when no request it shows succeeded.
+const NO_SUCCESS: &str = "no request succeeded";
+
 const FONT: &str = "sans-serif";
 const PAD: i32 = 8;
 const LINE_H: i32 = 17;
 
-/// One legend entry: a swatch (solid, or dashed for a reference line) and its label.
+/// How a legend entry's swatch looks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Mark {
+    /// A series line.
+    Line,
+    /// A reference line or a model's line.
+    Dashed,
+    /// A stacked area.
+    Area,
+}
+
+/// One legend entry: a swatch and its label.
 struct LegendEntry<'a> {
     label: &'a str,
     color: RGBColor,
-    dashed: bool,
+    mark: Mark,
 }
 
 fn err<E: std::fmt::Display>(e: E) -> String {
@@ -837,21 +964,21 @@ pub fn draw<DB: DrawingBackend>(
         .map(|s| LegendEntry {
             label: s.label,
             color: s.swatch.rgb,
-            dashed: false,
+            mark: if s.stacked { Mark::Area } else { Mark::Line },
         })
         .collect();
     if let Some(line) = &model {
         legend.push(LegendEntry {
             label: line.label,
             color: line.color,
-            dashed: true,
+            mark: Mark::Dashed,
         });
     }
     if timeout.is_some() {
         legend.push(LegendEntry {
             label: "timeout",
             color: PURPLE.rgb,
-            dashed: true,
+            mark: Mark::Dashed,
         });
     }
     let header_h = draw_header(&root, kind.title(), &title_style, &legend, &legend_style)?;
@@ -958,8 +1085,33 @@ pub fn draw<DB: DrawingBackend>(
         width_px: usize::try_from(right - left).unwrap_or(1).max(1),
         step: (kind == ChartKind::BreakerState).then_some(bucket_s(data.scenario)),
     };
+    let stacked: Vec<&Series> = series.iter().filter(|s| s.stacked).collect();
+    if !stacked.is_empty() {
+        let sources: Vec<Source> = stacked.iter().map(|s| s.source).collect();
+        let edges = build_stack(rows, &sources, &axes);
+        let floor = y.start.max(0.0).min(y.end);
+        for (i, (s, upper)) in stacked.iter().zip(&edges).enumerate() {
+            let lower: Vec<(f64, f64)> = match i.checked_sub(1) {
+                Some(below) => edges[below].clone(),
+                None => upper.iter().map(|&(x, _)| (x, floor)).collect(),
+            };
+            // A series that is 0 throughout adds nothing to draw (its legend entry stays).
+            let shows = upper.iter().zip(&lower).any(|(u, l)| u.1 > l.1);
+            if upper.len() < 2 || !shows {
+                continue;
+            }
+            let outline: Vec<(f64, f64)> =
+                upper.iter().chain(lower.iter().rev()).copied().collect();
+            chart
+                .draw_series(std::iter::once(Polygon::new(
+                    outline,
+                    s.swatch.rgb.mix(AREA_ALPHA).filled(),
+                )))
+                .map_err(err)?;
+        }
+    }
     let mut buffers = Line::default();
-    for s in &series {
+    for s in series.iter().filter(|s| !s.stacked) {
         build_line(rows, s.source, &axes, &mut buffers);
         let Line { points, runs } = &buffers;
         let line = s.swatch.rgb.stroke_width(2);
@@ -992,6 +1144,35 @@ pub fn draw<DB: DrawingBackend>(
             .map_err(err)?;
     }
 
+    // Latencies are of successful requests only: an empty latency chart says why, rather than
+    // looking like a chart still waiting for data. Buckets without a success among others are
+    // gaps in the lines.
+    let none_succeeded = kind == ChartKind::Latency
+        && !rows.is_empty()
+        && rows
+            .iter()
+            .all(|r| Source::P50.value(r).is_none() && Source::P99.value(r).is_none());
+    if none_succeeded {
+        let note_style = TextStyle::from((FONT, 13).into_font())
+            .color(&text)
+            .pos(Pos::new(HPos::Center, VPos::Center));
+        let (w, h) = root
+            .estimate_text_size(NO_SUCCESS, &note_style)
+            .map_err(err)?;
+        let (w, h) = (
+            i32::try_from(w).unwrap_or(0) / 2 + 6,
+            i32::try_from(h).unwrap_or(0) / 2 + 4,
+        );
+        let (cx, cy) = ((left + right) / 2, (top + bottom) / 2);
+        root.draw(&Rectangle::new(
+            [(cx - w, cy - h), (cx + w, cy + h)],
+            theme.background().filled(),
+        ))
+        .map_err(err)?;
+        root.draw_text(NO_SUCCESS, &note_style, (cx, cy))
+            .map_err(err)?;
+    }
+
     if let Some(t) = cursor_t.filter(|t| t.is_finite() && (0.0..=t_max).contains(t)) {
         chart
             .draw_series(std::iter::once(PathElement::new(
@@ -1005,9 +1186,17 @@ pub fn draw<DB: DrawingBackend>(
     Ok(area)
 }
 
-/// Draws the title and the legend in the top lines and returns their height. Legend entries
-/// follow the title on its line when they fit and wrap onto further lines when they do not, so
-/// a phone-width chart keeps every label readable.
+/// The top of the legend's first row: a line below the title's.
+const LEGEND_TOP: i32 = 4 + LINE_H + 2;
+
+/// Draws the title on the top line and the legend under it, and returns their height.
+///
+/// The legend has rows of its own, never the title's, so nothing depends on how wide the
+/// title is measured. Rationale: in the browser plotters measures text in a `<span>` styled
+/// `font-style: bold`, which CSS ignores (bold is a weight), so a bold title is measured
+/// narrower than the canvas draws it, and a legend placed after it ran into its last word
+/// (also in the PNG export). Entries wrap onto further rows when they do not fit the width,
+/// so a phone-width chart keeps every label readable.
 fn draw_header<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     title: &str,
@@ -1016,11 +1205,13 @@ fn draw_header<DB: DrawingBackend>(
     legend_style: &TextStyle,
 ) -> Result<i32, String> {
     let width = i32::try_from(root.dim_in_pixel().0).unwrap_or(i32::MAX);
-    let title_w = root.estimate_text_size(title, title_style).map_err(err)?.0;
     root.draw_text(title, title_style, (PAD, 4)).map_err(err)?;
+    if legend.is_empty() {
+        return Ok(LEGEND_TOP);
+    }
 
-    let mut x = PAD + i32::try_from(title_w).unwrap_or(0) + 16;
-    let mut y = 4;
+    let mut x = PAD;
+    let mut y = LEGEND_TOP;
     for entry in legend {
         let label_w = root
             .estimate_text_size(entry.label, legend_style)
@@ -1032,20 +1223,30 @@ fn draw_header<DB: DrawingBackend>(
             y += LINE_H;
         }
         let mid = y + 7;
-        if entry.dashed {
-            for dx in [0, 6, 12] {
+        match entry.mark {
+            Mark::Dashed => {
+                for dx in [0, 6, 12] {
+                    root.draw(&Rectangle::new(
+                        [(x + dx, mid), (x + dx + 3, mid + 2)],
+                        entry.color.filled(),
+                    ))
+                    .map_err(err)?;
+                }
+            }
+            Mark::Line => {
                 root.draw(&Rectangle::new(
-                    [(x + dx, mid), (x + dx + 3, mid + 2)],
+                    [(x, mid - 1), (x + 14, mid + 2)],
                     entry.color.filled(),
                 ))
                 .map_err(err)?;
             }
-        } else {
-            root.draw(&Rectangle::new(
-                [(x, mid - 1), (x + 14, mid + 2)],
-                entry.color.filled(),
-            ))
-            .map_err(err)?;
+            Mark::Area => {
+                root.draw(&Rectangle::new(
+                    [(x + 2, mid - 5), (x + 12, mid + 5)],
+                    entry.color.mix(AREA_ALPHA).filled(),
+                ))
+                .map_err(err)?;
+            }
         }
         root.draw_text(entry.label, legend_style, (x + 18, y + 1))
             .map_err(err)?;
@@ -1148,9 +1349,19 @@ mod tests {
 
     /// Every polyline drawn in `hex`, as pixel points.
     fn polylines(svg: &str, hex: &str) -> Vec<Vec<(i32, i32)>> {
-        tags(svg, "polyline")
+        shapes(svg, "polyline", "stroke", hex)
+    }
+
+    /// Every filled polygon (a stacked area) in `hex`, as pixel points.
+    fn polygons(svg: &str, hex: &str) -> Vec<Vec<(i32, i32)>> {
+        shapes(svg, "polygon", "fill", hex)
+    }
+
+    /// The points of every `<name>` whose attribute `paint` is `hex`.
+    fn shapes(svg: &str, name: &str, paint: &str, hex: &str) -> Vec<Vec<(i32, i32)>> {
+        tags(svg, name)
             .into_iter()
-            .filter(|t| attr(t, "stroke").is_some_and(|s| s.eq_ignore_ascii_case(hex)))
+            .filter(|t| attr(t, paint).is_some_and(|s| s.eq_ignore_ascii_case(hex)))
             .map(|t| {
                 attr(t, "points")
                     .unwrap()
@@ -1192,6 +1403,10 @@ mod tests {
             in_flight: 5.0,
             queue: 1.0,
             blocks: Vec::new(),
+            ended_late: 0.0,
+            failed_timeout: 0.0,
+            failed_error: 0.0,
+            failed_rejected: 0.0,
         }
     }
 
@@ -1209,6 +1424,7 @@ mod tests {
     fn charts_for_picks_the_block_charts_exactly_when_their_blocks_exist() {
         let base = [
             ChartKind::Traffic,
+            ChartKind::Outcomes,
             ChartKind::Latency,
             ChartKind::Backlog,
             ChartKind::Amplification,
@@ -1254,6 +1470,13 @@ mod tests {
                     assert!(has_text(&svg, kind.y_label()), "{what}: y label");
                     for s in series_of(kind, &data) {
                         assert!(has_text(&svg, s.label), "{what}: legend {}", s.label);
+                        if s.stacked {
+                            // An area, when the series is not 0 throughout.
+                            let any = run.rows.iter().any(|r| stacked_value(s.source, r) > 0.0);
+                            let areas = polygons(&svg, s.swatch.hex);
+                            assert_eq!(areas.len(), usize::from(any), "{what}: {}", s.label);
+                            continue;
+                        }
                         let longest = polylines(&svg, s.swatch.hex)
                             .iter()
                             .map(Vec::len)
@@ -1758,6 +1981,272 @@ mod tests {
             polylines(&svg, PURPLE.hex).is_empty(),
             "no amplification line"
         );
+    }
+
+    /// Every text of the SVG: its content, x, top (`y`, drawn from the top with `dy`) and
+    /// font size, so its box is `top..top + size` high.
+    fn text_boxes(svg: &str) -> Vec<(String, i32, f64, f64)> {
+        tags(svg, "text")
+            .into_iter()
+            .zip(texts(svg))
+            .map(|(tag, (x, text))| {
+                let y: f64 = attr(tag, "y").unwrap().parse().unwrap();
+                let size: f64 = attr(tag, "font-size").unwrap().parse().unwrap();
+                let top = match attr(tag, "dy") {
+                    Some("0.76em") => y,
+                    // Centred or bottom-anchored text: its box reaches half or all of it up.
+                    Some("0.5ex") => y - size / 2.0,
+                    _ => y - size,
+                };
+                (text, x, top, size)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_legend_never_shares_a_line_with_the_title() {
+        let runs = [
+            Run::preset("retry-storm"),
+            Run::preset("cold-cache"),
+            Run::preset("retry-storm-budget"),
+            Run::of(breaker_scenario()),
+        ];
+        for run in &runs {
+            let trajectory = fluid::Fluid::of(&run.scenario)
+                .ok()
+                .map(|f| f.trajectory(1.0));
+            let data = ChartData {
+                model: trajectory.as_deref(),
+                ..run.data()
+            };
+            for kind in charts_for(&run.scenario) {
+                let mut labels: Vec<&str> =
+                    series_of(kind, &data).iter().map(|s| s.label).collect();
+                labels.extend(["timeout", "model goodput", "model queue"]);
+                for width in [360, 800, 1200] {
+                    let (svg, area) = svg_of(kind, &data, (width, 220), Theme::LIGHT, None);
+                    let what = format!("{} / {kind:?} at {width} px", run.scenario.name);
+                    let boxes = text_boxes(&svg);
+                    let title = boxes
+                        .iter()
+                        .find(|b| b.0 == kind.title())
+                        .unwrap_or_else(|| panic!("{what}: no title"));
+                    let title_y = title.2..title.2 + title.3;
+                    let legend: Vec<_> = boxes
+                        .iter()
+                        .filter(|b| labels.contains(&b.0.as_str()))
+                        .collect();
+                    assert!(!legend.is_empty(), "{what}: no legend");
+                    for entry in legend {
+                        let entry_y = entry.2..entry.2 + entry.3;
+                        assert!(
+                            entry_y.start >= title_y.end || entry_y.end <= title_y.start,
+                            "{what}: {} at {entry_y:?} on the title's line {title_y:?}",
+                            entry.0
+                        );
+                        assert!(
+                            entry_y.end <= f64::from(area.top),
+                            "{what}: {} runs into the plot",
+                            entry.0
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    fn outcome_rows(n: u32, f: impl Fn(u32, &mut Row)) -> Vec<Row> {
+        (0..n)
+            .map(|t| {
+                let mut r = row(f64::from(t), 80.0);
+                f(t, &mut r);
+                r
+            })
+            .collect()
+    }
+
+    #[test]
+    fn outcomes_stack_good_under_the_failures_with_late_as_a_line() {
+        let scenario = presets::load("retry-storm").unwrap().unwrap();
+        let rows = outcome_rows(300, |_, r| {
+            r.goodput = 30.0;
+            r.failed_timeout = 50.0;
+            r.ended_late = 20.0;
+        });
+        let data = ChartData {
+            scenario: &scenario,
+            columns: &[],
+            rows: &rows,
+            model: None,
+        };
+        let (svg, area) = svg_of(ChartKind::Outcomes, &data, (800, 300), Theme::LIGHT, None);
+        // The axis runs to 1.1 × the stack's top, 80.
+        let y_of =
+            |v: f64| f64::from(area.top) + (1.0 - v / 88.0) * f64::from(area.bottom - area.top);
+        let near = |p: &(i32, i32), v: f64| (f64::from(p.1) - y_of(v)).abs() <= 1.0;
+        let good = polygons(&svg, GREEN.hex);
+        assert_eq!(good.len(), 1);
+        assert!(
+            good[0].iter().all(|p| near(p, 30.0) || near(p, 0.0)),
+            "{good:?}"
+        );
+        assert!(good[0].iter().any(|p| near(p, 30.0)) && good[0].iter().any(|p| near(p, 0.0)));
+        let timed_out = polygons(&svg, VERMILLION.hex);
+        assert_eq!(timed_out.len(), 1);
+        assert!(timed_out[0].iter().all(|p| near(p, 80.0) || near(p, 30.0)));
+        assert!(timed_out[0].iter().any(|p| near(p, 80.0)));
+        for hex in [ORANGE.hex, PURPLE.hex] {
+            assert!(polygons(&svg, hex).is_empty(), "{hex}: nothing to stack");
+        }
+        let late = polylines(&svg, BLUE.hex);
+        assert_eq!(late.len(), 1);
+        assert!(late[0].iter().all(|p| near(p, 20.0)), "late is not stacked");
+        // The legend names every series, the areas with squares.
+        for label in ["good", "late", "timed out", "errors", "rejected"] {
+            assert!(has_text(&svg, label), "{label}");
+        }
+        let reading = readout(ChartKind::Outcomes, &data, 10.0);
+        let pairs: Vec<(&str, &str)> = reading
+            .iter()
+            .map(|r| (r.label.as_str(), r.value.as_str()))
+            .collect();
+        assert_eq!(
+            pairs,
+            [
+                ("good", "30 req/s"),
+                ("late", "20 req/s"),
+                ("timed out", "50 req/s"),
+                ("errors", "0 req/s"),
+                ("rejected", "0 req/s")
+            ]
+        );
+    }
+
+    #[test]
+    fn a_decimated_stack_keeps_the_mean_of_each_column() {
+        let mut scenario = presets::load("retry-storm").unwrap().unwrap();
+        scenario.duration_s = 3600.0;
+        // Good alternates 0 and 100: 50 on average; the rest always 20 rejected.
+        let rows = outcome_rows(3600, |t, r| {
+            r.goodput = if t % 2 == 0 { 0.0 } else { 100.0 };
+            r.failed_rejected = 20.0;
+        });
+        let data = ChartData {
+            scenario: &scenario,
+            columns: &[],
+            rows: &rows,
+            model: None,
+        };
+        let (svg, area) = svg_of(ChartKind::Outcomes, &data, (300, 200), Theme::LIGHT, None);
+        let width = usize::try_from(area.right - area.left).unwrap();
+        // The axis runs to 1.1 × 120, the highest single row.
+        let y_of =
+            |v: f64| f64::from(area.top) + (1.0 - v / 132.0) * f64::from(area.bottom - area.top);
+        // A column holds 14 or 15 rows, so its mean of good is 50 or 7/15 or 8/15 of 100.
+        let within = |edge: &[(i32, i32)], lo: f64, hi: f64| {
+            edge.iter().all(|p| {
+                let y = f64::from(p.1);
+                y >= y_of(hi) - 1.0 && y <= y_of(lo) + 1.0
+            })
+        };
+        let good = polygons(&svg, GREEN.hex);
+        assert_eq!(good.len(), 1);
+        let points = good[0].len();
+        assert!(
+            points <= 2 * (2 * width + 2),
+            "{points} points for {width} px"
+        );
+        // The outline is the top edge, then the bottom one back.
+        let (top, bottom) = good[0].split_at(points / 2);
+        assert!(within(top, 46.0, 54.0), "{top:?}");
+        assert!(within(bottom, 0.0, 0.0));
+        let rejected = polygons(&svg, PURPLE.hex);
+        assert!(within(rejected[0].split_at(points / 2).0, 66.0, 74.0));
+    }
+
+    #[test]
+    fn the_retry_storm_shows_its_requests_timing_out() {
+        let run = Run::preset("retry-storm");
+        let data = run.data();
+        let (svg, _) = svg_of(ChartKind::Outcomes, &data, (800, 300), Theme::LIGHT, None);
+        assert_eq!(polygons(&svg, GREEN.hex).len(), 1);
+        assert_eq!(polygons(&svg, VERMILLION.hex).len(), 1);
+        assert!(polygons(&svg, ORANGE.hex).is_empty() && polygons(&svg, PURPLE.hex).is_empty());
+        assert_eq!(polylines(&svg, BLUE.hex).len(), 1, "late");
+        let reading = readout(ChartKind::Outcomes, &data, 200.0);
+        let labels: Vec<&str> = reading.iter().map(|r| r.label.as_str()).collect();
+        assert_eq!(labels, ["good", "late", "timed out", "errors", "rejected"]);
+        let row = &run.rows[200];
+        assert!(row.failed_timeout > 60.0, "{row:?}");
+        assert_eq!(
+            reading[2].value,
+            format!("{} req/s", short_number(row.failed_timeout))
+        );
+    }
+
+    fn note_at(svg: &str) -> Option<(i32, f64)> {
+        text_boxes(svg)
+            .into_iter()
+            .find(|b| b.0 == NO_SUCCESS)
+            .map(|b| (b.1, b.2 + b.3 / 2.0))
+    }
+
+    #[test]
+    fn a_latency_chart_without_any_success_says_so() {
+        let failing = Run::of(
+            Scenario::from_json(
+                r#"{"version": 1, "seed": 1, "duration_s": 60, "blocks": [
+                {"id": "users", "kind": "client", "rate": 20, "timeout_s": 1, "to": "api"},
+                {"id": "api", "kind": "server", "workers": 4, "error_rate": 1,
+                 "service": {"mean_s": 0.05}}]}"#,
+            )
+            .unwrap(),
+        );
+        assert!(failing.rows.iter().all(|r| r.latency_p50.is_none()));
+        for (width, rows) in [(800, 60), (360, 60), (800, 5)] {
+            let data = ChartData {
+                rows: &failing.rows[..rows],
+                ..failing.data()
+            };
+            let (svg, area) = svg_of(ChartKind::Latency, &data, (width, 220), Theme::DARK, None);
+            let (x, y) =
+                note_at(&svg).unwrap_or_else(|| panic!("{width} px, {rows} rows: no note"));
+            assert!(
+                (x - (area.left + area.right) / 2).abs() <= 1,
+                "{x} in {area:?}"
+            );
+            let mid = f64::from(area.top + area.bottom) / 2.0;
+            assert!((y - mid).abs() <= 4.0, "{y} in {area:?}");
+            // Only on the latency chart.
+            let (traffic, _) = svg_of(ChartKind::Traffic, &data, (width, 220), Theme::DARK, None);
+            assert!(note_at(&traffic).is_none());
+        }
+        // Not before the run has rows, nor when some buckets had successes.
+        let (empty, _) = svg_of(
+            ChartKind::Latency,
+            &ChartData {
+                rows: &[],
+                ..failing.data()
+            },
+            (800, 220),
+            Theme::LIGHT,
+            None,
+        );
+        assert!(note_at(&empty).is_none());
+        let storm = Run::preset("retry-storm");
+        let (svg, _) = svg_of(
+            ChartKind::Latency,
+            &storm.data(),
+            (800, 220),
+            Theme::LIGHT,
+            None,
+        );
+        assert!(
+            storm.rows.iter().any(|r| r.latency_p50.is_none()),
+            "the storm has gaps"
+        );
+        assert!(note_at(&svg).is_none());
+        assert!(has_text(&svg, "Latency of successful requests (p50, p99)"));
     }
 
     #[test]
