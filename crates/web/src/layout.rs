@@ -10,6 +10,10 @@ use std::collections::BTreeMap;
 /// A block's box in editor coordinates.
 pub const BLOCK_W: f64 = 150.0;
 pub const BLOCK_H: f64 = 60.0;
+/// The editor's grid: places snap to it.
+pub const GRID: f64 = 10.0;
+/// Space kept free around a block when a new one is placed.
+const GAP: f64 = 20.0;
 /// Distance between layers and between blocks of one layer.
 const LAYER_DX: f64 = 210.0;
 const ROW_DY: f64 = 90.0;
@@ -102,6 +106,65 @@ pub fn targets(block: &Value) -> Vec<String> {
     }
 }
 
+/// A place snapped to the grid (never left of or above the plane's origin).
+pub fn snap(x: f64, y: f64) -> (f64, f64) {
+    let snap1 = |v: f64| ((v / GRID).round() * GRID).max(0.0);
+    (snap1(x), snap1(y))
+}
+
+/// Whether a block placed at `(x, y)` would overlap (or touch, within [`GAP`]) one of
+/// `blocks`.
+pub fn overlaps(blocks: &[Value], x: f64, y: f64) -> bool {
+    blocks
+        .iter()
+        .filter_map(position)
+        .any(|(bx, by)| (x - bx).abs() < BLOCK_W + GAP && (y - by).abs() < BLOCK_H + GAP)
+}
+
+/// The free place nearest to `(x, y)` (snapped to the grid) where a new block overlaps no
+/// block: the place itself when it is free, else the closest free point of rings around it.
+pub fn free_spot_near(blocks: &[Value], x: f64, y: f64) -> (f64, f64) {
+    let (x, y) = snap(x, y);
+    if !overlaps(blocks, x, y) {
+        return (x, y);
+    }
+    let step = 3.0 * GRID;
+    // Rationale: the search is bounded (rings up to ~1,200 px away, and only for scenarios of
+    // a size people draw), so a hostile document of thousands of blocks cannot stall a paste;
+    // past that a block goes below everything, which is always free.
+    const MAX_RINGS: i64 = 40;
+    const MAX_SEARCHED_BLOCKS: usize = 300;
+    if blocks.len() <= MAX_SEARCHED_BLOCKS {
+        for ring in 1..=MAX_RINGS {
+            let mut best: Option<(f64, (f64, f64))> = None;
+            for i in -ring..=ring {
+                for j in -ring..=ring {
+                    if i.abs().max(j.abs()) != ring {
+                        continue;
+                    }
+                    let (cx, cy) = (x + i as f64 * step, y + j as f64 * step);
+                    if cx < 0.0 || cy < 0.0 || overlaps(blocks, cx, cy) {
+                        continue;
+                    }
+                    let d = (cx - x).powi(2) + (cy - y).powi(2);
+                    if best.is_none_or(|(bd, _)| d < bd) {
+                        best = Some((d, (cx, cy)));
+                    }
+                }
+            }
+            if let Some((_, place)) = best {
+                return place;
+            }
+        }
+    }
+    let bottom = blocks
+        .iter()
+        .filter_map(position)
+        .map(|(_, by)| by + BLOCK_H + GAP)
+        .fold(y, f64::max);
+    snap(x, bottom + GRID)
+}
+
 /// A free spot for a new block: right of everything in the top row band.
 pub fn free_spot(doc: &Value) -> (f64, f64) {
     let blocks = doc.get("blocks").and_then(Value::as_array);
@@ -153,6 +216,28 @@ pub fn view_box(doc: &Value) -> (f64, f64, f64, f64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_new_place_is_near_and_free() {
+        let blocks = vec![
+            json!({"id": "a", "ui": {"x": 30, "y": 120}}),
+            json!({"id": "b", "ui": {"x": 240, "y": 120}}),
+        ];
+        assert_eq!(free_spot_near(&blocks, 600.0, 122.0), (600.0, 120.0));
+        let (x, y) = free_spot_near(&blocks, 35.0, 125.0);
+        assert!(!overlaps(&blocks, x, y), "({x}, {y}) overlaps");
+        assert!(
+            (x - 30.0).abs() + (y - 120.0).abs() < 200.0,
+            "({x}, {y}) is far from the wanted place"
+        );
+        // Many copies on one spot each find their own place.
+        let mut placed = blocks.clone();
+        for i in 0..30 {
+            let (x, y) = free_spot_near(&placed, 30.0, 120.0);
+            assert!(!overlaps(&placed, x, y));
+            placed.push(json!({"id": format!("c{i}"), "ui": {"x": x, "y": y}}));
+        }
+    }
 
     #[test]
     fn layers_follow_the_call_path() {
