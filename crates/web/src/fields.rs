@@ -6,6 +6,7 @@
 //! validator like every other input. The ranges here only shape the input widgets; the
 //! validator's message is what the user reads.
 
+use crate::format;
 use serde_json::{json, Value};
 
 /// How a field is edited.
@@ -105,8 +106,13 @@ impl Field {
             Input::Number { optional, .. } | Input::Integer { optional, .. } => {
                 if typed.is_empty() && optional {
                     "null".into()
-                } else if typed.parse::<f64>().is_ok() {
-                    typed.into()
+                } else if let Some(v) = parse_number(typed) {
+                    // The shortest text of the number (a comma decimal mark read as a point).
+                    if typed.parse::<f64>().is_ok() {
+                        typed.into()
+                    } else {
+                        v.to_string()
+                    }
                 } else {
                     // Quoted, so the validator reports a string where a number belongs.
                     json!(typed).to_string()
@@ -132,6 +138,240 @@ impl Field {
             Input::Choice(_) | Input::Target { .. } | Input::Text => json!(typed).to_string(),
         }
     }
+}
+
+impl Field {
+    /// Whether a typed text can be committed, and if not why, in plain words naming the
+    /// field ("Workers must be a whole number from 1 to 1,000,000 — you typed 1.5"). Only
+    /// what the table knows is checked here (a number, whole, in the input's range); the
+    /// core's validator still judges the committed value.
+    pub fn check(&self, typed: &str) -> Result<(), String> {
+        let typed = typed.trim();
+        let (min, max, whole, optional) = match self.input {
+            Input::Number {
+                min, max, optional, ..
+            } => (min, max, false, optional),
+            Input::Integer { min, max, optional } => (min, max, true, optional),
+            Input::Text => return Ok(()),
+            _ => return Ok(()),
+        };
+        let label = self.label;
+        let range = || {
+            let unit = if self.unit.is_empty() || self.unit == "×" {
+                String::new()
+            } else {
+                format!(" {}", self.unit)
+            };
+            format!("from {} to {}{unit}", format::num(min), format::num(max))
+        };
+        if typed.is_empty() {
+            return if optional {
+                Ok(())
+            } else {
+                Err(format!("{label} needs a value ({})", range()))
+            };
+        }
+        // A comma as the decimal mark is read as a point (people type what their locale
+        // uses); anything else that is not a finite number is refused in words.
+        let value = match parse_number(typed) {
+            Some(v) => v,
+            None => {
+                let kind = if whole { "a whole number" } else { "a number" };
+                return Err(format!(
+                    "{label} must be {kind} {} — you typed {typed}",
+                    range()
+                ));
+            }
+        };
+        if whole && value.fract() != 0.0 {
+            return Err(format!(
+                "{label} must be a whole number {} — you typed {typed}",
+                range()
+            ));
+        }
+        if value < min || value > max {
+            let kind = if whole { "a whole number" } else { "a number" };
+            return Err(format!(
+                "{label} must be {kind} {} — you typed {typed}",
+                range()
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A validator problem in plain words for the page: the block or trigger by what it is, the
+/// field by its label, and the core's terse message (kept as it is for the CLI) said as a
+/// person would ("The server "api": Workers must be a whole number (got 1.5)").
+pub fn plain_problem(problem: &sim_core::Problem, doc: &Value) -> String {
+    let who = plain_location(&problem.location, doc);
+    if unconnected(problem) {
+        return format!(
+            "{who} is not connected yet: drag from its output dot onto the block it calls"
+        );
+    }
+    let what = plain_field_message(problem, doc);
+    format!("{who}: {what}")
+}
+
+/// The message of a problem for the field it is shown under: "Workers must be ...".
+pub fn plain_field_message(problem: &sim_core::Problem, doc: &Value) -> String {
+    if unconnected(problem) {
+        return "Not connected yet: drag from this block's output dot onto the block it calls, or choose one here".into();
+    }
+    let kind = location_kind(&problem.location, doc);
+    let label = if problem.field.is_empty() {
+        String::new()
+    } else {
+        let table = match kind.as_deref() {
+            Some("trigger") => TRIGGER_KINDS
+                .iter()
+                .flat_map(|k| trigger_fields(k).iter())
+                .find(|f| f.path == problem.field)
+                .copied(),
+            Some("scenario") => SCENARIO.iter().find(|f| f.path == problem.field).copied(),
+            Some(kind) => block_fields(kind)
+                .iter()
+                .find(|f| f.path == problem.field)
+                .copied(),
+            None => None,
+        };
+        table.map_or_else(|| problem.field.clone(), |f| f.label.to_string())
+    };
+    let message = plain_message(&problem.message, &problem.field);
+    if label.is_empty() {
+        capitalise(&message)
+    } else {
+        format!("{label} {message}")
+    }
+}
+
+/// A block whose `to` names nothing yet (just added, or its downstream deleted).
+fn unconnected(problem: &sim_core::Problem) -> bool {
+    problem.field == "to" && problem.message == "no block has the id \"\""
+}
+
+fn plain_message(message: &str, field: &str) -> String {
+    let message = message.trim();
+    if message == "no block has the id \"\"" && field == "target" {
+        return "has no target yet: choose a block".into();
+    }
+    if let Some(rest) = message.strip_prefix("no block has the id ") {
+        return format!("names {rest}, but no block has that id");
+    }
+    if message.starts_with("missing (this build reads version") {
+        return "is missing: a scenario file says \"version\": 1".into();
+    }
+    if let Some(rest) = message.strip_prefix("invalid type: ") {
+        let (got, expected) = rest.split_once(", expected ").unwrap_or((rest, ""));
+        let whole = expected.starts_with('u') || expected.starts_with('i');
+        let wanted = if whole {
+            "a whole number"
+        } else if expected.contains("f64") || expected.contains("float") {
+            "a number"
+        } else {
+            "of another type"
+        };
+        if got == "string \"\"" {
+            return format!("needs a value ({wanted})");
+        }
+        let got = got
+            .trim_start_matches("floating point ")
+            .trim_start_matches("integer ")
+            .trim_start_matches("string ");
+        return format!("must be {wanted} (got {got})");
+    }
+    if let Some(rest) = message.strip_prefix("invalid value: integer ") {
+        let (got, _) = rest.split_once(", expected").unwrap_or((rest, ""));
+        return format!("must be a whole number that is not negative (got {got})");
+    }
+    let message = message
+        .replace("must be > ", "must be more than ")
+        .replace("must be ≥ ", "must be at least ")
+        .replace("must be ≤ ", "must be at most ");
+    group_numbers(&message)
+}
+
+/// A sentence with its long whole numbers given thousands separators ("1000000" →
+/// "1,000,000").
+pub fn group_numbers(message: &str) -> String {
+    message
+        .split(' ')
+        .map(|word| {
+            let digits = word.trim_end_matches([',', ')', '.']);
+            match digits.parse::<u64>() {
+                Ok(n) if digits.len() >= 5 => {
+                    format!("{}{}", format::int(n), &word[digits.len()..])
+                }
+                _ => word.to_string(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// "The server \"api\"", "Trigger 1 (latency)", "The scenario".
+fn plain_location(location: &str, doc: &Value) -> String {
+    if location == "scenario" {
+        return "The scenario".into();
+    }
+    if let Some(id) = location
+        .strip_prefix("block \"")
+        .and_then(|r| r.strip_suffix('"'))
+    {
+        return match location_kind(location, doc) {
+            Some(kind) => format!("The {kind} \"{id}\""),
+            None => format!("The block \"{id}\""),
+        };
+    }
+    if let Some(rest) = location.strip_prefix("trigger ") {
+        let (index, kind) = rest.split_once(' ').unwrap_or((rest, ""));
+        if let Ok(i) = index.parse::<usize>() {
+            return format!("Trigger {} {}", i + 1, kind.replace('_', " "))
+                .trim_end()
+                .to_string();
+        }
+    }
+    if let Some(i) = location
+        .strip_prefix("blocks[")
+        .and_then(|r| r.strip_suffix(']'))
+        .and_then(|i| i.parse::<usize>().ok())
+    {
+        return format!("Block {}", i + 1);
+    }
+    capitalise(location)
+}
+
+/// The kind of what a location names: a block's kind, "trigger" or "scenario".
+fn location_kind(location: &str, doc: &Value) -> Option<String> {
+    if location == "scenario" {
+        return Some("scenario".into());
+    }
+    if location.starts_with("trigger ") {
+        return Some("trigger".into());
+    }
+    let id = location.strip_prefix("block \"")?.strip_suffix('"')?;
+    doc.get("blocks")?
+        .as_array()?
+        .iter()
+        .find(|b| b.get("id").and_then(Value::as_str) == Some(id))
+        .and_then(|b| b.get("kind"))
+        .and_then(Value::as_str)
+        .map(str::to_string)
+}
+
+fn capitalise(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().collect::<String>() + chars.as_str())
+        .unwrap_or_default()
+}
+
+/// A typed number, with a comma read as a decimal point; `None` unless finite.
+pub fn parse_number(typed: &str) -> Option<f64> {
+    let typed = typed.trim().replace(',', ".").replace('−', "-");
+    typed.parse::<f64>().ok().filter(|v| v.is_finite())
 }
 
 /// What the core uses for a field that is absent (shown so the user sees what runs); empty
@@ -930,6 +1170,97 @@ mod tests {
         assert_eq!(timeout.raw_value(" 2.5 "), "2.5");
         let to = BALANCER[1];
         assert_eq!(to.raw_value("a, b,"), r#"["a","b"]"#);
+    }
+
+    #[test]
+    fn problems_are_said_in_plain_words() {
+        let doc =
+            json!({"blocks": [{"id": "api", "kind": "server"}, {"id": "users", "kind": "client"}]});
+        let problem = |location: &str, field: &str, message: &str| sim_core::Problem {
+            location: location.into(),
+            field: field.into(),
+            message: message.into(),
+        };
+        assert_eq!(
+            plain_problem(
+                &problem(
+                    "block \"api\"",
+                    "workers",
+                    "invalid type: floating point 1.5, expected u32"
+                ),
+                &doc
+            ),
+            "The server \"api\": Workers must be a whole number (got 1.5)"
+        );
+        assert_eq!(
+            plain_problem(&problem("block \"users\"", "to", "no block has the id \"\""), &doc),
+            "The client \"users\" is not connected yet: drag from its output dot onto the block it calls"
+        );
+        assert_eq!(
+            plain_field_message(
+                &problem("scenario", "duration_s", "must be > 0 (got -1)"),
+                &doc
+            ),
+            "Duration must be more than 0 (got -1)"
+        );
+        assert_eq!(
+            plain_problem(
+                &problem("trigger 0 (load_spike)", "factor", "must be ≥ 0 (got -2)"),
+                &doc
+            ),
+            "Trigger 1 (load spike): Factor must be at least 0 (got -2)"
+        );
+        assert!(plain_problem(
+            &problem(
+                "scenario",
+                "version",
+                "missing (this build reads version 1)"
+            ),
+            &doc
+        )
+        .contains("\"version\": 1"));
+        assert!(!plain_field_message(
+            &problem(
+                "block \"api\"",
+                "workers",
+                "invalid type: string \"\", expected u32"
+            ),
+            &doc
+        )
+        .contains("u32"));
+    }
+
+    #[test]
+    fn typed_values_are_checked_in_plain_words() {
+        let workers = SERVER.iter().find(|f| f.path == "workers").unwrap();
+        assert_eq!(workers.check("7"), Ok(()));
+        assert_eq!(
+            workers.check("1.5"),
+            Err("Workers must be a whole number from 1 to 1,000,000 — you typed 1.5".into())
+        );
+        assert_eq!(
+            workers.check("-5"),
+            Err("Workers must be a whole number from 1 to 1,000,000 — you typed -5".into())
+        );
+        assert_eq!(
+            workers.check(""),
+            Err("Workers needs a value (from 1 to 1,000,000)".into())
+        );
+        assert!(workers
+            .check("many")
+            .unwrap_err()
+            .contains("you typed many"));
+        let duration = SCENARIO.iter().find(|f| f.path == "duration_s").unwrap();
+        assert_eq!(duration.check("0.5"), Ok(()));
+        assert_eq!(duration.check("0,5"), Ok(()));
+        assert_eq!(duration.raw_value("0,5"), "0.5");
+        assert!(
+            duration.check("0.").is_ok(),
+            "a half-typed number is still a number"
+        );
+        assert!(duration.check("1e400").is_err(), "not finite");
+        let queue = SERVER.iter().find(|f| f.path == "queue_capacity").unwrap();
+        assert_eq!(queue.check(""), Ok(()), "optional: empty means none");
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod analysis;
 pub mod charts;
 pub mod embed;
 pub mod fields;
+pub mod format;
 pub mod layout;
 pub mod link;
 pub mod state;

@@ -94,30 +94,48 @@ fn field_row(
         .map(|b| block_id(b).to_string())
         .filter(|id| !matches!(owner, Owner::Block(own) if own == id))
         .collect();
+    let check = {
+        let field = *field;
+        Callback::from(move |typed: String| field.check(&typed).err())
+    };
+    let commit = {
+        let edit = edit.clone();
+        Callback::from(move |typed: String| edit(typed))
+    };
+    let end_gesture = {
+        let dispatch = dispatch.clone();
+        Callback::from(move |()| dispatch.emit(Action::EndGesture))
+    };
     let widget = match field.input {
-        Input::Number { min, max, .. } | Input::Integer { min, max, .. } => {
+        Input::Number { .. } | Input::Integer { .. } => {
             let step = match field.input {
                 Input::Number { step, .. } => step,
                 _ => 1.0,
             };
-            let slider =
-                fields::slider_range(kind_of(owner, item), field.path, state.scenario.duration_s)
-                    .and_then(|(lo, hi, st)| {
-                        let value: f64 = text.parse().ok()?;
-                        (value >= lo && value <= hi).then(|| {
-                    html! {
-                        <input type="range" class="slider" min={lo.to_string()} max={hi.to_string()}
-                            step={st.to_string()} value={text.clone()} oninput={on_input.clone()}
-                            aria-label={format!("{} slider", field.label)} tabindex="-1" />
-                    }
-                })
-                    });
+            // The slider is always there for the fields people sweep by hand; a value outside
+            // its soft range pins it to the end.
+            let slider = fields::slider_range(
+                kind_of(owner, item),
+                field.path,
+                state.scenario.duration_s,
+            )
+            .map(|(lo, hi, st)| {
+                let value = fields::parse_number(&text).unwrap_or(lo).clamp(lo, hi);
+                let onpointerup = end_gesture.reform(|_: PointerEvent| ());
+                html! {
+                    <input type="range" class="slider" min={lo.to_string()} max={hi.to_string()}
+                        step={st.to_string()} value={value.to_string()} oninput={on_input.clone()}
+                        {onpointerup}
+                        aria-label={format!("{} slider", field.label)} tabindex="-1" />
+                }
+            });
             html! {
                 <div class="number-row">
-                    <input id={dom_id.clone()} type="number" value={text.clone()} min={min.to_string()}
-                        max={max.to_string()} step={step.to_string()} data-field={field.path}
-                        aria-invalid={invalid.to_string()} aria-describedby={format!("{dom_id}-help")}
-                        oninput={on_input.clone()} />
+                    <super::draft::DraftInput key={dom_id.clone()} id={dom_id.clone()} value={text.clone()}
+                        on_commit={commit} check={Some(check)} step={Some(step)}
+                        data_field={Some(AttrValue::from(field.path))} invalid={invalid}
+                        describedby={Some(AttrValue::from(format!("{dom_id}-help")))}
+                        on_blur={end_gesture.clone()} />
                     if !field.unit.is_empty() { <span class="unit">{ field.unit }</span> }
                     { for slider }
                 </div>
@@ -179,8 +197,9 @@ fn field_row(
             }
         }
         Input::Text => html! {
-            <input id={dom_id.clone()} type="text" value={text.clone()} data-field={field.path}
-                onchange={on_change.clone()} aria-invalid={invalid.to_string()} />
+            <super::draft::DraftInput key={dom_id.clone()} id={dom_id.clone()} value={text.clone()}
+                on_commit={commit} data_field={Some(AttrValue::from(field.path))} invalid={invalid}
+                on_blur={end_gesture.clone()} />
         },
     };
     html! {
@@ -243,14 +262,21 @@ fn block_panel(block: &Value, state: &crate::state::AppState, dispatch: &Callbac
     let rename = {
         let dispatch = dispatch.clone();
         let id = id.clone();
-        Callback::from(move |e: Event| {
-            if let Some(to) = input_value(&e) {
-                dispatch.emit(Action::RenameBlock {
-                    from: id.clone(),
-                    to,
-                })
-            }
+        Callback::from(move |to: String| {
+            dispatch.emit(Action::RenameBlock {
+                from: id.clone(),
+                to: to.trim().to_string(),
+            })
         })
+    };
+    let check_id = {
+        let others: Vec<String> = state
+            .blocks()
+            .iter()
+            .map(|b| block_id(b).to_string())
+            .filter(|other| *other != id)
+            .collect();
+        Callback::from(move |typed: String| crate::state::id_problem(typed.trim(), &others))
     };
     let delete = {
         let dispatch = dispatch.clone();
@@ -267,14 +293,15 @@ fn block_panel(block: &Value, state: &crate::state::AppState, dispatch: &Callbac
                     .as_ref()
                     .is_none_or(|(l, _)| *l != p.location)
         })
-        .map(|p| p.message.clone())
+        .map(|p| crate::fields::plain_field_message(p, &state.doc))
         .collect();
     html! {
         <>
             <h2>{ format!("{kind} ") }<code>{ id.clone() }</code></h2>
             <div class="field">
                 <label for="block-id">{ "Id" }</label>
-                <input id="block-id" type="text" value={id.clone()} onchange={rename} />
+                <super::draft::DraftInput key={format!("block-id-{id}")} id="block-id" value={id.clone()}
+                    on_commit={rename} check={Some(check_id)} commit_on_pause={Some(false)} />
             </div>
             { for general.iter().map(|m| html! { <p class="field-error" role="alert">{ m.clone() }</p> }) }
             { for fields::block_fields(&kind).iter().filter(|f| f.applies(block)).map(|f| field_row(f, block, &owner, state, dispatch)) }
@@ -311,7 +338,7 @@ fn trigger_panel(
         .problems_of(&owner)
         .iter()
         .filter(|p| p.field.is_empty())
-        .map(|p| p.message.clone())
+        .map(|p| crate::fields::plain_field_message(p, &state.doc))
         .collect();
     html! {
         <>
@@ -333,7 +360,11 @@ fn trigger_panel(
 
 fn scenario_panel(state: &crate::state::AppState, dispatch: &Callback<Action>) -> Html {
     let owner = Owner::Scenario;
-    let others: Vec<String> = state.problems.iter().map(|p| p.to_string()).collect();
+    let others: Vec<String> = state
+        .problems
+        .iter()
+        .map(|p| crate::fields::plain_problem(p, &state.doc))
+        .collect();
     html! {
         <>
             <h2>{ "Scenario" }</h2>

@@ -1,0 +1,139 @@
+//! Numbers and words for people: every number the page shows goes through here, so it reads
+//! the same everywhere (three significant figures, thousands separators, units).
+
+/// A number to three significant figures, with thousands separators and no trailing zeros:
+/// `71.57894736842105` → `71.6`, `4199374` → `4,199,374`, `0.0004` → `0.0004`.
+pub fn num(v: f64) -> String {
+    if !v.is_finite() {
+        return if v.is_nan() {
+            "—".into()
+        } else if v > 0.0 {
+            "∞".into()
+        } else {
+            "−∞".into()
+        };
+    }
+    let a = v.abs();
+    if a == 0.0 {
+        return "0".into();
+    }
+    // Whole numbers of 1,000 and more keep every digit: a count of calls is read exactly.
+    if a >= 1000.0 {
+        return with_sign(v, group(&format!("{:.0}", a)));
+    }
+    let magnitude = a.log10().floor() as i32;
+    let decimals = (2 - magnitude).clamp(0, 12) as usize;
+    let mut s = format!("{a:.decimals$}");
+    if s.contains('.') {
+        while s.ends_with('0') {
+            s.pop();
+        }
+        if s.ends_with('.') {
+            s.pop();
+        }
+    }
+    // Rounding can carry into a fourth figure (999.6 → 1000).
+    if let Ok(rounded) = s.parse::<f64>() {
+        if rounded >= 1000.0 {
+            return with_sign(v, group(&format!("{rounded:.0}")));
+        }
+    }
+    with_sign(v, s)
+}
+
+/// A whole number with thousands separators.
+pub fn int(n: u64) -> String {
+    group(&n.to_string())
+}
+
+/// A number and its unit (`12.5 s`, `80 requests/s`); the unit is left out when empty.
+pub fn with_unit(v: f64, unit: &str) -> String {
+    if unit.is_empty() {
+        num(v)
+    } else if unit == "×" {
+        format!("×{}", num(v))
+    } else {
+        format!("{} {unit}", num(v))
+    }
+}
+
+/// A duration in seconds as people say it: `350 ms`, `12.5 s`, `4 min 10 s`.
+pub fn seconds(s: f64) -> String {
+    if !s.is_finite() {
+        return num(s);
+    }
+    if s.abs() < 1.0 && s != 0.0 {
+        return format!("{} ms", num(s * 1000.0));
+    }
+    if s.abs() < 600.0 {
+        return format!("{} s", num(s));
+    }
+    let minutes = (s / 60.0).floor();
+    let rest = (s - minutes * 60.0).round();
+    if rest == 0.0 {
+        format!("{} min", num(minutes))
+    } else {
+        format!("{} min {} s", num(minutes), rest)
+    }
+}
+
+fn with_sign(v: f64, digits: String) -> String {
+    if v < 0.0 {
+        format!("−{digits}")
+    } else {
+        digits
+    }
+}
+
+/// Inserts thousands separators into the integer part of a plain decimal.
+fn group(digits: &str) -> String {
+    let (int_part, frac) = digits.split_once('.').unwrap_or((digits, ""));
+    let mut out = String::with_capacity(int_part.len() + int_part.len() / 3 + frac.len() + 1);
+    for (i, c) in int_part.chars().enumerate() {
+        if i > 0 && (int_part.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if !frac.is_empty() {
+        out.push('.');
+        out.push_str(frac);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_read_as_people_write_them() {
+        assert_eq!(num(71.57894736842105), "71.6");
+        assert_eq!(num(2.052631578947368), "2.05");
+        assert_eq!(num(115.7), "116");
+        assert_eq!(num(46.9), "46.9");
+        assert_eq!(num(0.1), "0.1");
+        assert_eq!(num(0.0004), "0.0004");
+        assert_eq!(num(0.000_123_456), "0.000123");
+        assert_eq!(num(4_199_374.0), "4,199,374");
+        assert_eq!(num(1_000_000.0), "1,000,000");
+        assert_eq!(num(999.6), "1,000");
+        assert_eq!(num(-5.0), "−5");
+        assert_eq!(num(0.0), "0");
+        assert_eq!(num(f64::NAN), "—");
+        assert_eq!(int(222_628), "222,628");
+        assert_eq!(int(7), "7");
+    }
+
+    #[test]
+    fn durations_and_units() {
+        assert_eq!(seconds(0.35), "350 ms");
+        assert_eq!(seconds(12.5), "12.5 s");
+        assert_eq!(seconds(350.789120027), "351 s");
+        assert_eq!(seconds(3600.0), "60 min");
+        assert_eq!(seconds(610.0), "10 min 10 s");
+        assert_eq!(with_unit(80.0, "requests/s"), "80 requests/s");
+        assert_eq!(with_unit(2.052, "×"), "×2.05");
+        assert_eq!(with_unit(3.0, ""), "3");
+    }
+}
