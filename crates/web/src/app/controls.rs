@@ -5,12 +5,15 @@ use super::Store;
 use crate::state::{Action, Speed};
 use sim_core::presets;
 use wasm_bindgen::JsCast;
-use web_sys::{HtmlInputElement, HtmlSelectElement};
+use web_sys::HtmlSelectElement;
 use yew::prelude::*;
 
 #[derive(Properties, PartialEq)]
 pub struct ControlsProps {
     pub state: UseReducerHandle<Store>,
+    /// The run reached its end (or a limit): Play becomes Replay.
+    #[prop_or_default]
+    pub finished: bool,
 }
 
 /// A fresh seed for a person who asked for one: the only place the app draws randomness.
@@ -46,17 +49,23 @@ pub fn controls(props: &ControlsProps) -> Html {
     };
     let on_seed = {
         let store = store.clone();
-        Callback::from(move |e: Event| {
-            if let Some(input) = e
-                .target()
-                .and_then(|t| t.dyn_into::<HtmlInputElement>().ok())
-            {
-                match input.value().trim().parse::<u64>() {
-                    Ok(seed) => store.dispatch(Action::SetSeed(seed)),
-                    Err(_) => input.set_value(&store.0.scenario.seed.to_string()),
-                }
+        Callback::from(move |typed: String| {
+            if let Ok(seed) = typed.trim().parse::<u64>() {
+                store.dispatch(Action::SetSeed(seed));
             }
         })
+    };
+    let check_seed = Callback::from(|typed: String| {
+        typed.trim().parse::<u64>().err().map(|_| {
+            format!(
+                "The seed must be a whole number from 0 to 18,446,744,073,709,551,615 — you typed {}",
+                typed.trim()
+            )
+        })
+    });
+    let end_gesture = {
+        let store = store.clone();
+        Callback::from(move |()| store.dispatch(Action::EndGesture))
     };
     let on_new_seed = {
         let store = store.clone();
@@ -68,37 +77,57 @@ pub fn controls(props: &ControlsProps) -> Html {
         .and_then(|s| s.as_u64())
         .unwrap_or(state.scenario.seed);
     let playing = state.playing;
+    let replay = {
+        let store = store.clone();
+        Callback::from(move |_| {
+            store.dispatch(Action::Reset);
+            store.dispatch(Action::Play);
+        })
+    };
+    let history = &state.history;
     html! {
         <div class="controls" role="toolbar" aria-label="Run controls">
-            <button id="play" class="primary" aria-pressed={playing.to_string()}
-                onclick={dispatch(Action::TogglePlay)}
-                title="Play or pause the run (space)">
-                { if playing { "❚❚ Pause" } else { "▶ Play" } }
-            </button>
-            <button id="step" onclick={dispatch(Action::Step)} title="Advance a paused run by one step">
+            <button id="undo" onclick={dispatch(Action::Undo)} disabled={history.undo_label().is_none()}
+                title={history.undo_label().map_or("Nothing to undo".to_string(), |l| format!("Undo {l} (Ctrl+Z)"))}
+                aria-label="Undo">{ "↶" }</button>
+            <button id="redo" onclick={dispatch(Action::Redo)} disabled={history.redo_label().is_none()}
+                title={history.redo_label().map_or("Nothing to redo".to_string(), |l| format!("Redo {l} (Ctrl+Shift+Z)"))}
+                aria-label="Redo">{ "↷" }</button>
+            if props.finished {
+                <button id="play" class="primary" data-finished="true" onclick={replay}
+                    title="The run is over: run it again from t = 0">
+                    { "↻ Replay" }
+                </button>
+            } else {
+                <button id="play" class="primary" aria-pressed={playing.to_string()}
+                    onclick={dispatch(Action::TogglePlay)}
+                    title="Play or pause the run (space)">
+                    { if playing { "❚❚ Pause" } else { "▶ Play" } }
+                </button>
+            }
+            <button id="step" onclick={dispatch(Action::Step)} disabled={props.finished}
+                title="Advance a paused run by one bucket">
                 { "Step" }
             </button>
             <button id="reset" onclick={dispatch(Action::Reset)} title="Run again from t = 0">
                 { "Reset" }
             </button>
             <label class="inline">
-                { "Speed " }
-                <select id="speed" onchange={on_speed}>
+                <span class="speed-label">{ "Speed " }</span>
+                <select id="speed" onchange={on_speed} aria-label="Speed">
                     { for Speed::ALL.iter().map(|s| html! {
                         <option value={s.id()} selected={*s == state.speed}>{ s.label() }</option>
                     }) }
                 </select>
             </label>
-            <label class="inline">
-                { "Seed " }
-                <input id="seed" type="number" min="0" step="1" value={seed.to_string()}
-                    onchange={on_seed} class="seed" />
-            </label>
+            <label class="inline seed-label" for="seed">{ "Seed" }</label>
+            <super::draft::DraftInput id="seed" class={classes!("seed")} value={seed.to_string()}
+                on_commit={on_seed} check={Some(check_seed)} step={Some(1.0)} on_blur={end_gesture} />
             <button id="new-seed" onclick={on_new_seed} title="Draw a new random seed">{ "New seed" }</button>
             <button id="theme" aria-pressed={state.dark.to_string()}
                 onclick={dispatch(Action::SetDark(!state.dark))}
                 title="Switch between dark and light themes">
-                { if state.dark { "Light theme" } else { "Dark theme" } }
+                { if state.dark { "Light" } else { "Dark" } }
             </button>
         </div>
     }
@@ -116,11 +145,11 @@ pub fn status(view: &RunView) -> Html {
         String::new()
     };
     let status = format!(
-        "t = {:.0} / {:.0} s · {} events · {:.0} ms{}",
-        view.t_s,
-        view.duration_s,
-        group_thousands(view.events),
-        view.sim_ms,
+        "t = {} / {} s · {} events · {} ms{}",
+        crate::format::int(view.t_s.max(0.0) as u64),
+        crate::format::int(view.duration_s.max(0.0) as u64),
+        crate::format::int(view.events),
+        crate::format::int(view.sim_ms.max(0.0).round() as u64),
         rate
     );
     html! {
@@ -130,18 +159,6 @@ pub fn status(view: &RunView) -> Html {
             { status }
         </span>
     }
-}
-
-fn group_thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 #[derive(Properties, PartialEq)]
@@ -208,5 +225,49 @@ pub fn gallery(props: &GalleryProps) -> Html {
             </ul>
             <button id="new-scenario" class="wide" onclick={on_new}>{ "New empty scenario" }</button>
         </nav>
+    }
+}
+
+/// The presets as one compact picker, for screens without room for the gallery.
+#[function_component(PresetPicker)]
+pub fn preset_picker(props: &GalleryProps) -> Html {
+    let store = &props.state;
+    let current = store.0.preset.clone();
+    let names = use_memo((), |_| {
+        presets::ALL
+            .iter()
+            .map(|preset| {
+                let name = serde_json::from_str::<serde_json::Value>(preset.json)
+                    .ok()
+                    .and_then(|v| v.get("name").and_then(|n| n.as_str()).map(str::to_string))
+                    .unwrap_or_else(|| preset.name.to_string());
+                (preset.name, name)
+            })
+            .collect::<Vec<_>>()
+    });
+    let onchange = {
+        let store = store.clone();
+        Callback::from(move |e: Event| {
+            if let Some(select) = e
+                .target()
+                .and_then(|t| t.dyn_into::<HtmlSelectElement>().ok())
+            {
+                let value = select.value();
+                if value == "new" {
+                    store.dispatch(Action::New);
+                } else if !value.is_empty() {
+                    store.dispatch(Action::LoadPreset(value));
+                }
+            }
+        })
+    };
+    html! {
+        <select id="preset-picker" class="preset-picker" aria-label="Open a preset" {onchange}>
+            <option value="" selected={current.is_none()}>{ "Presets…" }</option>
+            { for names.iter().map(|(id, name)| html! {
+                <option value={*id} selected={current.as_deref() == Some(*id)}>{ name.clone() }</option>
+            }) }
+            <option value="new">{ "New empty scenario" }</option>
+        </select>
     }
 }

@@ -307,7 +307,7 @@ pub fn editor(props: &EditorProps) -> Html {
             <g class={classes!("block", format!("kind-{kind}"), selected.then_some("selected"), has_problem.then_some("invalid"))}
                transform={format!("translate({x},{y})")} data-block={id.clone()} data-kind={kind.clone()}
                tabindex="0" role="button" aria-pressed={selected.to_string()}
-               aria-label={format!("{kind} {id}")}
+               aria-label={format!("{kind} {id} {}", summary(block))}
                onpointerdown={on_down} {onkeydown}>
                 <rect class="block-box" width={BLOCK_W.to_string()} height={BLOCK_H.to_string()} rx="8" />
                 <text class="block-kind" x="10" y="17">{ kind.clone() }</text>
@@ -316,7 +316,7 @@ pub fn editor(props: &EditorProps) -> Html {
                 <circle class="port port-in" cx="0" cy={(BLOCK_H / 2.0).to_string()} r="5" data-port="in" />
                 if has_output {
                     <circle class="port port-out" cx={BLOCK_W.to_string()} cy={(BLOCK_H / 2.0).to_string()} r="8"
-                        data-port="out" data-block-port={id.clone()} onpointerdown={on_port}>
+                        data-port="out" data-block-port={id.clone()} onpointerdown={on_port} aria-hidden="true">
                         <title>{ "Drag onto another block to connect" }</title>
                     </circle>
                 }

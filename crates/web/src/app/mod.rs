@@ -7,6 +7,7 @@
 mod analysis_view;
 mod charts_view;
 mod controls;
+mod draft;
 mod editor;
 mod embed_view;
 mod files;
@@ -222,6 +223,92 @@ fn use_address(store: &UseReducerHandle<Store>, enabled: bool) {
     });
 }
 
+/// Copy and paste of blocks, through the page's own clipboard events (no permission
+/// prompt): Ctrl+C outside a text field copies the selected block as scenario JSON, Ctrl+V
+/// pastes blocks (ids made unique). Inside a field both keep their usual meaning.
+#[hook]
+fn use_clipboard(store: &UseReducerHandle<Store>) {
+    let latest = use_mut_ref(|| store.clone());
+    *latest.borrow_mut() = store.clone();
+    use_effect_with((), move |_| {
+        let Some(document) = web_sys::window().and_then(|w| w.document()) else {
+            return;
+        };
+        fn in_field(e: &web_sys::Event) -> bool {
+            e.target()
+                .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+                .is_some_and(|el| matches!(el.tag_name().as_str(), "INPUT" | "SELECT" | "TEXTAREA"))
+        }
+        let copy_store = latest.clone();
+        let on_copy = Closure::<dyn FnMut(web_sys::ClipboardEvent)>::new(
+            move |e: web_sys::ClipboardEvent| {
+                let event: &web_sys::Event = e.as_ref();
+                if in_field(event) {
+                    return;
+                }
+                let store = copy_store.borrow();
+                let crate::state::Selection::Block(id) = &store.0.selection else {
+                    return;
+                };
+                let Some(block) = store.0.block(id) else {
+                    return;
+                };
+                let text = serde_json::json!({"blocks": [block]}).to_string();
+                if let Some(data) = e.clipboard_data() {
+                    if data.set_data("text/plain", &text).is_ok() {
+                        e.prevent_default();
+                    }
+                }
+            },
+        );
+        let paste_store = latest.clone();
+        let on_paste = Closure::<dyn FnMut(web_sys::ClipboardEvent)>::new(
+            move |e: web_sys::ClipboardEvent| {
+                let event: &web_sys::Event = e.as_ref();
+                if in_field(event) {
+                    return;
+                }
+                let text = e
+                    .clipboard_data()
+                    .and_then(|d| d.get_data("text/plain").ok())
+                    .unwrap_or_default();
+                if !text.trim().is_empty() {
+                    e.prevent_default();
+                    paste_store.borrow().dispatch(Action::Paste(text));
+                }
+            },
+        );
+        // Undo, redo and duplicate wherever the focus is (also on the page's body), except in
+        // a text field, whose keys are its own.
+        let key_store = latest.clone();
+        let on_key =
+            Closure::<dyn FnMut(web_sys::KeyboardEvent)>::new(move |e: web_sys::KeyboardEvent| {
+                let event: &web_sys::Event = e.as_ref();
+                if !(e.ctrl_key() || e.meta_key()) || in_field(event) || e.alt_key() {
+                    return;
+                }
+                let action = match e.key().to_lowercase().as_str() {
+                    "z" if e.shift_key() => Action::Redo,
+                    "z" => Action::Undo,
+                    "y" => Action::Redo,
+                    "d" => Action::Duplicate,
+                    _ => return,
+                };
+                e.prevent_default();
+                key_store.borrow().dispatch(action);
+            });
+        let _ =
+            document.add_event_listener_with_callback("keydown", on_key.as_ref().unchecked_ref());
+        on_key.forget();
+        let _ = document.add_event_listener_with_callback("copy", on_copy.as_ref().unchecked_ref());
+        let _ =
+            document.add_event_listener_with_callback("paste", on_paste.as_ref().unchecked_ref());
+        // Live as long as the page's app.
+        on_copy.forget();
+        on_paste.forget();
+    });
+}
+
 #[derive(Properties, PartialEq)]
 pub struct AppProps {
     /// Whether the app opens the scenario in the page's address and keeps the address in
@@ -276,19 +363,25 @@ pub fn app(props: &AppProps) -> Html {
     let onkeydown = {
         let dispatch = dispatch.clone();
         Callback::from(move |e: KeyboardEvent| {
-            // Space toggles play unless typing in a field or pressing a button.
-            let typing = e
+            let target = e
                 .target()
-                .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
-                .is_some_and(|el| {
-                    matches!(
-                        el.tag_name().as_str(),
-                        "INPUT" | "SELECT" | "TEXTAREA" | "BUTTON"
-                    ) || el
-                        .closest("[data-block],[data-link],[data-trigger]")
-                        .ok()
-                        .flatten()
-                        .is_some()
+                .and_then(|t| t.dyn_into::<web_sys::Element>().ok());
+            let in_field = target.as_ref().is_some_and(|el| {
+                matches!(el.tag_name().as_str(), "INPUT" | "SELECT" | "TEXTAREA")
+            });
+            if e.ctrl_key() || e.meta_key() {
+                // Shortcuts are the document's (see `use_clipboard`).
+                return;
+            }
+            // Space toggles play unless typing in a field or pressing a button.
+            let typing = in_field
+                || target.as_ref().is_some_and(|el| {
+                    el.tag_name() == "BUTTON"
+                        || el
+                            .closest("[data-block],[data-link],[data-trigger]")
+                            .ok()
+                            .flatten()
+                            .is_some()
                 });
             if !typing && e.key() == " " {
                 e.prevent_default();
@@ -296,6 +389,7 @@ pub fn app(props: &AppProps) -> Html {
             }
         })
     };
+    use_clipboard(&store);
 
     // The document's name, not the running scenario's: they differ while the document has
     // problems.
@@ -370,9 +464,15 @@ pub fn app(props: &AppProps) -> Html {
         let dispatch = dispatch.clone();
         Callback::from(move |_| dispatch.emit(Action::DismissNotice))
     };
+    let undo_notice = {
+        let dispatch = dispatch.clone();
+        Callback::from(move |_| dispatch.emit(Action::Undo))
+    };
 
     html! {
-        <div class={classes!("app", dropping.then_some("dropping"))} {onkeydown} {ondragover} {ondragleave} {ondrop}>
+        <div class={classes!("app", dropping.then_some("dropping"),
+                (state.selection != crate::state::Selection::Scenario).then_some("has-selection"))}
+            {onkeydown} {ondragover} {ondragleave} {ondrop}>
             <header class="topbar">
                 <h1 class="brand">{ "Metastable" }</h1>
                 <nav class="views" aria-label="View">
@@ -382,7 +482,7 @@ pub fn app(props: &AppProps) -> Html {
                         onclick={to_analysis}>{ "Analysis" }</button>
                 </nav>
                 if !analysing {
-                    <controls::Controls state={store.clone()} />
+                    <controls::Controls state={store.clone()} finished={view.finished} />
                 }
                 <files::FileMenu state={store.clone()} {on_share} />
             </header>
@@ -400,9 +500,11 @@ pub fn app(props: &AppProps) -> Html {
                     <controls::Gallery state={store.clone()} />
                 </aside>
                 <section class="centre">
+                    <div class="centre-head">
                     <div class="scenario-head">
                         <div class="title-row">
                             <h2 data-testid="title">{ title }</h2>
+                            <controls::PresetPicker state={store.clone()} />
                             { controls::status(&view) }
                         </div>
                         if let Some(caption) = caption {
@@ -412,11 +514,16 @@ pub fn app(props: &AppProps) -> Html {
                     if let Some(notice) = &state.notice {
                         <p class="notice" role="alert" data-testid="notice">
                             { notice.clone() }
+                            if state.notice_undo {
+                                <button class="notice-undo" data-testid="notice-undo" onclick={undo_notice}>{ "Undo" }</button>
+                            }
                             <button class="notice-close" onclick={dismiss} aria-label="Dismiss">{ "✕" }</button>
                         </p>
                     }
                     <runner::VerdictBanner view={view.clone()} problems={state.problems.len()} />
+                    </div>
                     <editor::Editor state={store.clone()} />
+                    <div class="results">
                     <timeline::Timeline state={store.clone()} area={*plot_area} view={view.clone()} />
                     <charts_view::Charts
                         scenario={state.scenario.clone()}
@@ -427,6 +534,7 @@ pub fn app(props: &AppProps) -> Html {
                         {on_cursor}
                         {on_plot_area}
                     />
+                    </div>
                 </section>
                 <aside class="inspector-pane">
                     <inspector::Inspector state={store.clone()} {dispatch} />

@@ -79,6 +79,10 @@ pub struct Runner {
     last_view: RunView,
     /// When the page was last given a new view.
     last_view_ms: f64,
+    /// The play state and speed of the last tick: pausing or changing speed holds the run
+    /// where it is, whatever target the old setting had set.
+    last_playing: bool,
+    last_speed: Speed,
 }
 
 impl Runner {
@@ -124,9 +128,18 @@ impl Runner {
             .last_frame_ms
             .map_or(0.0, |last| ((start - last) / 1000.0).clamp(0.0, 0.25));
         self.last_frame_ms = Some(start);
+        let held = (self.last_playing && !inputs.playing) || self.last_speed != inputs.speed;
+        self.last_playing = inputs.playing;
+        self.last_speed = inputs.speed;
         if let Some(sim) = &mut self.sim {
             let duration = sim.duration_s();
-            let step_s = (duration / 60.0).max(sim.scenario().bucket_s);
+            if held {
+                // Pause freezes the run at every speed: "as fast as possible" had aimed at
+                // the end, and the run would otherwise go on there.
+                self.target_t = self.target_t.min(sim.now_s());
+            }
+            // One step is one bucket: the charts grow by one row.
+            let step_s = sim.scenario().bucket_s;
             while self.steps < inputs.steps {
                 self.steps += 1;
                 self.target_t = (self.target_t.max(sim.now_s()) + step_s).min(duration);
@@ -176,6 +189,7 @@ impl Runner {
         let report = if finished {
             match &self.last_view.report {
                 Some(r) if self.last_view.run_id == self.run_id.unwrap_or(0) => Some(r.clone()),
+                _ if sim.stopped().is_some() => so_far(sim).map(Rc::new),
                 _ => Some(Rc::new(sim.report())),
             }
         } else {
@@ -190,10 +204,37 @@ impl Runner {
             sim_ms: (self.sim_ms * 10.0).round() / 10.0,
             finished,
             report,
-            error: sim.stopped().map(|s| s.to_string()),
+            error: sim.stopped().map(|s| {
+                format!(
+                    "The run stopped at t = {}: {}. Shorten the duration or lower the load to see the whole run.",
+                    crate::format::seconds(s.at_s),
+                    crate::fields::group_numbers(&s.reason)
+                )
+            }),
             playing,
         }
     }
+}
+
+/// The verdict that the rows of a run stopped by a limit already prove: the scenario judged
+/// as if it had been as long as the rows it made, when that is past its last trigger (a
+/// backlog that grew until the limit is the answer, not a failure to give one).
+fn so_far(sim: &Sim) -> Option<Report> {
+    let scenario = sim.scenario();
+    let rows = sim.rows();
+    let reached_s = rows.len() as f64 * scenario.bucket_s;
+    let last_end = scenario
+        .triggers
+        .iter()
+        .map(|t| t.end_s())
+        .fold(0.0, f64::max);
+    if scenario.triggers.is_empty() || reached_s <= last_end + 10.0 * scenario.bucket_s {
+        return None;
+    }
+    let mut shorter = scenario.clone();
+    shorter.duration_s = reached_s;
+    let report = sim_core::judge(&shorter, sim.columns(), rows);
+    (report.verdict != Verdict::Undefined).then_some(report)
 }
 
 /// The run of an app's state: a [`Runner`] (also made the one the JavaScript exports reach)
@@ -266,25 +307,20 @@ pub struct BannerProps {
 pub fn verdict_banner(props: &BannerProps) -> Html {
     let view = &props.view;
     let (class, verdict, text) = match (&view.error, &view.report) {
-        (Some(error), _) => ("verdict stopped", "stopped".to_string(), error.clone()),
-        (None, Some(report)) => {
-            // The explanation opens with the verdict, which the label already shows.
-            let text = report.explanation.split_once(": ").map_or_else(
-                || report.explanation.clone(),
-                |(head, rest)| {
-                    if head.eq_ignore_ascii_case(report.verdict.as_str()) {
-                        rest.to_string()
-                    } else {
-                        report.explanation.clone()
-                    }
-                },
-            );
-            (
-                verdict_class(report.verdict),
-                report.verdict.as_str().to_string(),
-                text,
-            )
-        }
+        (Some(error), Some(report)) => (
+            verdict_class(report.verdict),
+            report.verdict.as_str().to_string(),
+            format!(
+                "{} (judged from the run so far.) {error}",
+                explanation(report)
+            ),
+        ),
+        (Some(error), None) => ("verdict stopped", "stopped".to_string(), error.clone()),
+        (None, Some(report)) => (
+            verdict_class(report.verdict),
+            report.verdict.as_str().to_string(),
+            explanation(report),
+        ),
         (None, None) if view.duration_s > 0.0 && !view.playing && view.events == 0 => (
             "verdict running",
             "ready".to_string(),
@@ -294,9 +330,16 @@ pub fn verdict_banner(props: &BannerProps) -> Html {
             "verdict running",
             "running".to_string(),
             format!(
-                "Running: t = {:.0} s of {:.0} s. The verdict comes when the run ends.",
-                view.t_s, view.duration_s
+                "{}: t = {} of {}. The verdict comes when the run ends.",
+                if view.playing { "Running" } else { "Paused" },
+                crate::format::seconds(view.t_s.floor()),
+                crate::format::seconds(view.duration_s)
             ),
+        ),
+        (None, None) if props.problems > 0 => (
+            "verdict running",
+            "none".to_string(),
+            "Nothing runs until the scenario's problems are fixed (see the inspector).".to_string(),
         ),
         (None, None) => (
             "verdict running",
@@ -330,6 +373,20 @@ pub fn verdict_banner(props: &BannerProps) -> Html {
             }
         </div>
     }
+}
+
+/// The report's sentence without its opening verdict, which the banner's label shows.
+fn explanation(report: &Report) -> String {
+    report.explanation.split_once(": ").map_or_else(
+        || report.explanation.clone(),
+        |(head, rest)| {
+            if head.eq_ignore_ascii_case(report.verdict.as_str()) {
+                rest.to_string()
+            } else {
+                report.explanation.clone()
+            }
+        },
+    )
 }
 
 fn problems_note(problems: usize, showing_last_valid: bool) -> String {

@@ -39,7 +39,7 @@ fn describe(trigger: &Value) -> String {
         "load_spike" | "latency" => trigger
             .get("factor")
             .and_then(Value::as_f64)
-            .map(|f| format!(" ×{f}")),
+            .map(|f| format!(" ×{}", crate::format::num(f))),
         "capacity" => trigger
             .get("workers")
             .and_then(Value::as_f64)
@@ -171,9 +171,15 @@ pub fn timeline(props: &TimelineProps) -> Html {
             })
         };
         let title = match for_s {
-            Some(d) => format!("{label}: from {at_s} s for {d} s"),
-            None => format!("{label}: at {at_s} s"),
+            Some(d) => format!(
+                "{label}: from {} for {}",
+                crate::format::seconds(at_s),
+                crate::format::seconds(d)
+            ),
+            None => format!("{label}: at {}", crate::format::seconds(at_s)),
         };
+        // A label wider than its bar goes beside it (a tooltip has it too).
+        let outside = (label.chars().count() as f64) * 7.0 + 10.0 > w;
         html! {
             <div class="lane">
                 <div class={classes!("trigger-bar", selected.then_some("selected"), for_s.is_none().then_some("instant"))}
@@ -181,7 +187,7 @@ pub fn timeline(props: &TimelineProps) -> Html {
                     tabindex="0" role="slider" aria-label={title.clone()} title={title}
                     aria-valuemin="0" aria-valuemax={duration.to_string()} aria-valuenow={at_s.to_string()}
                     onpointerdown={on_down} {onkeydown}>
-                    <span class="trigger-label">{ label }</span>
+                    <span class={classes!("trigger-label", outside.then_some("outside"))}>{ label }</span>
                     if for_s.is_some() {
                         <span class="trigger-resize" data-resize={index.to_string()} onpointerdown={on_resize}
                             aria-hidden="true"></span>
