@@ -1,0 +1,314 @@
+// The playground used as a person uses it: typing at human speed (≥ 100 ms a key, with the
+// half-typed and invalid values people pass through), the pointer and the keyboard, the sizes
+// people have (1280×720, 1440×900, a 390×844 phone), and an accessibility scan (axe-core).
+//
+// usage: node tests/e2e/person.test.mjs [distDir] [--only SUBSTRING]
+// Screenshots go to tests/e2e/screenshots/person-*.png: look at them.
+import { mkdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+import { runSuite } from './suite.mjs';
+import { withApps, waitForVerdict, runState, nextFrames, chartInk, assert, MIN_INK } from './browser.mjs';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const SCREENSHOTS = path.join(HERE, 'screenshots');
+mkdirSync(SCREENSHOTS, { recursive: true });
+const require = createRequire(import.meta.url);
+const AXE_SOURCE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+
+/** A person's typing speed: about 7 keys a second. */
+const KEY_DELAY_MS = 140;
+const PHONE = { width: 390, height: 844 };
+const SIZES = [
+  { width: 1280, height: 720 },
+  { width: 1440, height: 900 },
+];
+
+const tests = [];
+const test = (name, fn, timeoutMs = 5 * 60_000) => tests.push({ name, fn, timeoutMs });
+const withApp = (ctx, fn, options = {}) => withApps(ctx.browser, async (open) => fn(await open(ctx.url, options)));
+
+/** Clicks into a field, selects what it holds and types `text` key by key, as a person does. */
+async function typeInto(page, selector, text) {
+  const field = page.locator(selector);
+  await field.click();
+  await page.keyboard.press('Control+A');
+  if (text === '') {
+    await page.keyboard.press('Backspace');
+  } else {
+    await field.pressSequentially(text, { delay: KEY_DELAY_MS });
+  }
+  return field;
+}
+
+/** The id of the focused element. */
+const focusedId = (page) => page.evaluate(() => document.activeElement?.id ?? null);
+
+/** Waits for the typing to settle (the field commits after a pause) and the run to follow. */
+async function settle(page) {
+  await page.waitForTimeout(800);
+  await nextFrames(page, 2);
+}
+
+async function selectBlock(page, id) {
+  await page.locator(`svg#editor g[data-block="${id}"] text.block-id`).click();
+  await page.waitForFunction((id) => document.querySelector('#inspector h2 code')?.textContent === id, id, { timeout: 5000 });
+}
+
+async function selectScenario(page) {
+  await page.locator('rect.editor-bg').click({ position: { x: 3, y: 3 } });
+  await page.waitForFunction(() => /Scenario/.test(document.querySelector('#inspector h2')?.textContent ?? ''), null, { timeout: 5000 });
+}
+
+const blockIds = (page) => page.locator('svg#editor g[data-block]').evaluateAll((els) => els.map((e) => e.dataset.block));
+
+test('typing at human speed keeps every keystroke, half-typed and invalid values included', async (ctx) =>
+  withApp(ctx, async ({ page }) => {
+    await waitForVerdict(page, { what: 'the default scenario' });
+    await selectScenario(page);
+
+    // Duration: "0" is invalid on the way to "0.5"; nothing may take the field away.
+    const duration = '#inspector input[data-field="duration_s"]';
+    await typeInto(page, duration, '0.5');
+    assert((await page.locator(duration).inputValue()) === '0.5', `duration shows ${await page.locator(duration).inputValue()}`);
+    assert((await focusedId(page)) === (await page.locator(duration).getAttribute('id')), 'the duration field lost focus while typing');
+    await settle(page);
+    assert((await page.locator(duration).inputValue()) === '0.5', 'the committed duration was re-formatted while focused');
+    await typeInto(page, duration, '300');
+    await page.keyboard.press('Enter');
+    await settle(page);
+
+    // The scenario's name, at a normal pace.
+    await typeInto(page, '#inspector input[data-field="name"]', 'My checkout service');
+    await page.keyboard.press('Tab');
+    await page.waitForFunction(() => document.querySelector('[data-testid=title]')?.textContent === 'My checkout service', null, { timeout: 5000 })
+      .catch(async () => { throw new Error(`title is ${JSON.stringify(await page.locator('[data-testid=title]').textContent())}`); });
+
+    // A block's id: one rename on Enter, links and triggers follow.
+    await selectBlock(page, 'users');
+    await typeInto(page, '#block-id', 'shoppers');
+    assert((await page.locator('#block-id').inputValue()) === 'shoppers', 'the id field lost keys');
+    assert(!(await blockIds(page)).includes('s'), 'a rename happened while typing');
+    await page.keyboard.press('Enter');
+    await page.waitForFunction(() => !!document.querySelector('svg#editor g[data-block="shoppers"]'), null, { timeout: 5000 });
+    assert(await page.locator('svg#editor g[data-link="shoppers->retries"]').count() === 1, 'the link did not follow the rename');
+
+    // Workers: cleared then 7; then -5 and 1.5, each shown as typed with the reason beneath.
+    await selectBlock(page, 'api');
+    const workers = '#inspector input[data-field="workers"]';
+    const before = (await runState(page)).runId;
+    await typeInto(page, workers, '7');
+    await settle(page);
+    assert((await page.locator(workers).inputValue()) === '7', 'workers does not show 7');
+    assert((await runState(page)).runId !== before, 'typing 7 workers did not re-run');
+    await typeInto(page, workers, '-5');
+    await settle(page);
+    assert((await page.locator(workers).inputValue()) === '-5', `workers shows ${await page.locator(workers).inputValue()} after typing -5`);
+    const message = await page.locator('[data-field-row="workers"] .field-error').first().textContent();
+    assert(/Workers must be a whole number from 1 to 1,000,000 — you typed -5/.test(message), `message: ${message}`);
+    assert(await page.locator('[data-field-row="workers"] input.slider').count() === 1, 'the slider disappeared');
+    await typeInto(page, workers, '1.5');
+    await page.keyboard.press('Tab');
+    await settle(page);
+    const after = await page.locator('[data-field-row="workers"] .field-error').first().textContent();
+    assert(/you typed 1\.5/.test(after), `an invalid value left the field without its message: ${after}`);
+    assert(!/u32|invalid type/.test(await page.locator('#inspector').textContent()), 'developer words leak into the inspector');
+
+    // The seed in the top bar and a trigger's field.
+    await typeInto(page, '#seed', '42');
+    await page.keyboard.press('Enter');
+    await settle(page);
+    assert((await page.locator('#seed').inputValue()) === '42', 'the seed field lost keys');
+    await page.locator('[data-trigger="0"]').first().click();
+    await typeInto(page, '#inspector input[data-field="factor"]', '2.5');
+    await settle(page);
+    assert((await page.locator('#inspector input[data-field="factor"]').inputValue()) === '2.5', 'the factor lost keys');
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'person-typing.png') });
+  }));
+
+test('undo and redo by keyboard and buttons; delete offers Undo; copy, paste and duplicate', async (ctx) =>
+  withApp(ctx, async ({ page }) => {
+    await waitForVerdict(page, { what: 'the default scenario' });
+    const original = await blockIds(page);
+
+    // Delete by keyboard on a focused block, then undo from the notice.
+    await page.locator('svg#editor g[data-block="api"]').focus();
+    await page.keyboard.press('Delete');
+    await page.waitForFunction(() => !document.querySelector('svg#editor g[data-block="api"]'), null, { timeout: 5000 });
+    const notice = await page.locator('[data-testid=notice]').textContent();
+    assert(/Deleted the server "api"/.test(notice), `notice: ${notice}`);
+    await page.locator('[data-testid=notice-undo]').click();
+    await page.waitForFunction(() => !!document.querySelector('svg#editor g[data-block="api"]'), null, { timeout: 5000 });
+    assert(await page.locator('svg#editor g[data-link="retries->api"]').count() === 1, 'undo did not bring the link back');
+
+    // Redo and undo with the keys, outside any field.
+    await page.locator('body').click({ position: { x: 5, y: 5 } }).catch(() => {});
+    await page.keyboard.press('Control+Shift+Z');
+    await page.waitForFunction(() => !document.querySelector('svg#editor g[data-block="api"]'), null, { timeout: 5000 });
+    await page.keyboard.press('Control+Z');
+    await page.waitForFunction(() => !!document.querySelector('svg#editor g[data-block="api"]'), null, { timeout: 5000 });
+
+    // Move a block with the pointer; undo puts it back.
+    const box = page.locator('svg#editor g[data-block="api"] rect.block-box');
+    const start = await box.boundingBox();
+    await page.mouse.move(start.x + 40, start.y + 20);
+    await page.mouse.down();
+    for (let i = 1; i <= 10; i++) await page.mouse.move(start.x + 40 + i * 6, start.y + 20 + i * 8);
+    await page.mouse.up();
+    const moved = await box.boundingBox();
+    assert(Math.abs(moved.y - start.y) > 20, `the drag did not move the block (${start.y} → ${moved.y})`);
+    await page.keyboard.press('Control+Z');
+    await nextFrames(page, 2);
+    const back = await box.boundingBox();
+    assert(Math.abs(back.y - start.y) < 2 && Math.abs(back.x - start.x) < 2, `undo of a drag: ${start.x},${start.y} → ${back.x},${back.y}`);
+
+    // Duplicate, copy and paste: ids made unique, never on top of another block.
+    await page.locator('svg#editor g[data-block="api"] text.block-id').click();
+    await page.keyboard.press('Control+D');
+    await page.waitForFunction(() => !!document.querySelector('svg#editor g[data-block="api2"]'), null, { timeout: 5000 });
+    await page.locator('svg#editor g[data-block="retries"] text.block-id').click();
+    await page.keyboard.press('Control+C');
+    await page.keyboard.press('Control+V');
+    await page.waitForFunction(() => !!document.querySelector('svg#editor g[data-block="retries2"]'), null, { timeout: 5000 })
+      .catch(() => { throw new Error('Ctrl+C, Ctrl+V did not paste a copy of "retries"'); });
+    const rects = await page.locator('svg#editor g[data-block] rect.block-box').evaluateAll((els) => els.map((e) => e.getBoundingClientRect().toJSON()));
+    for (let i = 0; i < rects.length; i++) {
+      for (let j = i + 1; j < rects.length; j++) {
+        const [a, b] = [rects[i], rects[j]];
+        const overlap = a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+        assert(!overlap, `blocks ${i} and ${j} overlap`);
+      }
+    }
+    // Undo both by the button, back to the preset.
+    await page.locator('#undo').click();
+    await page.locator('#undo').click();
+    await page.waitForFunction((n) => document.querySelectorAll('svg#editor g[data-block]').length === n, original.length, { timeout: 5000 });
+    assert(JSON.stringify(await blockIds(page)) === JSON.stringify(original), 'undo did not return to the original blocks');
+  }));
+
+test('pause freezes the run and step advances one bucket, at every speed', async (ctx) =>
+  withApp(ctx, async ({ page }) => {
+    await waitForVerdict(page, { what: 'the default scenario' });
+    // A long run: an hour at a higher load, so it takes many frames at any speed.
+    await page.locator('rect.editor-bg').click({ position: { x: 3, y: 3 } });
+    await typeInto(page, '#inspector input[data-field="duration_s"]', '3600');
+    await page.keyboard.press('Enter');
+    await settle(page);
+    const report = [];
+    for (const speed of ['max', '100', '10', '1']) {
+      await page.locator('select#speed').selectOption(speed);
+      await page.locator('#reset').click();
+      if ((await page.locator('#play').getAttribute('aria-pressed')) !== 'true') await page.locator('#play').click();
+      await page.waitForTimeout(300);
+      await page.locator('#play').click();
+      await page.waitForFunction(() => document.querySelector('#play')?.getAttribute('aria-pressed') === 'false', null, { timeout: 2000 });
+      await nextFrames(page, 3);
+      const paused = await runState(page);
+      await page.waitForTimeout(700);
+      const still = await runState(page);
+      assert(!still.finished, `at speed ${speed} the run ran to its end although paused`);
+      assert(still.events === paused.events, `speed ${speed}: paused, the run kept going (${paused.events} → ${still.events} events)`);
+      const tBefore = Number(await page.locator('[data-testid=status]').evaluate((e) => e.innerText.match(/t = ([\d,]+)/)[1].replace(/,/g, '')));
+      await page.locator('#step').click();
+      await page.waitForFunction((e) => Number(document.querySelector('[data-testid=status]')?.dataset.events) > e, still.events, { timeout: 5000 });
+      await nextFrames(page, 2);
+      const tAfter = Number(await page.locator('[data-testid=status]').evaluate((e) => e.innerText.match(/t = ([\d,]+)/)[1].replace(/,/g, '')));
+      assert(tAfter - tBefore >= 0 && tAfter - tBefore <= 2, `speed ${speed}: a step went from t = ${tBefore} to ${tAfter}, not one bucket`);
+      report.push(`${speed}: paused at ${paused.events} events, step ${tBefore} → ${tAfter} s`);
+    }
+    // A finished run says so and offers Replay.
+    await page.locator('select#speed').selectOption('max');
+    await typeInto(page, '#inspector input[data-field="duration_s"]', '300');
+    await page.keyboard.press('Enter');
+    await page.locator('#play').click().catch(() => {});
+    await waitForVerdict(page, { what: 'the 300 s run' });
+    await page.waitForFunction(() => /Replay/.test(document.querySelector('#play')?.textContent ?? ''), null, { timeout: 5000 })
+      .catch(async () => { throw new Error(`a finished run shows ${JSON.stringify(await page.locator('#play').textContent())}`); });
+    const done = await runState(page);
+    await page.locator('#play').click();
+    await page.waitForFunction((id) => document.querySelector('[data-testid=status]')?.dataset.runId !== id, done.runId, { timeout: 5000 });
+    return report.join('\n');
+  }));
+
+for (const size of SIZES) {
+  test(`at ${size.width}×${size.height} the verdict and a chart with ink are in the first viewport`, async (ctx) =>
+    withApp(ctx, async ({ page }) => {
+      await waitForVerdict(page, { what: 'the default scenario' });
+      const inView = (selector) => page.locator(selector).first().evaluate((el) => {
+        const r = el.getBoundingClientRect();
+        return { top: r.top, bottom: r.bottom, left: r.left, right: r.right, inside: r.top >= 0 && r.bottom <= innerHeight && r.left >= 0 && r.right <= innerWidth };
+      });
+      const banner = await inView('[data-testid=verdict]');
+      assert(banner.inside, `the verdict is outside the first viewport: ${JSON.stringify(banner)}`);
+      const chart = await inView('figure[data-chart] canvas');
+      assert(chart.inside, `the first chart is outside the first viewport: ${JSON.stringify(chart)}`);
+      const ink = await chartInk(page);
+      const first = Object.keys(ink)[0];
+      assert(ink[first] >= MIN_INK, `the first chart (${first}) has ${ink[first]} pixels of ink`);
+      const topbar = await page.locator('header.topbar').evaluate((el) => el.getBoundingClientRect().height);
+      assert(topbar <= 48, `the top bar is ${topbar} px tall: it wraps`);
+      await page.screenshot({ path: path.join(SCREENSHOTS, `person-default-${size.width}x${size.height}.png`) });
+      await page.locator('button[data-preset="cold-cache"], #preset-picker').first().evaluate(() => {});
+      await page.locator('#preset-picker').selectOption('cold-cache').catch(async () => page.locator('button[data-preset="cold-cache"]').click());
+      await waitForVerdict(page, { what: 'the cold cache' });
+      await page.screenshot({ path: path.join(SCREENSHOTS, `person-cache-${size.width}x${size.height}.png`) });
+      return `banner bottom ${banner.bottom.toFixed(0)} px, first chart bottom ${chart.bottom.toFixed(0)} px, top bar ${topbar} px`;
+    }, { viewport: size }));
+}
+
+test('on a 390×844 phone: no sideways scroll, a compact picker, the inspector opens as a sheet', async (ctx) =>
+  withApp(ctx, async ({ page }) => {
+    await waitForVerdict(page, { what: 'the default scenario' });
+    const wide = await page.evaluate(() => document.documentElement.scrollWidth - innerWidth);
+    assert(wide <= 0, `the page scrolls sideways by ${wide} px`);
+    assert(await page.locator('#preset-picker').isVisible(), 'no preset picker on the phone');
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'person-phone.png') });
+    await page.locator('svg#editor g[data-block="api"] text.block-id').tap().catch(() => page.locator('svg#editor g[data-block="api"] text.block-id').click());
+    await page.waitForFunction(() => document.querySelector('#inspector h2 code')?.textContent === 'api', null, { timeout: 5000 });
+    const sheet = await page.locator('#inspector').evaluate((el) => {
+      const r = el.getBoundingClientRect();
+      return { top: r.top, bottom: r.bottom };
+    });
+    assert(sheet.top < 844 && sheet.top > 0, `the inspector is not on screen after a tap: ${JSON.stringify(sheet)}`);
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'person-phone-inspector.png') });
+  }, { viewport: PHONE }));
+
+/** Runs axe-core in the page and returns its serious and critical violations. */
+async function axe(page) {
+  await page.evaluate(AXE_SOURCE);
+  const violations = await page.evaluate(async () => {
+    const result = await window.axe.run(document, { resultTypes: ['violations'] });
+    return result.violations
+      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+      .map((v) => `${v.impact} ${v.id}: ${v.help} (${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join('; ')})`);
+  });
+  return violations;
+}
+
+test('axe-core finds no serious or critical violation (playground, share dialog, analysis, embed; both themes)', async (ctx) =>
+  withApp(ctx, async ({ page }) => {
+    await waitForVerdict(page, { what: 'the default scenario' });
+    const found = [];
+    for (const theme of ['light', 'dark']) {
+      if (theme === 'dark') await page.locator('#theme').click();
+      await nextFrames(page, 2);
+      found.push(...(await axe(page)).map((v) => `${theme} playground: ${v}`));
+      await page.locator('#share').click();
+      await page.waitForSelector('.dialog', { timeout: 5000 });
+      found.push(...(await axe(page)).map((v) => `${theme} share dialog: ${v}`));
+      await page.keyboard.press('Escape');
+      await page.locator('[data-testid=view-analysis]').click();
+      await page.waitForSelector('.analysis', { timeout: 5000 });
+      found.push(...(await axe(page)).map((v) => `${theme} analysis: ${v}`));
+      await page.locator('[data-testid=view-playground]').click();
+      await waitForVerdict(page, { what: 'back in the playground' }).catch(() => {});
+    }
+    const embed = await page.evaluate(() => location.href.replace(/\?.*$/, '') + '?embed&charts=traffic,backlog&knobs=users.rate&autoplay=1');
+    await page.goto(embed);
+    await page.waitForSelector('[data-testid=verdict]', { timeout: 30000 });
+    found.push(...(await axe(page)).map((v) => `embed: ${v}`));
+    assert(found.length === 0, `accessibility violations:\n${found.join('\n')}`);
+  }));
+
+runSuite('person', tests);
