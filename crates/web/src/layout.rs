@@ -188,6 +188,49 @@ pub fn free_spot(doc: &Value) -> (f64, f64) {
     }
 }
 
+/// The view that fits every block with a margin, `(x0, y0, width, height)`, never smaller
+/// than a few blocks' worth (one block is not blown up to fill the canvas), centred on the
+/// blocks.
+pub fn fit_box(blocks: &[Value]) -> (f64, f64, f64, f64) {
+    const MIN_W: f64 = 560.0;
+    const MIN_H: f64 = 220.0;
+    let places: Vec<(f64, f64)> = blocks.iter().filter_map(position).collect();
+    if places.is_empty() {
+        return (0.0, 0.0, MIN_W, MIN_H);
+    }
+    let left = places.iter().map(|p| p.0).fold(f64::INFINITY, f64::min) - MARGIN;
+    let top = places.iter().map(|p| p.1).fold(f64::INFINITY, f64::min) - MARGIN;
+    let right = places
+        .iter()
+        .map(|p| p.0 + BLOCK_W)
+        .fold(f64::NEG_INFINITY, f64::max)
+        + MARGIN;
+    let bottom = places
+        .iter()
+        .map(|p| p.1 + BLOCK_H)
+        .fold(f64::NEG_INFINITY, f64::max)
+        + MARGIN;
+    let (w, h) = ((right - left).max(MIN_W), (bottom - top).max(MIN_H));
+    let cx = (left + right) / 2.0;
+    let cy = (top + bottom) / 2.0;
+    (cx - w / 2.0, cy - h / 2.0, w, h)
+}
+
+/// A view zoomed by `factor` (> 1 zooms in) around the plane point `(px, py)`, which stays
+/// where it is on screen; the zoom is bounded (a view 80 to 20,000 units wide).
+pub fn zoom_box(view: (f64, f64, f64, f64), factor: f64, px: f64, py: f64) -> (f64, f64, f64, f64) {
+    let (x0, y0, w, h) = view;
+    let factor = if factor.is_finite() && factor > 0.0 {
+        factor
+    } else {
+        1.0
+    };
+    let new_w = (w / factor).clamp(80.0, 20_000.0);
+    let k = new_w / w;
+    let new_h = h * k;
+    (px - (px - x0) * k, py - (py - y0) * k, new_w, new_h)
+}
+
 /// The part of the editor's plane to show, `(x0, y0, width, height)`: every block with a
 /// margin, starting at the top-left corner, or lower when every block sits lower (presets
 /// placed in the middle of a tall plane should not open on empty space).
@@ -216,6 +259,27 @@ pub fn view_box(doc: &Value) -> (f64, f64, f64, f64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fit_shows_every_block_and_zoom_keeps_the_point_under_the_pointer() {
+        let blocks = vec![
+            json!({"id": "a", "ui": {"x": 40, "y": 120}}),
+            json!({"id": "b", "ui": {"x": 1980, "y": 600}}),
+        ];
+        let (x0, y0, w, h) = fit_box(&blocks);
+        assert!(x0 <= 40.0 && y0 <= 120.0, "({x0}, {y0})");
+        assert!(x0 + w >= 1980.0 + BLOCK_W && y0 + h >= 600.0 + BLOCK_H);
+        let one = fit_box(&blocks[..1]);
+        assert!(one.2 >= 560.0, "one block is not blown up: {one:?}");
+        let view = (0.0, 0.0, 1000.0, 500.0);
+        let zoomed = zoom_box(view, 2.0, 250.0, 100.0);
+        assert_eq!(zoomed.2, 500.0);
+        // The point keeps its fraction of the view: 25% across, 20% down.
+        assert!(((250.0 - zoomed.0) / zoomed.2 - 0.25).abs() < 1e-9);
+        assert!(((100.0 - zoomed.1) / zoomed.3 - 0.2).abs() < 1e-9);
+        assert_eq!(zoom_box(view, 1e9, 0.0, 0.0).2, 80.0, "bounded");
+        assert_eq!(zoom_box(view, f64::NAN, 0.0, 0.0), view);
+    }
 
     #[test]
     fn a_new_place_is_near_and_free() {

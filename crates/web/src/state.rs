@@ -69,6 +69,9 @@ pub enum Selection {
     #[default]
     Scenario,
     Block(String),
+    /// Several blocks (shift+click, a box drawn with shift held): moved, copied, duplicated
+    /// and deleted together.
+    Blocks(Vec<String>),
     Trigger(usize),
     /// The link from one block to another.
     Link {
@@ -108,6 +111,8 @@ pub enum Action {
         x: f64,
         y: f64,
     },
+    /// Several blocks moved together: each to its new place.
+    MoveBlocks(Vec<(String, f64, f64)>),
     Connect {
         from: String,
         to: String,
@@ -230,6 +235,11 @@ impl Action {
             Action::AddBlock(kind) => one(format!("add {kind}")),
             Action::MoveBlock { id, .. } => {
                 Some((format!("move {id}"), Some(format!("move {id}"))))
+            }
+            Action::MoveBlocks(moves) => {
+                let ids: Vec<&str> = moves.iter().map(|(id, _, _)| id.as_str()).collect();
+                let label = format!("move {}", ids.join(", "));
+                Some((label.clone(), Some(label)))
             }
             Action::Connect { from, to } => one(format!("connect {from} → {to}")),
             Action::Disconnect { from, to } => one(format!("remove link {from} → {to}")),
@@ -359,6 +369,52 @@ impl AppState {
     /// The block with this id in the document.
     pub fn block(&self, id: &str) -> Option<&Value> {
         blocks(&self.doc).iter().find(|b| block_id(b) == id)
+    }
+
+    /// The preset whose caption the document carries although it is no longer that preset
+    /// (edited, or a point opened from an analysis): the page then says the caption is the
+    /// preset's. Its display name.
+    pub fn caption_origin(&self) -> Option<String> {
+        if self.preset.is_some() {
+            return None;
+        }
+        let caption = self.doc.get("caption")?.as_str()?;
+        // The presets' captions, read once (the page asks on every render).
+        static CAPTIONS: std::sync::OnceLock<Vec<(String, String)>> = std::sync::OnceLock::new();
+        let captions = CAPTIONS.get_or_init(|| {
+            presets::ALL
+                .iter()
+                .filter_map(|p| {
+                    let doc: Value = serde_json::from_str(p.json).ok()?;
+                    let caption = doc.get("caption")?.as_str()?.to_string();
+                    let name = doc.get("name").and_then(Value::as_str).unwrap_or(p.name);
+                    Some((caption, name.to_string()))
+                })
+                .collect()
+        });
+        captions
+            .iter()
+            .find(|(c, _)| c == caption)
+            .map(|(_, name)| name.clone())
+    }
+
+    /// The ids of the selected blocks (one, several or none).
+    pub fn selected_ids(&self) -> Vec<String> {
+        match &self.selection {
+            Selection::Block(id) => vec![id.clone()],
+            Selection::Blocks(ids) => ids.clone(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// The selected blocks as they are in the document (what copy and duplicate take).
+    pub fn selected_blocks(&self) -> Vec<Value> {
+        let ids = self.selected_ids();
+        self.blocks()
+            .iter()
+            .filter(|b| ids.iter().any(|id| id == block_id(b)))
+            .cloned()
+            .collect()
     }
 
     /// The document's blocks.
@@ -539,6 +595,16 @@ impl AppState {
                 // A block's place is presentation only: the run goes on undisturbed.
                 next.revalidate(false);
             }
+            Action::MoveBlocks(moves) => {
+                for (id, x, y) in moves {
+                    let (x, y) = layout::snap(x, y);
+                    if let Some(block) = block_mut(&mut next.doc, &id) {
+                        block["ui"] = json!({"x": x, "y": y});
+                    }
+                }
+                // A block's place is presentation only: the run goes on undisturbed.
+                next.revalidate(false);
+            }
             Action::Connect { from, to } => next.connect(&from, &to),
             Action::Disconnect { from, to } => {
                 if let Some(block) = block_mut(&mut next.doc, &from) {
@@ -583,13 +649,32 @@ impl AppState {
             Action::DeleteTrigger(index) => next.delete_trigger(index),
             Action::DeleteSelected => match next.selection.clone() {
                 Selection::Block(id) => next.delete_block(&id),
+                Selection::Blocks(ids) => {
+                    for id in &ids {
+                        next.delete_block(id);
+                    }
+                    next.notice = Some(format!("Deleted {} blocks.", ids.len()));
+                    next.notice_undo = true;
+                }
                 Selection::Trigger(index) => next.delete_trigger(index),
                 Selection::Link { from, to } => {
                     return next.apply(Action::Disconnect { from, to });
                 }
                 Selection::Scenario => {}
             },
-            Action::Select(selection) => next.selection = selection,
+            Action::Select(selection) => {
+                next.selection = match selection {
+                    Selection::Blocks(mut ids) => {
+                        ids.dedup();
+                        match ids.len() {
+                            0 => Selection::Scenario,
+                            1 => Selection::Block(ids.remove(0)),
+                            _ => Selection::Blocks(ids),
+                        }
+                    }
+                    other => other,
+                }
+            }
             Action::SetSeed(seed) => {
                 next.doc["seed"] = json!(seed);
                 next.changed();
@@ -634,10 +719,9 @@ impl AppState {
             }
             Action::Paste(text) => next.paste(&text),
             Action::Duplicate => {
-                if let Selection::Block(id) = &next.selection {
-                    if let Some(block) = next.block(id).cloned() {
-                        next.insert_blocks(vec![block]);
-                    }
+                let copies = next.selected_blocks();
+                if !copies.is_empty() {
+                    next.insert_blocks(copies);
                 }
             }
             // Handled by `reduce`.
@@ -711,6 +795,18 @@ impl AppState {
         if let Some(list) = self.doc["blocks"].as_array_mut() {
             list.push(block);
         }
+        // A block added while a link is selected goes into the link: from → new → to.
+        if let Selection::Link { from, to } = self.selection.clone() {
+            if kind == "client" {
+                self.notice = Some(
+                    "A client cannot go into a link: clients make requests and take no calls."
+                        .into(),
+                );
+            } else {
+                self.insert_into_link(&id, &from, &to);
+                return;
+            }
+        }
         // Rationale: building a chain is the common case, so a new block hangs off the
         // selected block's free output, placed to its right.
         if let Selection::Block(selected) = self.selection.clone() {
@@ -735,6 +831,43 @@ impl AppState {
             }
         }
         self.selection = Selection::Block(id);
+        self.changed();
+    }
+
+    /// Puts the new block `id` into the link `from → to`: between the two on the canvas,
+    /// `from` now calling it, and it calling `to`.
+    fn insert_into_link(&mut self, id: &str, from: &str, to: &str) {
+        let places = (
+            self.block(from).and_then(layout::position),
+            self.block(to).and_then(layout::position),
+        );
+        if let (Some((fx, fy)), Some((tx, ty))) = places {
+            let others: Vec<Value> = self
+                .blocks()
+                .iter()
+                .filter(|b| block_id(b) != id)
+                .cloned()
+                .collect();
+            let (x, y) = layout::free_spot_near(&others, (fx + tx) / 2.0, (fy + ty) / 2.0 + 20.0);
+            if let Some(b) = block_mut(&mut self.doc, id) {
+                b["ui"] = json!({"x": x, "y": y});
+            }
+        }
+        if let Some(block) = block_mut(&mut self.doc, from) {
+            match block.get_mut("to") {
+                Some(Value::String(s)) if s == to => *s = id.to_string(),
+                Some(Value::Array(items)) => {
+                    for item in items.iter_mut() {
+                        if item.as_str() == Some(to) {
+                            *item = json!(id);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        self.connect(id, to);
+        self.selection = Selection::Block(id.to_string());
         self.changed();
     }
 
@@ -901,13 +1034,15 @@ impl AppState {
                 _ => {}
             }
         }
-        let first = copies.first().map(|b| block_id(b).to_string());
+        let ids: Vec<String> = copies.iter().map(|b| block_id(b).to_string()).collect();
         if let Some(list) = self.doc["blocks"].as_array_mut() {
             list.extend(copies);
         }
-        if let Some(first) = first {
-            self.selection = Selection::Block(first);
-        }
+        self.selection = match ids.len() {
+            0 => Selection::Scenario,
+            1 => Selection::Block(ids[0].clone()),
+            _ => Selection::Blocks(ids),
+        };
         self.changed();
     }
 
@@ -1622,7 +1757,11 @@ mod tests {
             "",
             "links to nothing are dropped"
         );
-        assert_eq!(pasted.selection, Selection::Block("retries2".into()));
+        assert_eq!(
+            pasted.selection,
+            Selection::Blocks(vec!["retries2".into(), "api2".into(), "gone".into()]),
+            "the pasted blocks are selected"
+        );
         let places: Vec<(f64, f64)> = pasted
             .blocks()
             .iter()
@@ -1641,6 +1780,61 @@ mod tests {
         assert!(refused.notice.unwrap().contains("no blocks"));
         let huge = state.reduce(Action::Paste(" ".repeat(2 << 20)));
         assert_eq!(huge.doc, state.doc);
+    }
+
+    #[test]
+    fn an_edited_preset_says_its_caption_is_the_presets() {
+        let state = AppState::default();
+        assert_eq!(state.caption_origin(), None);
+        let edited = state.reduce(Action::SetSeed(8));
+        assert_eq!(edited.caption_origin().as_deref(), Some("Retry storm"));
+        assert_eq!(edited.reduce(Action::Undo).caption_origin(), None);
+    }
+
+    #[test]
+    fn several_blocks_move_copy_and_delete_together() {
+        let state = AppState::default().reduce(Action::Select(Selection::Blocks(vec![
+            "retries".into(),
+            "api".into(),
+        ])));
+        let moved = state.reduce(Action::MoveBlocks(vec![
+            ("retries".into(), 300.0, 400.0),
+            ("api".into(), 500.0, 400.0),
+        ]));
+        assert_eq!(
+            moved.block("api").unwrap()["ui"],
+            json!({"x": 500.0, "y": 400.0})
+        );
+        assert_eq!(moved.run_id, state.run_id, "a move does not re-run");
+        assert_eq!(
+            moved.reduce(Action::Undo).doc,
+            state.doc,
+            "one undo step for the group"
+        );
+        let copied = state.reduce(Action::Duplicate);
+        assert_eq!(copied.block("retries2").unwrap()["to"], "api2");
+        assert_eq!(
+            copied.selection,
+            Selection::Blocks(vec!["retries2".into(), "api2".into()])
+        );
+        let deleted = state.reduce(Action::DeleteSelected);
+        assert!(deleted.block("api").is_none() && deleted.block("retries").is_none());
+        assert_eq!(deleted.notice.as_deref(), Some("Deleted 2 blocks."));
+        assert_eq!(deleted.reduce(Action::Undo).doc, state.doc);
+    }
+
+    #[test]
+    fn a_block_added_on_a_selected_link_goes_into_it() {
+        let state = AppState::default().reduce(Action::Select(Selection::Link {
+            from: "retries".into(),
+            to: "api".into(),
+        }));
+        let next = state.reduce(Action::AddBlock("cache".into()));
+        assert!(next.problems.is_empty(), "{:?}", next.problems);
+        assert_eq!(next.block("retries").unwrap()["to"], "cache");
+        assert_eq!(next.block("cache").unwrap()["to"], "api");
+        let refused = state.reduce(Action::AddBlock("client".into()));
+        assert!(refused.notice.unwrap().contains("cannot go into a link"));
     }
 
     #[test]
