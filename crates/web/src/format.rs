@@ -77,6 +77,49 @@ pub fn seconds(s: f64) -> String {
     }
 }
 
+/// Each block's live figure from a run's last row, for the editor's blocks: a server's queue
+/// and utilization, a cache's hit rate, a retry layer's budget tokens, a breaker's state.
+/// `columns` are the run's columns (`<id>.<metric>` after the global ones), `values` the
+/// row's values in the same order.
+pub fn block_hints(
+    columns: &[String],
+    values: &[Option<f64>],
+) -> std::collections::BTreeMap<String, String> {
+    let mut figures: std::collections::BTreeMap<&str, Vec<(&str, f64)>> = Default::default();
+    for (column, value) in columns.iter().zip(values) {
+        let (Some((id, metric)), Some(value)) = (column.rsplit_once('.'), value) else {
+            continue;
+        };
+        figures.entry(id).or_default().push((metric, *value));
+    }
+    figures
+        .into_iter()
+        .filter_map(|(id, metrics)| {
+            let get = |name: &str| metrics.iter().find(|(m, _)| *m == name).map(|(_, v)| *v);
+            let hint = if let Some(utilization) = get("utilization") {
+                let queue = get("queue").unwrap_or(0.0);
+                format!("q {} · {:.0}%", num(queue), utilization * 100.0)
+            } else if let Some(hit) = get("hit_rate") {
+                format!("hit {:.0}%", hit * 100.0)
+            } else if let Some(tokens) = get("tokens") {
+                format!("{} tokens", num(tokens))
+            } else if let Some(state) = get("state") {
+                (if state < 0.25 {
+                    "closed"
+                } else if state < 0.75 {
+                    "half-open"
+                } else {
+                    "open"
+                })
+                .to_string()
+            } else {
+                return None;
+            };
+            Some((id.to_string(), hint))
+        })
+        .collect()
+}
+
 fn with_sign(v: f64, digits: String) -> String {
     if v < 0.0 {
         format!("−{digits}")
@@ -123,6 +166,39 @@ mod tests {
         assert_eq!(num(f64::NAN), "—");
         assert_eq!(int(222_628), "222,628");
         assert_eq!(int(7), "7");
+    }
+
+    #[test]
+    fn each_block_gets_its_live_figure() {
+        let columns: Vec<String> = [
+            "t",
+            "api.queue",
+            "api.busy",
+            "api.utilization",
+            "c.hit_rate",
+            "r.tokens",
+            "r.timeouts",
+            "b.state",
+        ]
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+        let values = [
+            Some(3.0),
+            Some(4_210.0),
+            Some(10.0),
+            Some(0.994),
+            Some(0.35),
+            Some(2.5),
+            Some(0.0),
+            Some(1.0),
+        ];
+        let hints = block_hints(&columns, &values);
+        assert_eq!(hints["api"], "q 4,210 · 99%");
+        assert_eq!(hints["c"], "hit 35%");
+        assert_eq!(hints["r"], "2.5 tokens");
+        assert_eq!(hints["b"], "open");
+        assert_eq!(hints.len(), 4);
     }
 
     #[test]
