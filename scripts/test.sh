@@ -46,6 +46,7 @@ CHROMEDRIVER=/usr/bin/chromedriver WASM_BINDGEN_TEST_TIMEOUT=180 \
 
 step "playground: end-to-end"
 node tests/e2e/app.test.mjs dist
+node tests/e2e/person.test.mjs dist
 node tests/e2e/site.test.mjs dist
 node tests/e2e/share.test.mjs dist
 node tests/e2e/analysis.test.mjs dist

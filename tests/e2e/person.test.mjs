@@ -52,7 +52,7 @@ async function settle(page) {
 }
 
 async function selectBlock(page, id) {
-  await page.locator(`svg#editor g[data-block="${id}"] text.block-id`).click();
+  await page.locator(`svg#editor g[data-block="${id}"] .block-id`).click();
   await page.waitForFunction((id) => document.querySelector('#inspector h2 code')?.textContent === id, id, { timeout: 5000 });
 }
 
@@ -112,7 +112,8 @@ test('typing at human speed keeps every keystroke, half-typed and invalid values
     await page.keyboard.press('Tab');
     await settle(page);
     const after = await page.locator('[data-field-row="workers"] .field-error').first().textContent();
-    assert(/you typed 1\.5/.test(after), `an invalid value left the field without its message: ${after}`);
+    assert(/Workers must be a whole number.*1\.5/.test(after), `an invalid value left the field without its message: ${after}`);
+    assert((await page.locator(workers).inputValue()) === '1.5', 'the invalid value is not shown as typed after leaving the field');
     assert(!/u32|invalid type/.test(await page.locator('#inspector').textContent()), 'developer words leak into the inspector');
 
     // The seed in the top bar and a trigger's field.
@@ -164,10 +165,10 @@ test('undo and redo by keyboard and buttons; delete offers Undo; copy, paste and
     assert(Math.abs(back.y - start.y) < 2 && Math.abs(back.x - start.x) < 2, `undo of a drag: ${start.x},${start.y} → ${back.x},${back.y}`);
 
     // Duplicate, copy and paste: ids made unique, never on top of another block.
-    await page.locator('svg#editor g[data-block="api"] text.block-id').click();
+    await page.locator('svg#editor g[data-block="api"] .block-id').click();
     await page.keyboard.press('Control+D');
     await page.waitForFunction(() => !!document.querySelector('svg#editor g[data-block="api2"]'), null, { timeout: 5000 });
-    await page.locator('svg#editor g[data-block="retries"] text.block-id').click();
+    await page.locator('svg#editor g[data-block="retries"] .block-id').click();
     await page.keyboard.press('Control+C');
     await page.keyboard.press('Control+V');
     await page.waitForFunction(() => !!document.querySelector('svg#editor g[data-block="retries2"]'), null, { timeout: 5000 })
@@ -185,6 +186,59 @@ test('undo and redo by keyboard and buttons; delete offers Undo; copy, paste and
     await page.locator('#undo').click();
     await page.waitForFunction((n) => document.querySelectorAll('svg#editor g[data-block]').length === n, original.length, { timeout: 5000 });
     assert(JSON.stringify(await blockIds(page)) === JSON.stringify(original), 'undo did not return to the original blocks');
+  }));
+
+test('the canvas zooms by wheel and buttons, pans by dragging, fits; box and shift select; insert into a link; live figures', async (ctx) =>
+  withApp(ctx, async ({ page }) => {
+    await waitForVerdict(page, { what: 'the default scenario' });
+    const view = async () => (await page.locator('svg#editor').getAttribute('data-view')).split(' ').map(Number);
+    const fit = await view();
+    const canvas = await page.locator('svg#editor').boundingBox();
+    const centre = { x: canvas.x + canvas.width / 2, y: canvas.y + canvas.height / 2 };
+    await page.mouse.move(centre.x, centre.y);
+    await page.mouse.wheel(0, -400);
+    await page.waitForFunction((w) => Number(document.querySelector('svg#editor').dataset.view.split(' ')[2]) < w, fit[2], { timeout: 3000 })
+      .catch(() => { throw new Error('the wheel did not zoom in'); });
+    const zoomed = await view();
+    // Pan: drag the background 120 px to the right; the view moves left.
+    const empty = { x: canvas.x + 12, y: canvas.y + canvas.height - 12 };
+    await page.mouse.move(empty.x, empty.y);
+    await page.mouse.down();
+    for (let i = 1; i <= 8; i++) await page.mouse.move(empty.x + i * 15, empty.y);
+    await page.mouse.up();
+    const panned = await view();
+    assert(panned[0] < zoomed[0] - 10, `dragging the background did not pan: ${zoomed} → ${panned}`);
+    await page.locator('#zoom-out').click();
+    assert((await view())[2] > panned[2], 'the zoom-out button did not zoom out');
+    await page.locator('#zoom-fit').click();
+    await nextFrames(page, 2);
+    assert(JSON.stringify(await view()) === JSON.stringify(fit), `Fit did not return to the whole scenario: ${await view()} vs ${fit}`);
+
+    // A box drawn with shift held selects the blocks it touches.
+    const retries = await page.locator('svg#editor g[data-block="retries"] rect.block-box').boundingBox();
+    const api = await page.locator('svg#editor g[data-block="api"] rect.block-box').boundingBox();
+    await page.keyboard.down('Shift');
+    await page.mouse.move(retries.x + 10, retries.y + retries.height + 12);
+    await page.mouse.down();
+    for (let i = 1; i <= 6; i++) await page.mouse.move(retries.x + 10 + ((api.x + 20 - retries.x) * i) / 6, retries.y + retries.height - 10);
+    await page.mouse.up();
+    await page.keyboard.up('Shift');
+    await page.waitForFunction(() => /2 blocks selected/.test(document.querySelector('#inspector h2')?.textContent ?? ''), null, { timeout: 3000 })
+      .catch(async () => { throw new Error(`the box selected: ${await page.locator('#inspector h2').textContent()}`); });
+    // Shift+click takes one out again.
+    await page.locator('svg#editor g[data-block="api"] .block-id').click({ modifiers: ['Shift'] });
+    await page.waitForFunction(() => document.querySelector('#inspector h2 code')?.textContent === 'retries', null, { timeout: 3000 });
+
+    // A block added while a link is selected goes into the link.
+    await page.locator('svg#editor g[data-link="retries->api"] path.link-hit').dispatchEvent('pointerdown');
+    await page.locator('button[data-add="cache"]').click();
+    await page.waitForFunction(() => !!document.querySelector('svg#editor g[data-link="retries->cache"]') && !!document.querySelector('svg#editor g[data-link="cache->api"]'), null, { timeout: 3000 })
+      .catch(() => { throw new Error('the cache did not go into the link retries → api'); });
+    await waitForVerdict(page, { what: 'the run with a cache' });
+    const hint = await page.locator('svg#editor g[data-block="api"] .block-hint').textContent();
+    assert(/^q [\d,]+ · \d+%$/.test(hint), `the server's live figure reads ${JSON.stringify(hint)}`);
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'person-canvas.png') });
+    return `fit ${fit.map((v) => v.toFixed(0)).join(' ')}, zoomed width ${zoomed[2].toFixed(0)}, api shows "${hint}"`;
   }));
 
 test('pause freezes the run and step advances one bucket, at every speed', async (ctx) =>
@@ -249,8 +303,8 @@ for (const size of SIZES) {
       const topbar = await page.locator('header.topbar').evaluate((el) => el.getBoundingClientRect().height);
       assert(topbar <= 48, `the top bar is ${topbar} px tall: it wraps`);
       await page.screenshot({ path: path.join(SCREENSHOTS, `person-default-${size.width}x${size.height}.png`) });
-      await page.locator('button[data-preset="cold-cache"], #preset-picker').first().evaluate(() => {});
-      await page.locator('#preset-picker').selectOption('cold-cache').catch(async () => page.locator('button[data-preset="cold-cache"]').click());
+      if (await page.locator('#preset-picker').isVisible()) await page.locator('#preset-picker').selectOption('cold-cache');
+      else await page.locator('button[data-preset="cold-cache"]').click();
       await waitForVerdict(page, { what: 'the cold cache' });
       await page.screenshot({ path: path.join(SCREENSHOTS, `person-cache-${size.width}x${size.height}.png`) });
       return `banner bottom ${banner.bottom.toFixed(0)} px, first chart bottom ${chart.bottom.toFixed(0)} px, top bar ${topbar} px`;
@@ -264,7 +318,7 @@ test('on a 390×844 phone: no sideways scroll, a compact picker, the inspector o
     assert(wide <= 0, `the page scrolls sideways by ${wide} px`);
     assert(await page.locator('#preset-picker').isVisible(), 'no preset picker on the phone');
     await page.screenshot({ path: path.join(SCREENSHOTS, 'person-phone.png') });
-    await page.locator('svg#editor g[data-block="api"] text.block-id').tap().catch(() => page.locator('svg#editor g[data-block="api"] text.block-id').click());
+    await page.locator('svg#editor g[data-block="api"] .block-id').tap().catch(() => page.locator('svg#editor g[data-block="api"] .block-id').click());
     await page.waitForFunction(() => document.querySelector('#inspector h2 code')?.textContent === 'api', null, { timeout: 5000 });
     const sheet = await page.locator('#inspector').evaluate((el) => {
       const r = el.getBoundingClientRect();

@@ -97,11 +97,11 @@ const currentCsv = (page) => page.evaluate(() => window.wasmBindings.current_csv
 const titleOf = async (page) => (await page.locator('[data-testid=title]').textContent())?.trim();
 const payloadOf = (url) => new URL(url).searchParams.get('s');
 
-/** Types a seed into #seed and commits it (the input's change event). */
+/** Types a seed into #seed and commits it (Enter). */
 async function setSeed(page, seed) {
   const input = page.locator('#seed');
   await input.fill(String(seed));
-  await input.dispatchEvent('change');
+  await input.press('Enter');
 }
 
 /** Sets a range input (an embed's slider) as a drag would: the value, then an input event. */
@@ -150,7 +150,7 @@ async function noticeText(page, what, timeout = 5000) {
 async function selectBlock(page, id) {
   const block = page.locator(`svg#editor g[data-block="${id}"]`);
   await block.scrollIntoViewIfNeeded();
-  await block.locator('text.block-id').click();
+  await block.locator('.block-id').click();
   await page.waitForFunction((id) => document.querySelector('#inspector h2 code')?.textContent === id, id, { timeout: 5000 }).catch(async () => {
     const h2 = await page.locator('#inspector h2').first().textContent().catch(() => '?');
     throw new Error(`clicking block ${id} did not select it; the inspector shows ${JSON.stringify(h2)}`);

@@ -424,13 +424,46 @@ impl Plan {
 
     /// The scenario document at a grid point (phase) or a load's threshold (tip), with the
     /// first seed: what clicking it opens in the playground.
+    ///
+    /// Its name says what the point changed ("Retry storm · users.rate = 71.6 · spike ×2.05"),
+    /// so the playground never shows it under the preset's title as if it were the preset.
     pub fn doc_at(&self, point: usize, y: Option<f64>) -> Option<Value> {
         let mut p = *self.points.get(point)?;
         if let Some(y) = y {
             p.y = y;
         }
-        self.sweep.doc(p, 0).ok()
+        let mut doc = self.sweep.doc(p, 0).ok()?;
+        let mut parts = vec![setting_words(&doc, &self.sweep.x.path, p.x)];
+        if let Some(axis) = &self.sweep.y {
+            parts.push(setting_words(&doc, &axis.path, p.y));
+        }
+        let name = doc
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or("Untitled");
+        let name = format!("{name} · {}", parts.join(" · "));
+        doc["name"] = Value::String(name);
+        Some(doc)
     }
+}
+
+/// A swept setting in words: a trigger's factor by what it multiplies ("spike ×2.05",
+/// "latency ×3"), anything else as `path = value`, numbers to three figures.
+fn setting_words(doc: &Value, path: &str, value: f64) -> String {
+    let parts: Vec<&str> = path.split('.').collect();
+    if let ["triggers", index, "factor"] = parts.as_slice() {
+        let kind = doc
+            .pointer(&format!("/triggers/{index}/kind"))
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let word = match kind {
+            "load_spike" => "spike",
+            "latency" => "latency",
+            _ => "factor",
+        };
+        return format!("{word} ×{}", crate::format::num(value));
+    }
+    format!("{path} = {}", crate::format::num(value))
 }
 
 /// The core's messages read "at users.rate = 5: block …"; the view shows sentences.
@@ -1058,6 +1091,7 @@ mod tests {
         assert_eq!(get_path(&mut opened, "users.rate").unwrap(), 90);
         assert_eq!(get_path(&mut opened, "triggers.0.factor").unwrap(), 3);
         assert_eq!(opened["seed"], doc["seed"]);
+        assert_eq!(opened["name"], "Retry storm · users.rate = 90 · spike ×3");
     }
 
     #[test]

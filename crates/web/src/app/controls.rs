@@ -122,7 +122,8 @@ pub fn controls(props: &ControlsProps) -> Html {
             </label>
             <label class="inline seed-label" for="seed">{ "Seed" }</label>
             <super::draft::DraftInput id="seed" class={classes!("seed")} value={seed.to_string()}
-                on_commit={on_seed} check={Some(check_seed)} step={Some(1.0)} on_blur={end_gesture} />
+                on_commit={on_seed} check={Some(check_seed)} refuse_invalid=true step={Some(1.0)}
+                on_blur={end_gesture} />
             <button id="new-seed" onclick={on_new_seed} title="Draw a new random seed">{ "New seed" }</button>
             <button id="theme" aria-pressed={state.dark.to_string()}
                 onclick={dispatch(Action::SetDark(!state.dark))}

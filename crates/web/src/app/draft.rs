@@ -3,10 +3,11 @@
 //! While it has focus the field owns its text: a draft, shown exactly as typed — also half
 //! typed (`0.`) or invalid (`-5`), with the reason beneath in words — that nothing the app
 //! does on its own (a re-render, an address update, a run restart) rewrites. The draft is
-//! committed after a short pause in typing, on Enter and when the field loses focus; a draft
-//! the field's own check refuses is never committed, and stays shown with its message until
-//! it is mended or the value changes from elsewhere (undo, a slider). Escape gives the draft
-//! up. Rationale: number inputs (`type=number`) blank their value while the text is not yet a
+//! committed after a short pause in typing, on Enter and when the field loses focus, invalid
+//! or not (the scenario then has a problem, and the last valid run stays on screen), unless
+//! the field refuses invalid drafts outright (an id: a rename is all or nothing). A value
+//! changed from elsewhere (undo, a slider, back) replaces a draft that is not being typed.
+//! Escape gives the draft up. Rationale: number inputs (`type=number`) blank their value while the text is not yet a
 //! number, so a controlled number input loses keystrokes; this is a text input with
 //! `inputmode` instead, and ArrowUp/ArrowDown still step the value.
 
@@ -25,11 +26,18 @@ pub struct DraftProps {
     pub id: AttrValue,
     /// The committed value's text (what the field shows when it holds no draft).
     pub value: AttrValue,
-    /// Called with a draft to commit (only drafts the check accepts).
+    /// Called with a draft to commit.
     pub on_commit: Callback<String>,
-    /// Why a draft cannot be committed, in words (`None`: it can).
+    /// What is wrong with a text, in words (`None`: nothing the field can tell).
     #[prop_or_default]
     pub check: Option<Callback<String, Option<String>>>,
+    /// Never commit a text the check finds wrong (an id).
+    #[prop_or_default]
+    pub refuse_invalid: bool,
+    /// The validator's messages for the committed value, shown when the check has nothing
+    /// to say about the text (so one fault is never said twice).
+    #[prop_or_default]
+    pub problems: Vec<AttrValue>,
     /// A number field: `inputmode=decimal` and arrow keys step by `step`.
     #[prop_or_default]
     pub step: Option<f64>,
@@ -57,42 +65,69 @@ pub fn draft_input(props: &DraftProps) -> Html {
     // The draft as of the last keystroke, for handlers that run before the next render.
     let latest = use_mut_ref(|| None::<String>);
     let focused = use_mut_ref(|| false);
+    // Keys typed since the last commit.
+    let dirty = use_memo((), |_| Rc::new(Cell::new(false)));
+    // A commit was sent and its value has not come back yet.
+    let awaiting_echo = use_memo((), |_| Rc::new(Cell::new(false)));
     // Bumped by each keystroke: a pending commit whose generation is old is dropped.
     let generation = use_memo((), |_| Rc::new(Cell::new(0u64)));
-    let message = match (&*draft, &props.check) {
-        (Some(text), Some(check)) => check.emit(text.clone()),
-        _ => None,
-    };
+    let shown = draft.as_deref().unwrap_or(props.value.as_str()).to_string();
+    // The field's own words are for what is being typed ("— you typed 1.5"); a value that
+    // came from elsewhere (a file, a link) is judged by the validator's messages.
+    let message = draft.as_ref().and_then(|text| {
+        props
+            .check
+            .as_ref()
+            .and_then(|check| check.emit(text.clone()))
+    });
     {
-        // The value changed from elsewhere (undo, a slider, another field): a draft that is
-        // not being typed gives way to it.
+        // The value changed. The echo of this field's own commit leaves the draft as typed
+        // (no re-formatting under the cursor); a change from elsewhere (undo, a slider, back)
+        // replaces a draft that is not being typed.
         let draft = draft.clone();
         let latest = latest.clone();
         let focused = focused.clone();
+        let dirty = dirty.clone();
+        let awaiting_echo = awaiting_echo.clone();
         use_effect_with(props.value.clone(), move |_| {
-            if !*focused.borrow() && draft.is_some() {
+            if awaiting_echo.get() {
+                awaiting_echo.set(false);
+            } else if !(*focused.borrow() && dirty.get()) && draft.is_some() {
                 *latest.borrow_mut() = None;
                 draft.set(None);
             }
         });
     }
-    // Commits a text if the check accepts it and it differs from the committed value.
+    // Commits a text (unless the field refuses it); says whether it was taken.
     let commit = {
         let on_commit = props.on_commit.clone();
         let check = props.check.clone();
+        let refuse_invalid = props.refuse_invalid;
         let value = props.value.clone();
+        let dirty = dirty.clone();
+        let awaiting_echo = awaiting_echo.clone();
         Rc::new(move |text: &str| {
-            let refused = check.as_ref().and_then(|c| c.emit(text.to_string()));
-            if refused.is_none() && text != value.as_str() {
+            let refused = refuse_invalid
+                && check
+                    .as_ref()
+                    .and_then(|c| c.emit(text.to_string()))
+                    .is_some();
+            if refused {
+                return false;
+            }
+            dirty.set(false);
+            if text != value.as_str() {
+                awaiting_echo.set(true);
                 on_commit.emit(text.to_string());
             }
-            refused.is_none()
+            true
         })
     };
     let on_pause = props.commit_on_pause.unwrap_or(true);
     let oninput = {
         let draft = draft.clone();
         let latest = latest.clone();
+        let dirty = dirty.clone();
         let generation = generation.clone();
         let commit = commit.clone();
         Callback::from(move |e: InputEvent| {
@@ -103,6 +138,7 @@ pub fn draft_input(props: &DraftProps) -> Html {
                 return;
             };
             let text = input.value();
+            dirty.set(true);
             *latest.borrow_mut() = Some(text.clone());
             draft.set(Some(text.clone()));
             let mine = generation.get() + 1;
@@ -193,10 +229,13 @@ pub fn draft_input(props: &DraftProps) -> Html {
             _ => {}
         })
     };
-    let shown = draft.as_deref().unwrap_or(props.value.as_str()).to_string();
     let invalid = props.invalid || message.is_some();
+    let messages: Vec<String> = match &message {
+        Some(m) => vec![m.clone()],
+        None => props.problems.iter().map(|p| p.to_string()).collect(),
+    };
     let message_id = format!("{}-draft", props.id);
-    let describedby = match (&props.describedby, message.is_some()) {
+    let describedby = match (&props.describedby, !messages.is_empty()) {
         (Some(d), true) => Some(format!("{d} {message_id}")),
         (Some(d), false) => Some(d.to_string()),
         (None, true) => Some(message_id.clone()),
@@ -211,8 +250,8 @@ pub fn draft_input(props: &DraftProps) -> Html {
                 aria-invalid={invalid.to_string()} aria-describedby={describedby}
                 aria-label={props.aria_label.clone()}
                 {oninput} {onfocus} {onblur} {onkeydown} />
-            if let Some(message) = message {
-                <p class="field-error draft-error" id={message_id} role="alert">{ message }</p>
+            if !messages.is_empty() {
+                <p class="field-error draft-error" id={message_id} role="alert">{ messages.join(" ") }</p>
             }
         </>
     }

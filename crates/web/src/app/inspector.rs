@@ -106,6 +106,19 @@ fn field_row(
         let dispatch = dispatch.clone();
         Callback::from(move |()| dispatch.emit(Action::EndGesture))
     };
+    // Text and number fields show the validator's messages themselves, beside their own.
+    let drafted = matches!(
+        field.input,
+        Input::Number { .. } | Input::Integer { .. } | Input::Text
+    );
+    let draft_problems: Vec<AttrValue> = if drafted {
+        problems
+            .iter()
+            .map(|p| AttrValue::from(p.clone()))
+            .collect()
+    } else {
+        Vec::new()
+    };
     let widget = match field.input {
         Input::Number { .. } | Input::Integer { .. } => {
             let step = match field.input {
@@ -132,7 +145,7 @@ fn field_row(
             html! {
                 <div class="number-row">
                     <super::draft::DraftInput key={dom_id.clone()} id={dom_id.clone()} value={text.clone()}
-                        on_commit={commit} check={Some(check)} step={Some(step)}
+                        on_commit={commit} check={Some(check)} step={Some(step)} problems={draft_problems.clone()}
                         data_field={Some(AttrValue::from(field.path))} invalid={invalid}
                         describedby={Some(AttrValue::from(format!("{dom_id}-help")))}
                         on_blur={end_gesture.clone()} />
@@ -199,6 +212,7 @@ fn field_row(
         Input::Text => html! {
             <super::draft::DraftInput key={dom_id.clone()} id={dom_id.clone()} value={text.clone()}
                 on_commit={commit} data_field={Some(AttrValue::from(field.path))} invalid={invalid}
+                problems={draft_problems.clone()}
                 on_blur={end_gesture.clone()} />
         },
     };
@@ -207,9 +221,11 @@ fn field_row(
             <label for={dom_id.clone()}>{ field.label }</label>
             { widget }
             <p class="help" id={format!("{dom_id}-help")}>{ field.help }</p>
-            { for problems.iter().map(|m| html! {
-                <p class="field-error" role="alert">{ m.clone() }</p>
-            }) }
+            if !drafted {
+                { for problems.iter().map(|m| html! {
+                    <p class="field-error" role="alert">{ m.clone() }</p>
+                }) }
+            }
         </div>
     }
 }
@@ -243,6 +259,26 @@ pub fn inspector(props: &InspectorProps) -> Html {
                     <h2>{ "Link" }</h2>
                     <p>{ format!("{from} calls {to}.") }</p>
                     <button id="delete-selected" class="danger" onclick={remove}>{ "Remove link" }</button>
+                </>
+            }
+        }
+        Selection::Blocks(ids) => {
+            let delete = {
+                let dispatch = dispatch.clone();
+                Callback::from(move |_| dispatch.emit(Action::DeleteSelected))
+            };
+            let duplicate = {
+                let dispatch = dispatch.clone();
+                Callback::from(move |_| dispatch.emit(Action::Duplicate))
+            };
+            html! {
+                <>
+                    <h2>{ format!("{} blocks selected", ids.len()) }</h2>
+                    <p>{ ids.join(", ") }</p>
+                    <p class="hint">{ "Drag one of them to move them together; Ctrl+C copies them, Ctrl+D duplicates them, Delete removes them. Shift+click a block to add it or take it out." }</p>
+                    <button id="duplicate-selected" onclick={duplicate}>{ "Duplicate" }</button>
+                    { " " }
+                    <button id="delete-selected" class="danger" onclick={delete}>{ format!("Delete {} blocks", ids.len()) }</button>
                 </>
             }
         }
@@ -301,7 +337,7 @@ fn block_panel(block: &Value, state: &crate::state::AppState, dispatch: &Callbac
             <div class="field">
                 <label for="block-id">{ "Id" }</label>
                 <super::draft::DraftInput key={format!("block-id-{id}")} id="block-id" value={id.clone()}
-                    on_commit={rename} check={Some(check_id)} commit_on_pause={Some(false)} />
+                    on_commit={rename} check={Some(check_id)} refuse_invalid=true commit_on_pause={Some(false)} />
             </div>
             { for general.iter().map(|m| html! { <p class="field-error" role="alert">{ m.clone() }</p> }) }
             { for fields::block_fields(&kind).iter().filter(|f| f.applies(block)).map(|f| field_row(f, block, &owner, state, dispatch)) }

@@ -328,6 +328,19 @@ pub fn app(props: &AppProps) -> Html {
     let state = &store.0;
     let (runner, view) = use_run(state);
     let cursor_t = use_state(|| None::<f64>);
+    // Each block's live figure, from the run's last row (refreshed with the charts).
+    let hints = {
+        let runner = runner.clone();
+        use_memo((view.run_id, view.rows), move |_| {
+            let runner = runner.borrow();
+            let values: Vec<Option<f64>> = runner
+                .rows()
+                .last()
+                .map(|row| row.values().collect())
+                .unwrap_or_default();
+            Rc::new(crate::format::block_hints(runner.columns(), &values))
+        })
+    };
     let plot_area = use_state(PlotArea::default);
     let sharing = use_state(|| false);
     let dropping = use_state(|| false);
@@ -508,7 +521,14 @@ pub fn app(props: &AppProps) -> Html {
                             { controls::status(&view) }
                         </div>
                         if let Some(caption) = caption {
-                            <p class="caption" data-testid="caption">{ caption }</p>
+                            <p class="caption" data-testid="caption" tabindex="0">
+                                if let Some(origin) = state.caption_origin() {
+                                    <span class="caption-origin" data-testid="caption-origin">
+                                        { format!("The preset \u{201c}{origin}\u{201d} says (this scenario has changed since): ") }
+                                    </span>
+                                }
+                                { caption }
+                            </p>
                         }
                     </div>
                     if let Some(notice) = &state.notice {
@@ -522,7 +542,7 @@ pub fn app(props: &AppProps) -> Html {
                     }
                     <runner::VerdictBanner view={view.clone()} problems={state.problems.len()} />
                     </div>
-                    <editor::Editor state={store.clone()} />
+                    <editor::Editor state={store.clone()} hints={(*hints).clone()} />
                     <div class="results">
                     <timeline::Timeline state={store.clone()} area={*plot_area} view={view.clone()} />
                     <charts_view::Charts
