@@ -328,6 +328,55 @@ test('on a 390×844 phone: no sideways scroll, a compact picker, the inspector o
     await page.screenshot({ path: path.join(SCREENSHOTS, 'person-phone-inspector.png') });
   }, { viewport: PHONE }));
 
+test('by keyboard: a chart reads out values with the arrows; the share dialog keeps Tab inside', async (ctx) =>
+  withApp(ctx, async ({ page }) => {
+    await waitForVerdict(page, { what: 'the default scenario' });
+    const figure = page.locator('figure[data-chart="traffic"]');
+    await figure.focus();
+    await page.keyboard.press('End');
+    await page.keyboard.press('Shift+ArrowLeft');
+    const t = await figure.locator('.readout-t').textContent().catch(() => null);
+    assert(t === 't = 289 s', `End then Shift+← should read t = 289 s, the readout says ${JSON.stringify(t)}`);
+    const items = await figure.locator('.readout-item').count();
+    assert(items >= 3, `the readout lists ${items} values`);
+    await page.locator('#share').click();
+    await page.waitForSelector('#share-dialog', { timeout: 5000 });
+    const outside = [];
+    for (let i = 0; i < 40; i++) {
+      await page.keyboard.press(i % 7 === 6 ? 'Shift+Tab' : 'Tab');
+      const inside = await page.evaluate(() => !!document.activeElement?.closest('#share-dialog'));
+      if (!inside) outside.push(i);
+    }
+    assert(outside.length === 0, `Tab left the share dialog at presses ${outside.join(', ')}`);
+    await page.keyboard.press('Escape');
+    return `readout ${t} with ${items} values; 40 Tab presses stayed in the dialog`;
+  }));
+
+test('an embed at 600×500: the slider stays under the pointer while dragged, no debug figures, the band named', async (ctx) =>
+  withApp(ctx, async ({ page }) => {
+    await page.goto(`${ctx.url}?embed&charts=traffic,backlog&knobs=users.rate&autoplay=1`);
+    await waitForVerdict(page, { what: 'the embedded retry storm' });
+    const slider = page.locator('input[data-knob="users.rate"]');
+    const before = await slider.boundingBox();
+    const ys = [];
+    await page.mouse.move(before.x + before.width * 0.16, before.y + before.height / 2);
+    await page.mouse.down();
+    for (let i = 1; i <= 12; i++) {
+      await page.mouse.move(before.x + before.width * (0.16 - i * 0.01), before.y + before.height / 2);
+      await page.waitForTimeout(60);
+      ys.push((await slider.boundingBox()).y);
+    }
+    await page.mouse.up();
+    const moved = ys.filter((y) => Math.abs(y - before.y) > 0.5);
+    assert(moved.length === 0, `the slider moved under the pointer while dragged: ${before.y} → ${ys.join(', ')}`);
+    const status = await page.locator('[data-testid=status]').textContent();
+    assert(!/events|ms/.test(status), `readers see debug figures: ${status}`);
+    const output = await page.locator('.embed-knob output').textContent();
+    assert(!/\d\.\d{4,}/.test(output), `the slider's value is not formatted: ${output}`);
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'person-embed-600x500.png') });
+    return `status "${status}", slider reads "${output}"`;
+  }, { viewport: { width: 600, height: 500 } }));
+
 /** Runs axe-core in the page and returns its serious and critical violations. */
 async function axe(page) {
   await page.evaluate(AXE_SOURCE);

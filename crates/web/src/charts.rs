@@ -606,6 +606,20 @@ fn pad(v: f64) -> f64 {
     }
 }
 
+/// A trigger in a few words for its band: "spike ×2", "latency ×3", "outage".
+fn trigger_words(trigger: &sim_core::scenario::Trigger) -> String {
+    use sim_core::scenario::Trigger;
+    match trigger {
+        Trigger::LoadSpike { factor, .. } => format!("spike ×{}", crate::format::num(*factor)),
+        Trigger::Latency { factor, .. } => format!("latency ×{}", crate::format::num(*factor)),
+        Trigger::Outage { .. } => "outage".into(),
+        Trigger::Capacity { workers, .. } => format!("{workers} workers"),
+        Trigger::Errors { rate, .. } => format!("errors {:.0}%", rate * 100.0),
+        Trigger::Partition { .. } => "partition".into(),
+        Trigger::CacheFlush { .. } => "flush".into(),
+    }
+}
+
 /// The trigger bands as time ranges clipped to the axis. An instant trigger gets a thin band
 /// of 0.5% of the duration so it stays visible.
 fn trigger_bands(scenario: &Scenario, t_max: f64) -> Vec<(f64, f64)> {
@@ -1058,6 +1072,27 @@ pub fn draw<DB: DrawingBackend>(
         )
         .map_err(err)?;
 
+    // The traffic chart names each band (the embed has no trigger strip above its charts):
+    // inside the band when the words fit, beside it otherwise.
+    if kind == ChartKind::Traffic && right > left {
+        let band_style = TextStyle::from((FONT, 11).into_font()).color(&text);
+        for (trigger, (a, b)) in data
+            .scenario
+            .triggers
+            .iter()
+            .zip(trigger_bands(data.scenario, t_max))
+        {
+            let words = trigger_words(trigger);
+            let (x_a, y_top) = chart.backend_coord(&(a, y.end));
+            let (x_b, _) = chart.backend_coord(&(b, y.end));
+            let (w, _) = root.estimate_text_size(&words, &band_style).map_err(err)?;
+            let w = i32::try_from(w).unwrap_or(0);
+            let x = if x_b - x_a >= w + 6 { x_a + 3 } else { x_b + 3 };
+            let x = x.min(right - w - 2).max(left + 2);
+            root.draw_text(&words, &band_style, (x, y_top + 2))
+                .map_err(err)?;
+        }
+    }
     if let Some(t) = timeout.filter(|t| *t < y.end) {
         chart
             .draw_series(DashedLineSeries::new(

@@ -8,7 +8,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use web_sys::{HtmlCanvasElement, MouseEvent};
+use web_sys::HtmlCanvasElement;
 use yew::prelude::*;
 
 /// Chart height in CSS pixels.
@@ -155,10 +155,12 @@ pub fn charts_view(props: &ChartsProps) -> Html {
         model: model.as_deref(),
     };
     let charts = kinds.iter().enumerate().map(|(i, kind)| {
+        // The pointer (a mouse hovering, a finger tapping or sliding) and the keyboard (arrows
+        // by one bucket, with Shift by ten, Home and End) move the one cursor of every chart.
         let on_move = {
             let areas = areas.clone();
             let on_cursor = props.on_cursor.clone();
-            Callback::from(move |e: MouseEvent| {
+            Callback::from(move |e: PointerEvent| {
                 let t = areas
                     .borrow()
                     .get(i)
@@ -168,20 +170,46 @@ pub fn charts_view(props: &ChartsProps) -> Html {
         };
         let on_leave = {
             let on_cursor = props.on_cursor.clone();
-            Callback::from(move |_: MouseEvent| on_cursor.emit(None))
+            Callback::from(move |e: PointerEvent| {
+                // A finger lifted leaves its reading on screen; a mouse that leaves clears it.
+                if e.pointer_type() == "mouse" {
+                    on_cursor.emit(None)
+                }
+            })
+        };
+        let on_key = {
+            let on_cursor = props.on_cursor.clone();
+            let cursor_t = props.cursor_t;
+            let bucket = props.scenario.bucket_s.max(1e-9);
+            let end = (runner.rows().len() as f64 * bucket - bucket).max(0.0);
+            Callback::from(move |e: KeyboardEvent| {
+                let step = if e.shift_key() { 10.0 * bucket } else { bucket };
+                let now = cursor_t.unwrap_or(end);
+                let t = match e.key().as_str() {
+                    "ArrowLeft" => Some((now - step).max(0.0)),
+                    "ArrowRight" => Some((now + step).min(end)),
+                    "Home" => Some(0.0),
+                    "End" => Some(end),
+                    "Escape" => None,
+                    _ => return,
+                };
+                e.prevent_default();
+                on_cursor.emit(t);
+            })
         };
         let readout = props
             .cursor_t
             .map(|t| charts::readout(*kind, &data, t))
             .unwrap_or_default();
         html! {
-            <figure class="chart" data-chart={kind.id()}>
+            <figure class="chart" data-chart={kind.id()} tabindex="0" onkeydown={on_key}
+                aria-label={format!("{}: use the left and right arrows to read values", kind.title())}>
                 <canvas ref={refs[i].clone()} height={CHART_H.to_string()} data-chart-canvas={kind.id()}
                     role="img" aria-label={format!("Chart: {} over time", kind.title())}
-                    onmousemove={on_move} onmouseleave={on_leave} />
-                <figcaption class="readout" aria-live="off">
+                    onpointermove={on_move.clone()} onpointerdown={on_move} onpointerleave={on_leave} />
+                <figcaption class="readout" aria-live="polite">
                     if let Some(t) = props.cursor_t.filter(|_| !readout.is_empty()) {
-                        <span class="readout-t">{ format!("t = {t:.0} s") }</span>
+                        <span class="readout-t">{ format!("t = {} s", crate::format::num(t.round())) }</span>
                         { for readout.iter().map(|r| html! {
                             <span class="readout-item">
                                 <span class="swatch" style={format!("background:{}", r.color)}></span>
@@ -189,7 +217,7 @@ pub fn charts_view(props: &ChartsProps) -> Html {
                             </span>
                         }) }
                     } else {
-                        <span class="readout-hint">{ "Hover a chart to read values." }</span>
+                        <span class="readout-hint">{ "Hover or tap a chart, or focus it and use ← →, to read values." }</span>
                     }
                 </figcaption>
             </figure>

@@ -162,6 +162,23 @@ pub fn status(view: &RunView) -> Html {
     }
 }
 
+/// The run's progress for readers (an embed): simulated time only, with the same facts as
+/// attributes for tests.
+pub fn time_status(view: &RunView) -> Html {
+    let text = format!(
+        "t = {} / {} s",
+        crate::format::int(view.t_s.max(0.0) as u64),
+        crate::format::int(view.duration_s.max(0.0) as u64)
+    );
+    html! {
+        <span class="status" data-testid="status" data-run-id={view.run_id.to_string()}
+            data-finished={view.finished.to_string()} data-sim-ms={view.sim_ms.to_string()}
+            data-events={view.events.to_string()}>
+            { text }
+        </span>
+    }
+}
+
 #[derive(Properties, PartialEq)]
 pub struct GalleryProps {
     pub state: UseReducerHandle<Store>,

@@ -13,13 +13,13 @@
 
 use std::cell::Cell;
 use std::rc::Rc;
-use std::time::Duration;
+use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
 /// How long typing must pause before a draft is committed.
-pub const SETTLE_MS: u64 = 500;
+pub const SETTLE_MS: i32 = 500;
 
 #[derive(Properties, PartialEq)]
 pub struct DraftProps {
@@ -146,12 +146,18 @@ pub fn draft_input(props: &DraftProps) -> Html {
             if on_pause {
                 let generation = generation.clone();
                 let commit = commit.clone();
-                yew::platform::spawn_local(async move {
-                    yew::platform::time::sleep(Duration::from_millis(SETTLE_MS)).await;
+                // A plain timer, not an async task: the page carries no executor for it.
+                let later = Closure::once_into_js(move || {
                     if generation.get() == mine {
                         commit(&text);
                     }
                 });
+                if let Some(window) = web_sys::window() {
+                    let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(
+                        later.unchecked_ref(),
+                        SETTLE_MS,
+                    );
+                }
             }
         })
     };

@@ -4,7 +4,7 @@
 //! height to the host page, whose snippet resizes the iframe.
 
 use super::charts_view::Charts;
-use super::controls::status;
+use super::controls::time_status;
 use super::runner::{use_run, VerdictBanner};
 use super::{current_href, prefers_dark, Store};
 use crate::charts::PlotArea;
@@ -149,7 +149,7 @@ pub fn embed_app() -> Html {
                 <span class="embed-knob-label">{ knob.label.clone() }</span>
                 <input type="range" data-knob={knob.path.clone()} min={lo.to_string()} max={hi.to_string()}
                     step={step.to_string()} value={value.to_string()} {oninput} />
-                <output>{ format!("{value} {unit}") }</output>
+                <output>{ crate::format::with_unit(value, unit) }</output>
             </label>
         })
     });
@@ -165,6 +165,13 @@ pub fn embed_app() -> Html {
         let store = store.clone();
         Callback::from(move |_| store.dispatch(Action::Reset))
     };
+    let replay = {
+        let store = store.clone();
+        Callback::from(move |_| {
+            store.dispatch(Action::Reset);
+            store.dispatch(Action::Play);
+        })
+    };
     html! {
         <div class="embed" data-embed="">
             <header class="embed-head">
@@ -176,16 +183,22 @@ pub fn embed_app() -> Html {
             if let Some(notice) = &state.notice {
                 <p class="notice" data-testid="notice" role="alert">{ notice.clone() }</p>
             }
-            <VerdictBanner view={view.clone()} problems={state.problems.len()} />
+            // The sliders above the banner: the banner's text changes length as a run ends,
+            // and nothing may move under the reader's pointer while they drag.
             if !knobs.is_empty() {
                 <div class="embed-knobs">{ for sliders }</div>
             }
+            <VerdictBanner view={view.clone()} problems={state.problems.len()} />
             <div class="embed-controls">
-                <button id="play" class="primary" aria-pressed={playing.to_string()} onclick={toggle}>
-                    { if playing { "❚❚ Pause" } else { "▶ Play" } }
-                </button>
+                if view.finished {
+                    <button id="play" class="primary" data-finished="true" onclick={replay}>{ "↻ Replay" }</button>
+                } else {
+                    <button id="play" class="primary" aria-pressed={playing.to_string()} onclick={toggle}>
+                        { if playing { "❚❚ Pause" } else { "▶ Play" } }
+                    </button>
+                }
                 <button id="reset" onclick={reset}>{ "Reset" }</button>
-                { status(&view) }
+                { time_status(&view) }
             </div>
             <Charts scenario={state.scenario.clone()} runner={runner} view={view}
                 dark={state.dark} cursor_t={*cursor_t} {on_cursor}

@@ -52,6 +52,45 @@ fn initial_height(config: &EmbedConfig) -> u32 {
     120 + 34 * config.knobs.len() as u32 + 228 * config.charts.len().max(1) as u32
 }
 
+/// Keeps Tab and Shift+Tab inside the dialog (it is modal): from its last control to its
+/// first and back, and into it from wherever the focus strayed.
+fn trap_focus(e: &KeyboardEvent) {
+    let Some(document) = web_sys::window().and_then(|w| w.document()) else {
+        return;
+    };
+    let Some(dialog) = document.get_element_by_id("share-dialog") else {
+        return;
+    };
+    let Ok(list) = dialog.query_selector_all(
+        "a[href], button:not([disabled]), input:not([disabled]), select:not([disabled]), textarea, [tabindex]:not([tabindex='-1'])",
+    ) else {
+        return;
+    };
+    let controls: Vec<web_sys::HtmlElement> = (0..list.length())
+        .filter_map(|i| list.item(i))
+        .filter_map(|n| n.dyn_into::<web_sys::HtmlElement>().ok())
+        .collect();
+    let (Some(first), Some(last)) = (controls.first(), controls.last()) else {
+        return;
+    };
+    let active = document.active_element();
+    let inside = active.as_ref().is_some_and(|a| dialog.contains(Some(a)));
+    let at = |el: &web_sys::HtmlElement| {
+        active
+            .as_ref()
+            .is_some_and(|a| a == AsRef::<web_sys::Element>::as_ref(el))
+    };
+    let target = if e.shift_key() {
+        (!inside || at(first)).then_some(last)
+    } else {
+        (!inside || at(last)).then_some(first)
+    };
+    if let Some(target) = target {
+        e.prevent_default();
+        let _ = target.focus();
+    }
+}
+
 #[function_component(ShareDialog)]
 pub fn share_dialog(props: &ShareProps) -> Html {
     let state = &props.state.0;
@@ -167,6 +206,8 @@ pub fn share_dialog(props: &ShareProps) -> Html {
             let on_key = Closure::<dyn FnMut(KeyboardEvent)>::new(move |e: KeyboardEvent| {
                 if e.key() == "Escape" {
                     on_close.emit(());
+                } else if e.key() == "Tab" {
+                    trap_focus(&e);
                 }
             });
             let document = web_sys::window().and_then(|w| w.document());
