@@ -62,6 +62,14 @@ const cellsOf = (page) =>
     cells.map((c) => ({ point: Number(c.dataset.point), verdict: c.dataset.verdict, seeds: Number(c.dataset.seeds), label: c.getAttribute('aria-label') })),
   );
 
+/** The figure's title (a heading above the picture saying what it shows). */
+const titleOf = async (page) => ((await page.locator('.analysis-figure [data-testid=figure-title]').textContent({ timeout: 5000 })) ?? '').trim();
+
+/** With ANALYSIS_SCREENSHOTS=1, a picture of the view at /tmp/analysis-NAME.png. */
+async function screenshot(page, name) {
+  if (process.env.ANALYSIS_SCREENSHOTS) await page.screenshot({ path: `/tmp/analysis-${name}.png`, fullPage: true });
+}
+
 const PHASE = 'view=phase&x=users.rate%3D40..100:4&y=triggers.0.factor%3D1..4:3&seeds=1&steps=5';
 
 const tests = [
@@ -92,6 +100,11 @@ const tests = [
         assert(got.includes('metastable') && got.includes('recovered'), `the grid should cross the boundary: ${got.join(' ')}`);
         const legend = await page.locator('[data-testid=phase-legend]').textContent();
         assert(/metastable \(\d+\)/.test(legend), `the legend counts verdicts: ${legend}`);
+        const title = await titleOf(page);
+        assert(title === 'Verdict by users.rate and triggers.0.factor (one seed)', `the phase diagram's title: ${title}`);
+        const xTicks = await page.$$eval('[data-testid=phase-diagram] .ticks text', (ts) => ts.map((t) => t.textContent));
+        assert(JSON.stringify(xTicks) === '["40","60","80","100","1","2.5","4"]', `ticks for people: ${xTicks}`);
+        await screenshot(page, 'phase');
         await page.hover('[data-testid=phase-diagram] rect.cell[data-point="11"]');
         const readout = await page.locator('[data-testid=analysis-readout]').textContent();
         assert(readout.startsWith('users.rate = 100, triggers.0.factor = 4: '), `the readout names the point: ${readout}`);
@@ -160,6 +173,19 @@ const tests = [
         const onCurve = (await page.locator('[data-testid=tipping-curve] polyline.curve').getAttribute('points')).trim().split(/\s+/).length;
         assert(onCurve === 2, `the curve joins the two loads that tip: ${onCurve} points`);
         assert((await page.locator('[data-testid=tipping-curve] polygon.vulnerable').count()) === 1, 'the vulnerable region is shaded');
+        const title = await titleOf(page);
+        assert(title.startsWith('Smallest trigger that tips the system, by load'), `the tipping curve's title: ${title}`);
+        // The legend names every kind of mark drawn, each keyed as drawn.
+        const legend = await page.$$eval('[data-testid=tipping-legend] li', (lis) =>
+          Object.fromEntries(lis.map((li) => [li.dataset.mark, { text: li.textContent, key: li.querySelector('svg')?.innerHTML ?? '' }])),
+        );
+        assert(legend.never && /no trigger tips/.test(legend.never.text) && /class="mark never"/.test(legend.never.key), `the legend lists the hollow mark: ${JSON.stringify(legend.never)}`);
+        assert(legend.bracket && /bracket/.test(legend.bracket.text) && /class="bracket"/.test(legend.bracket.key), `the legend lists the bracket: ${JSON.stringify(legend.bracket)}`);
+        assert(legend.curve && /class="curve"/.test(legend.curve.key), `the legend lists the curve: ${JSON.stringify(legend.curve)}`);
+        assert(legend.vulnerable && /class="vulnerable"/.test(legend.vulnerable.key), `the legend lists the shaded region: ${JSON.stringify(legend.vulnerable)}`);
+        const drawn = await page.$$eval('[data-testid=tipping-curve] .bracket', (bs) => bs.length);
+        assert(drawn >= 1, `brackets are drawn: ${drawn}`);
+        await screenshot(page, 'tip');
         return `${status}\nminimum factor ${mins.join(' → ')}`;
       }),
   },
@@ -171,6 +197,23 @@ const tests = [
         const { page } = await openAnalysis(open, analysisUrl(url, 'view=model'));
         await waitForDone(page);
         const kinds = await page.$$eval('[data-testid=state-space] circle.equilibrium', (cs) => cs.map((c) => c.dataset.stability));
+        const title = await titleOf(page);
+        assert(title.startsWith('Fluid model: calls at the server × requests in orbit'), `the fluid model's title: ${title}`);
+        // The equilibria's labels sit inside the frame, off its edges; the axis titles outside it.
+        const placement = await page.evaluate(() => {
+          const svg = document.querySelector('[data-testid=state-space]');
+          const frame = svg.querySelector('rect.plot-frame').getBoundingClientRect();
+          const box = (e) => e.getBoundingClientRect();
+          const inside = (b) => b.left > frame.left && b.right < frame.right && b.top > frame.top && b.bottom < frame.bottom;
+          const apart = (b) => b.right < frame.left || b.left > frame.right || b.bottom < frame.top || b.top > frame.bottom;
+          return {
+            labels: [...svg.querySelectorAll('text.analysis-label')].map((t) => ({ text: t.textContent, inside: inside(box(t)) })),
+            titles: [...svg.querySelectorAll('.axis-title text')].map((t) => ({ text: t.textContent, apart: apart(box(t)) })),
+          };
+        });
+        assert(placement.labels.length === 2 && placement.labels.every((l) => l.inside), `equilibrium labels inside the frame: ${JSON.stringify(placement.labels)}`);
+        assert(placement.titles.length === 2 && placement.titles.every((t) => t.apart), `axis titles outside the frame: ${JSON.stringify(placement.titles)}`);
+        await screenshot(page, 'model');
         assert(JSON.stringify(kinds) === '["stable","saddle"]', `a stable point and a saddle: ${kinds}`);
         const points = Number(await page.locator('[data-testid=state-space] polyline.sim-path').getAttribute('data-points'));
         assert(points === 300, `the simulated path has a point per bucket of the 300 s run: ${points}`);
@@ -189,6 +232,48 @@ const tests = [
         assert(problem.includes('block "cache"'), `the problem names the block: ${problem}`);
         assert(await other.page.locator('[data-testid=analysis-run]').isDisabled(), 'nothing to run');
         return facts;
+      }),
+  },
+  {
+    name: 'choosing another picture never shows the previous one under it: each computes its own',
+    timeoutMs: TEST_TIMEOUT_MS,
+    fn: ({ browser, url }) =>
+      withApps(browser, async (open) => {
+        const query = 'view=phase&x=users.rate%3D50..100:3&y=triggers.0.factor%3D1..4:2&trigger=triggers.0.factor%3D1..4:2&seeds=1&steps=3';
+        const { page } = await openAnalysis(open, analysisUrl(url, query));
+        await waitForDone(page);
+        assert((await cellsOf(page)).length === 6, 'the phase grid is drawn first');
+        // From the switch on, record every moment a picture of another kind is on the page.
+        await page.evaluate(() => {
+          window.__wrongPicture = [];
+          const check = () => {
+            const chosen = document.querySelector('input[name=analysis-mode]:checked')?.value;
+            const shown = [
+              ['phase', '[data-testid=phase-diagram] rect.cell'],
+              ['tip', '[data-testid=tipping-curve]'],
+              ['model', '[data-testid=state-space]'],
+            ].filter(([, sel]) => document.querySelector(sel)).map(([k]) => k);
+            for (const kind of shown) if (kind !== chosen) window.__wrongPicture.push(`${kind} under ${chosen}`);
+          };
+          new MutationObserver(check).observe(document.body, { subtree: true, childList: true, attributes: true });
+        });
+        await page.click('input[name=analysis-mode][value=tip]');
+        const cellsAfter = await page.$$eval('[data-testid=phase-diagram] rect.cell', (cs) => cs.length);
+        assert(cellsAfter === 0, `the phase grid's ${cellsAfter} cells stay under the tipping heading`);
+        const status = await waitForDone(page);
+        assert(/loads/.test(await statusOf(page)) || /Done/.test(status), status);
+        assert((await page.locator('[data-testid=tipping-curve] circle.mark').count()) === 3, 'the tipping curve computes its three loads');
+        assert((await titleOf(page)).startsWith('Smallest trigger'), `the title follows the picture: ${await titleOf(page)}`);
+        await page.click('input[name=analysis-mode][value=model]');
+        await waitForDone(page);
+        assert((await page.locator('[data-testid=state-space]').count()) === 1, 'the fluid model is drawn');
+        assert((await titleOf(page)).startsWith('Fluid model'), `the title follows the picture: ${await titleOf(page)}`);
+        await page.click('input[name=analysis-mode][value=phase]');
+        await waitForDone(page);
+        assert((await cellsOf(page)).length === 6, 'back to the phase grid, computed again');
+        const wrong = await page.evaluate(() => window.__wrongPicture);
+        assert(wrong.length === 0, `a picture of another kind was shown: ${[...new Set(wrong)].join(', ')}`);
+        return status;
       }),
   },
   {

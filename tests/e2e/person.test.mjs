@@ -225,6 +225,13 @@ test('the canvas zooms by wheel and buttons, pans by dragging, fits; box and shi
     await page.keyboard.up('Shift');
     await page.waitForFunction(() => /2 blocks selected/.test(document.querySelector('#inspector h2')?.textContent ?? ''), null, { timeout: 3000 })
       .catch(async () => { throw new Error(`the box selected: ${await page.locator('#inspector h2').textContent()}`); });
+    // Delete removes both; undo brings both back, still selected.
+    await page.keyboard.press('Delete');
+    await page.waitForFunction(() => !document.querySelector('svg#editor g[data-block="api"]') && !document.querySelector('svg#editor g[data-block="retries"]'), null, { timeout: 3000 })
+      .catch(() => { throw new Error('Delete did not remove the two selected blocks'); });
+    await page.keyboard.press('Control+Z');
+    await page.waitForFunction(() => /2 blocks selected/.test(document.querySelector('#inspector h2')?.textContent ?? ''), null, { timeout: 3000 })
+      .catch(() => { throw new Error('undo did not bring back the two blocks selected'); });
     // Shift+click takes one out again.
     await page.locator('svg#editor g[data-block="api"] .block-id').click({ modifiers: ['Shift'] });
     await page.waitForFunction(() => document.querySelector('#inspector h2 code')?.textContent === 'retries', null, { timeout: 3000 });

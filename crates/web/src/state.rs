@@ -183,6 +183,9 @@ pub enum Action {
 
 /// How many earlier documents undo can go back to.
 pub const HISTORY_LIMIT: usize = 100;
+/// How much text the undo history may hold in all: a hostile or huge document (an import is
+/// up to 1 MiB) keeps fewer steps rather than growing the tab.
+pub const HISTORY_BYTES: usize = 16 << 20;
 
 /// One step of undo history: a document and what was selected in it.
 #[derive(Clone, Debug, PartialEq)]
@@ -191,6 +194,8 @@ pub struct Snapshot {
     pub selection: Selection,
     /// What the change away from this document did, in words ("delete api").
     pub label: String,
+    /// The document's size as JSON text, for [`HISTORY_BYTES`].
+    pub bytes: usize,
 }
 
 /// Undo and redo, owned by the reducer: documents, not DOM states. Entries are shared
@@ -496,9 +501,13 @@ impl AppState {
                         doc: self.doc.clone(),
                         selection: self.selection.clone(),
                         label,
+                        bytes: self.doc.to_string().len(),
                     }));
-                    if next.history.undo.len() > HISTORY_LIMIT {
-                        next.history.undo.remove(0);
+                    let mut total: usize = next.history.undo.iter().map(|s| s.bytes).sum();
+                    while next.history.undo.len() > HISTORY_LIMIT
+                        || (total > HISTORY_BYTES && next.history.undo.len() > 1)
+                    {
+                        total -= next.history.undo.remove(0).bytes;
                     }
                 }
                 next.history.redo.clear();
@@ -525,6 +534,7 @@ impl AppState {
             doc: self.doc.clone(),
             selection: self.selection.clone(),
             label: snapshot.label.clone(),
+            bytes: self.doc.to_string().len(),
         }));
         next.history.gesture = None;
         next.doc = snapshot.doc.clone();
@@ -1696,6 +1706,18 @@ mod tests {
                 .reduce(Action::EndGesture);
         }
         assert_eq!(state.history.undo_len(), HISTORY_LIMIT);
+        // A big document keeps fewer steps: the history stays within its bytes.
+        let big =
+            json!({"version": 1, "duration_s": 10, "name": "x".repeat(1 << 20), "blocks": []});
+        let mut huge = AppState::default();
+        for i in 0..40 {
+            let mut doc = big.clone();
+            doc["seed"] = json!(i);
+            huge = huge.reduce(Action::Load(doc));
+        }
+        let held: usize = huge.history.undo.iter().map(|s| s.bytes).sum();
+        assert!(held <= HISTORY_BYTES, "{held} bytes of history");
+        assert!(huge.history.undo_len() >= 10);
         // Moving through views, selecting and playing are not document changes.
         let len = state.history.undo_len();
         for action in [

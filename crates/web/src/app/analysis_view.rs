@@ -3,10 +3,9 @@
 //! fluid model's state space.
 
 use super::{now_ms, Store};
-use crate::analysis::{
-    fill, place, tick_text, ticks, AnalysisConfig, Mode, Plan, Range, Reply, Results,
-};
+use crate::analysis::{fill, place, ticks, AnalysisConfig, Mode, Plan, Range, Reply, Results};
 use crate::embed::resolve_knob;
+use crate::format::num;
 use crate::state::Action;
 use sim_core::sweep::{number_text, Threshold};
 use sim_core::Verdict;
@@ -276,13 +275,19 @@ pub fn analysis_view(props: &AnalysisProps) -> Html {
             }
         })
     };
-    // Opening the view computes it at once (a link to it shows its picture).
+    // Opening the view computes it at once (a link to it shows its picture), and so does
+    // choosing another picture: each computes its own, or shows none when it cannot run
+    // (never the previous picture under the new heading).
     {
         let run = run.clone();
+        let shared = shared.clone();
+        let redraw = redraw.clone();
         let runnable = plan.is_ok() && state.problems.is_empty();
-        use_effect_with((), move |_| {
+        use_effect_with(config.mode, move |_| {
             if runnable {
                 run.emit(());
+            } else if shared.borrow_mut().take().is_some() {
+                redraw.emit(());
             }
         });
     }
@@ -318,7 +323,9 @@ pub fn analysis_view(props: &AnalysisProps) -> Html {
     };
 
     let guard = shared.borrow();
-    let computation = guard.as_ref();
+    // Only a computation of the picture chosen is shown (until the effect above replaces it,
+    // one of another picture may still be there).
+    let computation = guard.as_ref().filter(|c| c.plan.mode == config.mode);
     let running = computation.is_some_and(|c| c.status == Status::Running);
     let stale = computation.is_some_and(|c| c.config != config);
 
@@ -373,7 +380,11 @@ pub fn analysis_view(props: &AnalysisProps) -> Html {
         Some(c) if c.plan.mode == Mode::Phase => phase_figure(c, &state.doc, open, hover.clone()),
         Some(c) if c.plan.mode == Mode::Model => model_figure(c),
         Some(c) => tip_figure(c, &state.doc, open, hover.clone()),
-        None => html! {},
+        None => html! {
+            <p class="hint analysis-empty" data-testid="analysis-empty">
+                { "Nothing computed for this picture yet: press Run." }
+            </p>
+        },
     };
     let progress = computation.map(|c| {
         html! {
@@ -703,6 +714,22 @@ const RIGHT: f64 = 14.0;
 const TOP: f64 = 12.0;
 const BOTTOM: f64 = 56.0;
 
+/// A figure's title: what the picture shows, above it.
+fn figure_title(text: String) -> Html {
+    html! {
+        <h3 class="analysis-title" data-testid="figure-title">{ text }</h3>
+    }
+}
+
+/// "one seed", "3 seeds" for the figures' titles.
+fn seeds_words(seeds: usize) -> String {
+    if seeds == 1 {
+        "one seed".to_string()
+    } else {
+        format!("majority of {seeds} seeds")
+    }
+}
+
 fn text_at(x: f64, y: f64, anchor: &'static str, text: String) -> Html {
     html! {
         <text x={format!("{x:.1}")} y={format!("{y:.1}")} text-anchor={anchor}>{ text }</text>
@@ -818,14 +845,14 @@ fn phase_figure(
     });
     let x_ticks = ticks(nx, 10).into_iter().map(|ix| {
         let x = LEFT + (ix as f64 + 0.5) * cw;
-        text_at(x, TOP + ph + 16.0, "middle", tick_text(plan.points[ix].x))
+        text_at(x, TOP + ph + 16.0, "middle", num(plan.points[ix].x))
     });
     let y_ticks = sweep.y.as_ref().map(|y| {
         ticks(y.values.len(), 12)
             .into_iter()
             .map(|iy| {
                 let yy = TOP + (ny - 1 - iy) as f64 * ch + ch / 2.0 + 4.0;
-                text_at(LEFT - 6.0, yy, "end", tick_text(plan.points[iy * nx].y))
+                text_at(LEFT - 6.0, yy, "end", num(plan.points[iy * nx].y))
             })
             .collect::<Html>()
     });
@@ -856,8 +883,18 @@ fn phase_figure(
         .unwrap_or_else(|| {
             "Point at a cell to read it; click it to open that scenario in the playground.".into()
         });
+    let title = match &sweep.y {
+        Some(y) => format!(
+            "Verdict by {} and {} ({})",
+            sweep.x.path,
+            y.path,
+            seeds_words(seeds)
+        ),
+        None => format!("Verdict by {} ({})", sweep.x.path, seeds_words(seeds)),
+    };
     html! {
         <figure class="phase">
+            { figure_title(title) }
             <svg viewBox={format!("0 0 {W} {h}")} role="group" data-testid="phase-diagram"
                 aria-label={format!("Phase diagram: {} points", plan.points.len())}
                 onmouseleave={ let hover = hover.clone(); Callback::from(move |_: MouseEvent| hover.set(None)) }>
@@ -1009,10 +1046,10 @@ fn tip_figure(
     });
     let x_ticks = ticks(xs.len(), 10)
         .into_iter()
-        .map(|i| text_at(sx(xs[i]), TOP + ph + 16.0, "middle", tick_text(xs[i])));
+        .map(|i| text_at(sx(xs[i]), TOP + ph + 16.0, "middle", num(xs[i])));
     let y_ticks = (0..=4).map(|k| {
         let v = y0 + (y1 - y0) * k as f64 / 4.0;
-        text_at(LEFT - 6.0, sy(v) + 4.0, "end", tick_text(v))
+        text_at(LEFT - 6.0, sy(v) + 4.0, "end", num(v))
     });
     let readout = (*hover)
         .filter(|i| *i < xs.len())
@@ -1020,8 +1057,40 @@ fn tip_figure(
         .unwrap_or_else(|| {
             "Above the curve, a trigger that large leaves the system metastable (in at least half of the seeds); below it, the system heals. Click a point to open it.".into()
         });
+    let title = format!(
+        "Smallest trigger that tips the system, by load: {trigger_path} against {} ({})",
+        plan.sweep.x.path,
+        seeds_words(plan.sweep.seeds as usize)
+    );
+    // A key for each kind of mark, drawn as in the figure.
+    let key = |testid: &'static str, mark: Html, text: String| {
+        html! {
+            <li data-mark={testid}>
+                <svg class="analysis-key" viewBox="0 0 28 16" width="28" height="16" aria-hidden="true">{ mark }</svg>
+                { text }
+            </li>
+        }
+    };
+    let legend = html! {
+        <ul class="legend" data-testid="tipping-legend">
+            { key("curve", html! { <>
+                <polyline class="curve" points="1,13 27,3" />
+                <circle class="mark" cx="14" cy="8" r="5" />
+            </> }, "smallest trigger that tips it, per load (curve and points)".to_string()) }
+            { key("never", html! {
+                <circle class="mark never" cx="14" cy="8" r="5" />
+            }, format!("a load no trigger tips (up to {}; drawn on the top edge)", num(plan.high))) }
+            { key("bracket", html! {
+                <line class="bracket" x1="14" x2="14" y1="1" y2="15" />
+            }, "the bisection's bracket: tips at its top, not at its bottom".to_string()) }
+            { key("vulnerable", html! {
+                <rect class="vulnerable" x="1" y="2" width="26" height="12" />
+            }, "vulnerable: a trigger this large leaves it metastable".to_string()) }
+        </ul>
+    };
     html! {
         <figure class="tipping">
+            { figure_title(title) }
             <svg viewBox={format!("0 0 {W} {h}")} role="group" data-testid="tipping-curve"
                 aria-label="Minimum trigger that causes a metastable failure, against load">
                 <rect class="plot-frame" x={format!("{LEFT}")} y={format!("{TOP}")}
@@ -1038,6 +1107,7 @@ fn tip_figure(
                 </g>
             </svg>
             <figcaption>
+                { legend }
                 <p class="readout" data-testid="analysis-readout">{ readout }</p>
             </figcaption>
         </figure>
@@ -1093,40 +1163,62 @@ fn model_figure(c: &Computation) -> Html {
     let model_line = line(&mut trajectory.iter().map(|s| (s.q, s.r)));
     let sim_line = line(&mut simulated.iter().copied());
     let equilibria = model.equilibria(model.lambda);
-    let marks = equilibria.iter().map(|e| {
-        let kind = match e.stability {
-            Stability::Stable => "stable",
-            Stability::Saddle => "saddle",
-            Stability::Unstable => "unstable",
-        };
-        let label = format!("{kind}: q = {:.1}, r = {:.2}", e.q, e.r);
-        let (x, y) = (sx(e.q), sy(e.r));
+    // Each label beside its point, clear of the frame (a point at r = 0 sits on the axis),
+    // moved up until it overlaps no point and no other label, on a halo that keeps it
+    // readable over the arrows.
+    let mut taken: Vec<(f64, f64, f64, f64)> = equilibria
+        .iter()
+        .map(|e| {
+            let (x, y) = (sx(e.q), sy(e.r));
+            (x - 9.0, x + 9.0, y - 9.0, y + 9.0)
+        })
+        .collect();
+    let placed: Vec<(&'static str, String, f64, f64, f64, f64, &'static str)> = equilibria
+        .iter()
+        .map(|e| {
+            let kind = match e.stability {
+                Stability::Stable => "stable",
+                Stability::Saddle => "saddle",
+                Stability::Unstable => "unstable",
+            };
+            let label = format!("{kind}: q = {}, r = {}", num(e.q), num(e.r));
+            let (x, y) = (sx(e.q), sy(e.r));
+            let width = label.chars().count() as f64 * 7.0;
+            let (lx, anchor, left) = if x + 12.0 + width < LEFT + pw - 4.0 {
+                (x + 12.0, "start", x + 12.0)
+            } else {
+                (x - 12.0, "end", x - 12.0 - width)
+            };
+            let mut ly = (y - 12.0).clamp(TOP + 16.0, TOP + ph - 6.0);
+            let overlaps = |ly: f64, b: &(f64, f64, f64, f64)| {
+                left < b.1 && left + width > b.0 && ly - 12.0 < b.3 && ly + 3.0 > b.2
+            };
+            while ly > TOP + 16.0 && taken.iter().any(|b| overlaps(ly, b)) {
+                ly -= 4.0;
+            }
+            taken.push((left, left + width, ly - 12.0, ly + 3.0));
+            (kind, label, x, y, lx, ly, anchor)
+        })
+        .collect();
+    let marks = placed.into_iter().map(|(kind, label, x, y, lx, ly, anchor)| {
         html! {
             <g>
                 <circle class={classes!("equilibrium", kind)} cx={format!("{x:.1}")} cy={format!("{y:.1}")} r="7"
                     data-stability={kind}><title>{ label.clone() }</title></circle>
-                if e.stability == Stability::Stable {
-                    { text_at(x - 9.0, y - 12.0, "end", label) }
-                } else {
-                    { text_at(x + 9.0, y - 12.0, "start", label) }
-                }
+                <text class="analysis-label" x={format!("{lx:.1}")} y={format!("{ly:.1}")}
+                    text-anchor={anchor}>{ label }</text>
             </g>
         }
     });
     let mut decade = 1.0;
     let mut q_ticks = Vec::new();
     while decade <= q_hi {
-        q_ticks.push(text_at(
-            sx(decade),
-            TOP + ph + 16.0,
-            "middle",
-            tick_text(decade),
-        ));
+        q_ticks.push(text_at(sx(decade), TOP + ph + 16.0, "middle", num(decade)));
         decade *= 10.0;
     }
     let r_ticks = (0..=4).map(|k| {
         let r = r_hi * f64::from(k) / 4.0;
-        text_at(LEFT - 6.0, sy(r) + 4.0, "end", tick_text(r))
+        text_at(LEFT - 6.0, sy(r) + 4.0, "end", num(r))
     });
     let facts = {
         let points: Vec<String> = equilibria
@@ -1153,6 +1245,7 @@ fn model_figure(c: &Computation) -> Html {
     };
     html! {
         <figure class="state-space">
+            { figure_title(format!("Fluid model: calls at the server × requests in orbit (λ = {} requests/s)", num(model.lambda))) }
             <svg viewBox={format!("0 0 {W} {h}")} role="img" data-testid="state-space"
                 aria-label="The fluid model's state space: calls at the server against requests in orbit">
                 <rect class="plot-frame" x={format!("{LEFT}")} y={format!("{TOP}")}

@@ -243,17 +243,19 @@ fn use_clipboard(store: &UseReducerHandle<Store>) {
         let on_copy = Closure::<dyn FnMut(web_sys::ClipboardEvent)>::new(
             move |e: web_sys::ClipboardEvent| {
                 let event: &web_sys::Event = e.as_ref();
-                if in_field(event) {
+                // Text the person selected on the page (a caption, a readout) copies as text.
+                let text_selected = web_sys::window()
+                    .and_then(|w| w.get_selection().ok().flatten())
+                    .is_some_and(|s| !s.is_collapsed());
+                if in_field(event) || text_selected {
                     return;
                 }
                 let store = copy_store.borrow();
-                let crate::state::Selection::Block(id) = &store.0.selection else {
+                let blocks = store.0.selected_blocks();
+                if blocks.is_empty() {
                     return;
-                };
-                let Some(block) = store.0.block(id) else {
-                    return;
-                };
-                let text = serde_json::json!({"blocks": [block]}).to_string();
+                }
+                let text = serde_json::json!({ "blocks": blocks }).to_string();
                 if let Some(data) = e.clipboard_data() {
                     if data.set_data("text/plain", &text).is_ok() {
                         e.prevent_default();
@@ -284,7 +286,29 @@ fn use_clipboard(store: &UseReducerHandle<Store>) {
         let on_key =
             Closure::<dyn FnMut(web_sys::KeyboardEvent)>::new(move |e: web_sys::KeyboardEvent| {
                 let event: &web_sys::Event = e.as_ref();
-                if !(e.ctrl_key() || e.meta_key()) || in_field(event) || e.alt_key() {
+                if in_field(event) || e.alt_key() {
+                    return;
+                }
+                if !(e.ctrl_key() || e.meta_key()) {
+                    // Delete removes the selected blocks; a focused block, link, trigger or
+                    // button handles the key itself.
+                    let on_item = e
+                        .target()
+                        .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+                        .and_then(|el| {
+                            el.closest("[data-block],[data-link],[data-trigger],button")
+                                .ok()
+                                .flatten()
+                        })
+                        .is_some();
+                    let store = key_store.borrow();
+                    if matches!(e.key().as_str(), "Delete" | "Backspace")
+                        && !on_item
+                        && !store.0.selected_ids().is_empty()
+                    {
+                        e.prevent_default();
+                        store.dispatch(Action::DeleteSelected);
+                    }
                     return;
                 }
                 let action = match e.key().to_lowercase().as_str() {
