@@ -121,7 +121,7 @@ async fn the_editor_adds_and_connects_blocks() {
 }
 
 #[wasm_bindgen_test]
-async fn a_bad_inspector_value_shows_the_validators_message() {
+async fn a_bad_inspector_value_is_kept_and_named_in_words() {
     let root = mount();
     settle(50).await;
     let block = find(&root, "g[data-block=api]");
@@ -136,8 +136,21 @@ async fn a_bad_inspector_value_shows_the_validators_message() {
     let event = web_sys::InputEvent::new("input").unwrap();
     input.dispatch_event(&event).unwrap();
     settle(30).await;
-    let message = find(&root, "[data-field-row='service.mean_s'] .field-error").text_content();
-    assert_eq!(message.as_deref(), Some("must be > 0 (got -1)"));
+    // The field says at once what is wrong with what was typed, naming itself.
+    let message = find(&root, "[data-field-row='service.mean_s'] .field-error")
+        .text_content()
+        .unwrap_or_default();
+    assert!(
+        message.starts_with("Mean service must be") && message.contains("-1"),
+        "{message}"
+    );
+    // The draft commits after a pause: the scenario then has the problem.
+    settle(700).await;
+    assert_eq!(
+        input.value(),
+        "-1",
+        "the field keeps what was typed after it commits"
+    );
     // The charts keep the last valid run.
     assert_eq!(verdict(&root).await, "metastable");
 }
