@@ -248,6 +248,50 @@ test('the canvas zooms by wheel and buttons, pans by dragging, fits; box and shi
     return `fit ${fit.map((v) => v.toFixed(0)).join(' ')}, zoomed width ${zoomed[2].toFixed(0)}, api shows "${hint}"`;
   }));
 
+test('analysis ranges typed key by key keep every key (a half-typed "4." and "-" included) and commit on Enter', async (ctx) =>
+  withApp(ctx, async ({ page }) => {
+    await waitForVerdict(page, { what: 'the default scenario' });
+    await page.locator('[data-testid=view-analysis]').click();
+    await page.waitForSelector('[data-testid=analysis]');
+    const lo = '[data-testid=x-lo]';
+    await typeInto(page, lo, '42.5');
+    assert((await page.locator(lo).inputValue()) === '42.5', `the range's low end shows ${await page.locator(lo).inputValue()}`);
+    assert((await focusedId(page)) === (await page.locator(lo).getAttribute('id')), 'the field lost focus while typing');
+    await page.keyboard.press('Enter');
+    await page.waitForFunction(() => /x=users\.rate%3D42\.5|x=users\.rate=42\.5/.test(location.href), null, { timeout: 5000 })
+      .catch(() => { throw new Error(`the address did not take 42.5: ${page.url()}`); });
+    await typeInto(page, lo, '-5');
+    assert((await page.locator(lo).inputValue()) === '-5', 'the minus sign was lost');
+    await page.keyboard.press('Enter');
+    const problem = await page.locator('[data-testid=analysis-problem]').textContent({ timeout: 5000 });
+    assert(/-5/.test(problem), `the problem does not name the value: ${problem}`);
+    return `42.5 committed; -5: ${problem.trim().slice(0, 90)}`;
+  }));
+
+test('a run stopped by the memory limit says why in words and gives the verdict its rows prove', async (ctx) =>
+  withApp(ctx, async ({ page }) => {
+    await waitForVerdict(page, { what: 'the default scenario' });
+    // A spike into one slow worker: the queue grows by thousands of calls a second until the
+    // page's state limit stops the run.
+    const doc = {
+      version: 1, name: 'Runaway queue', seed: 1, duration_s: 3600, bucket_s: 1,
+      blocks: [
+        { id: 'users', kind: 'client', rate: 20000, to: 'api', ui: { x: 30, y: 30 } },
+        { id: 'api', kind: 'server', workers: 1, service: { dist: 'exponential', mean_s: 1 }, ui: { x: 240, y: 30 } },
+      ],
+      triggers: [{ kind: 'load_spike', target: 'users', at_s: 5, for_s: 5, factor: 2 }],
+    };
+    // Opened as a file, as a person would drop it.
+    await page.locator('#import-file').setInputFiles({ name: 'runaway.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(doc)) });
+    const state = await waitForVerdict(page, { what: 'the runaway queue', timeout: 120_000 });
+    const banner = await page.locator('[data-testid=verdict]').textContent();
+    assert(/stopped at t = /.test(banner), `the banner does not say where the run stopped: ${banner}`);
+    assert(/Shorten the duration or lower the load/.test(banner), `the banner offers no remedy: ${banner}`);
+    assert(!/\d{7,}/.test(banner), `a long number without separators: ${banner}`);
+    assert(state.verdict === 'overloaded' || state.verdict === 'metastable', `the verdict is ${state.verdict}: ${banner}`);
+    return banner.trim().slice(0, 200);
+  }));
+
 test('pause freezes the run and step advances one bucket, at every speed', async (ctx) =>
   withApp(ctx, async ({ page }) => {
     await waitForVerdict(page, { what: 'the default scenario' });

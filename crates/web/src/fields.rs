@@ -298,10 +298,30 @@ pub fn group_numbers(message: &str) -> String {
     message
         .split(' ')
         .map(|word| {
-            let digits = word.trim_end_matches([',', ')', '.']);
-            match digits.parse::<u64>() {
-                Ok(n) if digits.len() >= 5 => {
-                    format!("{}{}", format::int(n), &word[digits.len()..])
+            // The number, without its opening bracket and closing punctuation.
+            let start = word.len() - word.trim_start_matches('(').len();
+            let body = word[start..].trim_end_matches([',', ')', ';', ':']);
+            let body = body
+                .strip_suffix('.')
+                .filter(|b| !b.ends_with('.'))
+                .unwrap_or(body);
+            let (whole, fraction) = body.split_once('.').unwrap_or((body, ""));
+            let numeric = whole.len() >= 4
+                && whole.bytes().all(|b| b.is_ascii_digit())
+                && fraction.bytes().all(|b| b.is_ascii_digit());
+            match whole.parse::<u64>() {
+                Ok(n) if numeric => {
+                    let fraction = if fraction.is_empty() {
+                        String::new()
+                    } else {
+                        format!(".{fraction}")
+                    };
+                    format!(
+                        "{}{}{fraction}{}",
+                        &word[..start],
+                        format::int(n),
+                        &word[start + body.len()..]
+                    )
                 }
                 _ => word.to_string(),
             }
@@ -1228,6 +1248,22 @@ mod tests {
             &doc
         )
         .contains("u32"));
+    }
+
+    #[test]
+    fn long_numbers_in_sentences_get_separators() {
+        assert_eq!(
+            group_numbers("(0.8 of 19977.2 per second). 4199374 queued calls, t = 350 s"),
+            "(0.8 of 19,977.2 per second). 4,199,374 queued calls, t = 350 s"
+        );
+        assert_eq!(
+            group_numbers("between 1 and 1000000 (got 0)"),
+            "between 1 and 1,000,000 (got 0)"
+        );
+        assert_eq!(
+            group_numbers("version 2026-12 id abc1234"),
+            "version 2026-12 id abc1234"
+        );
     }
 
     #[test]

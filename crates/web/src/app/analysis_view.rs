@@ -13,7 +13,6 @@ use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
 /// The workers' loader, beside the page (relative: the site may live under any sub-path).
@@ -499,45 +498,30 @@ struct NumberInputProps {
     on_commit: Callback<String>,
 }
 
-/// A number field that keeps what is being typed: the view redraws every 100 ms while a
-/// computation runs, and a field bound to the committed value alone would be reset under
-/// the typist's fingers.
+/// A number field that keeps what is being typed (the view redraws every 100 ms while a
+/// computation runs): the playground's draft field, committed on Enter, on leaving it and by
+/// the arrows — not after a pause, since each commit starts a computation.
 #[function_component(NumberInput)]
 fn number_input(props: &NumberInputProps) -> Html {
-    let draft = use_state(|| props.value.to_string());
-    {
-        // A new committed value (an edit elsewhere, back and forward) replaces the draft.
-        let draft = draft.clone();
-        use_effect_with(props.value.clone(), move |value| {
-            draft.set(value.to_string())
-        });
-    }
-    let oninput = {
-        let draft = draft.clone();
-        Callback::from(move |e: InputEvent| {
-            if let Some(input) = e
-                .target()
-                .and_then(|t| t.dyn_into::<HtmlInputElement>().ok())
-            {
-                draft.set(input.value());
-            }
-        })
-    };
-    let onchange = {
-        let on_commit = props.on_commit.clone();
-        Callback::from(move |e: Event| {
-            if let Some(input) = e
-                .target()
-                .and_then(|t| t.dyn_into::<HtmlInputElement>().ok())
-            {
-                on_commit.emit(input.value());
-            }
-        })
-    };
+    let step = props.step.parse::<f64>().ok();
+    let bound = |b: &Option<AttrValue>| b.as_ref().and_then(|v| v.parse::<f64>().ok());
+    let (min, max) = (bound(&props.min), bound(&props.max));
+    let check = Callback::from(move |typed: String| {
+        let typed = typed.trim().to_string();
+        match crate::fields::parse_number(&typed) {
+            None => Some(format!("A number, please — you typed {typed}")),
+            Some(v) if min.is_some_and(|m| v < m) || max.is_some_and(|m| v > m) => Some(format!(
+                "From {} to {} — you typed {typed}",
+                min.map_or("−∞".into(), crate::format::num),
+                max.map_or("∞".into(), crate::format::num)
+            )),
+            Some(_) => None,
+        }
+    });
     html! {
-        <input type="number" data-testid={props.testid.clone()} value={(*draft).clone()}
-            step={props.step.clone()} min={props.min.clone()} max={props.max.clone()}
-            {oninput} {onchange} />
+        <super::draft::DraftInput id={format!("analysis-{}", props.testid)} testid={Some(props.testid.clone())}
+            value={props.value.clone()} on_commit={props.on_commit.clone()} check={Some(check)}
+            commit_on_pause={Some(false)} step={Some(step.unwrap_or(1.0))} />
     }
 }
 

@@ -49,6 +49,8 @@ pub struct DraftProps {
     #[prop_or_default]
     pub data_field: Option<AttrValue>,
     #[prop_or_default]
+    pub testid: Option<AttrValue>,
+    #[prop_or_default]
     pub invalid: bool,
     #[prop_or_default]
     pub describedby: Option<AttrValue>,
@@ -194,6 +196,11 @@ pub fn draft_input(props: &DraftProps) -> Html {
             on_blur.emit(());
         })
     };
+    // A `change` (a browser's after Enter or blur, or a script's) commits what is there.
+    let onchange = {
+        let finish = finish.clone();
+        Callback::from(move |_: Event| finish(true))
+    };
     let onkeydown = {
         let draft = draft.clone();
         let latest = latest.clone();
@@ -252,10 +259,10 @@ pub fn draft_input(props: &DraftProps) -> Html {
             <input id={props.id.clone()} type="text" class={props.class.clone()}
                 inputmode={props.step.map(|_| "decimal")}
                 autocomplete="off" spellcheck="false"
-                value={shown} data-field={props.data_field.clone()}
+                value={shown} data-field={props.data_field.clone()} data-testid={props.testid.clone()}
                 aria-invalid={invalid.to_string()} aria-describedby={describedby}
                 aria-label={props.aria_label.clone()}
-                {oninput} {onfocus} {onblur} {onkeydown} />
+                {oninput} {onfocus} {onblur} {onkeydown} {onchange} />
             if !messages.is_empty() {
                 <p class="field-error draft-error" id={message_id} role="alert">{ messages.join(" ") }</p>
             }

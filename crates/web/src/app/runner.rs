@@ -375,8 +375,13 @@ pub fn verdict_banner(props: &BannerProps) -> Html {
     }
 }
 
-/// The report's sentence without its opening verdict, which the banner's label shows.
+/// The report's sentence without its opening verdict, which the banner's label shows, with
+/// its long numbers given separators.
 fn explanation(report: &Report) -> String {
+    crate::fields::group_numbers(&without_label(report))
+}
+
+fn without_label(report: &Report) -> String {
     report.explanation.split_once(": ").map_or_else(
         || report.explanation.clone(),
         |(head, rest)| {
