@@ -864,17 +864,7 @@ impl AppState {
             }
         }
         if let Some(block) = block_mut(&mut self.doc, from) {
-            match block.get_mut("to") {
-                Some(Value::String(s)) if s == to => *s = id.to_string(),
-                Some(Value::Array(items)) => {
-                    for item in items.iter_mut() {
-                        if item.as_str() == Some(to) {
-                            *item = json!(id);
-                        }
-                    }
-                }
-                _ => {}
-            }
+            retarget(block, to, id);
         }
         self.connect(id, to);
         self.selection = Selection::Block(id.to_string());
@@ -1083,17 +1073,7 @@ impl AppState {
                 if block_id(block) == from {
                     block["id"] = json!(to);
                 }
-                match block.get_mut("to") {
-                    Some(Value::String(s)) if s == from => *s = to.to_string(),
-                    Some(Value::Array(items)) => {
-                        for item in items.iter_mut() {
-                            if item.as_str() == Some(from) {
-                                *item = json!(to);
-                            }
-                        }
-                    }
-                    _ => {}
-                }
+                retarget(block, from, to);
             }
         }
         if let Some(list) = self.doc.get_mut("triggers").and_then(Value::as_array_mut) {
@@ -1255,6 +1235,21 @@ pub fn block_id(block: &Value) -> &str {
 /// A block's kind ("" when missing).
 pub fn block_kind(block: &Value) -> &str {
     block.get("kind").and_then(Value::as_str).unwrap_or("")
+}
+
+/// Makes a block that calls `old` call `new` instead (in its `to`, one or many).
+fn retarget(block: &mut Value, old: &str, new: &str) {
+    match block.get_mut("to") {
+        Some(Value::String(s)) if s == old => *s = new.to_string(),
+        Some(Value::Array(items)) => {
+            for item in items.iter_mut() {
+                if item.as_str() == Some(old) {
+                    *item = json!(new);
+                }
+            }
+        }
+        _ => {}
+    }
 }
 
 fn remove_target(block: &mut Value, id: &str) {
