@@ -15,8 +15,9 @@ use crate::blocks::retry::Retry;
 use crate::blocks::server::Server;
 use crate::blocks::{Call, Outcome, ReplyTo, Token};
 use crate::metrics::{BucketCounts, Histogram, Row, Totals, GLOBAL_COLUMNS};
+use crate::queue::SCHEDULED_BYTES;
 use crate::queue::{to_seconds, to_time, Event, EventKind, EventQueue, LaneId, Time};
-use crate::scenario::{Block, Scenario, ScenarioError, Trigger};
+use crate::scenario::{Block, ClientMode, Problem, Scenario, ScenarioError, Trigger};
 use crate::verdict::Verdict;
 use crate::verdict::{self, Report, Summary};
 use std::collections::BTreeMap;
@@ -25,19 +26,32 @@ use std::collections::BTreeMap;
 /// the machine's memory.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limits {
-    /// Most events a run may process.
-    pub max_events: u64,
-    /// Most bytes of live simulation state (queues, pending requests, caches).
+    /// Most units of work a run may do: one per event, one per call or reply delivered, one
+    /// per downstream block a balancer looks at (SPEC §10). A unit costs a few nanoseconds
+    /// natively, so the default ends any run in about a minute.
+    pub max_work: u64,
+    /// Most bytes of everything that grows: blocks' state, queued events, the calls and
+    /// replies of the current instant, stored metric rows, and what construction allocates.
     pub max_state_bytes: u64,
     /// Most events at one instant of simulated time (a zero-time loop otherwise never ends).
     pub max_events_per_instant: u64,
 }
 
+/// The browser's work budget: a few seconds of a tab's time (wasm does roughly 10–25 million
+/// units a second; every preset needs under 2 million, the heavy benchmark 49 million). The
+/// page offers to go on with ten times more.
+pub const WEB_WORK: u64 = 50_000_000;
+
+/// How much work may pass between two checks of the state's size. One unit grows the state by
+/// at most a few hundred bytes, so the state overshoots its limit by a few MiB at most.
+const CHECK_EVERY: u64 = 1 << 14;
+
 impl Default for Limits {
-    /// The native defaults of SPEC §3: 10⁹ events, about 1 GiB of state.
+    /// The native defaults: 2·10⁹ units of work (about a minute: a unit takes 20–40 ns
+    /// natively, measured over the presets and the heavy benchmark), 1 GiB of state.
     fn default() -> Limits {
         Limits {
-            max_events: 1_000_000_000,
+            max_work: 2_000_000_000,
             max_state_bytes: 1 << 30,
             max_events_per_instant: 10_000_000,
         }
@@ -45,10 +59,78 @@ impl Default for Limits {
 }
 
 impl Limits {
-    /// Lower limits for a browser tab.
+    /// Checks, before anything is allocated, that building the run and storing its metric
+    /// rows fit the state limit: every closed-loop user starts with a queued event, and a
+    /// finished run holds one row per bucket with a column per block metric. `validate`
+    /// says the same as a run would.
+    pub fn preflight(&self, scenario: &Scenario) -> Result<(), ScenarioError> {
+        let mib = crate::metrics::size;
+        let limit = self.max_state_bytes as f64;
+        let mut problems = Vec::new();
+        let users: Vec<(&str, u64)> = scenario
+            .blocks
+            .iter()
+            .filter_map(|b| match b {
+                Block::Client(c) if c.mode == ClientMode::Closed => {
+                    Some((c.id.as_str(), u64::from(c.users.unwrap_or(0))))
+                }
+                _ => None,
+            })
+            .collect();
+        let events = users.iter().map(|(_, n)| n).sum::<u64>()
+            + 2 * scenario.triggers.len() as u64
+            + scenario.blocks.len() as u64;
+        let start_bytes = events.next_power_of_two() as f64 * SCHEDULED_BYTES as f64;
+        if start_bytes > limit / 2.0 {
+            let all_users: u64 = users.iter().map(|(_, n)| n).sum();
+            // The first of the largest clients.
+            let (id, most) =
+                users
+                    .iter()
+                    .copied()
+                    .fold(("", 0), |best, c| if c.1 > best.1 { c } else { best });
+            problems.push(Problem {
+                location: format!("block \"{id}\""),
+                field: "users".into(),
+                message: format!(
+                    "{} users in all ({} here) need {} of queued events just to start, more than half the state limit of {}",
+                    crate::metrics::group(all_users as f64),
+                    crate::metrics::group(most as f64),
+                    mib(start_bytes),
+                    mib(limit)
+                ),
+            });
+        }
+        let columns: usize = scenario.blocks.iter().map(Block::metric_count).sum();
+        let per_row = std::mem::size_of::<Row>()
+            + columns * std::mem::size_of::<Option<f64>>()
+            + std::mem::size_of::<(f64, f64)>();
+        let buckets = (scenario.duration_s / scenario.bucket_s).ceil().max(0.0);
+        let rows_bytes = buckets * per_row as f64;
+        if rows_bytes > limit / 2.0 {
+            problems.push(Problem {
+                location: "scenario".into(),
+                field: "bucket_s".into(),
+                message: format!(
+                    "{} metric rows of {} columns need {}, more than half the state limit of {}: use a larger bucket_s or a shorter duration_s",
+                    crate::metrics::group(buckets),
+                    GLOBAL_COLUMNS.len() + columns,
+                    mib(rows_bytes),
+                    mib(limit)
+                ),
+            });
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(ScenarioError::Invalid(problems))
+        }
+    }
+
+    /// Lower limits for a browser tab: a few seconds of work, 256 MiB.
     pub fn web() -> Limits {
         Limits {
-            max_events: 200_000_000,
+            max_work: WEB_WORK,
             max_state_bytes: 256 << 20,
             max_events_per_instant: 1_000_000,
         }
@@ -60,7 +142,20 @@ impl Limits {
 #[error("the run stopped at t = {at_s} s: {reason}")]
 pub struct LimitExceeded {
     pub at_s: f64,
+    /// Which limit it met.
+    pub budget: Budget,
     pub reason: String,
+}
+
+/// The limits a run can meet ([`Limits`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Budget {
+    /// [`Limits::max_work`]: the person may ask for more.
+    Work,
+    /// [`Limits::max_state_bytes`].
+    State,
+    /// [`Limits::max_events_per_instant`]: a loop that takes no time.
+    Instant,
 }
 
 /// A call or a reply waiting to be delivered at the current instant.
@@ -107,6 +202,10 @@ struct Outbox {
 }
 
 impl Outbox {
+    fn bytes(&self) -> usize {
+        self.items.len() * std::mem::size_of::<Message>()
+    }
+
     #[inline]
     fn push(&mut self, message: Message) {
         self.items.push(message);
@@ -140,6 +239,8 @@ pub(crate) struct Ctx {
     pub totals: Totals,
     pub latency_all: Histogram,
     pub latency_sum_ns: u128,
+    /// Units of work done so far ([`Limits::max_work`]): events, deliveries, scans.
+    pub work: u64,
 }
 
 impl Ctx {
@@ -331,15 +432,9 @@ impl Node {
         }
     }
 
-    fn column_names(&self, id: &str, out: &mut Vec<String>) {
-        let names: &[&str] = match self {
-            Node::Server(_) => &["queue", "busy", "utilization"],
-            Node::Cache(_) => &["hit_rate"],
-            Node::Retry(_) => &["tokens", "timeouts"],
-            Node::Breaker(_) => &["state"],
-            Node::Client(_) | Node::Balancer(_) => &[],
-        };
-        out.extend(names.iter().map(|n| format!("{id}.{n}")));
+    fn column_names(block: &Block, out: &mut Vec<String>) {
+        let id = block.id();
+        out.extend(block.metric_names().iter().map(|n| format!("{id}.{n}")));
     }
 }
 
@@ -366,6 +461,8 @@ pub struct Sim {
     events: u64,
     events_this_instant: u64,
     time_went_back: u64,
+    /// The work count at which the state's size is checked next.
+    next_check: u64,
     stopped: Option<LimitExceeded>,
 }
 
@@ -378,6 +475,7 @@ impl Sim {
     /// Validates the scenario and builds the simulation at time 0.
     pub fn with_limits(scenario: &Scenario, limits: Limits) -> Result<Sim, ScenarioError> {
         scenario.validate()?;
+        limits.preflight(scenario)?;
         let ids: BTreeMap<&str, u32> = scenario
             .blocks
             .iter()
@@ -423,8 +521,8 @@ impl Sim {
         let bucket_length = to_time(scenario.bucket_s).max(1);
         let n_buckets = end.div_ceil(bucket_length) as usize;
         let mut columns: Vec<String> = GLOBAL_COLUMNS.iter().map(|c| c.to_string()).collect();
-        for (node, block) in nodes.iter().zip(&scenario.blocks) {
-            node.column_names(block.id(), &mut columns);
+        for block in &scenario.blocks {
+            Node::column_names(block, &mut columns);
         }
         let servers = nodes
             .iter()
@@ -449,6 +547,7 @@ impl Sim {
                 totals: Totals::default(),
                 latency_all: Histogram::default(),
                 latency_sum_ns: 0,
+                work: 0,
             },
             nodes,
             limits,
@@ -466,6 +565,7 @@ impl Sim {
             events: 0,
             events_this_instant: 0,
             time_went_back: 0,
+            next_check: CHECK_EVERY.min(limits.max_work),
             stopped: None,
         };
         // Triggers are scheduled first, so at equal times they act before anything else.
@@ -560,10 +660,31 @@ impl Sim {
         self.advance(to_time(t_s), u64::MAX);
     }
 
-    /// Like [`Sim::run_until`], but processes at most `max_events` events, so a caller can
-    /// slice a long run into bounded pieces of work. Returns true when `t_s` was reached.
-    pub fn run_until_bounded(&mut self, t_s: f64, max_events: u64) -> bool {
-        self.advance(to_time(t_s), max_events)
+    /// Like [`Sim::run_until`], but does about `max_work` units of work at most (one event's
+    /// calls are never split), so a caller can slice a long run into bounded pieces of work.
+    /// Returns true when `t_s` was reached.
+    pub fn run_until_bounded(&mut self, t_s: f64, max_work: u64) -> bool {
+        self.advance(to_time(t_s), max_work)
+    }
+
+    /// Units of work done so far ([`Limits::max_work`]).
+    pub fn work(&self) -> u64 {
+        self.ctx.work
+    }
+
+    /// The limits this run is held to.
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// Raises the work budget of a run stopped by it (or about to be) and lets it go on: the
+    /// page's "go on" after the browser's budget. A run stopped by another limit stays stopped.
+    pub fn extend_work(&mut self, more: u64) {
+        self.limits.max_work = self.limits.max_work.saturating_add(more);
+        if matches!(&self.stopped, Some(s) if s.budget == Budget::Work) {
+            self.stopped = None;
+        }
+        self.next_check = self.ctx.work.saturating_add(1).min(self.limits.max_work);
     }
 
     /// The verdict and its explanation (meaningful once the run is finished).
@@ -612,6 +733,7 @@ impl Sim {
             failed: totals.failed,
             in_flight: totals.in_flight,
             events: self.events,
+            work: self.ctx.work,
             goodput_before: report.goodput_before,
             goodput_after: report.goodput_after,
             recovery_s: report.recovery_s,
@@ -622,26 +744,22 @@ impl Sim {
         }
     }
 
-    fn advance(&mut self, until: Time, max_events: u64) -> bool {
+    fn advance(&mut self, until: Time, max_work: u64) -> bool {
         let until = until.min(self.end);
-        let budget_end = self.events.saturating_add(max_events);
+        let budget_end = self.ctx.work.saturating_add(max_work);
         'run: while self.stopped.is_none() {
-            if self.events >= self.limits.max_events {
-                self.stop(format!(
-                    "more than {} events (the limit): shorten duration_s or lower the load",
-                    self.limits.max_events
-                ));
-                break;
+            if self.ctx.work >= self.next_check {
+                self.checkpoint();
+                continue;
             }
-            if self.events >= budget_end {
+            if self.ctx.work >= budget_end {
                 return false;
             }
-            // Rationale: one comparison per event covers the caller's budget, the event limit
-            // and the periodic state check, which are all handled out here.
-            let checkpoint = budget_end
-                .min(self.limits.max_events)
-                .min((self.events | 0xFFFF) + 1);
-            while self.events < checkpoint {
+            // Rationale: one comparison per event covers the caller's budget, the work limit
+            // and the periodic state check (`next_check` is never past the work limit), which
+            // are all handled out here.
+            let checkpoint = budget_end.min(self.next_check);
+            while self.ctx.work < checkpoint {
                 let Some((time, event)) = self.ctx.queue.pop_before(until) else {
                     break 'run;
                 };
@@ -658,11 +776,9 @@ impl Sim {
                 }
                 self.ctx.now = time;
                 self.events += 1;
+                self.ctx.work += 1;
                 self.dispatch(event);
                 self.deliver();
-            }
-            if self.events & 0xFFFF == 0 {
-                self.check_state();
             }
         }
         if self.stopped.is_none() {
@@ -674,6 +790,33 @@ impl Sim {
         true
     }
 
+    /// Every `CHECK_EVERY` units of work, and at the work limit: stops the run if the state
+    /// has grown past its limit or the work has reached its own.
+    /// Returns true when the state is over its limit.
+    #[cold]
+    fn checkpoint(&mut self) -> bool {
+        let over = self.check_state();
+        if self.stopped.is_none() && self.ctx.work >= self.limits.max_work {
+            self.stop_for(
+                Budget::Work,
+                format!(
+                    "it used its budget of work, {} units (events, calls delivered, balancer scans; raise it with --max-work), after {} events, {:.3} s into {} s simulated: shorten duration_s or lower the load",
+                    self.limits.max_work,
+                    self.events,
+                    to_seconds(self.ctx.now),
+                    to_seconds(self.end),
+                ),
+            );
+        }
+        let next = self.ctx.work.saturating_add(CHECK_EVERY);
+        self.next_check = if self.stopped.is_some() {
+            next
+        } else {
+            next.min(self.limits.max_work)
+        };
+        over
+    }
+
     /// An event at the clock's time (or, never, before it): counts events at one instant, and
     /// stops a loop that takes no time.
     #[cold]
@@ -683,7 +826,7 @@ impl Sim {
         }
         self.events_this_instant += 1;
         if self.events_this_instant > self.limits.max_events_per_instant {
-            self.stop(format!(
+            self.stop_for(Budget::Instant, format!(
                 "more than {} events at one instant: a loop that takes no time (for example closed-loop users with think_s 0 whose calls fail at once)",
                 self.limits.max_events_per_instant
             ));
@@ -746,6 +889,18 @@ impl Sim {
     /// Delivers the outbox, including what the deliveries themselves send, until it is empty.
     fn deliver(&mut self) {
         while let Some(message) = self.ctx.outbox.pop() {
+            self.ctx.work += 1;
+            if self.ctx.work >= self.next_check {
+                // One event can fan out into many calls: the limits are checked as they are
+                // delivered. Past the state limit the rest of the instant's cascade is
+                // dropped; at the work limit it is finished (the run stops after this event,
+                // and can go on whole if the budget is raised).
+                if self.checkpoint() {
+                    self.ctx.outbox.items.clear();
+                    self.ctx.outbox.next = 0;
+                    return;
+                }
+            }
             match message.kind {
                 MessageKind::Call => {
                     let to = message.to;
@@ -929,30 +1084,91 @@ impl Sim {
         self.bucket_end = end.saturating_add(self.bucket_length).min(self.end);
     }
 
-    fn check_state(&mut self) {
-        let mut total = self.ctx.queue.bytes();
+    /// Bytes of the stored metric rows and the fluid trace.
+    fn rows_bytes(&self) -> usize {
+        let per_row = std::mem::size_of::<Row>()
+            + (self.columns.len() - GLOBAL_COLUMNS.len()) * std::mem::size_of::<Option<f64>>();
+        self.rows.len() * per_row + self.fluid_trace.len() * std::mem::size_of::<(f64, f64)>()
+    }
+
+    /// Bytes of everything that grows, as the state limit counts them.
+    pub fn state_bytes(&self) -> u64 {
+        let nodes: usize = self.nodes.iter().map(Node::bytes).sum();
+        (self.ctx.queue.bytes() + self.ctx.outbox.bytes() + self.rows_bytes() + nodes) as u64
+    }
+
+    /// Stops the run if everything that grows — queued events, the instant's calls and
+    /// replies, blocks' state, stored rows — is over the state limit.
+    fn check_state(&mut self) -> bool {
+        let rows = self.rows_bytes();
+        let queue = self.ctx.queue.bytes();
+        let outbox = self.ctx.outbox.bytes();
+        let mut blocks = 0;
         let mut biggest = (0usize, 0usize);
         for (i, node) in self.nodes.iter().enumerate() {
             let bytes = node.bytes();
-            total += bytes;
+            blocks += bytes;
             if bytes > biggest.1 {
                 biggest = (i, bytes);
             }
         }
-        if total as u64 > self.limits.max_state_bytes {
-            let what = self.nodes[biggest.0].holding();
-            self.stop(format!(
-                "the simulation state grew past {} MiB (the limit); block \"{}\" holds the most: {what}",
-                self.limits.max_state_bytes >> 20,
-                self.scenario.blocks[biggest.0].id()
-            ));
+        let total = rows + queue + outbox + blocks;
+        if total as u64 <= self.limits.max_state_bytes {
+            return false;
         }
+        let size = |bytes: usize| crate::metrics::size(bytes as f64);
+        let most = [rows, queue, outbox, blocks].into_iter().max().unwrap_or(0);
+        let block = |i: usize| {
+            format!(
+                "block \"{}\" ({})",
+                self.scenario.blocks[i].id(),
+                self.nodes[i].holding()
+            )
+        };
+        let holding = if most == blocks && biggest.1 * 2 >= blocks {
+            format!("{} holds the most", block(biggest.0))
+        } else if most == blocks {
+            format!(
+                "the {} blocks together hold the most, {}; the largest is {}",
+                self.nodes.len(),
+                size(blocks),
+                block(biggest.0)
+            )
+        } else if most == queue {
+            format!(
+                "the {} scheduled events hold the most, {}",
+                crate::metrics::group(self.ctx.queue.len() as f64),
+                size(queue)
+            )
+        } else if most == rows {
+            format!(
+                "the {} metric rows of {} columns hold the most, {}: use a larger bucket_s",
+                crate::metrics::group(self.rows.len() as f64),
+                self.columns.len(),
+                size(rows)
+            )
+        } else {
+            format!(
+                "the {} calls and replies of one instant hold the most, {}",
+                crate::metrics::group(self.ctx.outbox.items.len() as f64),
+                size(outbox)
+            )
+        };
+        self.stop_for(
+            Budget::State,
+            format!(
+                "the simulation state grew past {} (the limit; raise it with --max-state-mib); {holding}",
+                size(self.limits.max_state_bytes as usize),
+            ),
+        );
+        true
     }
 
-    fn stop(&mut self, reason: String) {
+    fn stop_for(&mut self, budget: Budget, reason: String) {
         if self.stopped.is_none() {
             self.stopped = Some(LimitExceeded {
                 at_s: to_seconds(self.ctx.now),
+                budget,
                 reason,
             });
         }

@@ -16,6 +16,7 @@
 mod blocks;
 mod engine;
 pub mod fluid;
+pub mod hostile;
 mod metrics;
 pub mod presets;
 mod queue;
@@ -27,7 +28,7 @@ pub mod sweep;
 mod testing;
 mod verdict;
 
-pub use engine::{LimitExceeded, Limits, Sim};
+pub use engine::{Budget, LimitExceeded, Limits, Sim};
 pub use metrics::{to_csv, Row, Totals, GLOBAL_COLUMNS};
 pub use scenario::{get_path, set_path, Problem, Scenario, ScenarioError};
 pub use verdict::{judge, Report, Summary, Verdict};

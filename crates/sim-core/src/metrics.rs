@@ -103,6 +103,28 @@ impl Row {
 ///
 /// Numbers use Rust's shortest round-trip formatting, which is the same on every platform, so
 /// the same run gives byte-identical CSV natively and in wasm.
+/// A count for a message: rounded to a whole number, thousands separated (`2,147,483,648`).
+pub(crate) fn group(x: f64) -> String {
+    let digits = format!("{:.0}", x.max(0.0));
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A size in bytes for a message: KiB below a MiB, else MiB (`256 KiB`, `1,024 MiB`).
+pub(crate) fn size(bytes: f64) -> String {
+    if bytes < f64::from(1u32 << 20) {
+        format!("{} KiB", group(bytes / 1024.0))
+    } else {
+        format!("{} MiB", group(bytes / f64::from(1u32 << 20)))
+    }
+}
+
 pub fn to_csv(columns: &[String], rows: &[Row]) -> String {
     let mut out = String::with_capacity(64 + rows.len() * (columns.len() * 8));
     out.push_str(&columns.join(","));

@@ -87,6 +87,9 @@ impl Event {
     }
 }
 
+/// Bytes of one event in the heap (for the state budget's estimate of construction).
+pub(crate) const SCHEDULED_BYTES: usize = std::mem::size_of::<Scheduled>();
+
 #[derive(Clone, Copy, Debug)]
 struct Scheduled {
     /// `time << 64 | sequence`: one comparison orders by time, then by scheduling order.
@@ -187,13 +190,8 @@ impl QuadHeap {
         }
     }
 
-    #[cfg(test)]
     fn len(&self) -> usize {
         self.items.len()
-    }
-
-    fn capacity(&self) -> usize {
-        self.items.capacity()
     }
 }
 
@@ -345,22 +343,23 @@ impl EventQueue {
     }
 
     /// Events waiting.
-    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.heap.len()
             + self.lanes.iter().map(|l| l.items.len()).sum::<usize>()
             + self.timers.iter().flatten().count()
     }
 
-    /// Bytes held by the queue's buffers.
+    /// Bytes held by the queue's buffers: the events in them, which is what a process's
+    /// memory holds (a buffer's unused capacity is address space, not memory, until written).
     pub(crate) fn bytes(&self) -> usize {
         let per = std::mem::size_of::<Scheduled>();
-        self.heap.capacity() * per
+        self.heap.len() * per
             + self
                 .lanes
                 .iter()
-                .map(|l| l.items.capacity() * per)
+                .map(|l| l.items.len() * per)
                 .sum::<usize>()
+            + self.timers.len() * std::mem::size_of::<Option<Scheduled>>()
     }
 }
 

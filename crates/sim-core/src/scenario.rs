@@ -36,6 +36,10 @@ pub mod limits {
     pub const MAX_RATE: f64 = 1e8;
     /// Largest multiplicative factor (spikes, latency, slowdown).
     pub const MAX_FACTOR: f64 = 1e6;
+    /// Largest scenario file or standard input, in bytes: refused unread above it. The
+    /// largest scenario the other limits allow in practice (1,000 blocks, 1,000 triggers,
+    /// long ids) is well under a megabyte.
+    pub const MAX_FILE_BYTES: u64 = 4 << 20;
 }
 
 /// Scenario-level field names; block ids may not take them (they would shadow `--set` paths).
@@ -426,6 +430,22 @@ impl Block {
         }
     }
 
+    /// The names of this block's metric columns (`<id>.<name>` in the CSV).
+    pub fn metric_names(&self) -> &'static [&'static str] {
+        match self {
+            Block::Server(_) => &["queue", "busy", "utilization"],
+            Block::Cache(_) => &["hit_rate"],
+            Block::Retry(_) => &["tokens", "timeouts"],
+            Block::Breaker(_) => &["state"],
+            Block::Client(_) | Block::Balancer(_) => &[],
+        }
+    }
+
+    /// How many metric columns this block adds.
+    pub fn metric_count(&self) -> usize {
+        self.metric_names().len()
+    }
+
     /// The blocks this one calls, in order.
     pub fn downstream(&self) -> Vec<&str> {
         match self {
@@ -569,14 +589,17 @@ struct RawScenario {
     duration_s: f64,
     #[serde(default = "default_bucket_s")]
     bucket_s: f64,
-    blocks: Vec<Value>,
-    #[serde(default)]
-    triggers: Vec<Value>,
+    /// Read in place from the document (see `parse`): only their being lists is checked here.
+    #[serde(rename = "blocks")]
+    _blocks: Vec<serde::de::IgnoredAny>,
+    #[serde(default, rename = "triggers")]
+    _triggers: Vec<serde::de::IgnoredAny>,
 }
 
 impl Scenario {
     /// Parses and validates a scenario from JSON text.
     pub fn from_json(text: &str) -> Result<Scenario, ScenarioError> {
+        check_shape(text).map_err(|p| ScenarioError::Invalid(vec![p]))?;
         let value: Value = serde_json::from_str(text).map_err(|e| ScenarioError::Syntax {
             line: e.line(),
             column: e.column(),
@@ -587,6 +610,11 @@ impl Scenario {
 
     /// Parses and validates a scenario from a JSON value (e.g. after `--set` edits).
     pub fn from_value(value: Value) -> Result<Scenario, ScenarioError> {
+        Scenario::from_value_ref(&value)
+    }
+
+    /// [`Scenario::from_value`] for a document the caller keeps.
+    pub fn from_value_ref(value: &Value) -> Result<Scenario, ScenarioError> {
         let scenario = parse(value).map_err(ScenarioError::Invalid)?;
         scenario.validate()?;
         Ok(scenario)
@@ -624,7 +652,7 @@ fn strip_position(message: &str) -> String {
 
 fn block_location(index: usize, raw: &Value) -> String {
     match raw.get("id").and_then(Value::as_str) {
-        Some(id) => format!("block \"{id}\""),
+        Some(id) => format!("block \"{}\"", escape_text(id)),
         None => format!("blocks[{index}]"),
     }
 }
@@ -633,7 +661,141 @@ fn trigger_location(index: usize, kind: &str) -> String {
     format!("trigger {index} ({kind})")
 }
 
-fn parse(value: Value) -> Result<Scenario, Vec<Problem>> {
+/// Reads JSON text only to check its shape, building nothing: a list longer than
+/// [`limits::MAX_BLOCKS`] anywhere is refused as soon as its entry past the limit is read.
+/// Building a document of a million short strings takes a browser tab a second; checking
+/// the text first takes a few milliseconds (SPEC §10).
+pub fn check_shape(text: &str) -> Result<(), Problem> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    match serde::de::DeserializeSeed::deserialize(Shape { path: Vec::new() }, &mut de) {
+        Ok(()) => Ok(()),
+        Err(e) => {
+            let message = strip_position(&e.to_string());
+            match message.split_once(LONG_LIST) {
+                Some((path, n)) => {
+                    let path: Vec<&str> = path.split('.').filter(|p| !p.is_empty()).collect();
+                    let (location, field) = match path.as_slice() {
+                        ["blocks", index, rest @ ..] if !rest.is_empty() => {
+                            (format!("blocks[{index}]"), rest.join("."))
+                        }
+                        ["triggers", index, rest @ ..] if !rest.is_empty() => {
+                            (format!("trigger {index}"), rest.join("."))
+                        }
+                        _ => ("scenario".to_string(), path.join(".")),
+                    };
+                    Err(Problem {
+                        location,
+                        field,
+                        message: format!(
+                            "lists more than {n} entries; a list here may hold at most {n}"
+                        ),
+                    })
+                }
+                // Syntax errors are the full parser's to report, with their position.
+                None => Ok(()),
+            }
+        }
+    }
+}
+
+const LONG_LIST: &str = " is a list longer than ";
+
+/// The visitor of [`check_shape`]: the path so far, to name a list that is too long.
+struct Shape {
+    path: Vec<String>,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for Shape {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, de: D) -> Result<(), D::Error> {
+        de.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Shape {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let mut index = 0usize;
+        loop {
+            if index == limits::MAX_BLOCKS {
+                if seq.next_element::<serde::de::IgnoredAny>()?.is_some() {
+                    return Err(serde::de::Error::custom(format!(
+                        "{}{LONG_LIST}{}",
+                        self.path.join("."),
+                        limits::MAX_BLOCKS
+                    )));
+                }
+                return Ok(());
+            }
+            let mut path = self.path.clone();
+            path.push(index.to_string());
+            if seq.next_element_seed(Shape { path })?.is_none() {
+                return Ok(());
+            }
+            index += 1;
+        }
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            let mut path = self.path.clone();
+            path.push(key.into_owned());
+            map.next_value_seed(Shape { path })?;
+        }
+        Ok(())
+    }
+}
+
+/// The first list in `raw` (depth first) longer than `limit`: its path and length.
+fn long_list(raw: &Value, limit: usize) -> Option<(String, usize)> {
+    match raw {
+        Value::Array(items) if items.len() > limit => Some((String::new(), items.len())),
+        Value::Array(items) => items.iter().enumerate().find_map(|(i, v)| {
+            long_list(v, limit).map(|(p, n)| (join_path(&i.to_string(), &p), n))
+        }),
+        Value::Object(map) => map
+            .iter()
+            .find_map(|(k, v)| long_list(v, limit).map(|(p, n)| (join_path(k, &p), n))),
+        _ => None,
+    }
+}
+
+fn join_path(head: &str, rest: &str) -> String {
+    if rest.is_empty() {
+        head.to_string()
+    } else {
+        format!("{head}.{rest}")
+    }
+}
+
+/// Reads a document into a [`Scenario`] without validating it, in time linear in its size:
+/// lists over the limits are refused before their entries are read (a forged link can hold a
+/// million of them), and blocks and triggers are read in place, not copied.
+fn parse(value: &Value) -> Result<Scenario, Vec<Problem>> {
     let problem = |location: String, message: String| Problem {
         location,
         field: String::new(),
@@ -666,11 +828,47 @@ fn parse(value: Value) -> Result<Scenario, Vec<Problem>> {
         }
         Some(_) => {}
     }
-    let raw: RawScenario = serde_json::from_value(value)
-        .map_err(|e| vec![problem("scenario".into(), e.to_string())])?;
+    let raw: RawScenario = RawScenario::deserialize(value)
+        .map_err(|e| vec![type_problem("scenario".into(), value, &e.to_string())])?;
+    let list = |field: &str| {
+        value
+            .get(field)
+            .and_then(Value::as_array)
+            .map_or(&[][..], Vec::as_slice)
+    };
+    let (raw_blocks, raw_triggers) = (list("blocks"), list("triggers"));
     let mut problems = Vec::new();
-    let mut blocks = Vec::with_capacity(raw.blocks.len());
-    for (index, raw_block) in raw.blocks.iter().enumerate() {
+    for (field, items, limit) in [
+        ("blocks", raw_blocks, limits::MAX_BLOCKS),
+        ("triggers", raw_triggers, limits::MAX_TRIGGERS),
+    ] {
+        if items.len() > limit {
+            problems.push(Problem {
+                location: "scenario".into(),
+                field: field.into(),
+                message: format!(
+                    "lists {} {field}; a scenario may have at most {limit}",
+                    items.len()
+                ),
+            });
+        }
+    }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    let mut blocks = Vec::with_capacity(raw_blocks.len());
+    for (index, raw_block) in raw_blocks.iter().enumerate() {
+        if let Some((path, n)) = long_list(raw_block, limits::MAX_BLOCKS) {
+            problems.push(Problem {
+                location: block_location(index, raw_block),
+                field: path,
+                message: format!(
+                    "lists {n} entries; a list here may hold at most {}",
+                    limits::MAX_BLOCKS
+                ),
+            });
+            continue;
+        }
         let kind = raw_block.get("kind").and_then(Value::as_str);
         if kind.is_none() {
             problems.push(Problem {
@@ -682,18 +880,26 @@ fn parse(value: Value) -> Result<Scenario, Vec<Problem>> {
         }
         match Block::deserialize(raw_block) {
             Ok(block) => blocks.push(block),
-            Err(e) => problems.push(problem(block_location(index, raw_block), e.to_string())),
+            Err(e) => problems.push(type_problem(
+                block_location(index, raw_block),
+                raw_block,
+                &e.to_string(),
+            )),
         }
     }
-    let mut triggers = Vec::with_capacity(raw.triggers.len());
-    for (index, raw_trigger) in raw.triggers.iter().enumerate() {
+    let mut triggers = Vec::with_capacity(raw_triggers.len());
+    for (index, raw_trigger) in raw_triggers.iter().enumerate() {
         let kind = raw_trigger
             .get("kind")
             .and_then(Value::as_str)
             .unwrap_or("no kind");
         match Trigger::deserialize(raw_trigger) {
             Ok(trigger) => triggers.push(trigger),
-            Err(e) => problems.push(problem(trigger_location(index, kind), e.to_string())),
+            Err(e) => problems.push(type_problem(
+                trigger_location(index, kind),
+                raw_trigger,
+                &e.to_string(),
+            )),
         }
     }
     if !problems.is_empty() {
@@ -709,6 +915,164 @@ fn parse(value: Value) -> Result<Scenario, Vec<Problem>> {
         blocks,
         triggers,
     })
+}
+
+/// A serde error said in words and pinned to its field.
+///
+/// serde names the type it wanted and the value it got, but not the field (an internally
+/// tagged enum reads its fields from a buffer that loses the path); the field is the one
+/// whose value is the one serde got: `block "api", field `workers`: must be a whole number
+/// from 0 to 4,294,967,295 (got 1.5)`.
+fn type_problem(location: String, raw: &Value, message: &str) -> Problem {
+    let between = |text: &str, open: char, close: char| -> Option<String> {
+        let start = text.find(open)? + open.len_utf8();
+        let end = start + text[start..].find(close)?;
+        Some(text[start..end].to_string())
+    };
+    let plain = |field: String, message: String| Problem {
+        location: location.clone(),
+        field,
+        message,
+    };
+    if let Some(rest) = message.strip_prefix("missing field ") {
+        return plain(
+            between(rest, '`', '`').unwrap_or_default(),
+            "missing".into(),
+        );
+    }
+    if let Some(rest) = message.strip_prefix("unknown field ") {
+        let field = between(rest, '`', '`').unwrap_or_default();
+        let known = rest
+            .split_once("expected ")
+            .map(|(_, e)| e.trim_start_matches("one of ").replace('`', ""))
+            .unwrap_or_default();
+        return plain(field, format!("not a field here (the fields are {known})"));
+    }
+    if let Some(rest) = message.strip_prefix("unknown variant ") {
+        let got = between(rest, '`', '`').unwrap_or_default();
+        let known = rest
+            .split_once("expected ")
+            .map(|(_, e)| e.replace('`', ""))
+            .unwrap_or_default();
+        let field = find_leaf(raw, &|v| v.as_str() == Some(got.as_str())).unwrap_or_default();
+        return plain(
+            field,
+            format!("must be {known} (got \"{}\")", escape_text(&got)),
+        );
+    }
+    let found = message
+        .strip_prefix("invalid type: ")
+        .or_else(|| message.strip_prefix("invalid value: "));
+    if let Some((got, wanted)) = found.and_then(|rest| rest.split_once(", expected ")) {
+        let field = find_leaf(raw, &|v| match v {
+            // serde_json says "null" where serde would say "unit value".
+            Value::Null => got == "null" || got == "unit value",
+            v => unexpected(v) == got,
+        })
+        .unwrap_or_default();
+        // A whole number too large for its type says the type's bound; any other misfit
+        // says what a whole number is (the validator says the field's own range).
+        let too_large = got.starts_with("integer `") && !got.starts_with("integer `-");
+        let wanted = match wanted {
+            "u32" if too_large => "a whole number no larger than 4,294,967,295".to_string(),
+            "u64" if too_large => {
+                "a whole number no larger than 18,446,744,073,709,551,615".to_string()
+            }
+            "u32" | "u64" => "a whole number, 0 or more".to_string(),
+            "u8" | "u16" | "usize" | "i32" | "i64" => "a whole number".to_string(),
+            "f64" | "f32" => "a number".to_string(),
+            "a string" => "text in quotes".to_string(),
+            "a boolean" => "true or false".to_string(),
+            "a sequence" => "a list".to_string(),
+            w if w.starts_with("struct ") || w.starts_with("a map") => "an object".to_string(),
+            w => w.replace('`', ""),
+        };
+        if got == "string \"\"" {
+            return plain(field, format!("needs a value ({wanted})"));
+        }
+        return plain(field, format!("must be {wanted} (got {})", got_words(got)));
+    }
+    plain(String::new(), message.to_string())
+}
+
+/// serde's description of a JSON value in an error message (`floating point `1.5``).
+fn unexpected(value: &Value) -> String {
+    use serde::de::Unexpected;
+    match value {
+        Value::Null => Unexpected::Unit.to_string(),
+        Value::Bool(b) => Unexpected::Bool(*b).to_string(),
+        Value::Number(n) => match (n.as_u64(), n.as_i64(), n.as_f64()) {
+            (Some(u), _, _) => Unexpected::Unsigned(u).to_string(),
+            (_, Some(i), _) => Unexpected::Signed(i).to_string(),
+            (_, _, Some(f)) => Unexpected::Float(f).to_string(),
+            _ => String::new(),
+        },
+        Value::String(s) => Unexpected::Str(s).to_string(),
+        Value::Array(_) => Unexpected::Seq.to_string(),
+        Value::Object(_) => Unexpected::Map.to_string(),
+    }
+}
+
+/// A value of serde's message as a person would write it.
+fn got_words(got: &str) -> String {
+    match got {
+        "unit value" => "null".into(),
+        "sequence" => "a list".into(),
+        "map" => "an object".into(),
+        _ => {
+            let value = got
+                .split_once(' ')
+                .map_or(got, |(_, v)| v)
+                .trim_start_matches("point ")
+                .trim_matches('`');
+            escape_text(value)
+        }
+    }
+}
+
+/// The `--set`-style path of the first value in `raw` (depth first, in order, not `raw`
+/// itself) for which `wanted` holds.
+fn find_leaf(raw: &Value, wanted: &dyn Fn(&Value) -> bool) -> Option<String> {
+    let children: Vec<(String, &Value)> = match raw {
+        Value::Object(map) => map.iter().map(|(k, v)| (k.clone(), v)).collect(),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (i.to_string(), v))
+            .collect(),
+        _ => return None,
+    };
+    for (key, child) in &children {
+        if wanted(child) {
+            return Some(key.clone());
+        }
+    }
+    for (key, child) in children {
+        if let Some(below) = find_leaf(child, wanted) {
+            return Some(format!("{key}.{below}"));
+        }
+    }
+    None
+}
+
+/// Text from a document, safe to print on a terminal: control characters escaped as the
+/// command line writes them (`\x1b`), and cut short when long.
+pub fn escape_text(text: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in text.chars().enumerate() {
+        if i == 200 {
+            out.push('…');
+            break;
+        }
+        if c.is_control() && (c as u32) < 0x100 {
+            out.push_str(&format!("\\x{:02x}", c as u32));
+        } else if c.is_control() {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 #[derive(Default)]
@@ -771,11 +1135,12 @@ impl Validator {
                 ),
             );
         }
+        // At least one smallest bucket: a shorter run would have no metric row at all.
         self.number(
             "duration_s",
             s.duration_s,
-            0.0,
-            true,
+            limits::MIN_BUCKET_S,
+            false,
             limits::MAX_DURATION_S,
         );
         self.number(
@@ -819,7 +1184,7 @@ impl Validator {
         let mut kinds: BTreeMap<&str, &'static str> = BTreeMap::new();
         for (index, block) in s.blocks.iter().enumerate() {
             let id = block.id();
-            self.at(format!("block \"{id}\""));
+            self.at(format!("block \"{}\"", escape_text(id)));
             if id.is_empty() || id.len() > 64 {
                 self.at(format!("blocks[{index}]"));
                 self.problem("id", "must be 1 to 64 characters");
@@ -839,7 +1204,7 @@ impl Validator {
             }
         }
         for block in &s.blocks {
-            self.at(format!("block \"{}\"", block.id()));
+            self.at(format!("block \"{}\"", escape_text(block.id())));
             self.block(block, &kinds);
         }
         self.cycles(s);
@@ -851,7 +1216,10 @@ impl Validator {
 
     fn target(&mut self, field: &str, to: &str, kinds: &BTreeMap<&str, &'static str>) {
         match kinds.get(to) {
-            None => self.problem(field, format!("no block has the id \"{to}\"")),
+            None => self.problem(
+                field,
+                format!("no block has the id \"{}\"", escape_text(to)),
+            ),
             Some(&"client") => self.problem(
                 field,
                 format!("\"{to}\" is a client: clients make requests, they cannot receive calls"),
@@ -962,10 +1330,16 @@ impl Validator {
                     self.problem("to", "a balancer needs at least one downstream block");
                 }
                 if b.to.len() > limits::MAX_BLOCKS {
+                    // Said once; the entries are not looked at (a forged list can be long).
                     self.problem(
                         "to",
-                        format!("more than {} downstream blocks", limits::MAX_BLOCKS),
+                        format!(
+                            "lists {} downstream blocks; a balancer may list at most {}",
+                            b.to.len(),
+                            limits::MAX_BLOCKS
+                        ),
                     );
+                    return;
                 }
                 for (i, to) in b.to.iter().enumerate() {
                     self.target(&format!("to.{i}"), to, kinds);
@@ -1021,12 +1395,33 @@ impl Validator {
     }
 
     /// Calls must form an acyclic graph: a cycle would let one request call itself forever.
+    ///
+    /// Linear in the blocks and their links: each block's downstream list is resolved once,
+    /// without repeats, and a list over the limit (already reported) is not followed.
     fn cycles(&mut self, s: &Scenario) {
         let index: BTreeMap<&str, usize> = s
             .blocks
             .iter()
             .enumerate()
             .map(|(i, b)| (b.id(), i))
+            .collect();
+        let edges: Vec<Vec<usize>> = s
+            .blocks
+            .iter()
+            .map(|block| {
+                let downstream = block.downstream();
+                if downstream.len() > limits::MAX_BLOCKS {
+                    return Vec::new();
+                }
+                let mut children: Vec<usize> = downstream
+                    .iter()
+                    .filter_map(|to| index.get(to).copied())
+                    .collect();
+                // Order kept (the first cycle found is the one reported), repeats dropped.
+                let mut seen = std::collections::BTreeSet::new();
+                children.retain(|c| seen.insert(*c));
+                children
+            })
             .collect();
         // 0 = unvisited, 1 = on the current path, 2 = done.
         let mut state = vec![0u8; s.blocks.len()];
@@ -1038,11 +1433,11 @@ impl Validator {
             let mut stack = vec![(start, 0usize)];
             state[start] = 1;
             while let Some(&mut (node, ref mut next)) = stack.last_mut() {
-                let downstream = s.blocks[node].downstream();
+                let downstream = &edges[node];
                 if *next < downstream.len() {
-                    let to = downstream[*next];
+                    let child = downstream[*next];
                     *next += 1;
-                    if let Some(&child) = index.get(to) {
+                    {
                         match state[child] {
                             0 => {
                                 state[child] = 1;
@@ -1083,7 +1478,10 @@ impl Validator {
             Trigger::CacheFlush { .. } => &["cache"],
         };
         match kinds.get(t.target()) {
-            None => self.problem("target", format!("no block has the id \"{}\"", t.target())),
+            None => self.problem(
+                "target",
+                format!("no block has the id \"{}\"", escape_text(t.target())),
+            ),
             Some(kind) if !wanted.contains(kind) => self.problem(
                 "target",
                 format!(
@@ -1122,8 +1520,17 @@ impl Validator {
 /// objects by key and arrays by index. The result is not validated here: callers parse it with
 /// [`Scenario::from_value`], so a bad value gets the validator's message.
 pub fn set_path(doc: &mut Value, path: &str, value: &str) -> Result<(), String> {
-    let parsed = serde_json::from_str::<Value>(value.trim())
-        .unwrap_or_else(|_| Value::String(value.to_string()));
+    let parsed = match serde_json::from_str::<Value>(value.trim()) {
+        Ok(parsed) => parsed,
+        // `NaN`, `inf`, `1e400`: a number, but not one a scenario can hold.
+        Err(_) if value.trim().parse::<f64>().is_ok() => {
+            return Err(format!(
+                "`{path}`: {} is not a finite number",
+                escape_text(value.trim())
+            ))
+        }
+        Err(_) => Value::String(value.to_string()),
+    };
     let slot = path_slot(doc, path, true)?;
     *slot = parsed;
     Ok(())
@@ -1245,19 +1652,27 @@ mod tests {
         let e = with("api.servce", "1");
         assert_eq!(e.len(), 1, "{e:?}");
         assert!(e[0].starts_with("block \"api\""), "{e:?}");
-        assert!(e[0].contains("unknown field `servce`"), "{e:?}");
+        assert!(
+            e[0].contains("field `servce`: not a field here (the fields are id, workers,"),
+            "{e:?}"
+        );
         let e = with("triggers.0.factr", "1");
         assert!(e[0].starts_with("trigger 0 (load_spike)"), "{e:?}");
         assert!(e[0].contains("factr"), "{e:?}");
         let e = errors(&STORM.replace("\"bucket_s\": 1,", "\"bucket_s\": 1, \"colour\": 3,"));
-        assert!(e[0].contains("unknown field `colour`"), "{e:?}");
+        assert!(e[0].contains("field `colour`: not a field here"), "{e:?}");
     }
 
     #[test]
     fn unknown_kinds_are_refused() {
         let e = with("api.kind", "\"database\"");
         assert!(e[0].starts_with("block \"api\""), "{e:?}");
-        assert!(e[0].contains("unknown variant `database`"), "{e:?}");
+        assert!(
+            e[0].contains(
+                "field `kind`: must be one of client, retry, cache, balancer, breaker, server (got \"database\")"
+            ),
+            "{e:?}"
+        );
         let e = with("triggers.0.kind", "\"earthquake\"");
         assert!(e[0].contains("earthquake"), "{e:?}");
     }

@@ -252,7 +252,7 @@ pub fn decode(text: &str) -> Result<Scenario, LinkError> {
 /// rather than the [`Scenario`]: what an editor holds.
 pub fn decode_doc(text: &str) -> Result<Value, LinkError> {
     let value = decode_value(text)?;
-    Scenario::from_value(value.clone()).map_err(LinkError::Invalid)?;
+    Scenario::from_value_ref(&value).map_err(LinkError::Invalid)?;
     Ok(value)
 }
 
@@ -340,6 +340,8 @@ fn parse_json(bytes: &[u8]) -> Result<Value, LinkError> {
     // links, where `from_slice` would add a second copy of it to the wasm build.
     let text =
         std::str::from_utf8(bytes).map_err(|_| LinkError::NotJson("it is not UTF-8".into()))?;
+    crate::scenario::check_shape(text)
+        .map_err(|p| LinkError::Invalid(ScenarioError::Invalid(vec![p])))?;
     let value: Value = serde_json::from_str(text).map_err(|e| LinkError::NotJson(e.to_string()))?;
     migrate(value)
 }

@@ -3,8 +3,13 @@
 //! fraction of seeds per verdict and the seeds' mean summary).
 //!
 //! Plain data and pure functions: the caller runs the points however it likes (the CLI on
-//! all cores with rayon; a browser in workers). Point `(i, j)` with seed index `s` is always
-//! the same scenario: the base document with the two values set and the seed `base seed + s`.
+//! all cores; a browser in workers). Point `(i, j)` with seed index `s` is always the same
+//! scenario: the base document with the two values set and the seed `base seed + s`.
+//!
+//! Seeds are `u64` end to end (SPEC §10): the base seed is read from the validated scenario,
+//! never through an `f64`, and a `seed` axis holds its seeds as exact whole numbers
+//! ([`Axis::seeds`]). The `k` seeds of a point are `s, s + 1, …, s + k − 1` modulo 2⁶⁴: after
+//! 18446744073709551615 comes 0 ([`u64::wrapping_add`]).
 
 use crate::scenario::{get_path, set_path, Scenario};
 use crate::verdict::{Summary, Verdict};
@@ -14,16 +19,50 @@ use serde_json::Value;
 /// on both axes should be an error, not a day of computing.
 pub const MAX_POINTS: usize = 10_000;
 
+/// Most seeds per point.
+pub const MAX_SEEDS: u32 = 1000;
+
+/// The path of the scenario's seed: an axis over it sweeps seeds.
+pub const SEED_PATH: &str = "seed";
+
 /// One swept parameter: a `--set` path and its values, low to high.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Axis {
     pub path: String,
     pub values: Vec<f64>,
+    /// The same values as exact whole numbers, for an axis over the `seed` (an `f64` is exact
+    /// only up to 2⁵³; a seed goes to 2⁶⁴ − 1). `None` elsewhere; `None` on a seed axis
+    /// means "read them from `values`" (each must then be a whole number in range).
+    pub seeds: Option<Vec<u64>>,
 }
 
 impl Axis {
+    /// An axis of these values (exact seeds, for a `seed` axis, are read from them).
+    pub fn new(path: impl Into<String>, values: Vec<f64>) -> Axis {
+        Axis {
+            path: path.into(),
+            values,
+            seeds: None,
+        }
+    }
+
+    /// An axis over the scenario's seed with exactly these seeds.
+    pub fn of_seeds(seeds: Vec<u64>) -> Axis {
+        Axis {
+            path: SEED_PATH.into(),
+            values: seeds.iter().map(|&s| s as f64).collect(),
+            seeds: Some(seeds),
+        }
+    }
+
+    /// Whether this axis sweeps the scenario's seed.
+    pub fn is_seed(&self) -> bool {
+        self.path == SEED_PATH
+    }
+
     /// Parses `path=lo..hi:n`: `n` evenly spaced values from `lo` to `hi` inclusive (`n` = 1
-    /// gives `lo` alone).
+    /// gives `lo` alone). A `seed` axis takes whole numbers from 0 to 2⁶⁴ − 1, read and
+    /// spaced exactly (rounded to whole numbers).
     pub fn parse(spec: &str) -> Result<Axis, String> {
         let expected = "expected PATH=LO..HI:N, e.g. users.rate=50..150:11";
         let (path, range) = spec
@@ -35,14 +74,6 @@ impl Axis {
         let (lo, hi) = bounds
             .split_once("..")
             .ok_or_else(|| format!("`{spec}`: no range (`LO..HI`); {expected}"))?;
-        let number = |text: &str, what: &str| {
-            text.trim()
-                .parse::<f64>()
-                .ok()
-                .filter(|v| v.is_finite())
-                .ok_or_else(|| format!("`{spec}`: {what} `{text}` is not a number"))
-        };
-        let (lo, hi) = (number(lo, "the low end")?, number(hi, "the high end")?);
         let n: usize = n
             .trim()
             .parse()
@@ -52,14 +83,53 @@ impl Axis {
                 "`{spec}`: the number of points must be 1 to {MAX_POINTS} (got {n})"
             ));
         }
-        if hi < lo {
-            return Err(format!("`{spec}`: the high end is below the low end"));
-        }
         let path = path.trim();
         if path.is_empty() {
             return Err(format!("`{spec}`: no path; {expected}"));
         }
-        let values = (0..n)
+        if path == SEED_PATH {
+            let seed = |text: &str, what: &str| {
+                parse_seed(text).map_err(|e| format!("`{spec}`: {what} of the seed axis {e}"))
+            };
+            let (lo, hi) = (seed(lo, "the low end")?, seed(hi, "the high end")?);
+            if hi < lo {
+                return Err(format!("`{spec}`: the high end is below the low end"));
+            }
+            // Evenly spaced, rounded to the nearest whole number, in exact arithmetic.
+            let span = u128::from(hi - lo);
+            let seeds = (0..n as u128)
+                .map(|i| {
+                    if n == 1 {
+                        lo
+                    } else {
+                        let steps = n as u128 - 1;
+                        lo + ((span * i + steps / 2) / steps) as u64
+                    }
+                })
+                .collect();
+            return Ok(Axis::of_seeds(seeds));
+        }
+        let number = |text: &str, what: &str| {
+            text.trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|v| v.is_finite())
+                .ok_or_else(|| format!("`{spec}`: {what} `{text}` is not a number"))
+        };
+        let (lo_text, hi_text) = (lo.trim(), hi.trim());
+        let (lo, hi) = (number(lo, "the low end")?, number(hi, "the high end")?);
+        if hi < lo {
+            return Err(format!("`{spec}`: the high end is below the low end"));
+        }
+        // `lo + (hi - lo) · t`: the width of a range such as -1e308..1e308 is not a finite
+        // number, and neither would its points be.
+        if n > 1 && !(hi - lo).is_finite() {
+            return Err(format!(
+                "`{spec}`: the range is too wide: the distance from {lo_text} to {hi_text} is past the largest number ({:e}), so its points would not be numbers",
+                f64::MAX
+            ));
+        }
+        let values: Vec<f64> = (0..n)
             .map(|i| {
                 if n == 1 {
                     lo
@@ -68,11 +138,72 @@ impl Axis {
                 }
             })
             .collect();
-        Ok(Axis {
-            path: path.to_string(),
-            values,
-        })
+        if let Some(bad) = values.iter().position(|v| !v.is_finite()) {
+            return Err(format!(
+                "`{spec}`: point {} of the range is not a finite number",
+                bad + 1
+            ));
+        }
+        Ok(Axis::new(path, values))
     }
+
+    /// The exact seeds of a seed axis (checked: whole numbers from 0 to 2⁶⁴ − 1), or
+    /// `None` for an axis over another field.
+    fn checked_seeds(&self) -> Result<Option<Vec<u64>>, String> {
+        if !self.is_seed() {
+            return Ok(None);
+        }
+        match &self.seeds {
+            Some(seeds) if seeds.len() == self.values.len() => Ok(Some(seeds.clone())),
+            Some(seeds) => Err(format!(
+                "the seed axis has {} seeds for {} values",
+                seeds.len(),
+                self.values.len()
+            )),
+            None => self
+                .values
+                .iter()
+                .map(|&v| {
+                    seed_of_f64(v).ok_or_else(|| {
+                        format!(
+                            "the seed axis: a seed must be a whole number from 0 to {} (got {})",
+                            u64::MAX,
+                            number_text(v)
+                        )
+                    })
+                })
+                .collect::<Result<Vec<u64>, String>>()
+                .map(Some),
+        }
+    }
+}
+
+/// A seed as text: a whole number from 0 to 2⁶⁴ − 1 in digits (`18446744073709551615`), or
+/// in another notation (`1e3`) up to 2⁵³, where an `f64` is still exact. The error says why
+/// not.
+fn parse_seed(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    if let Ok(seed) = text.parse::<u64>() {
+        return Ok(seed);
+    }
+    let range = format!("must be a whole number from 0 to {}", u64::MAX);
+    match text.parse::<f64>() {
+        Ok(v) if seed_of_f64(v).is_some() && v > EXACT_F64 => Err(format!(
+            "{range} (got `{text}`; write a seed above 2^53 in digits, so that it is exact)"
+        )),
+        Ok(v) => seed_of_f64(v).ok_or_else(|| format!("{range} (got `{text}`)")),
+        Err(_) => Err(format!("{range} (got `{text}`, not a number)")),
+    }
+}
+
+/// 2⁵³: above it, not every whole number is an `f64`.
+const EXACT_F64: f64 = 9_007_199_254_740_992.0;
+
+/// An `f64` that is a whole number from 0 to 2⁶⁴ − 1, as a `u64`.
+fn seed_of_f64(value: f64) -> Option<u64> {
+    // 2⁶⁴ itself is the first `f64` past the range; `as` would saturate it to 2⁶⁴ − 1.
+    let in_range = (0.0..18_446_744_073_709_551_616.0).contains(&value);
+    (value.is_finite() && value.fract() == 0.0 && in_range).then_some(value as u64)
 }
 
 /// A grid point: its indices and values (`y` is 0 and `iy` 0 for a one-axis sweep).
@@ -91,18 +222,22 @@ pub struct Sweep {
     pub x: Axis,
     pub y: Option<Axis>,
     pub seeds: u32,
+    /// The validated base scenario's seed (0 when the document has none).
     base_seed: u64,
     /// Whether each axis's field holds whole numbers (its values are then rounded).
     whole: (bool, bool),
+    /// The exact seeds of each axis that sweeps the seed ([`Axis::seeds`]).
+    axis_seeds: (Option<Vec<u64>>, Option<Vec<u64>>),
 }
 
 impl Sweep {
-    /// A sweep of `base` (a scenario document, with any edits applied). Every axis path must
-    /// name a number in the document; every point's scenario must be valid (checked here,
-    /// so a bad range is an error before anything runs, naming the point).
+    /// A sweep of `base` (a scenario document, with any edits applied). The base must be a
+    /// valid scenario; every axis path must name a number in the document; every point's
+    /// scenario must be valid (checked here, so a bad range is an error before anything
+    /// runs, naming the point).
     pub fn new(base: Value, x: Axis, y: Option<Axis>, seeds: u32) -> Result<Sweep, String> {
-        if seeds == 0 || seeds > 1000 {
-            return Err(format!("--seeds must be 1 to 1000 (got {seeds})"));
+        if seeds == 0 || seeds > MAX_SEEDS {
+            return Err(format!("--seeds must be 1 to {MAX_SEEDS} (got {seeds})"));
         }
         let points = x.values.len() * y.as_ref().map_or(1, |y| y.values.len());
         if points > MAX_POINTS {
@@ -110,10 +245,23 @@ impl Sweep {
                 "the grid has {points} points; a sweep has at most {MAX_POINTS}"
             ));
         }
+        if y.as_ref().is_some_and(|y| y.path == x.path) {
+            return Err(format!(
+                "both axes sweep {}: a grid needs two different parameters",
+                x.path
+            ));
+        }
+        // The seed as the validator reads it: a `u64`, never through an `f64`.
+        let base_seed = Scenario::from_value(base.clone())
+            .map_err(|e| format!("the scenario itself is invalid: {e}"))?
+            .seed;
         // A field takes whole numbers when the validator refuses a fraction as the wrong type
         // (`max_attempts`, `workers`); what the document happens to hold (`2` or `2.0`) does
         // not say.
         let whole_at = |axis: &Axis| -> Result<bool, String> {
+            if axis.is_seed() {
+                return Ok(true);
+            }
             let mut probe = base.clone();
             // A field left at its default is absent: setting it is fine.
             match get_path(&mut probe, &axis.path) {
@@ -126,14 +274,19 @@ impl Sweep {
                 }
             }
             set_path(&mut probe, &axis.path, "1.5").map_err(|e| format!("{}: {e}", axis.path))?;
-            Ok(Scenario::from_value(probe)
-                .is_err_and(|e| e.to_string().contains("invalid type: floating point")))
+            Ok(Scenario::from_value(probe).is_err_and(|e| {
+                let text = e.to_string();
+                text.contains("invalid type: floating point") || text.contains("whole number")
+            }))
         };
         let whole = (
             whole_at(&x)?,
             y.as_ref().map(whole_at).transpose()?.unwrap_or(false),
         );
-        let base_seed = base.get("seed").and_then(Value::as_u64).unwrap_or(1);
+        let axis_seeds = (
+            x.checked_seeds()?,
+            y.as_ref().map(Axis::checked_seeds).transpose()?.flatten(),
+        );
         let sweep = Sweep {
             base,
             x,
@@ -141,11 +294,18 @@ impl Sweep {
             seeds,
             base_seed,
             whole,
+            axis_seeds,
         };
         for point in sweep.points() {
             sweep.scenario(point, 0)?;
         }
         Ok(sweep)
+    }
+
+    /// How many runs the sweep makes: points × seeds.
+    pub fn runs(&self) -> u64 {
+        let points = self.x.values.len() * self.y.as_ref().map_or(1, |y| y.values.len());
+        points as u64 * u64::from(self.seeds)
     }
 
     /// Every grid point, `x` varying fastest.
@@ -165,37 +325,83 @@ impl Sweep {
         out
     }
 
+    /// The seed of a point's seed number `seed_index` (0-based): the seed axis's value at the
+    /// point (or the base scenario's seed) plus the index, modulo 2⁶⁴.
+    pub fn seed(&self, point: Point, seed_index: u32) -> u64 {
+        let on_axis = |seeds: &Option<Vec<u64>>, index: usize, value: f64| {
+            let seeds = seeds.as_ref()?;
+            // A point off the grid (a bisection's trial) has only its value.
+            Some(match seeds.get(index) {
+                Some(&seed) if seed as f64 == value => seed,
+                _ => seed_of_f64(value.round()).unwrap_or(u64::MAX),
+            })
+        };
+        let start = on_axis(&self.axis_seeds.0, point.ix, point.x)
+            .or_else(|| on_axis(&self.axis_seeds.1, point.iy, point.y))
+            .unwrap_or(self.base_seed);
+        start.wrapping_add(u64::from(seed_index))
+    }
+
     /// The scenario document of a point with seed number `seed_index` (0-based): the base
     /// document with the point's values and the seed set (what "open this point" opens).
     pub fn doc(&self, point: Point, seed_index: u32) -> Result<Value, String> {
         let mut doc = self.base.clone();
-        let mut set = |path: &str, value: f64| {
-            set_path(&mut doc, path, &number_text(value)).map_err(|e| format!("{path}: {e}"))
+        let mut set = |axis: &Axis, value: f64| {
+            if axis.is_seed() {
+                // Set below, exactly.
+                return Ok(());
+            }
+            set_path(&mut doc, &axis.path, &number_text(value))
+                .map_err(|e| format!("{}: {e}", axis.path))
         };
-        set(&self.x.path, point.x)?;
+        set(&self.x, point.x)?;
         if let Some(y) = &self.y {
-            set(&y.path, point.y)?;
+            set(y, point.y)?;
         }
-        set("seed", (self.base_seed + u64::from(seed_index)) as f64)?;
+        let seed = self.seed(point, seed_index);
+        match &mut doc {
+            Value::Object(map) => {
+                map.insert(SEED_PATH.into(), Value::from(seed));
+            }
+            _ => return Err("the scenario is not a JSON object".into()),
+        }
         Ok(doc)
     }
 
     /// The scenario of a point with seed number `seed_index` (0-based).
     pub fn scenario(&self, point: Point, seed_index: u32) -> Result<Scenario, String> {
         let doc = self.doc(point, seed_index)?;
-        Scenario::from_value(doc).map_err(|e| {
-            let at = match &self.y {
-                Some(y) => format!(
-                    "{} = {}, {} = {}",
-                    self.x.path,
-                    number_text(point.x),
-                    y.path,
-                    number_text(point.y)
-                ),
-                None => format!("{} = {}", self.x.path, number_text(point.x)),
-            };
-            format!("at {at}: {e}")
-        })
+        Scenario::from_value(doc).map_err(|e| format!("at {}: {e}", self.place(point)))
+    }
+
+    /// Where a point is, in words: "users.rate = 50, triggers.0.factor = 2".
+    pub fn place(&self, point: Point) -> String {
+        match &self.y {
+            Some(y) => format!(
+                "{} = {}, {} = {}",
+                self.x.path,
+                self.x_text(point),
+                y.path,
+                self.y_text(point)
+            ),
+            None => format!("{} = {}", self.x.path, self.x_text(point)),
+        }
+    }
+
+    /// A point's `x` as the CSV writes it (a seed exactly).
+    pub fn x_text(&self, point: Point) -> String {
+        match &self.axis_seeds.0 {
+            Some(_) => self.seed(point, 0).to_string(),
+            None => number_text(point.x),
+        }
+    }
+
+    /// A point's `y` as the CSV writes it (a seed exactly).
+    pub fn y_text(&self, point: Point) -> String {
+        match &self.axis_seeds.1 {
+            Some(_) => self.seed(point, 0).to_string(),
+            None => number_text(point.y),
+        }
     }
 
     /// The CSV header of [`Sweep::row`].
@@ -225,9 +431,9 @@ impl Sweep {
         seeds: usize,
         outcome: Option<&Outcome>,
     ) -> Vec<String> {
-        let mut cells = vec![number_text(point.x)];
+        let mut cells = vec![self.x_text(point)];
         if self.y.is_some() {
-            cells.push(number_text(point.y));
+            cells.push(self.y_text(point));
         }
         cells.push(seeds.to_string());
         match outcome {
@@ -415,6 +621,17 @@ pub fn tip_header(load_path: &str, trigger_path: &str) -> String {
 /// A tipping search's CSV row for one load: the smallest trigger found to tip it and the
 /// largest tried that did not (empty where there is none), the seeds and the range searched.
 pub fn tip_row(load: f64, threshold: Option<Threshold>, seeds: u32, low: f64, high: f64) -> String {
+    tip_row_at(&format!("{load}"), threshold, seeds, low, high)
+}
+
+/// [`tip_row`] with the load's cell as given (a seed, exactly: [`Sweep::x_text`]).
+pub fn tip_row_at(
+    load: &str,
+    threshold: Option<Threshold>,
+    seeds: u32,
+    low: f64,
+    high: f64,
+) -> String {
     let text = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v}"));
     let below = match threshold {
         Some(Threshold::Between(low, _)) => Some(low),
@@ -562,6 +779,110 @@ mod tests {
     }
 
     #[test]
+    fn seeds_are_exact_u64s_and_wrap_modulo_2_64() {
+        // 2⁵³ + 1 is not an f64: through one it ran 2⁵³.
+        let mut base = storm();
+        base["seed"] = Value::from(9_007_199_254_740_993u64);
+        let sweep = Sweep::new(
+            base.clone(),
+            Axis::parse("users.rate=80..80:1").unwrap(),
+            None,
+            2,
+        )
+        .unwrap();
+        let point = sweep.points()[0];
+        assert_eq!(
+            sweep.scenario(point, 0).unwrap().seed,
+            9_007_199_254_740_993
+        );
+        assert_eq!(
+            sweep.scenario(point, 1).unwrap().seed,
+            9_007_199_254_740_994
+        );
+        base["seed"] = Value::from(u64::MAX);
+        let sweep = Sweep::new(
+            base.clone(),
+            Axis::parse("users.rate=80..80:1").unwrap(),
+            None,
+            3,
+        )
+        .unwrap();
+        let seeds: Vec<u64> = (0..3)
+            .map(|s| sweep.scenario(point, s).unwrap().seed)
+            .collect();
+        assert_eq!(
+            seeds,
+            [u64::MAX, 0, 1],
+            "the seeds after 2^64 - 1 wrap to 0"
+        );
+        // A document without a seed runs seed 0, as `run` does.
+        base.as_object_mut().unwrap().remove("seed");
+        let sweep = Sweep::new(base, Axis::parse("users.rate=80..80:1").unwrap(), None, 1).unwrap();
+        assert_eq!(sweep.scenario(point, 0).unwrap().seed, 0);
+    }
+
+    #[test]
+    fn a_seed_axis_holds_exact_whole_seeds_and_sets_each_points_seed() {
+        let axis = Axis::parse("seed=18446744073709551613..18446744073709551615:3").unwrap();
+        assert_eq!(axis.seeds, Some(vec![u64::MAX - 2, u64::MAX - 1, u64::MAX]));
+        let sweep = Sweep::new(storm(), axis, None, 2).unwrap();
+        let points = sweep.points();
+        assert_eq!(sweep.scenario(points[1], 0).unwrap().seed, u64::MAX - 1);
+        assert_eq!(sweep.scenario(points[2], 1).unwrap().seed, 0);
+        assert!(sweep.header().starts_with("seed,seeds,"));
+        let row = sweep.verdict_cells(points[1], 2, None);
+        assert_eq!(row[0], "18446744073709551614", "the CSV has the exact seed");
+        assert_eq!(
+            Axis::parse("seed=0..10:3").unwrap().seeds,
+            Some(vec![0, 5, 10])
+        );
+        for (bad, says) in [
+            ("seed=-1..1:3", "the low end of the seed axis must be a whole number from 0 to 18446744073709551615 (got `-1`)"),
+            ("seed=0.5..1:3", "(got `0.5`)"),
+            ("seed=0..18446744073709551616:2", "(got `18446744073709551616`)"),
+            ("seed=0..1e19:2", "write a seed above 2^53 in digits"),
+            ("seed=a..1:2", "not a number"),
+        ] {
+            let error = Axis::parse(bad).unwrap_err();
+            assert!(error.contains(says), "{bad}: {error}");
+        }
+        // Built from values (as a browser's message carries them): checked the same way.
+        let error = Sweep::new(storm(), Axis::new("seed", vec![-1.0]), None, 1).unwrap_err();
+        assert!(
+            error.contains("the seed axis: a seed must be a whole number"),
+            "{error}"
+        );
+        assert!(Sweep::new(storm(), Axis::new("seed", vec![4.0]), None, 1).is_ok());
+    }
+
+    #[test]
+    fn a_range_whose_points_are_not_finite_is_refused() {
+        let error = Axis::parse("users.rate=-1e308..1e308:3").unwrap_err();
+        assert!(
+            error.starts_with("`users.rate=-1e308..1e308:3`: the range is too wide"),
+            "{error}"
+        );
+        assert!(Axis::parse("users.rate=-1e308..1e308:1").is_ok());
+        let error = Axis::parse("users.rate=1..inf:2").unwrap_err();
+        assert!(
+            error.contains("the high end `inf` is not a number"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn both_axes_on_one_parameter_are_refused() {
+        let error = Sweep::new(
+            storm(),
+            Axis::parse("users.rate=1..2:2").unwrap(),
+            Some(Axis::parse("users.rate=1..2:2").unwrap()),
+            1,
+        )
+        .unwrap_err();
+        assert!(error.contains("both axes sweep users.rate"), "{error}");
+    }
+
+    #[test]
     fn bisection_brackets_the_smallest_tipping_trigger() {
         let mut tried = Vec::new();
         let found = bisect(1.0, 5.0, 6, false, |t| {
@@ -599,6 +920,7 @@ mod tests {
             failed: 0,
             in_flight: 0,
             events: 100,
+            work: 250,
             goodput_before: Some(1.0),
             goodput_after: None,
             recovery_s: None,

@@ -96,6 +96,9 @@ pub struct Summary {
     pub failed: u64,
     pub in_flight: u64,
     pub events: u64,
+    /// Units of work done ([`crate::Limits::max_work`]): what to ask `--max-work` for.
+    #[serde(default)]
+    pub work: u64,
     pub goodput_before: Option<f64>,
     pub goodput_after: Option<f64>,
     pub recovery_s: Option<f64>,

@@ -79,6 +79,10 @@ impl Balancer {
     }
 
     pub(crate) fn on_call(&mut self, call: Call, ctx: &mut Ctx) {
+        if self.policy == Policy::LeastOutstanding {
+            // The scan looks at every downstream block: work the run's budget counts.
+            ctx.work += self.targets.len() as u64;
+        }
         let i = self.pick();
         self.outstanding[i] += 1;
         let token = self.calls.insert(Forwarded {

@@ -191,7 +191,7 @@ impl Breaker {
     }
 
     pub(crate) fn bytes(&self) -> usize {
-        self.calls.bytes() + self.outcomes.capacity() * 16
+        self.calls.bytes() + self.outcomes.len() * 16
     }
 }
 

@@ -148,8 +148,11 @@ impl Lru {
     }
 
     fn bytes(&self) -> usize {
-        self.map.capacity() * 16
-            + self.entries.capacity() * std::mem::size_of::<Entry>()
+        // A hash table keeps its load under 7/8 in a power-of-two number of buckets, each
+        // an entry and a control byte: counted at that real size, not at its capacity.
+        let buckets = (self.map.capacity() * 8 / 7).next_power_of_two();
+        buckets * (std::mem::size_of::<(u64, u32)>() + 1)
+            + self.entries.len() * std::mem::size_of::<Entry>()
             + self.free.capacity() * 4
     }
 }

@@ -257,6 +257,6 @@ impl Client {
     }
 
     pub(crate) fn bytes(&self) -> usize {
-        self.requests.bytes()
+        self.requests.bytes() + self.idle_users.capacity() * 4
     }
 }

@@ -173,9 +173,12 @@ impl<T> Slab<T> {
     }
 
     pub(crate) fn bytes(&self) -> usize {
-        self.generations.capacity() * 4
-            + self.values.capacity() * std::mem::size_of::<Option<T>>()
-            + self.free.capacity() * 4
+        // What has been written (a slot once used stays in memory); unused capacity is
+        // address space until then, and counting it made the count jump when many slabs
+        // doubled within one cascade of calls.
+        self.generations.len() * 4
+            + self.values.len() * std::mem::size_of::<Option<T>>()
+            + self.free.len() * 4
     }
 }
 

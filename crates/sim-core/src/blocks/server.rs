@@ -307,7 +307,7 @@ impl Server {
     }
 
     pub(crate) fn bytes(&self) -> usize {
-        self.queue.capacity() * std::mem::size_of::<Queued>() + self.working.bytes()
+        self.queue.len() * std::mem::size_of::<Queued>() + self.working.bytes()
     }
 }
 

@@ -5,6 +5,7 @@
 //! tests run shorter with wider tolerances.
 
 mod fluid;
+mod hostile;
 mod presets;
 mod properties;
 mod semantics;

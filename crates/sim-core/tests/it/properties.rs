@@ -384,22 +384,34 @@ fn event_and_state_limits_stop_a_run_with_a_message() {
     let scenario =
         Scenario::from_json(sim_core::presets::find("retry-storm").unwrap().json).unwrap();
     let limits = sim_core::Limits {
-        max_events: 50_000,
+        max_work: 150_000,
         ..sim_core::Limits::default()
     };
     let mut sim = Sim::with_limits(&scenario, limits).unwrap();
     sim.run();
-    let stopped = sim.stopped().expect("stopped by the event limit");
-    assert!(stopped.reason.contains("50000 events"), "{stopped}");
+    let stopped = sim.stopped().expect("stopped by the work limit");
+    assert_eq!(stopped.budget, sim_core::Budget::Work);
+    assert!(stopped.reason.contains("150000 units"), "{stopped}");
+    assert!(stopped.reason.contains("--max-work"), "{stopped}");
+    // The budget is met within one event's cascade of calls.
+    assert!((150_000..150_100).contains(&sim.work()), "{}", sim.work());
+    // A run stopped by its work budget goes on, whole, when the budget is raised.
+    sim.extend_work(u64::MAX / 2);
+    sim.run();
+    assert!(sim.stopped().is_none() && sim.finished());
+    let whole = Sim::new(&scenario).unwrap().run().to_vec();
+    assert_eq!(sim.rows(), &whole[..], "the extended run is the same run");
     assert_conserved(&sim.totals());
 
     let limits = sim_core::Limits {
-        max_state_bytes: 256 << 10,
+        max_state_bytes: 512 << 10,
         ..sim_core::Limits::default()
     };
     let mut sim = Sim::with_limits(&scenario, limits).unwrap();
     sim.run();
     let stopped = sim.stopped().expect("stopped by the state limit");
+    assert_eq!(stopped.budget, sim_core::Budget::State);
+    assert!(stopped.reason.contains("512 KiB"), "{stopped}");
     assert!(stopped.reason.contains("block \"api\""), "{stopped}");
     assert!(stopped.reason.contains("queued calls"), "{stopped}");
 }
