@@ -1,19 +1,11 @@
 //! `metastable`: run, validate and list scenarios of the simulator from a terminal.
 //!
 //! This binary is glue: it parses arguments, loads a scenario (file, stdin, preset or share
-//! link), applies `--seed` and `--set`, calls the core and prints. `main` is the one place that
-//! turns errors into messages and exit codes: 0 ok, 2 invalid input (the message names block
-//! and field).
-
-use anyhow::{anyhow, bail, Context, Result};
-use clap::{Parser, Subcommand, ValueEnum};
-use serde_json::{json, Value};
-use sim_core::fluid::Fluid;
-use sim_core::sweep::{Axis, Outcome, Sweep};
-use sim_core::{presets, set_path, share, Limits, Scenario, Sim, Summary, Verdict};
-use std::io::{Read, Write};
-use std::process::ExitCode;
-use std::time::Instant;
+//! link; [`input`]), applies `--seed` and `--set`, calls the core and prints ([`output`]).
+//! `main` is the one place that turns errors into messages and exit codes: 0 ok (also when
+//! the reader of standard output closed it early), 2 invalid input, a run past its limits or
+//! an output that could not be written (the message names block and field, or the file).
+//! Nothing it writes can make it panic (SPEC §10).
 
 /// Where `metastable url` points links when neither `--base` nor `METASTABLE_BASE_URL` says
 /// otherwise: the hosted playground. A macro rather than only a `const` so that the help text
@@ -33,8 +25,22 @@ macro_rules! base_url_variable {
 }
 const BASE_URL_VARIABLE: &str = base_url_variable!();
 
+mod grid;
+mod input;
+mod output;
 mod phase;
+mod pool;
 mod state_space;
+
+use anyhow::{anyhow, bail, Result};
+use clap::{Parser, Subcommand, ValueEnum};
+use input::{load, Edits};
+use output::{escape, escape_lines, note, write_file, Stdout};
+use serde_json::Value;
+use sim_core::fluid::Fluid;
+use sim_core::{presets, share, Limits, Scenario, Sim};
+use std::process::ExitCode;
+use std::time::Instant;
 
 #[derive(Parser)]
 #[command(
@@ -51,8 +57,9 @@ struct Cli {
 enum Command {
     /// Run a scenario and print its metrics (CSV by default) or its summary.
     Run {
-        /// A scenario file, `-` for standard input, a share link (a URL, `?s=…`, `#s=…` or
-        /// the bare payload `1.…`), or a preset name (see `metastable presets`).
+        /// A scenario file (at most 4 MiB), `-` for standard input, a share link (a URL,
+        /// `?s=…`, `#s=…`, `s=…` or the bare payload `1.…`), or a preset name (see
+        /// `metastable presets`).
         scenario: String,
         #[command(flatten)]
         edits: Edits,
@@ -62,24 +69,24 @@ enum Command {
         /// Print one JSON object with the verdict and totals instead of the rows.
         #[arg(long)]
         summary: bool,
-        /// Stop the run after this many events (default 10^9).
-        #[arg(long)]
-        max_events: Option<u64>,
-        /// Stop the run when its state passes this many MiB (default 1024).
-        #[arg(long)]
-        max_state_mib: Option<u64>,
+        #[command(flatten)]
+        limits: LimitArgs,
     },
-    /// Check a scenario and list every problem found.
+    /// Check a scenario and list every problem found, including whether it can be built
+    /// and its rows stored within the limits.
     Validate {
         /// A scenario file, `-` for standard input, a share link, or a preset name.
         scenario: String,
         #[command(flatten)]
         edits: Edits,
+        #[command(flatten)]
+        limits: LimitArgs,
     },
     /// Print the share link of a scenario: the playground's address with the scenario in it.
     ///
     /// The link opens the exact run (same seed, same numbers) in the playground, and
-    /// `metastable run LINK` runs it here.
+    /// `metastable run LINK` runs it here. A scenario that `run` would refuse, or that is too
+    /// large for a link, gets no link.
     Url {
         /// A scenario file, `-` for standard input, a share link, or a preset name.
         scenario: String,
@@ -98,33 +105,50 @@ enum Command {
             )
         )]
         base: Option<String>,
+        #[command(flatten)]
+        limits: LimitArgs,
     },
     /// Run a grid of one or two parameters, every point with k seeds, on all cores, and print
-    /// one CSV row per point: the swept values, the majority verdict, the fraction of seeds
-    /// per verdict and the seeds' mean summary.
+    /// one CSV row per point as it finishes (in grid order): the swept values, the majority
+    /// verdict, the fraction of seeds per verdict and the seeds' mean summary.
+    ///
+    /// The threads share one state budget (each run has `--max-state-mib` divided by the
+    /// number of threads); the work budget applies to each run. A grid of more than 10,000
+    /// runs (points × seeds) is refused unless `--max-points` allows it.
     Sweep {
         /// A scenario file, `-` for standard input, a share link, or a preset name.
         scenario: String,
         #[command(flatten)]
         edits: Edits,
         /// The first parameter: `PATH=LO..HI:N`, N evenly spaced values (e.g.
-        /// `users.rate=50..150:11`).
+        /// `users.rate=50..150:11`; `seed=0..99:100` sweeps seeds, whole numbers from 0 to
+        /// 18446744073709551615).
         #[arg(long, value_name = "PATH=LO..HI:N")]
         x: String,
         /// The second parameter, for a two-dimensional grid.
         #[arg(long, value_name = "PATH=LO..HI:N")]
         y: Option<String>,
-        /// Seeds per point: the scenario's seed, then the next k - 1.
+        /// Seeds per point: the scenario's seed s, then s + 1, … s + k - 1 (modulo 2^64: after
+        /// 18446744073709551615 comes 0).
         #[arg(long, default_value_t = 1)]
         seeds: u32,
         /// Also draw the phase diagram to this SVG file (colour: the majority verdict; shade:
         /// how many seeds agree).
         #[arg(long, value_name = "FILE.svg")]
         plot: Option<std::path::PathBuf>,
+        #[command(flatten)]
+        limits: LimitArgs,
+        /// Most runs (grid points × seeds) to make [default: 10000].
+        #[arg(long, visible_alias = "max-runs", value_name = "N")]
+        max_points: Option<u64>,
     },
     /// For each load, find by bisection the smallest trigger that tips the scenario into
-    /// `metastable` in at least half of k seeds, and print one CSV row per load: the minimum
-    /// trigger that causes a metastable failure, as a function of load.
+    /// `metastable` in at least half of k seeds, and print one CSV row per load as it is
+    /// found (in load order): the minimum trigger that causes a metastable failure, as a
+    /// function of load.
+    ///
+    /// Like `sweep`, the threads share one state budget, and a search that may make more than
+    /// 10,000 runs (loads × seeds × (steps + 2)) is refused unless `--max-points` allows it.
     Tip {
         /// A scenario file, `-` for standard input, a share link, or a preset name.
         scenario: String,
@@ -148,6 +172,11 @@ enum Command {
         /// Also draw the curve to this SVG file.
         #[arg(long, value_name = "FILE.svg")]
         plot: Option<std::path::PathBuf>,
+        #[command(flatten)]
+        limits: LimitArgs,
+        /// Most runs the search may make (loads × seeds × (steps + 2)) [default: 10000].
+        #[arg(long, visible_alias = "max-runs", value_name = "N")]
+        max_points: Option<u64>,
     },
     /// The fluid model beside the simulation (client → retry → FIFO server): its equilibria
     /// and their stability, the loads at which it is bistable, and its verdict; with `--csv`,
@@ -164,6 +193,8 @@ enum Command {
         /// equilibria, its trajectory, and the simulated path (one run) on it.
         #[arg(long, value_name = "OUT.svg")]
         plot: Option<std::path::PathBuf>,
+        #[command(flatten)]
+        limits: LimitArgs,
     },
     /// List the presets.
     Presets {
@@ -173,15 +204,52 @@ enum Command {
     },
 }
 
+/// The budgets of a run (SPEC §10).
 #[derive(clap::Args)]
-struct Edits {
-    /// Override the scenario's seed.
-    #[arg(long)]
-    seed: Option<u64>,
-    /// Set a field before running: `users.rate=90`, `api.service.mean_s=0.2`,
-    /// `triggers.0.factor=3`, `duration_s=600`. Repeatable.
-    #[arg(long = "set", value_name = "PATH=VALUE")]
-    sets: Vec<String>,
+struct LimitArgs {
+    #[arg(
+        long,
+        value_name = "N",
+        value_parser = clap::value_parser!(u64).range(1..),
+        help = format!(
+            "Stop a run after this many units of work: one per event, per call or reply \
+             delivered, per downstream block a balancer looks at (default {}, about a minute)",
+            Limits::default().max_work
+        )
+    )]
+    max_work: Option<u64>,
+    /// Stop a run when its state (queued events, blocks' state, stored rows) passes this many
+    /// MiB (default 1024). A sweep or tip divides it among its threads.
+    #[arg(long, value_name = "MIB", value_parser = clap::value_parser!(u64).range(1..))]
+    max_state_mib: Option<u64>,
+    /// Replaced by --max-work (which counts calls delivered and balancer scans too).
+    #[arg(long, hide = true, value_name = "N")]
+    max_events: Option<String>,
+}
+
+impl LimitArgs {
+    /// The limits these flags set, the defaults elsewhere.
+    fn limits(&self) -> Limits {
+        let mut limits = Limits::default();
+        if let Some(n) = self.max_work {
+            limits.max_work = n;
+        }
+        if let Some(mib) = self.max_state_mib {
+            limits.max_state_bytes = mib.saturating_mul(1 << 20);
+        }
+        limits
+    }
+
+    /// Refuses the flag that no longer exists, saying what replaced it.
+    fn check(&self) -> Result<()> {
+        if self.max_events.is_some() {
+            bail!(
+                "--max-events is now --max-work: the work budget counts events, calls and replies delivered and balancer scans (default {}, about a minute)",
+                Limits::default().max_work
+            );
+        }
+        Ok(())
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -190,94 +258,119 @@ enum Format {
     Json,
 }
 
+/// Fixes glibc's threshold for serving an allocation with its own mapping at 128 KiB (its
+/// initial value). By default glibc raises the threshold to the size of the largest mapping
+/// freed (up to 32 MiB), so that once one run has ended, the next run on that thread grows
+/// its queues inside the heap, where each doubling leaves the old buffer behind as a hole
+/// and the memory stays with the process after the run: a sweep's threads then held up to
+/// twice their share of the state budget. With the threshold fixed, a queue's buffer is a
+/// mapping that grows in place (`mremap`) and goes back to the system when the run ends.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[allow(unsafe_code)]
+fn steady_allocator() {
+    // SAFETY: `mallopt` sets one of glibc's allocator parameters; it is called first thing
+    // in `main`, before any other thread exists.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 128 << 10);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn steady_allocator() {}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    match run(cli) {
+    steady_allocator();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // Help, version and usage errors: clap's text, written without a panic.
+        Err(error) => {
+            let code = error.exit_code();
+            return match error.print() {
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe && code == 0 => {
+                    note!("error: writing to standard output: {e}");
+                    ExitCode::from(2)
+                }
+                _ => ExitCode::from(u8::try_from(code).unwrap_or(2)),
+            };
+        }
+    };
+    let mut out = Stdout::new();
+    let result = run(cli, &mut out).and_then(|()| out.flush());
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         // A reader that stops early (`metastable run … | head`) is not an error.
-        Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
+        Err(error) if output::is_closed_stdout(&error) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("error: {error:#}");
+            // What was printed before the error (a sweep's first rows) still goes out.
+            let _ = out.flush();
+            note!("error: {error:#}");
             ExitCode::from(2)
         }
     }
 }
 
-fn is_broken_pipe(error: &anyhow::Error) -> bool {
-    error.chain().any(|cause| {
-        cause
-            .downcast_ref::<std::io::Error>()
-            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
-    })
-}
-
-fn run(cli: Cli) -> Result<()> {
+fn run(cli: Cli, out: &mut Stdout) -> Result<()> {
     match cli.command {
         Command::Run {
             scenario,
             edits,
             format,
             summary,
-            max_events,
-            max_state_mib,
+            limits,
         } => {
-            let scenario = load(&scenario, &edits)?;
-            let mut limits = Limits::default();
-            if let Some(n) = max_events {
-                limits.max_events = n;
-            }
-            if let Some(mib) = max_state_mib {
-                limits.max_state_bytes = mib.saturating_mul(1 << 20);
-            }
+            limits.check()?;
+            let limits = limits.limits();
+            let scenario = load(&scenario, &edits, &limits)?;
             let mut sim = Sim::with_limits(&scenario, limits).map_err(|e| anyhow!("{e}"))?;
             let started = Instant::now();
             sim.run();
             let wall_s = started.elapsed().as_secs_f64();
-            let mut out = std::io::stdout().lock();
             if summary {
                 let mut summary = sim.summary();
                 summary.wall_s = Some(wall_s);
-                writeln!(out, "{}", serde_json::to_string_pretty(&summary)?)?;
+                out.line(serde_json::to_string_pretty(&summary)?)?;
             } else {
                 match format {
-                    Format::Csv => {
-                        out.write_all(sim_core::to_csv(sim.columns(), sim.rows()).as_bytes())?
-                    }
-                    Format::Json => {
-                        writeln!(out, "{}", serde_json::to_string(&json_output(&sim))?)?
-                    }
+                    Format::Csv => write_csv(&sim, out)?,
+                    Format::Json => write_json(&sim, out)?,
                 }
+                out.flush()?;
                 let report = sim.report();
-                eprintln!("verdict: {} — {}", report.verdict, report.explanation);
+                note!("verdict: {} — {}", report.verdict, report.explanation);
             }
             if let Some(stopped) = sim.stopped() {
                 bail!("{stopped}");
             }
             Ok(())
         }
-        Command::Validate { scenario, edits } => {
-            let parsed = load(&scenario, &edits)?;
-            println!(
+        Command::Validate {
+            scenario,
+            edits,
+            limits,
+        } => {
+            limits.check()?;
+            let parsed = load(&scenario, &edits, &limits.limits())?;
+            out.line(format_args!(
                 "ok: \"{}\" ({} blocks, {} triggers, {} s)",
-                parsed.name,
+                escape(&parsed.name),
                 parsed.blocks.len(),
                 parsed.triggers.len(),
                 parsed.duration_s
-            );
-            Ok(())
+            ))
         }
         Command::Url {
             scenario,
             edits,
             base,
+            limits,
         } => {
-            let scenario = load(&scenario, &edits)?;
+            limits.check()?;
+            let scenario = load(&scenario, &edits, &limits.limits())?;
             let base = base
                 .or_else(|| std::env::var(BASE_URL_VARIABLE).ok())
                 .filter(|b| !b.trim().is_empty())
                 .unwrap_or_else(|| DEFAULT_BASE_URL.to_string());
-            println!("{}", share::link(&base, &scenario));
-            Ok(())
+            out.line(escape(&shareable_link(&base, &scenario)?))
         }
         Command::Sweep {
             scenario,
@@ -286,7 +379,24 @@ fn run(cli: Cli) -> Result<()> {
             y,
             seeds,
             plot,
-        } => sweep(&scenario, &edits, &x, y.as_deref(), seeds, plot.as_deref()),
+            limits,
+            max_points,
+        } => {
+            limits.check()?;
+            grid::sweep(
+                grid::SweepArgs {
+                    source: &scenario,
+                    edits: &edits,
+                    x: &x,
+                    y: y.as_deref(),
+                    seeds,
+                    plot: plot.as_deref(),
+                    limits: &limits,
+                    max_runs: max_points,
+                },
+                out,
+            )
+        }
         Command::Tip {
             scenario,
             edits,
@@ -295,83 +405,51 @@ fn run(cli: Cli) -> Result<()> {
             seeds,
             steps,
             plot,
-        } => tip(
-            &scenario,
-            &edits,
-            &load,
-            &trigger,
-            seeds,
-            steps,
-            plot.as_deref(),
-        ),
+            limits,
+            max_points,
+        } => {
+            limits.check()?;
+            grid::tip(
+                grid::TipArgs {
+                    source: &scenario,
+                    edits: &edits,
+                    load: &load,
+                    trigger: &trigger,
+                    seeds,
+                    steps,
+                    plot: plot.as_deref(),
+                    limits: &limits,
+                    max_runs: max_points,
+                },
+                out,
+            )
+        }
         Command::Fluid {
             scenario,
             edits,
             csv,
             plot,
+            limits,
         } => {
-            let scenario = load(&scenario, &edits)?;
-            let model = Fluid::of(&scenario).map_err(|e| anyhow!("{e}"))?;
-            if let Some(path) = &plot {
-                let mut sim = Sim::new(&scenario).map_err(|e| anyhow!("{e}"))?;
-                sim.run();
-                if let Some(stopped) = sim.stopped() {
-                    bail!("the simulation stopped: {stopped}");
-                }
-                state_space::draw(
-                    path,
-                    &scenario.name,
-                    &model,
-                    &model.trajectory(scenario.bucket_s),
-                    sim.fluid_trace(),
-                )
-                .with_context(|| format!("drawing {}", path.display()))?;
-                eprintln!("state space: {}", path.display());
-            }
-            let mut out = std::io::stdout().lock();
-            if csv {
-                writeln!(out, "t,q,r,attempts,goodput")?;
-                for s in model.trajectory(1.0) {
-                    writeln!(
-                        out,
-                        "{:.0},{:.3},{:.3},{:.3},{:.3}",
-                        s.t, s.q, s.r, s.attempts, s.goodput
-                    )?;
-                }
-                return Ok(());
-            }
-            writeln!(
-                out,
-                "model: λ = {} requests/s, c = {} workers of μ = {:.3}/s (capacity {:.1}/s), τ = {} s, m = {}, mean backoff {:.3} s",
-                model.lambda,
-                model.c,
-                model.mu,
-                model.c * model.mu,
-                model.tau,
-                model.m,
-                1.0 / model.beta
-            )?;
-            writeln!(out, "equilibria at λ = {}:", model.lambda)?;
-            for e in model.equilibria(model.lambda) {
-                writeln!(out, "  q = {:.2}, r = {:.3}: {:?}", e.q, e.r, e.stability)?;
-            }
-            match model.bistable_loads() {
-                Some((low, high)) => writeln!(
-                    out,
-                    "bistable (a good point and a saddle) for λ from {low:.1} to {high:.1} requests/s"
-                )?,
-                None => writeln!(out, "never bistable: no trigger can tip it")?,
-            }
-            writeln!(out, "verdict: {}", model.verdict())?;
-            Ok(())
+            limits.check()?;
+            let limits = limits.limits();
+            let scenario = load(&scenario, &edits, &limits)?;
+            fluid(&scenario, csv, plot.as_deref(), limits, out)
         }
         Command::Presets { captions } => {
             for preset in presets::ALL {
                 let scenario = Scenario::from_json(preset.json)
                     .map_err(|e| anyhow!("preset {}: {e}", preset.name))?;
-                println!("{:<28} {}", preset.name, scenario.name);
+                out.line(format_args!(
+                    "{:<28} {}",
+                    preset.name,
+                    escape(&scenario.name)
+                ))?;
                 if captions {
-                    println!("    {}\n", scenario.caption.unwrap_or_default());
+                    out.line(format_args!(
+                        "    {}\n",
+                        escape_lines(&scenario.caption.unwrap_or_default())
+                    ))?;
                 }
             }
             Ok(())
@@ -379,292 +457,142 @@ fn run(cli: Cli) -> Result<()> {
     }
 }
 
-/// `metastable sweep`: every (point, seed) run in parallel, the rows printed in grid order.
-fn sweep(
-    source: &str,
-    edits: &Edits,
-    x: &str,
-    y: Option<&str>,
-    seeds: u32,
-    plot: Option<&std::path::Path>,
-) -> Result<()> {
-    use indicatif::{ProgressBar, ProgressStyle};
-    use rayon::prelude::*;
-    use std::io::IsTerminal;
-
-    // The document as written (with the edits), so every field it names can be swept; it is
-    // validated first, so that a problem of the scenario itself is not blamed on a point. (Read
-    // once: standard input cannot be read twice.)
-    let (label, base) = load_doc(source, edits)?;
-    validate(&label, base.clone())?;
-    let x = Axis::parse(x).map_err(|e| anyhow!("--x {e}"))?;
-    let y = y
-        .map(Axis::parse)
-        .transpose()
-        .map_err(|e| anyhow!("--y {e}"))?;
-    let sweep = Sweep::new(base, x, y, seeds).map_err(|e| anyhow!("{e}"))?;
-    let points = sweep.points();
-    let jobs: Vec<(usize, u32)> = (0..points.len())
-        .flat_map(|p| (0..seeds).map(move |s| (p, s)))
-        .collect();
-    // A bar for a person at a terminal; nothing in a pipe or a log.
-    let bar = if std::io::stderr().is_terminal() {
-        ProgressBar::new(jobs.len() as u64)
-    } else {
-        ProgressBar::hidden()
-    };
-    bar.set_style(
-        ProgressStyle::with_template("{bar:40} {pos}/{len} runs · {elapsed} · ETA {eta}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-    let started = Instant::now();
-    let summaries: Vec<Result<Summary>> = jobs
-        .par_iter()
-        .map(|&(p, s)| {
-            let scenario = sweep.scenario(points[p], s).map_err(|e| anyhow!("{e}"))?;
-            let mut sim = Sim::new(&scenario).map_err(|e| anyhow!("{e}"))?;
-            sim.run();
-            bar.inc(1);
-            if let Some(stopped) = sim.stopped() {
-                bail!("at point {} seed {}: {stopped}", p + 1, scenario.seed);
-            }
-            Ok(sim.summary())
-        })
-        .collect();
-    bar.finish_and_clear();
-    let summaries: Vec<Summary> = summaries.into_iter().collect::<Result<_>>()?;
-    let wall_s = started.elapsed().as_secs_f64();
-
-    let mut out = std::io::stdout().lock();
-    writeln!(out, "{}", sweep.header())?;
-    let per_point: Vec<&[Summary]> = summaries.chunks(seeds as usize).collect();
-    for (point, seeds_of_point) in points.iter().zip(&per_point) {
-        writeln!(out, "{}", sweep.row(*point, seeds_of_point))?;
+/// The share link of a scenario at `base`, if it is one that opens: its payload within
+/// [`share::MAX_PAYLOAD_CHARS`], its JSON within [`share::MAX_SCENARIO_BYTES`], and decoding
+/// it gives the scenario back (what `run LINK` and the playground do with it).
+fn shareable_link(base: &str, scenario: &Scenario) -> Result<String> {
+    let json_bytes = serde_json::to_string(scenario)?.len();
+    if json_bytes > share::MAX_SCENARIO_BYTES {
+        bail!(
+            "this scenario is too large for a link: its JSON is {json_bytes} bytes, and a link holds at most {} (1 MiB); share the file instead",
+            share::MAX_SCENARIO_BYTES
+        );
     }
-    eprintln!(
-        "{} points × {seeds} seeds = {} runs in {wall_s:.2} s on {} threads",
-        points.len(),
-        jobs.len(),
-        rayon::current_num_threads()
-    );
-    if let Some(path) = plot {
-        let outcomes: Vec<Outcome> = per_point.iter().map(|s| Outcome::of(s)).collect();
-        phase::draw(path, &sweep, &points, &outcomes)
-            .with_context(|| format!("drawing {}", path.display()))?;
-        eprintln!("phase diagram: {}", path.display());
+    let payload = share::encode(scenario);
+    if payload.len() > share::MAX_PAYLOAD_CHARS {
+        bail!(
+            "this scenario is too large for a link: its link would be {} characters, and a link holds at most {}; share the file instead",
+            payload.len(),
+            share::MAX_PAYLOAD_CHARS
+        );
     }
-    Ok(())
-}
-
-/// `metastable tip`: a bisection per load point, the load points in parallel, each trial's
-/// seeds in parallel too.
-fn tip(
-    source: &str,
-    edits: &Edits,
-    load_axis: &str,
-    trigger: &str,
-    seeds: u32,
-    steps: u32,
-    plot: Option<&std::path::Path>,
-) -> Result<()> {
-    use rayon::prelude::*;
-    use sim_core::sweep::{bisect, Point};
-
-    if steps > 30 {
-        bail!("--steps must be 0 to 30 (got {steps})");
-    }
-    let (label, base) = load_doc(source, edits)?;
-    validate(&label, base.clone())?;
-    let loads = Axis::parse(load_axis).map_err(|e| anyhow!("--load {e}"))?;
-    if !trigger.contains('=') || !trigger.contains("..") || trigger.contains(':') {
-        bail!("--trigger `{trigger}`: expected PATH=LO..HI, e.g. triggers.0.factor=1..5");
-    }
-    // The searched range is an axis of two values: its ends, checked like any grid point.
-    let range = Axis::parse(&format!("{trigger}:2")).map_err(|e| anyhow!("--trigger {e}"))?;
-    let (low, high) = (range.values[0], range.values[1]);
-    let sweep = Sweep::new(base, loads, Some(range), seeds).map_err(|e| anyhow!("{e}"))?;
-    let whole = sweep.y_is_whole();
-    let started = Instant::now();
-    let runs = std::sync::atomic::AtomicUsize::new(0);
-    let load_points: Vec<Point> = sweep.points().into_iter().filter(|p| p.iy == 0).collect();
-    let thresholds: Vec<Result<sim_core::sweep::Threshold>> = load_points
-        .par_iter()
-        .map(|&point| {
-            let mut failure = None;
-            let threshold = bisect(low, high, steps, whole, |size| {
-                let trial = Point { y: size, ..point };
-                let verdicts: Vec<Result<Verdict>> = (0..seeds)
-                    .into_par_iter()
-                    .map(|s| {
-                        let scenario = sweep.scenario(trial, s).map_err(|e| anyhow!("{e}"))?;
-                        let mut sim = Sim::new(&scenario).map_err(|e| anyhow!("{e}"))?;
-                        // Only the verdict is wanted: an overloaded run stops once that
-                        // is certain (`Sim::run_for_verdict`).
-                        let verdict = sim.run_for_verdict();
-                        runs.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        if let Some(stopped) = sim.stopped() {
-                            bail!("at {} seed {}: {stopped}", trial.x, scenario.seed);
-                        }
-                        Ok(verdict)
-                    })
-                    .collect();
-                let mut metastable = 0;
-                for verdict in verdicts {
-                    match verdict {
-                        Ok(Verdict::Metastable) => metastable += 1,
-                        Ok(_) => {}
-                        Err(e) => failure = Some(e),
-                    }
-                }
-                2 * metastable >= seeds
-            });
-            match failure {
-                Some(e) => Err(e),
-                None => Ok(threshold),
-            }
-        })
-        .collect();
-    let thresholds: Vec<sim_core::sweep::Threshold> =
-        thresholds.into_iter().collect::<Result<_>>()?;
-    let wall_s = started.elapsed().as_secs_f64();
-    let trigger_path = sweep.y.as_ref().map_or("", |y| y.path.as_str());
-    let mut out = std::io::stdout().lock();
-    writeln!(
-        out,
-        "{}",
-        sim_core::sweep::tip_header(&sweep.x.path, trigger_path)
-    )?;
-    for (point, threshold) in load_points.iter().zip(&thresholds) {
-        writeln!(
-            out,
-            "{}",
-            sim_core::sweep::tip_row(point.x, Some(*threshold), seeds, low, high)
-        )?;
-    }
-    eprintln!(
-        "{} loads, {} runs in {wall_s:.2} s on {} threads",
-        load_points.len(),
-        runs.into_inner(),
-        rayon::current_num_threads()
-    );
-    if let Some(path) = plot {
-        phase::draw_tipping(path, &sweep, &load_points, &thresholds, (low, high))
-            .with_context(|| format!("drawing {}", path.display()))?;
-        eprintln!("tipping curve: {}", path.display());
-    }
-    Ok(())
-}
-
-/// Reads a scenario from a file, stdin, a share link or a preset, applies the edits and
-/// validates it.
-fn load(source: &str, edits: &Edits) -> Result<Scenario> {
-    let (label, doc) = load_doc(source, edits)?;
-    validate(&label, doc)
-}
-
-/// The scenario of a document read from `label`, or every problem with it.
-fn validate(label: &str, doc: Value) -> Result<Scenario> {
-    Scenario::from_value(doc).map_err(|e| anyhow!("{label} is not a valid scenario:\n{e}"))
-}
-
-/// The scenario document of a source with the edits applied, and the source's label (for
-/// messages); not yet validated.
-fn load_doc(source: &str, edits: &Edits) -> Result<(String, Value)> {
-    let (label, text) = read_source(source)?;
-    let mut doc: Value = serde_json::from_str(&text).map_err(|e| {
-        anyhow!(
-            "{label}: not valid JSON (line {}, column {}): {e}",
-            e.line(),
-            e.column()
-        )
-    })?;
-    if let Some(seed) = edits.seed {
-        set_path(&mut doc, "seed", &seed.to_string()).map_err(|e| anyhow!("--seed: {e}"))?;
-    }
-    for assignment in &edits.sets {
-        let (path, value) = assignment.split_once('=').ok_or_else(|| {
-            anyhow!("--set {assignment}: expected PATH=VALUE, e.g. users.rate=90")
-        })?;
-        set_path(&mut doc, path.trim(), value).map_err(|e| anyhow!("--set {e}"))?;
-    }
-    Ok((label, doc))
-}
-
-fn read_source(source: &str) -> Result<(String, String)> {
-    if source == "-" {
-        let mut text = String::new();
-        std::io::stdin()
-            .read_to_string(&mut text)
-            .context("reading standard input")?;
-        return Ok(("standard input".into(), text));
-    }
-    let path = std::path::Path::new(source);
-    if path.exists() {
-        let text = std::fs::read_to_string(path).with_context(|| format!("reading {source}"))?;
-        return Ok((source.to_string(), text));
-    }
-    if looks_like_link(source) {
-        // The link's own errors say what is wrong with it; the edits and the validator then
-        // see the scenario as JSON, like any file's.
-        let scenario = share::decode(source).map_err(|e| anyhow!("{e}"))?;
-        return Ok(("the share link".into(), serde_json::to_string(&scenario)?));
-    }
-    if let Some(preset) = presets::find(source) {
-        return Ok((format!("preset {source}"), preset.json.to_string()));
-    }
-    let names: Vec<&str> = presets::ALL.iter().map(|p| p.name).collect();
-    bail!(
-        "{source}: no such file or preset (presets: {})",
-        names.join(", ")
-    )
-}
-
-/// A share link as a user pastes it: a URL (any scheme, so that a mistyped one gets the link
-/// decoder's message, not "no such file"), a bare `?s=…`/`#s=…`, or a payload
-/// `<digits>.<base64url>` of at least [`MIN_PAYLOAD_DATA_CHARS`]. Only asked when no file has
-/// that name.
-/// The smallest valid scenario's payload is about 100 characters; a shorter `<digits>.<word>`
-/// is more likely a mistyped file name (`1.json`) and gets the "no such file" message.
-const MIN_PAYLOAD_DATA_CHARS: usize = 20;
-
-fn looks_like_link(source: &str) -> bool {
-    let source = source.trim();
-    if source.contains("://") || source.starts_with("?s=") || source.starts_with("#s=") {
-        return true;
-    }
-    match source.split_once('.') {
-        Some((format, data)) => {
-            data.len() >= MIN_PAYLOAD_DATA_CHARS
-                && !format.is_empty()
-                && format.bytes().all(|b| b.is_ascii_digit())
-                && data
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    // What opening the link does, so that no link is printed that would not open.
+    match share::decode(&payload) {
+        Ok(decoded) if decoded == *scenario => Ok(share::link_with_payload(base, &payload)),
+        Ok(_) => {
+            bail!("this scenario's link would not open the same scenario; share the file instead")
         }
-        None => false,
+        Err(e) => bail!("this scenario's link would not open ({e}); share the file instead"),
     }
 }
 
-fn json_output(sim: &Sim) -> Value {
-    let rows: Vec<Value> = sim
-        .rows()
-        .iter()
-        .map(|row| {
-            Value::Array(
-                row.values()
-                    .map(|v| v.map_or(Value::Null, Value::from))
-                    .collect(),
-            )
-        })
-        .collect();
+/// `metastable fluid`.
+fn fluid(
+    scenario: &Scenario,
+    csv: bool,
+    plot: Option<&std::path::Path>,
+    limits: Limits,
+    out: &mut Stdout,
+) -> Result<()> {
+    let model = Fluid::of(scenario).map_err(|e| anyhow!("{e}"))?;
+    if let Some(path) = plot {
+        let mut sim = Sim::with_limits(scenario, limits).map_err(|e| anyhow!("{e}"))?;
+        sim.run();
+        if let Some(stopped) = sim.stopped() {
+            bail!("the simulation stopped: {stopped}");
+        }
+        let svg = state_space::draw(
+            &scenario.name,
+            &model,
+            &model.trajectory(scenario.bucket_s),
+            sim.fluid_trace(),
+        )?;
+        write_file(path, svg.as_bytes())?;
+        note!("state space: {}", path.display());
+    }
+    if csv {
+        out.line("t,q,r,attempts,goodput")?;
+        for s in model.trajectory(1.0) {
+            out.line(format_args!(
+                "{:.0},{:.3},{:.3},{:.3},{:.3}",
+                s.t, s.q, s.r, s.attempts, s.goodput
+            ))?;
+        }
+        return Ok(());
+    }
+    out.line(format_args!(
+        "model: λ = {} requests/s, c = {} workers of μ = {:.3}/s (capacity {:.1}/s), τ = {} s, m = {}, mean backoff {:.3} s",
+        model.lambda,
+        model.c,
+        model.mu,
+        model.c * model.mu,
+        model.tau,
+        model.m,
+        1.0 / model.beta
+    ))?;
+    out.line(format_args!("equilibria at λ = {}:", model.lambda))?;
+    for e in model.equilibria(model.lambda) {
+        out.line(format_args!(
+            "  q = {:.2}, r = {:.3}: {:?}",
+            e.q, e.r, e.stability
+        ))?;
+    }
+    match model.bistable_loads() {
+        Some((low, high)) => out.line(format_args!(
+            "bistable (a good point and a saddle) for λ from {low:.1} to {high:.1} requests/s"
+        ))?,
+        None => out.line("never bistable: no trigger can tip it")?,
+    }
+    out.line(format_args!("verdict: {}", model.verdict()))
+}
+
+/// The rows as CSV, written row by row: exactly [`sim_core::to_csv`], without a second copy
+/// of every row in memory (a run may store a million rows).
+fn write_csv(sim: &Sim, out: &mut Stdout) -> Result<()> {
+    use std::fmt::Write as _;
+    out.line(sim.columns().join(","))?;
+    let mut line = String::new();
+    for row in sim.rows() {
+        line.clear();
+        for (i, value) in row.values().enumerate() {
+            if i > 0 {
+                line.push(',');
+            }
+            if let Some(v) = value {
+                let _ = write!(line, "{v}");
+            }
+        }
+        out.line(&line)?;
+    }
+    Ok(())
+}
+
+/// `--format json`: one object, its keys in order (`columns`, `explanation`, `name`, `rows`,
+/// `seed`, `summary`, `verdict`), written row by row rather than built as one value (a JSON
+/// value per cell would take several times the rows' own memory).
+fn write_json(sim: &Sim, out: &mut Stdout) -> Result<()> {
     let report = sim.report();
-    json!({
-        "name": sim.scenario().name,
-        "seed": sim.scenario().seed,
-        "columns": sim.columns(),
-        "rows": rows,
-        "verdict": report.verdict,
-        "explanation": report.explanation,
-        "summary": sim.summary(),
-    })
+    let head = format!(
+        "{{\"columns\":{},\"explanation\":{},\"name\":{},\"rows\":[",
+        serde_json::to_string(sim.columns())?,
+        serde_json::to_string(&report.explanation)?,
+        serde_json::to_string(&sim.scenario().name)?,
+    );
+    out.bytes(head.as_bytes())?;
+    let mut values: Vec<Value> = Vec::new();
+    for (i, row) in sim.rows().iter().enumerate() {
+        if i > 0 {
+            out.bytes(b",")?;
+        }
+        values.clear();
+        values.extend(row.values().map(|v| v.map_or(Value::Null, Value::from)));
+        out.bytes(serde_json::to_string(&values)?.as_bytes())?;
+    }
+    out.line(format_args!(
+        "],\"seed\":{},\"summary\":{},\"verdict\":{}}}",
+        sim.scenario().seed,
+        // Through a `Value`, whose keys are sorted, as they always were here.
+        serde_json::to_value(sim.summary())?,
+        serde_json::to_string(&report.verdict)?,
+    ))
 }

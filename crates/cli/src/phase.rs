@@ -6,7 +6,6 @@ use anyhow::{anyhow, Result};
 use plotters::prelude::*;
 use sim_core::sweep::{Outcome, Point, Sweep, Threshold};
 use sim_core::Verdict;
-use std::path::Path;
 
 const WIDTH: u32 = 900;
 const HEIGHT: u32 = 640;
@@ -42,8 +41,21 @@ fn edges(values: &[f64]) -> Vec<f64> {
     }
 }
 
-pub fn draw(path: &Path, sweep: &Sweep, points: &[Point], outcomes: &[Outcome]) -> Result<()> {
-    let plot = |e| anyhow!("{e}");
+/// The phase diagram as SVG text (written by the caller, every error checked:
+/// [`crate::output::write_file`]).
+pub fn draw(sweep: &Sweep, points: &[Point], outcomes: &[Outcome]) -> Result<String> {
+    let mut svg = String::new();
+    draw_into(&mut svg, sweep, points, outcomes)?;
+    Ok(svg)
+}
+
+fn draw_into(
+    svg: &mut String,
+    sweep: &Sweep,
+    points: &[Point],
+    outcomes: &[Outcome],
+) -> Result<()> {
+    let plot = |e| anyhow!("drawing the phase diagram: {e}");
     // One value per grid index (whole-number fields may repeat a value after rounding:
     // their cells are then empty, never misplaced).
     let xs: Vec<f64> = points.iter().filter(|p| p.iy == 0).map(|p| p.x).collect();
@@ -52,7 +64,7 @@ pub fn draw(path: &Path, sweep: &Sweep, points: &[Point], outcomes: &[Outcome]) 
         None => vec![0.0],
     };
     let (x_edges, y_edges) = (edges(&xs), edges(&ys));
-    let root = SVGBackend::new(path, (WIDTH, HEIGHT)).into_drawing_area();
+    let root = SVGBackend::with_string(svg, (WIDTH, HEIGHT)).into_drawing_area();
     root.fill(&WHITE).map_err(plot)?;
     let (chart_area, legend_area) = root.split_horizontally(WIDTH - 170);
     let y_label = sweep.y.as_ref().map_or("", |y| y.path.as_str());
@@ -142,14 +154,25 @@ pub fn draw(path: &Path, sweep: &Sweep, points: &[Point], outcomes: &[Outcome]) 
 /// The tipping curve: the smallest trigger that tips the system, per load, with the region
 /// above it (where a trigger causes a metastable failure) shaded.
 pub fn draw_tipping(
-    path: &Path,
+    sweep: &Sweep,
+    loads: &[Point],
+    thresholds: &[Threshold],
+    range: (f64, f64),
+) -> Result<String> {
+    let mut svg = String::new();
+    draw_tipping_into(&mut svg, sweep, loads, thresholds, range)?;
+    Ok(svg)
+}
+
+fn draw_tipping_into(
+    svg: &mut String,
     sweep: &Sweep,
     loads: &[Point],
     thresholds: &[Threshold],
     (low, high): (f64, f64),
 ) -> Result<()> {
-    let plot = |e| anyhow!("{e}");
-    let root = SVGBackend::new(path, (WIDTH, HEIGHT)).into_drawing_area();
+    let plot = |e| anyhow!("drawing the tipping curve: {e}");
+    let root = SVGBackend::with_string(svg, (WIDTH, HEIGHT)).into_drawing_area();
     root.fill(&WHITE).map_err(plot)?;
     let xs: Vec<f64> = loads.iter().map(|p| p.x).collect();
     let x_edges = edges(&xs);

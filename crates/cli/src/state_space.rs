@@ -7,7 +7,6 @@ use plotters::prelude::*;
 use sim_core::fluid::{Arrow, Fluid, Stability, State};
 use sim_core::sweep::verdict_rgb;
 use sim_core::Verdict;
-use std::path::Path;
 
 const WIDTH: u32 = 900;
 const HEIGHT: u32 = 640;
@@ -20,22 +19,33 @@ fn rgb([r, g, b]: [u8; 3]) -> RGBColor {
     RGBColor(r, g, b)
 }
 
-/// Draws the picture. `simulated` is the simulation's `(q, r)` per bucket
+/// Draws the picture as SVG text. `simulated` is the simulation's `(q, r)` per bucket
 /// ([`sim_core::Sim::fluid_trace`]).
 pub fn draw(
-    path: &Path,
+    name: &str,
+    model: &Fluid,
+    trajectory: &[State],
+    simulated: &[(f64, f64)],
+) -> Result<String> {
+    let mut svg = String::new();
+    draw_into(&mut svg, name, model, trajectory, simulated)?;
+    Ok(svg)
+}
+
+fn draw_into(
+    svg: &mut String,
     name: &str,
     model: &Fluid,
     trajectory: &[State],
     simulated: &[(f64, f64)],
 ) -> Result<()> {
-    let plot = |e| anyhow!("{e}");
+    let plot = |e| anyhow!("drawing the state space: {e}");
     let equilibria = model.equilibria(model.lambda);
     let (q_hi, r_hi) = model.frame(trajectory, simulated);
     let q_lo = 1.0;
     let floor = |q: f64| q.max(q_lo);
 
-    let root = SVGBackend::new(path, (WIDTH, HEIGHT)).into_drawing_area();
+    let root = SVGBackend::with_string(svg, (WIDTH, HEIGHT)).into_drawing_area();
     root.fill(&WHITE).map_err(plot)?;
     let mut chart = ChartBuilder::on(&root)
         .caption(

@@ -79,6 +79,7 @@ fn summary_has_exactly_the_listed_fields_in_order() {
             "failed",
             "in_flight",
             "events",
+            "work",
             "goodput_before",
             "goodput_after",
             "recovery_s",
@@ -188,15 +189,27 @@ fn invalid_input_exits_2_naming_block_and_field() {
 #[test]
 fn a_run_past_a_limit_exits_2_with_the_reason() {
     let out = metastable(
+        &["run", "retry-storm", "--max-work", "10000", "--summary"],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("budget of work") && stderr(&out).contains("--max-work"),
+        "{}",
+        stderr(&out)
+    );
+    // The flag it replaced says what replaced it.
+    let out = metastable(
         &["run", "retry-storm", "--max-events", "10000", "--summary"],
         None,
     );
     assert_eq!(out.status.code(), Some(2));
     assert!(
-        stderr(&out).contains("more than 10000 events"),
+        stderr(&out).starts_with("error: --max-events is now --max-work"),
         "{}",
         stderr(&out)
     );
+    assert!(stdout(&out).is_empty());
 }
 
 #[test]
@@ -728,4 +741,1070 @@ fn sweep_reads_a_scenario_from_standard_input() {
     let out = metastable(&["sweep", "-", "--x", "users.rate=1..2:2"], Some(SMALL));
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(stdout(&out).lines().count(), 1 + 2, "{}", stdout(&out));
+}
+
+// ---------------------------------------------------------------------------------------
+// Hostile input (issue 12, SPEC §10): one test per numbered finding the CLI answers for,
+// each reproducing the input (generated here where it is large) and asserting the new
+// behaviour, with the process's peak memory where the finding was about memory.
+
+/// What a run of the binary gave, with its peak resident memory and its time.
+struct Measured {
+    out: Output,
+    peak_rss_mib: f64,
+    wall_s: f64,
+}
+
+/// Set (to a JSON job) in the environment of this test binary when it is re-run as the
+/// measuring parent of one command ([`peak_rss_helper`]).
+const RSS_HELPER: &str = "METASTABLE_TEST_RSS_HELPER";
+
+/// Runs the binary with `stdin` fed to it (a reader that stops early is fine) and `env` set,
+/// and measures its peak RSS.
+///
+/// The kernel's account of a child (`wait4`) starts from the peak of the process that
+/// spawned it (exec records the old address space's high-water mark, and a spawned child
+/// shares or copies this test process's, tens of MiB once other tests have run). So the
+/// command is spawned by a small fresh process instead: this test binary re-run as
+/// [`peak_rss_helper`], which writes the command's outputs, status, peak RSS and time to
+/// files.
+fn measured(args: &[&str], stdin: Option<Vec<u8>>, env: &[(&str, &str)]) -> Measured {
+    let dir = std::env::temp_dir().join(format!(
+        "metastable-rss-{}-{}",
+        std::process::id(),
+        NEXT_MEASURE.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let job = serde_json::json!({
+        "bin": env!("CARGO_BIN_EXE_metastable"),
+        "args": args,
+        "env": env.iter().map(|(k, v)| [k, v]).collect::<Vec<_>>(),
+        "dir": dir,
+    });
+    let mut helper = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "peak_rss_helper",
+            "--exact",
+            "--test-threads=1",
+            "--nocapture",
+        ])
+        .env(RSS_HELPER, job.to_string())
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the test binary runs");
+    let feeder = stdin.map(|bytes| {
+        let mut pipe = helper.stdin.take().unwrap();
+        // The command may stop reading (that is the point of some tests): ignore EPIPE.
+        std::thread::spawn(move || drop(pipe.write_all(&bytes)))
+    });
+    let helped = helper.wait_with_output().unwrap();
+    if let Some(feeder) = feeder {
+        feeder.join().unwrap();
+    }
+    let read = |name: &str| std::fs::read(dir.join(name)).unwrap_or_default();
+    let report = String::from_utf8(read("report")).unwrap();
+    assert!(
+        helped.status.success() && !report.is_empty(),
+        "the measuring helper failed: {}",
+        String::from_utf8_lossy(&helped.stderr)
+    );
+    let numbers: Vec<f64> = report
+        .split_whitespace()
+        .map(|n| n.parse().unwrap())
+        .collect();
+    let measured = Measured {
+        out: Output {
+            status: std::os::unix::process::ExitStatusExt::from_raw(numbers[0] as i32),
+            stdout: read("stdout"),
+            stderr: read("stderr"),
+        },
+        peak_rss_mib: numbers[1] / 1024.0,
+        wall_s: numbers[2],
+    };
+    std::fs::remove_dir_all(&dir).ok();
+    measured
+}
+
+static NEXT_MEASURE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Not a test of its own: when this binary is re-run by [`measured`], runs the command of
+/// the job in [`RSS_HELPER`] (standard input passed on, outputs to files) and writes its
+/// raw wait status, peak RSS in KiB and wall time in seconds to the job's `report`.
+#[test]
+fn peak_rss_helper() {
+    let Ok(job) = std::env::var(RSS_HELPER) else {
+        return;
+    };
+    let job: serde_json::Value = serde_json::from_str(&job).unwrap();
+    let dir = std::path::PathBuf::from(job["dir"].as_str().unwrap());
+    let text = |v: &serde_json::Value| v.as_str().unwrap().to_string();
+    let started = std::time::Instant::now();
+    let child = Command::new(text(&job["bin"]))
+        .args(job["args"].as_array().unwrap().iter().map(text))
+        .envs(
+            job["env"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|kv| (text(&kv[0]), text(&kv[1]))),
+        )
+        .env_remove(RSS_HELPER)
+        .env_remove("METASTABLE_BASE_URL")
+        .stdin(Stdio::inherit())
+        .stdout(std::fs::File::create(dir.join("stdout")).unwrap())
+        .stderr(std::fs::File::create(dir.join("stderr")).unwrap())
+        .spawn()
+        .unwrap();
+    let (status, peak_kib) = wait_with_rusage(child.id());
+    let wall_s = started.elapsed().as_secs_f64();
+    // `child` was reaped above: dropping it does not wait again.
+    drop(child);
+    std::fs::write(
+        dir.join("report"),
+        format!(
+            "{} {peak_kib} {wall_s}",
+            std::os::unix::process::ExitStatusExt::into_raw(status)
+        ),
+    )
+    .unwrap();
+}
+
+/// Waits for the child `pid` and returns its exit status and its peak RSS in KiB.
+#[allow(unsafe_code)]
+fn wait_with_rusage(pid: u32) -> (std::process::ExitStatus, i64) {
+    use std::os::unix::process::ExitStatusExt;
+    let mut status: libc::c_int = 0;
+    // SAFETY: `rusage` is plain data that `wait4` fills in; `pid` is our own child, which
+    // nothing else waits for.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let reaped = unsafe { libc::wait4(pid as libc::pid_t, &mut status, 0, &mut usage) };
+    assert_eq!(reaped, pid as libc::pid_t, "wait4 failed");
+    (
+        std::process::ExitStatus::from_raw(status),
+        usage.ru_maxrss as i64,
+    )
+}
+
+/// A file in the temporary directory, removed when dropped.
+struct TempFile(std::path::PathBuf);
+
+impl TempFile {
+    fn new(name: &str, bytes: &[u8]) -> TempFile {
+        let path =
+            std::env::temp_dir().join(format!("metastable-hostile-{}-{name}", std::process::id()));
+        std::fs::write(&path, bytes).unwrap();
+        TempFile(path)
+    }
+
+    fn path(&self) -> &str {
+        self.0.to_str().unwrap()
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        std::fs::remove_file(&self.0).ok();
+    }
+}
+
+/// The binary with standard output and standard error as given (a closed pipe, a full
+/// device), standard input empty.
+fn with_outputs(args: &[&str], stdout: Stdio, stderr: Stdio) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_metastable"))
+        .args(args)
+        .env_remove("METASTABLE_BASE_URL")
+        .stdin(Stdio::null())
+        .stdout(stdout)
+        .stderr(stderr)
+        .output()
+        .expect("the binary runs")
+}
+
+/// A pipe whose reader is already closed: every write to it fails with EPIPE.
+#[allow(unsafe_code)]
+fn closed_pipe() -> Stdio {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    let mut fds = [0 as libc::c_int; 2];
+    // SAFETY: `pipe2` fills in two new descriptors, each then owned by exactly one `OwnedFd`.
+    // (`std::io::pipe` would do, but is newer than the workspace's minimum Rust.) Close on
+    // exec, so that no other test's child inherits the reader and keeps the pipe open.
+    let (reader, writer) = unsafe {
+        assert_eq!(
+            libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC),
+            0,
+            "pipe2 failed"
+        );
+        (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1]))
+    };
+    drop(reader);
+    writer.into()
+}
+
+fn dev_full() -> Option<Stdio> {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .ok()
+        .map(Stdio::from)
+}
+
+/// A command of every kind that writes to standard output.
+const EVERY_OUTPUT: &[&[&str]] = &[
+    &["presets"],
+    &["presets", "--captions"],
+    &["validate", "retry-storm"],
+    &["url", "retry-storm"],
+    &["run", "retry-storm"],
+    &["run", "retry-storm", "--summary"],
+    &["run", "retry-storm", "--format", "json"],
+    &[
+        "sweep",
+        "retry-storm",
+        "--x",
+        "users.rate=50..60:2",
+        "--set",
+        "duration_s=30",
+    ],
+    &[
+        "tip",
+        "retry-storm",
+        "--load",
+        "users.rate=60..80:2",
+        "--trigger",
+        "triggers.0.factor=1..3",
+        "--seeds",
+        "1",
+        "--steps",
+        "1",
+        "--set",
+        "duration_s=120",
+    ],
+    &["fluid", "retry-storm"],
+    &["fluid", "retry-storm", "--csv"],
+    &["--help"],
+    &["--version"],
+];
+
+#[test]
+fn finding_6_closed_stdout_exits_quietly() {
+    // Before: `presets --captions | head -1` and friends exited 101 ("failed printing to
+    // stdout: Broken pipe"). Now every command stops at once with status 0 and says nothing.
+    for args in EVERY_OUTPUT {
+        let out = with_outputs(args, closed_pipe(), Stdio::piped());
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).is_empty(), "{args:?}: {}", stderr(&out));
+    }
+}
+
+#[test]
+fn finding_6_full_disk_exits_2_with_a_message() {
+    for args in EVERY_OUTPUT {
+        let Some(full) = dev_full() else {
+            eprintln!("no /dev/full here: skipped");
+            return;
+        };
+        let out = with_outputs(args, full, Stdio::piped());
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("error: writing to standard output: No space left on device"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+        assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
+    }
+}
+
+#[test]
+fn finding_6_a_failing_stderr_does_not_panic() {
+    let Some(full) = dev_full() else { return };
+    // Before: 101 (`eprintln!` panics when it cannot write).
+    let out = with_outputs(&["run", "nope"], Stdio::piped(), full);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stdout(&out).is_empty());
+    // The notes on standard error are best effort: the rows still come, the status is 0.
+    let out = with_outputs(&["run", "retry-storm"], Stdio::piped(), dev_full().unwrap());
+    assert_eq!(out.status.code(), Some(0));
+    let golden = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/golden/retry-storm.csv"
+    ))
+    .unwrap();
+    assert!(out.stdout == golden, "the rows are all there");
+    let out = with_outputs(
+        &["sweep", "-", "--x", "users.rate=1..2:2"],
+        Stdio::piped(),
+        dev_full().unwrap(),
+    );
+    assert_eq!(out.status.code(), Some(2), "standard input is empty");
+    let out = with_outputs(&["tip", "--bogus"], Stdio::piped(), dev_full().unwrap());
+    assert_eq!(out.status.code(), Some(2), "a usage error");
+}
+
+#[test]
+fn finding_12_plot_to_full_disk_fails() {
+    if dev_full().is_none() {
+        return;
+    }
+    // Before: `sweep --plot /dev/full` exited 0 and said it had written the diagram.
+    for (args, note) in [
+        (
+            vec![
+                "sweep",
+                "retry-storm",
+                "--x",
+                "users.rate=50..60:2",
+                "--set",
+                "duration_s=30",
+                "--plot",
+            ],
+            "phase diagram:",
+        ),
+        (
+            vec![
+                "tip",
+                "retry-storm",
+                "--load",
+                "users.rate=60..80:2",
+                "--trigger",
+                "triggers.0.factor=1..3",
+                "--seeds",
+                "1",
+                "--steps",
+                "1",
+                "--set",
+                "duration_s=120",
+                "--plot",
+            ],
+            "tipping curve:",
+        ),
+        (vec!["fluid", "retry-storm", "--plot"], "state space:"),
+    ] {
+        for (target, says) in [
+            (
+                "/dev/full",
+                "error: writing /dev/full: No space left on device",
+            ),
+            (
+                "/nonexistent-dir/plot.svg",
+                "error: writing /nonexistent-dir/plot.svg: No such file or directory",
+            ),
+        ] {
+            let mut all = args.clone();
+            all.push(target);
+            let out = metastable(&all, None);
+            assert_eq!(out.status.code(), Some(2), "{all:?}: {}", stderr(&out));
+            assert!(stderr(&out).contains(says), "{all:?}: {}", stderr(&out));
+            assert!(!stderr(&out).contains(note), "{all:?}: {}", stderr(&out));
+        }
+    }
+}
+
+/// The summary's totals of `run … --summary` with these arguments.
+fn summary_of(args: &[&str]) -> serde_json::Value {
+    let mut all = vec!["run"];
+    all.extend_from_slice(args);
+    all.push("--summary");
+    let out = metastable(&all, None);
+    assert!(out.status.success(), "{all:?}: {}", stderr(&out));
+    serde_json::from_str(&stdout(&out)).unwrap()
+}
+
+/// The cells of a sweep's rows by column name (the header's).
+fn sweep_rows(args: &[&str]) -> Vec<std::collections::BTreeMap<String, String>> {
+    let mut all = vec!["sweep"];
+    all.extend_from_slice(args);
+    let out = metastable(&all, None);
+    assert!(out.status.success(), "{all:?}: {}", stderr(&out));
+    let text = stdout(&out);
+    let mut lines = text.lines();
+    let header: Vec<String> = lines.next().unwrap().split(',').map(String::from).collect();
+    lines
+        .map(|l| {
+            header
+                .iter()
+                .cloned()
+                .zip(l.split(',').map(String::from))
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn finding_9_seed_above_2_53_runs_exactly() {
+    let run = |seed: &str| summary_of(&["retry-storm", "--seed", seed, "--set", "duration_s=80"]);
+    let (exact, neighbour) = (run("9007199254740993"), run("9007199254740992"));
+    assert_ne!(
+        exact["requests"], neighbour["requests"],
+        "the two seeds differ, so the test can tell them apart"
+    );
+    // Before: the sweep passed the seed through an f64 and ran …992.
+    let rows = sweep_rows(&[
+        "retry-storm",
+        "--x",
+        "users.rate=80..80:1",
+        "--seed",
+        "9007199254740993",
+        "--set",
+        "duration_s=80",
+    ]);
+    assert_eq!(rows[0]["requests"], exact["requests"].to_string());
+    assert_eq!(rows[0]["events"], exact["events"].to_string());
+    // `tip` goes through the same seeds: its search at one load with the exact seed finds
+    // what a sweep over the trigger's ends finds.
+    let out = metastable(
+        &[
+            "tip",
+            "retry-storm",
+            "--seed",
+            "9007199254740993",
+            "--load",
+            "users.rate=80..80:1",
+            "--trigger",
+            "triggers.0.factor=1..3",
+            "--seeds",
+            "1",
+            "--steps",
+            "0",
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
+#[test]
+fn finding_9_the_largest_seed_runs_and_the_next_seeds_wrap_to_0() {
+    // Before: "invalid type: floating point `1.8446744073709552e+19`, expected u64", naming
+    // no field. Now 2^64 - 1 runs, and the seeds after it are 0 and 1 (modulo 2^64).
+    let rows = sweep_rows(&[
+        "retry-storm",
+        "--x",
+        "users.rate=80..80:1",
+        "--seed",
+        "18446744073709551615",
+        "--seeds",
+        "3",
+        "--set",
+        "duration_s=80",
+    ]);
+    let requests: Vec<u64> = ["18446744073709551615", "0", "1"]
+        .iter()
+        .map(|seed| {
+            summary_of(&["retry-storm", "--seed", seed, "--set", "duration_s=80"])["requests"]
+                .as_u64()
+                .unwrap()
+        })
+        .collect();
+    let mean = requests.iter().sum::<u64>() as f64 / 3.0;
+    let swept: f64 = rows[0]["requests"].parse().unwrap();
+    assert!((swept - mean).abs() < 1e-6, "{swept} vs {requests:?}");
+    // One past the largest is refused by the argument parser, naming the flag.
+    let out = metastable(
+        &["run", "retry-storm", "--seed", "18446744073709551616"],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--seed"), "{}", stderr(&out));
+}
+
+#[test]
+fn finding_9_a_seed_axis_is_validated_and_sets_each_points_seed() {
+    // Before: accepted, and every point ran the scenario's own seed.
+    for (axis, says) in [
+        (
+            "seed=-1..1:3",
+            "--x `seed=-1..1:3`: the low end of the seed axis must be a whole number from 0 to 18446744073709551615 (got `-1`)",
+        ),
+        ("seed=0..1.5:2", "the high end of the seed axis must be a whole number"),
+        (
+            "seed=0..18446744073709551616:2",
+            "(got `18446744073709551616`)",
+        ),
+    ] {
+        let out = metastable(&["sweep", "retry-storm", "--x", axis], None);
+        assert_eq!(out.status.code(), Some(2), "{axis}");
+        assert!(stderr(&out).contains(says), "{axis}: {}", stderr(&out));
+        assert!(stdout(&out).is_empty());
+    }
+    let rows = sweep_rows(&[
+        "retry-storm",
+        "--x",
+        "seed=18446744073709551614..18446744073709551615:2",
+        "--set",
+        "duration_s=80",
+    ]);
+    assert_eq!(rows.len(), 2);
+    for (row, seed) in rows
+        .iter()
+        .zip(["18446744073709551614", "18446744073709551615"])
+    {
+        assert_eq!(row["seed"], seed, "the exact seed is in the row");
+        let run = summary_of(&["retry-storm", "--seed", seed, "--set", "duration_s=80"]);
+        assert_eq!(row["requests"], run["requests"].to_string(), "seed {seed}");
+    }
+    assert_ne!(rows[0]["requests"], rows[1]["requests"]);
+}
+
+#[test]
+fn finding_13_a_range_with_non_finite_points_is_refused() {
+    // Before: the middle point was NaN.
+    let out = metastable(
+        &["sweep", "retry-storm", "--x", "users.rate=-1e308..1e308:3"],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("--x `users.rate=-1e308..1e308:3`: the range is too wide"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(stdout(&out).is_empty());
+}
+
+/// Peak memory of a command that reads no more than the 4 MiB it is allowed, with the
+/// binary's own size and a debug build's allocator slack: far below what reading the
+/// inputs below would take.
+const SMALL_RSS_MIB: f64 = 32.0;
+
+#[test]
+fn finding_10_dev_zero_is_refused_unread() {
+    // Before: `run /dev/zero` read until it had 2 GB.
+    let m = measured(&["run", "/dev/zero"], None, &[]);
+    assert_eq!(m.out.status.code(), Some(2), "{}", stderr(&m.out));
+    assert!(
+        stderr(&m.out).starts_with(
+            "error: /dev/zero holds more than 4 MiB (4194304 bytes), the most a scenario may be, so it was not read further"
+        ),
+        "{}",
+        stderr(&m.out)
+    );
+    assert!(m.peak_rss_mib < SMALL_RSS_MIB, "{} MiB", m.peak_rss_mib);
+    assert!(m.wall_s < 10.0, "{} s", m.wall_s);
+}
+
+/// A scenario document of `blocks` server blocks behind one client: valid JSON, about 90
+/// bytes a block.
+fn many_blocks(blocks: usize) -> Vec<u8> {
+    let mut text = String::from(
+        r#"{"version": 1, "name": "many", "duration_s": 10, "blocks": [{"id": "users", "kind": "client", "rate": 1, "to": "s0"}"#,
+    );
+    for i in 0..blocks {
+        text.push_str(&format!(
+            r#", {{"id": "s{i}", "kind": "server", "workers": 1, "service": {{"mean_s": 0.1}}}}"#
+        ));
+    }
+    text.push_str("]}");
+    text.into_bytes()
+}
+
+#[test]
+fn finding_10_a_file_over_the_limit_is_refused_unread() {
+    // Before: a 91 MB file of 10^6 blocks took 1.77 GB. This one is 30 MB.
+    let bytes = many_blocks(400_000);
+    let size = bytes.len();
+    assert!(size > 24 << 20, "{size}");
+    let file = TempFile::new("many-blocks.json", &bytes);
+    for command in ["run", "validate", "url", "fluid"] {
+        let m = measured(&[command, file.path()], None, &[]);
+        assert_eq!(m.out.status.code(), Some(2), "{}", stderr(&m.out));
+        let says = format!(
+            "({size} bytes); a scenario file may be at most 4 MiB (4194304 bytes), so it was not read"
+        );
+        assert!(stderr(&m.out).contains(&says), "{}", stderr(&m.out));
+        assert!(
+            m.peak_rss_mib < SMALL_RSS_MIB,
+            "{command}: {} MiB",
+            m.peak_rss_mib
+        );
+        assert!(m.wall_s < 5.0, "{} s", m.wall_s);
+    }
+    // Just under the limit is read (and then judged: too many blocks).
+    let under = many_blocks(40_000);
+    assert!(under.len() < 4 << 20);
+    let file = TempFile::new("under.json", &under);
+    let out = metastable(&["validate", file.path()], None);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("is not a valid scenario"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn finding_10_standard_input_over_the_limit_is_refused() {
+    let m = measured(&["run", "-"], Some(many_blocks(100_000)), &[]);
+    assert_eq!(m.out.status.code(), Some(2));
+    assert!(
+        stderr(&m.out).starts_with("error: standard input holds more than 4 MiB (4194304 bytes)"),
+        "{}",
+        stderr(&m.out)
+    );
+    assert!(m.peak_rss_mib < SMALL_RSS_MIB, "{} MiB", m.peak_rss_mib);
+}
+
+#[test]
+fn finding_10_a_link_longer_than_a_link_can_be_is_refused_undecoded() {
+    let link = format!("https://metastable.example/?s=1.{}", "A".repeat(100_000));
+    for command in ["run", "validate", "url"] {
+        let out = metastable(&[command, &link], None);
+        assert_eq!(out.status.code(), Some(2));
+        assert!(
+            stderr(&out).starts_with("error: this link is too long (100032 characters; a link holds at most 65536 characters of scenario), so it was not decoded"),
+            "{}",
+            stderr(&out)
+        );
+    }
+}
+
+#[test]
+fn finding_11_url_refuses_what_run_refuses() {
+    // Before: `url` printed a 3,032-character link for a 2 MB name, which `run LINK` and the
+    // playground refuse (its JSON is over the 1 MiB a link may inflate to).
+    let mut doc: serde_json::Value = serde_json::from_str(SMALL).unwrap();
+    doc["name"] = "n".repeat(2_000_000).into();
+    let file = TempFile::new("long-name.json", doc.to_string().as_bytes());
+    let out = metastable(&["url", file.path()], None);
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out).len());
+    assert!(
+        stderr(&out).starts_with("error: this scenario is too large for a link: its JSON is 2000"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(stdout(&out).is_empty());
+
+    // A scenario whose start does not fit the state limit: `validate` and `url` say so as
+    // `run` does (before: `validate` said it was fine, and `url` printed its link).
+    let closed = [
+        "closed-loop",
+        "--set",
+        "users.users=1000000",
+        "--max-state-mib",
+        "16",
+    ];
+    let mut messages = Vec::new();
+    for command in ["run", "validate", "url"] {
+        let mut all = vec![command];
+        all.extend(closed);
+        let out = metastable(&all, None);
+        assert_eq!(out.status.code(), Some(2), "{command}: {}", stdout(&out));
+        assert!(
+            stderr(&out).starts_with("error: preset closed-loop cannot run within the limits:\nblock \"users\", field `users`"),
+            "{command}: {}",
+            stderr(&out)
+        );
+        assert!(stdout(&out).is_empty());
+        messages.push(stderr(&out));
+    }
+    assert!(messages.windows(2).all(|w| w[0] == w[1]), "{messages:?}");
+
+    // An invalid scenario: the same message from both.
+    let bad = SMALL.replace("\"workers\": 2", "\"workers\": 0");
+    let run = metastable(&["run", "-"], Some(&bad));
+    let url = metastable(&["url", "-"], Some(&bad));
+    assert_eq!(url.status.code(), Some(2));
+    assert_eq!(stderr(&run), stderr(&url));
+
+    // And every link `url` prints opens: each preset's, run through the link.
+    for preset in sim_core::presets::ALL {
+        let link = url_of(&[preset.name]);
+        let out = metastable(&["validate", &link], None);
+        assert!(out.status.success(), "{}: {}", preset.name, stderr(&out));
+    }
+}
+
+#[test]
+fn finding_13_escape_codes_in_ids_are_escaped() {
+    // Before: the escape sequences reached the terminal as they were.
+    let hostile = SMALL
+        .replace("\"id\": \"api\"", "\"id\": \"api\\u001b[2J\\u0007\"")
+        .replace(
+            "\"name\": \"small\"",
+            "\"name\": \"sm\\u001b]0;owned\\u0007all\\u202e\"",
+        );
+    let out = metastable(&["validate", "-"], Some(&hostile));
+    assert_eq!(out.status.code(), Some(2));
+    let text = stderr(&out);
+    // The core escapes the ids it quotes (`\u{1b}`); whatever else is left, the command
+    // escapes (`\x1b`).
+    assert!(
+        text.contains("api\\x1b[2J\\x07") || text.contains("api\\u{1b}[2J\\u{7}"),
+        "{text}"
+    );
+    assert!(!text.contains(['\u{1b}', '\u{7}']), "{text:?}");
+
+    // A valid scenario whose name has them: `validate` prints the name escaped.
+    let named = SMALL.replace(
+        "\"name\": \"small\"",
+        "\"name\": \"sm\\u001b]0;owned\\u0007all\\u202e\"",
+    );
+    let out = metastable(&["validate", "-"], Some(&named));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).starts_with("ok: \"sm\\x1b]0;owned\\x07all\\u{202e}\" (2 blocks"),
+        "{}",
+        stdout(&out)
+    );
+    // An argument that is neither file nor preset is echoed escaped too.
+    let out = metastable(&["run", "no\u{1b}[31mthing"], None);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).starts_with("error: no\\x1b[31mthing: no such file or preset"),
+        "{:?}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn finding_13_s_link_form() {
+    // Before: `s=…` was read as a file name ("no such file or preset").
+    let url = url_of(&["retry-storm"]);
+    let payload = url.split_once("?s=").unwrap().1.to_string();
+    let direct = metastable(&["run", "retry-storm", "--summary"], None);
+    let expected = stdout(&direct);
+    let verdict = |text: &str| text.lines().next().map(String::from);
+    // Every form docs/share-url.md accepts.
+    for form in [
+        format!("s={payload}"),
+        format!("  s={payload}\n"),
+        format!("?s={payload}"),
+        format!("#s={payload}"),
+        format!("#/route?s={payload}"),
+        format!("https://metastable.example/?embed&charts=goodput&s={payload}&knobs"),
+        format!("https://metastable.example/#s={payload}"),
+        format!("https://metastable.example/#/route?s={payload}"),
+        format!("https://example.org/blog/metastable/?s={payload}"),
+        format!("metastable.example/?s={payload}"),
+        format!(" {payload} "),
+    ] {
+        let out = metastable(&["run", &form, "--summary"], None);
+        assert!(out.status.success(), "{form:?}: {}", stderr(&out));
+        assert_eq!(verdict(&stdout(&out)), verdict(&expected), "{form:?}");
+        let counts = |t: &str| {
+            let v: serde_json::Value = serde_json::from_str(t).unwrap();
+            (v["requests"].clone(), v["events"].clone())
+        };
+        assert_eq!(counts(&stdout(&out)), counts(&expected), "{form:?}");
+    }
+}
+
+/// A scenario whose queue grows without end (20,000 requests/s at one worker): each run
+/// stops when its state reaches its share of the budget.
+const GROWING: &str = r#"{"version": 1, "name": "grow", "seed": 1, "duration_s": 100000,
+  "bucket_s": 10, "blocks": [
+    {"id": "users", "kind": "client", "rate": 20000, "timeout_s": 1000000, "to": "api"},
+    {"id": "api", "kind": "server", "workers": 1, "service": {"mean_s": 1}}]}"#;
+
+#[test]
+fn finding_8_sweep_threads_share_one_budget() {
+    // Before: each of the threads' runs had the whole budget (1 GiB each: 1.6 GB for a
+    // sweep of this scenario on 2 threads). Now 4 threads share 64 MiB.
+    let file = TempFile::new("growing.json", GROWING.as_bytes());
+    for args in [
+        vec!["sweep", file.path(), "--x", "users.rate=20000..20003:4"],
+        vec![
+            "tip",
+            file.path(),
+            "--load",
+            "users.rate=20000..20003:4",
+            "--trigger",
+            "duration_s=99999..100000",
+            "--seeds",
+            "2",
+        ],
+    ] {
+        let mut all = args.clone();
+        all.extend(["--max-state-mib", "64"]);
+        let m = measured(&all, None, &[("RAYON_NUM_THREADS", "4")]);
+        assert_eq!(m.out.status.code(), Some(2), "{}", stderr(&m.out));
+        assert!(
+            stderr(&m.out).contains("the simulation state grew past 16 MiB")
+                && stderr(&m.out).contains(
+                    "(the state budget of 64 MiB is shared: each of the 4 threads' runs has 16 MiB of it)"
+                ),
+            "{}",
+            stderr(&m.out)
+        );
+        // 4 runs of 16 MiB, the binary and the slack of the state's estimate.
+        assert!(
+            m.peak_rss_mib < 64.0 + 32.0,
+            "{all:?}: {} MiB",
+            m.peak_rss_mib
+        );
+    }
+    // A sweep that fits says how the budget was shared.
+    let out = Command::new(env!("CARGO_BIN_EXE_metastable"))
+        .args(["sweep", "retry-storm", "--x", "users.rate=50..60:2"])
+        .args([
+            "--set",
+            "duration_s=30",
+            "--max-state-mib",
+            "64",
+            "--max-work",
+            "1000000",
+        ])
+        .env("RAYON_NUM_THREADS", "4")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("on 4 threads (16 MiB of state and 1000000 units of work per run)"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn large_sweeps_are_refused_unless_asked() {
+    // Before: a 10^4-point × 1,000-seed sweep was accepted, and printed nothing for hours.
+    // This one is 10,100 runs of 1 s: the old command ran them all.
+    let out = metastable(
+        &[
+            "sweep",
+            "retry-storm",
+            "--x",
+            "users.rate=1..100:100",
+            "--seeds",
+            "101",
+            "--set",
+            "duration_s=1",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).starts_with("error: the grid has 100 points × 101 seeds = 10100 runs, more than 10000, the most one command makes unless asked: use a smaller grid or fewer seeds, or --max-points 10100 to run them all"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(stdout(&out).is_empty());
+    // `--max-points` moves the limit either way.
+    let small = [
+        "sweep",
+        "retry-storm",
+        "--x",
+        "users.rate=50..60:2",
+        "--seeds",
+        "3",
+        "--set",
+        "duration_s=10",
+    ];
+    let mut over = small.to_vec();
+    over.extend(["--max-points", "5"]);
+    let out = metastable(&over, None);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("= 6 runs, more than 5"),
+        "{}",
+        stderr(&out)
+    );
+    let mut enough = small.to_vec();
+    enough.extend(["--max-points", "6"]);
+    assert!(metastable(&enough, None).status.success());
+    // A tipping search counts its most runs: loads × seeds × (steps + 2).
+    let out = metastable(
+        &[
+            "tip",
+            "retry-storm",
+            "--load",
+            "users.rate=40..100:1000",
+            "--trigger",
+            "triggers.0.factor=1..5",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains(
+            "the search may make 1000 loads × 3 seeds × (6 halvings + 2 ends) = 24000 runs, more than 10000"
+        ),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn large_sweeps_stream_their_rows_in_grid_order() {
+    // The rows of the points before a failing one are out before the error (before: the
+    // whole grid was collected first, and a failure printed no row at all).
+    let out = metastable(
+        &[
+            "sweep",
+            "-",
+            "--x",
+            "users.rate=10..1000:5",
+            "--max-work",
+            "30000",
+        ],
+        Some(SMALL),
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    let text = stdout(&out);
+    let rows: Vec<&str> = text.lines().skip(1).collect();
+    assert!(!rows.is_empty() && rows.len() < 5, "{text}");
+    assert!(rows[0].starts_with("10,1,stable,"), "{text}");
+    let failed_at = ["10", "257.5", "505", "752.5", "1000"][rows.len()];
+    assert!(
+        stderr(&out).starts_with(&format!("error: at users.rate = {failed_at}, seed 3: ")),
+        "{}",
+        stderr(&out)
+    );
+}
+
+// The engine's findings (1–5), through the command: the process's peak memory and time on
+// the inputs of `sim_core::hostile`, which the core's own tests (`tests/it/hostile.rs`)
+// check from inside.
+
+#[test]
+fn finding_1_fan_out_stays_within_the_state_limit() {
+    // 998 retry layers of 2 attempts. Before: 2.8 GB and an abort at the default limit, 273
+    // MiB at --max-state-mib 64.
+    let file = TempFile::new(
+        "retry-chain.json",
+        sim_core::hostile::retry_chain(998, 2).as_bytes(),
+    );
+    let m = measured(
+        &["run", file.path(), "--summary", "--max-state-mib", "64"],
+        None,
+        &[],
+    );
+    assert_eq!(m.out.status.code(), Some(2), "{}", stderr(&m.out));
+    assert!(
+        stderr(&m.out).contains("the simulation state grew past 64 MiB"),
+        "{}",
+        stderr(&m.out)
+    );
+    assert!(m.peak_rss_mib < 64.0 + 32.0, "{} MiB", m.peak_rss_mib);
+    eprintln!(
+        "finding 1: peak {:.0} MiB in {:.2} s",
+        m.peak_rss_mib, m.wall_s
+    );
+}
+
+#[test]
+fn finding_2_construction_is_refused_before_it_allocates() {
+    // 100 closed-loop clients of 10⁶ users. Before: an abort at 2.1 GB while building, and
+    // `validate` said the file was fine.
+    let file = TempFile::new(
+        "users.json",
+        sim_core::hostile::closed_clients(100, 1_000_000).as_bytes(),
+    );
+    for command in ["run", "validate"] {
+        let m = measured(&[command, file.path()], None, &[]);
+        assert_eq!(m.out.status.code(), Some(2), "{}", stderr(&m.out));
+        let says = "block \"c0\", field `users`: 100,000,000 users in all (1,000,000 here) need";
+        assert!(
+            stderr(&m.out).contains(says),
+            "{command}: {}",
+            stderr(&m.out)
+        );
+        assert!(
+            m.peak_rss_mib < SMALL_RSS_MIB,
+            "{command}: {} MiB",
+            m.peak_rss_mib
+        );
+        eprintln!("finding 2 ({command}): peak {:.0} MiB", m.peak_rss_mib);
+    }
+}
+
+#[test]
+fn finding_3_stored_rows_are_within_the_state_limit() {
+    // 300 servers × 200,000 rows. Before: 2.79 GB at a 1 GiB limit.
+    let file = TempFile::new(
+        "rows.json",
+        sim_core::hostile::many_rows(300, 200_000).as_bytes(),
+    );
+    let m = measured(&["run", file.path(), "--summary"], None, &[]);
+    assert_eq!(m.out.status.code(), Some(2), "{}", stderr(&m.out));
+    assert!(
+        stderr(&m.out).contains("field `bucket_s`: 200,000 metric rows of 914 columns need"),
+        "{}",
+        stderr(&m.out)
+    );
+    assert!(m.peak_rss_mib < SMALL_RSS_MIB, "{} MiB", m.peak_rss_mib);
+    // Rows that fit are stored, and counted: 30 servers × 20,000 rows (about 25 MiB).
+    let file = TempFile::new(
+        "rows.json",
+        sim_core::hostile::many_rows(30, 20_000).as_bytes(),
+    );
+    let m = measured(
+        &["run", file.path(), "--summary", "--max-state-mib", "64"],
+        None,
+        &[],
+    );
+    assert!(m.out.status.success(), "{}", stderr(&m.out));
+    assert!(m.peak_rss_mib < 64.0 + 32.0, "{} MiB", m.peak_rss_mib);
+    eprintln!(
+        "finding 3: 20,000 rows of 104 columns, peak {:.0} MiB",
+        m.peak_rss_mib
+    );
+}
+
+#[test]
+fn finding_4_a_run_ends_within_its_work_budget() {
+    // 498 least-outstanding balancers, each listing the next 1,000 times. Before: 3,800
+    // events/s, about 73 hours to the event limit.
+    let file = TempFile::new(
+        "balancers.json",
+        sim_core::hostile::balancer_chain(498, 1000, "least_outstanding", 100.0).as_bytes(),
+    );
+    let m = measured(
+        &["run", file.path(), "--summary", "--max-work", "100000000"],
+        None,
+        &[],
+    );
+    assert_eq!(m.out.status.code(), Some(2), "{}", stderr(&m.out));
+    let says = "it used its budget of work, 100000000 units (events, calls delivered, balancer scans; raise it with --max-work)";
+    assert!(stderr(&m.out).contains(says), "{}", stderr(&m.out));
+    // The 498,000 ids of the 3 MB file, held as text, document and scenario: no state grows.
+    assert!(m.peak_rss_mib < 128.0, "{} MiB", m.peak_rss_mib);
+    eprintln!(
+        "finding 4: 10⁸ units of work in {:.2} s ({:.0} million a second), peak {:.0} MiB",
+        m.wall_s,
+        100.0 / m.wall_s,
+        m.peak_rss_mib
+    );
+}
+
+#[test]
+fn finding_5_a_long_list_and_a_forged_link_are_refused_in_milliseconds() {
+    // A balancer listing one block 600,000 times (a 3.6 MB file): before, validation was
+    // quadratic (10⁶ entries did not finish in 60 s).
+    let file = TempFile::new(
+        "list.json",
+        sim_core::hostile::long_to_list(600_000).as_bytes(),
+    );
+    let m = measured(&["validate", file.path()], None, &[]);
+    assert_eq!(m.out.status.code(), Some(2), "{}", stderr(&m.out));
+    assert!(
+        stderr(&m.out).contains("blocks[1], field `to`: lists more than 1000 entries"),
+        "{}",
+        stderr(&m.out)
+    );
+    assert!(m.wall_s < 2.0, "{} s", m.wall_s);
+    // The forged link of 1,6xx characters that took 27 s to refuse.
+    let mut doc: serde_json::Value =
+        serde_json::from_str(&sim_core::hostile::long_to_list(262_000)).unwrap();
+    doc["blocks"][1]["to"] = serde_json::json!(vec!["a"; 262_000]);
+    doc["blocks"][2]["id"] = serde_json::json!("a");
+    let link = sim_core::share::encode_doc(&doc);
+    let m = measured(&["run", &link], None, &[]);
+    assert_eq!(m.out.status.code(), Some(2), "{}", stderr(&m.out));
+    assert!(
+        stderr(&m.out).contains("more than 1000 entries"),
+        "{}",
+        stderr(&m.out)
+    );
+    assert!(m.wall_s < 1.0, "{} s", m.wall_s);
+    eprintln!(
+        "finding 5: a {}-character forged link refused in {:.0} ms, peak {:.0} MiB",
+        link.len(),
+        m.wall_s * 1e3,
+        m.peak_rss_mib
+    );
 }

@@ -362,10 +362,7 @@ impl Plan {
                 "the fluid model covers client → retry → FIFO server scenarios; here {e}"
             ))
         })?;
-        let x = Axis {
-            path: "seed".into(),
-            values: vec![scenario.seed as f64],
-        };
+        let x = Axis::of_seeds(vec![scenario.seed]);
         let setup = Request::Setup {
             doc: doc.clone(),
             x: x.clone().into(),
@@ -484,6 +481,9 @@ fn sentence(message: String) -> String {
 pub struct AxisMsg {
     pub path: String,
     pub values: Vec<f64>,
+    /// A seed axis's exact seeds ([`Axis::seeds`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seeds: Option<Vec<u64>>,
 }
 
 impl From<Axis> for AxisMsg {
@@ -491,6 +491,7 @@ impl From<Axis> for AxisMsg {
         AxisMsg {
             path: a.path,
             values: a.values,
+            seeds: a.seeds,
         }
     }
 }
@@ -500,6 +501,7 @@ impl From<AxisMsg> for Axis {
         Axis {
             path: a.path,
             values: a.values,
+            seeds: a.seeds,
         }
     }
 }
