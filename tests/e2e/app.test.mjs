@@ -397,6 +397,63 @@ test('a long run (3600 s, 10000 requests/s) keeps the page responsive: no long t
   );
 });
 
+test("a run over the browser's work budget stops with a message and Go on; the page answers throughout", async (ctx) => {
+  const initScript = () => {
+    window.__longTasks = [];
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) window.__longTasks.push({ start: e.startTime, duration: e.duration });
+    }).observe({ type: 'longtask', buffered: true });
+  };
+  return withApp(
+    ctx,
+    async (app) => {
+      const { page } = app;
+      await waitForVerdict(page, { what: 'the default scenario' });
+      // Typed as a person types: 3600 s at 10,000 requests/s is about 150 million units of
+      // work, three times the tab's budget.
+      const type = async (field, text) => {
+        const input = page.locator(`#inspector input[data-field="${field}"]`);
+        await input.click();
+        await input.press('Control+A');
+        await input.pressSequentially(text, { delay: 100 });
+        await input.press('Enter');
+      };
+      await clickEditorBackground(page);
+      await type('duration_s', '3600');
+      await selectBlock(page, 'users');
+      await type('rate', '10000');
+      await selectBlock(page, 'api');
+      const t0 = await page.evaluate(() => performance.now());
+      await type('workers', '2000');
+      const stopped = await page
+        .waitForFunction(() => document.querySelector('[data-testid=go-on]') !== null, null, { timeout: 60_000 })
+        .then(() => runState(page))
+        .catch(async () => {
+          throw new Error(`no Go on button within 60 s; the banner says ${JSON.stringify((await runState(page)).text)}`);
+        });
+      assert(/budget of work/.test(stopped.text), `the banner should say which budget stopped the run: ${stopped.text}`);
+      assert(/Go on/.test(stopped.text) && /t = /.test(stopped.text), `the banner should say how far the run got and how to go on: ${stopped.text}`);
+      const tasks = await page.evaluate((t0) => window.__longTasks.filter((t) => t.start >= t0), t0);
+      const worst = tasks.reduce((m, t) => Math.max(m, t.duration), 0);
+      assert(worst <= 100, `a long task of ${worst.toFixed(0)} ms (> 100 ms) before the budget stopped the run`);
+      // The page answers: the theme switch works at once.
+      const theme = await page.evaluate(() => document.documentElement.dataset.theme);
+      await page.locator('#theme').click();
+      await page.waitForFunction((theme) => document.documentElement.dataset.theme !== theme, theme, { timeout: 1000 });
+      await page.locator('[data-testid=go-on]').click();
+      await page.waitForFunction((before) => {
+        const status = document.querySelector('[data-testid=status]');
+        return status && Number(status.dataset.events) > before;
+      }, stopped.events, { timeout: 10_000 }).catch(() => {
+        throw new Error('after Go on the run did not advance');
+      });
+      const after = await runState(page);
+      return `stopped after ${stopped.events} events: "${stopped.text}"; longest task ${worst.toFixed(0)} ms; Go on → ${after.events} events`;
+    },
+    { initScript },
+  );
+});
+
 test('pause, step and reset at 1× speed', async (ctx) => {
   return withApp(ctx, async (app) => {
     const { page } = app;

@@ -125,6 +125,9 @@ pub fn import(name: &str, text: &str) -> Result<Value, String> {
         return Err(format!("{name} is empty."));
     }
     if trimmed.starts_with('{') || trimmed.starts_with('[') {
+        // The shape first, before a document is built: a list of a million entries would
+        // take the tab seconds to build and the editor longer to draw.
+        sim_core::scenario::check_shape(trimmed).map_err(|p| format!("{name}: {p}."))?;
         let value: Value =
             serde_json::from_str(trimmed).map_err(|e| format!("{name} is not valid JSON: {e}."))?;
         if !value.is_object() {

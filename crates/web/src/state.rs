@@ -1412,7 +1412,7 @@ mod tests {
             messages,
             vec!["Mean service must be more than 0 (got -1)".to_string()]
         );
-        // Text in a number field: serde's type error has no field; it shows at the edit.
+        // Text in a number field: the core names the field of serde's type error.
         let next = state.reduce(Action::SetField {
             owner: owner.clone(),
             path: "workers".into(),
@@ -1421,7 +1421,7 @@ mod tests {
         let messages = next.field_problems(&owner, "workers");
         assert_eq!(
             messages,
-            vec!["Workers must be a whole number (got \"many\")".to_string()]
+            vec!["Workers must be a whole number, 0 or more (got \"many\")".to_string()]
         );
     }
 

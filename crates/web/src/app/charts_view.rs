@@ -120,11 +120,20 @@ pub fn charts_view(props: &ChartsProps) -> Html {
                 model: model.as_deref(),
             };
             let mut new_areas = Vec::with_capacity(kinds.len());
-            for (kind, node) in kinds.iter().zip(refs.iter()) {
-                let Some(canvas) = node.cast::<HtmlCanvasElement>() else {
-                    continue;
-                };
-                let width = canvas.client_width().max(200) as u32;
+            // Every width is read before any canvas is resized: a resize invalidates the
+            // layout, and reading a width after it forces a layout of the whole page (five
+            // of them on the first draw took 80 ms of the page's first task).
+            let canvases: Vec<(ChartKind, HtmlCanvasElement, u32)> = kinds
+                .iter()
+                .zip(refs.iter())
+                .filter_map(|(kind, node)| {
+                    let canvas = node.cast::<HtmlCanvasElement>()?;
+                    let width = canvas.client_width().max(200) as u32;
+                    Some((*kind, canvas, width))
+                })
+                .collect();
+            for (kind, canvas, width) in canvases {
+                let kind = &kind;
                 if canvas.width() != width {
                     canvas.set_width(width);
                 }

@@ -92,6 +92,10 @@ pub fn embed_app() -> Html {
     });
     let state = &store.0;
     let (runner, view) = use_run(state);
+    let go_on = {
+        let runner = runner.clone();
+        Callback::from(move |()| runner.borrow_mut().go_on())
+    };
     let cursor_t = use_state(|| None::<f64>);
     {
         let dark = state.dark;
@@ -188,7 +192,7 @@ pub fn embed_app() -> Html {
             if !knobs.is_empty() {
                 <div class="embed-knobs">{ for sliders }</div>
             }
-            <VerdictBanner view={view.clone()} problems={state.problems.len()} />
+            <VerdictBanner view={view.clone()} problems={state.problems.len()} on_go_on={go_on} />
             <div class="embed-controls">
                 if view.finished {
                     <button id="play" class="primary" data-finished="true" onclick={replay}>{ "↻ Replay" }</button>

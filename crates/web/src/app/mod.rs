@@ -351,6 +351,10 @@ pub fn app(props: &AppProps) -> Html {
     let store = use_reducer(|| Store(link::initial_state(&href, prefers_dark())));
     let state = &store.0;
     let (runner, view) = use_run(state);
+    let go_on = {
+        let runner = runner.clone();
+        Callback::from(move |()| runner.borrow_mut().go_on())
+    };
     let cursor_t = use_state(|| None::<f64>);
     // Each block's live figure, from the run's last row (refreshed with the charts).
     let hints = {
@@ -564,7 +568,7 @@ pub fn app(props: &AppProps) -> Html {
                             <button class="notice-close" onclick={dismiss} aria-label="Dismiss">{ "✕" }</button>
                         </p>
                     }
-                    <runner::VerdictBanner view={view.clone()} problems={state.problems.len()} />
+                    <runner::VerdictBanner view={view.clone()} problems={state.problems.len()} on_go_on={go_on} />
                     </div>
                     <editor::Editor state={store.clone()} hints={(*hints).clone()} />
                     <div class="results">

@@ -7,7 +7,7 @@
 
 use super::now_ms;
 use crate::state::{AppState, Speed};
-use sim_core::{Limits, Report, Scenario, Sim, Verdict};
+use sim_core::{Budget, Limits, Report, Scenario, Sim, Verdict};
 use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
@@ -21,8 +21,10 @@ const FIRST_SLICE_MS: f64 = 30.0;
 /// While a run is in progress, the page (charts included) is refreshed at most this often:
 /// redrawing every chart on every frame would take more time than simulating.
 const REFRESH_MS: f64 = 100.0;
-/// Events between two looks at the clock.
-const EVENTS_PER_CHECK: u64 = 25_000;
+/// Units of work between two looks at the clock (about a millisecond).
+const WORK_PER_CHECK: u64 = 20_000;
+/// How much more work "Go on" gives a run stopped by the browser's budget.
+const GO_ON_FACTOR: u64 = 10;
 
 /// What the loop needs from the app state, refreshed on every render.
 #[derive(Clone, Debug, Default)]
@@ -61,6 +63,8 @@ pub struct RunView {
     pub report: Option<Rc<Report>>,
     /// Why the run stopped early (a limit), or why it could not start.
     pub error: Option<String>,
+    /// The run stopped at the browser's work budget, and the person may let it go on.
+    pub can_go_on: bool,
     /// Whether the run advances by itself (play) or waits (pause, step).
     pub playing: bool,
 }
@@ -94,6 +98,14 @@ impl Runner {
     /// The columns of the current run.
     pub fn columns(&self) -> &[String] {
         self.sim.as_ref().map_or(&[], |s| s.columns())
+    }
+
+    /// Lets a run stopped by the browser's work budget go on with ten times more.
+    pub fn go_on(&mut self) {
+        if let Some(sim) = &mut self.sim {
+            let more = sim.limits().max_work.saturating_mul(GO_ON_FACTOR - 1);
+            sim.extend_work(more);
+        }
     }
 
     /// The current run's rows as CSV.
@@ -151,7 +163,7 @@ impl Runner {
                 };
             }
             while !sim.finished() && sim.stopped().is_none() && sim.now_s() < self.target_t {
-                let reached = sim.run_until_bounded(self.target_t, EVENTS_PER_CHECK);
+                let reached = sim.run_until_bounded(self.target_t, WORK_PER_CHECK);
                 if reached || now_ms() - start >= budget_ms {
                     break;
                 }
@@ -204,13 +216,20 @@ impl Runner {
             sim_ms: (self.sim_ms * 10.0).round() / 10.0,
             finished,
             report,
-            error: sim.stopped().map(|s| {
-                format!(
+            error: sim.stopped().map(|s| match s.budget {
+                Budget::Work => format!(
+                    "The run stopped at t = {} of {}: it used this tab's budget of work ({} steps of simulation), so the page stays responsive. Go on to allow ten times more, or shorten the duration or lower the load.",
+                    crate::format::seconds(s.at_s),
+                    crate::format::seconds(sim.duration_s()),
+                    crate::format::int(sim.limits().max_work),
+                ),
+                _ => format!(
                     "The run stopped at t = {}: {}. Shorten the duration or lower the load to see the whole run.",
                     crate::format::seconds(s.at_s),
-                    crate::fields::group_numbers(&s.reason)
-                )
+                    crate::fields::group_numbers(&plain_stop(&s.reason))
+                ),
             }),
+            can_go_on: sim.stopped().is_some_and(|s| s.budget == Budget::Work),
             playing,
         }
     }
@@ -296,10 +315,21 @@ fn start_loop(
     std::mem::forget(slot);
 }
 
+/// A stop reason without what only the command line can do (`--max-state-mib`).
+fn plain_stop(reason: &str) -> String {
+    reason.replace(
+        " (the limit; raise it with --max-state-mib)",
+        " (this tab's limit)",
+    )
+}
+
 #[derive(Properties, PartialEq)]
 pub struct BannerProps {
     pub view: RunView,
     pub problems: usize,
+    /// Lets a run stopped by the work budget go on ("Go on").
+    #[prop_or_default]
+    pub on_go_on: Option<Callback<()>>,
 }
 
 /// The verdict banner: what happened and why, in one sentence (SPEC §4, §6).
@@ -370,6 +400,13 @@ pub fn verdict_banner(props: &BannerProps) -> Html {
                 <span class="verdict-note">
                     { problems_note(props.problems, view.duration_s > 0.0) }
                 </span>
+            }
+            if let (true, Some(go_on)) = (view.can_go_on, props.on_go_on.clone()) {
+                { " " }
+                <button type="button" class="go-on" data-testid="go-on"
+                        onclick={Callback::from(move |_| go_on.emit(()))}>
+                    { "Go on" }
+                </button>
             }
         </div>
     }
