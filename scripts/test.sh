@@ -26,6 +26,9 @@ cargo clippy -p web --target wasm32-unknown-unknown --all-targets --locked -- -D
 step "tests (METASTABLE_SLOW=${METASTABLE_SLOW:-1})"
 METASTABLE_SLOW="${METASTABLE_SLOW:-1}" cargo test --workspace --locked
 
+step "fuzz: scenario documents and --set edits (a short run; docs/limits.md has the long one)"
+cargo run -p sim-core --release --locked --example fuzz_scenario -- --iterations 30000 --seed 1
+
 step "sim-core for wasm32"
 cargo build -p sim-core --target wasm32-unknown-unknown --locked
 

@@ -667,52 +667,62 @@ fn trigger_location(index: usize, kind: &str) -> String {
 /// the text first takes a few milliseconds (SPEC §10).
 pub fn check_shape(text: &str) -> Result<(), Problem> {
     let mut de = serde_json::Deserializer::from_str(text);
-    match serde::de::DeserializeSeed::deserialize(Shape { path: Vec::new() }, &mut de) {
-        Ok(()) => Ok(()),
-        Err(e) => {
-            let message = strip_position(&e.to_string());
-            match message.split_once(LONG_LIST) {
-                Some((path, n)) => {
-                    let path: Vec<&str> = path.split('.').filter(|p| !p.is_empty()).collect();
-                    let (location, field) = match path.as_slice() {
-                        ["blocks", index, rest @ ..] if !rest.is_empty() => {
-                            (format!("blocks[{index}]"), rest.join("."))
-                        }
-                        ["triggers", index, rest @ ..] if !rest.is_empty() => {
-                            (format!("trigger {index}"), rest.join("."))
-                        }
-                        _ => ("scenario".to_string(), path.join(".")),
-                    };
-                    Err(Problem {
-                        location,
-                        field,
-                        message: format!(
-                            "lists more than {n} entries; a list here may hold at most {n}"
-                        ),
-                    })
-                }
-                // Syntax errors are the full parser's to report, with their position.
-                None => Ok(()),
-            }
-        }
+    let path = std::cell::RefCell::new(Vec::new());
+    let result = serde::de::DeserializeSeed::deserialize(Shape { path: &path }, &mut de);
+    let Err(e) = result else {
+        return Ok(());
+    };
+    // Syntax errors are the full parser's to report, with their position.
+    if !strip_position(&e.to_string()).ends_with(LONG_LIST) {
+        return Ok(());
     }
+    let path: Vec<String> = path
+        .into_inner()
+        .into_iter()
+        .map(|segment| match segment {
+            Segment::Key(key) => escape_text(&key),
+            Segment::Index(i) => i.to_string(),
+        })
+        .collect();
+    let (location, field) = match path.as_slice() {
+        [list, index, rest @ ..] if list == "blocks" && !rest.is_empty() => {
+            (format!("blocks[{index}]"), rest.join("."))
+        }
+        [list, index, rest @ ..] if list == "triggers" && !rest.is_empty() => {
+            (format!("trigger {index}"), rest.join("."))
+        }
+        _ => ("scenario".to_string(), path.join(".")),
+    };
+    let n = limits::MAX_BLOCKS;
+    Err(Problem {
+        location,
+        field,
+        message: format!("lists more than {n} entries; a list here may hold at most {n}"),
+    })
 }
 
-const LONG_LIST: &str = " is a list longer than ";
+const LONG_LIST: &str = "a list longer than the limit";
 
-/// The visitor of [`check_shape`]: the path so far, to name a list that is too long.
-struct Shape {
-    path: Vec<String>,
+/// A step of the path [`check_shape`] keeps to name a list that is too long.
+enum Segment {
+    Key(String),
+    Index(usize),
 }
 
-impl<'de> serde::de::DeserializeSeed<'de> for Shape {
+/// The visitor of [`check_shape`]. The path is one stack shared by every level, pushed and
+/// popped, and left as it is at an error: the path of the list that is too long.
+struct Shape<'p> {
+    path: &'p std::cell::RefCell<Vec<Segment>>,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for Shape<'_> {
     type Value = ();
     fn deserialize<D: serde::Deserializer<'de>>(self, de: D) -> Result<(), D::Error> {
         de.deserialize_any(self)
     }
 }
 
-impl<'de> serde::de::Visitor<'de> for Shape {
+impl<'de> serde::de::Visitor<'de> for Shape<'_> {
     type Value = ();
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
@@ -739,32 +749,28 @@ impl<'de> serde::de::Visitor<'de> for Shape {
     }
 
     fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        let mut index = 0usize;
-        loop {
+        for index in 0..=limits::MAX_BLOCKS {
             if index == limits::MAX_BLOCKS {
                 if seq.next_element::<serde::de::IgnoredAny>()?.is_some() {
-                    return Err(serde::de::Error::custom(format!(
-                        "{}{LONG_LIST}{}",
-                        self.path.join("."),
-                        limits::MAX_BLOCKS
-                    )));
+                    return Err(serde::de::Error::custom(LONG_LIST));
                 }
-                return Ok(());
+                break;
             }
-            let mut path = self.path.clone();
-            path.push(index.to_string());
-            if seq.next_element_seed(Shape { path })?.is_none() {
-                return Ok(());
+            self.path.borrow_mut().push(Segment::Index(index));
+            if seq.next_element_seed(Shape { path: self.path })?.is_none() {
+                self.path.borrow_mut().pop();
+                break;
             }
-            index += 1;
+            self.path.borrow_mut().pop();
         }
+        Ok(())
     }
 
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
-            let mut path = self.path.clone();
-            path.push(key.into_owned());
-            map.next_value_seed(Shape { path })?;
+            self.path.borrow_mut().push(Segment::Key(key.into_owned()));
+            map.next_value_seed(Shape { path: self.path })?;
+            self.path.borrow_mut().pop();
         }
         Ok(())
     }
