@@ -394,13 +394,28 @@ fn preset_caption(name: &str) -> Option<String> {
 fn crc32(flags: u8, data: &[u8]) -> u32 {
     let mut crc = !0u32;
     for &byte in std::iter::once(&flags).chain(data) {
-        crc ^= u32::from(byte);
-        for _ in 0..8 {
-            crc = (crc >> 1) ^ (0xEDB8_8320 & (crc & 1).wrapping_neg());
-        }
+        crc = (crc >> 8) ^ CRC_TABLE[usize::from((crc as u8) ^ byte)];
     }
     !crc
 }
+
+/// The CRC-32 (IEEE, reflected) of every byte value, computed at compile time: a byte per
+/// step instead of a bit (a link's megabyte of JSON is checked in a browser tab, SPEC §10).
+const CRC_TABLE: [u32; 256] = {
+    let mut table = [0u32; 256];
+    let mut i = 0;
+    while i < 256 {
+        let mut crc = i as u32;
+        let mut bit = 0;
+        while bit < 8 {
+            crc = (crc >> 1) ^ (0xEDB8_8320 & (crc & 1).wrapping_neg());
+            bit += 1;
+        }
+        table[i] = crc;
+        i += 1;
+    }
+    table
+};
 
 #[cfg(test)]
 mod tests {

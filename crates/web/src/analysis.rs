@@ -326,6 +326,7 @@ impl Plan {
             x: x.clone().into(),
             y: y.clone().map(Into::into),
             seeds,
+            workers: 1,
         };
         let sweep = Sweep::new(doc.clone(), x, y, seeds).map_err(sentence)?;
         let mut points = sweep.points();
@@ -368,6 +369,7 @@ impl Plan {
             x: x.clone().into(),
             y: None,
             seeds: 1,
+            workers: 1,
         };
         let sweep = Sweep::new(doc.clone(), x, None, 1).map_err(sentence)?;
         Ok(Plan {
@@ -516,6 +518,10 @@ pub enum Request {
         x: AxisMsg,
         y: Option<AxisMsg>,
         seeds: u32,
+        /// How many workers share the tab's state budget (SPEC §10): each run in a worker
+        /// may hold its share of [`Limits::web`]'s state.
+        #[serde(default = "one")]
+        workers: u32,
     },
     /// One run: a grid point with one seed.
     Run { point: usize, seed: u32 },
@@ -565,17 +571,48 @@ pub enum Reply {
 pub const MAX_TRACE: usize = 2000;
 
 /// What a worker holds between jobs, and does with each.
-#[derive(Default)]
 pub struct WorkerState {
     /// The grid and its points (computed once, at setup).
     sweep: Option<(Sweep, Vec<Point>)>,
+    /// This worker's limits: the tab's, its state divided among the workers.
+    limits: Limits,
+}
+
+impl Default for WorkerState {
+    fn default() -> WorkerState {
+        WorkerState {
+            sweep: None,
+            limits: Limits::web(),
+        }
+    }
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// The limits of each of `workers` workers: the tab's work budget for each run, and a share
+/// of its state budget, so that all of them together stay within what one run may hold.
+pub fn worker_limits(workers: u32) -> Limits {
+    let tab = Limits::web();
+    Limits {
+        max_state_bytes: tab.max_state_bytes / u64::from(workers.max(1)),
+        ..tab
+    }
 }
 
 impl WorkerState {
     /// Handles one request; a setup has no reply.
     pub fn handle(&mut self, request: Request) -> Option<Reply> {
         match request {
-            Request::Setup { doc, x, y, seeds } => {
+            Request::Setup {
+                doc,
+                x,
+                y,
+                seeds,
+                workers,
+            } => {
+                self.limits = worker_limits(workers);
                 match Sweep::new(doc, x.into(), y.map(Into::into), seeds) {
                     Ok(sweep) => {
                         let points = sweep.points();
@@ -617,7 +654,7 @@ impl WorkerState {
             Ok(found) => found,
             Err(reply) => return reply,
         };
-        match verdict_of(sweep, p, seed) {
+        match verdict_of(sweep, p, seed, self.limits) {
             Ok(verdict) => Reply::Ran {
                 point,
                 seed,
@@ -640,7 +677,7 @@ impl WorkerState {
                 }
             }
         };
-        let mut sim = match Sim::with_limits(&scenario, Limits::web()) {
+        let mut sim = match Sim::with_limits(&scenario, self.limits) {
             Ok(sim) => sim,
             Err(e) => {
                 return Reply::Failed {
@@ -693,7 +730,7 @@ impl WorkerState {
                 let mut verdicts = Vec::with_capacity(sweep.seeds as usize);
                 for seed in 0..sweep.seeds {
                     runs += 1;
-                    match verdict_of(sweep, trial, seed) {
+                    match verdict_of(sweep, trial, seed, self.limits) {
                         Ok(verdict) => verdicts.push(verdict),
                         Err(message) => failure = Some(message),
                     }
@@ -719,11 +756,10 @@ impl WorkerState {
     }
 }
 
-/// One run's verdict, under the browser's limits.
-fn verdict_of(sweep: &Sweep, point: Point, seed: u32) -> Result<Verdict, String> {
+/// One run's verdict, under this worker's limits.
+fn verdict_of(sweep: &Sweep, point: Point, seed: u32, limits: Limits) -> Result<Verdict, String> {
     let scenario = sweep.scenario(point, seed).map_err(sentence)?;
-    let mut sim =
-        Sim::with_limits(&scenario, Limits::web()).map_err(|e| sentence(e.to_string()))?;
+    let mut sim = Sim::with_limits(&scenario, limits).map_err(|e| sentence(e.to_string()))?;
     // Only the verdict is wanted: an overloaded run stops once that is certain.
     let verdict = sim.run_for_verdict();
     if let Some(stopped) = sim.stopped() {
@@ -935,6 +971,24 @@ pub fn ticks(n: usize, room: usize) -> Vec<usize> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn the_workers_share_the_tabs_state_budget() {
+        let tab = Limits::web();
+        assert_eq!(worker_limits(1), tab);
+        assert_eq!(worker_limits(4).max_state_bytes, tab.max_state_bytes / 4);
+        assert_eq!(worker_limits(4).max_work, tab.max_work, "work is per run");
+        // A setup says how many workers share it; an old one without the field means one.
+        let request: Request = serde_json::from_value(serde_json::json!({
+            "kind": "setup", "doc": {}, "x": {"path": "users.rate", "values": [1.0, 2.0]},
+            "y": null, "seeds": 1, "workers": 8
+        }))
+        .unwrap();
+        let mut worker = WorkerState::default();
+        worker.handle(request);
+        assert_eq!(worker.limits.max_state_bytes, tab.max_state_bytes / 8);
+    }
+
     use super::*;
     use sim_core::presets;
 

@@ -3,7 +3,9 @@
 //! fluid model's state space.
 
 use super::{now_ms, Store};
-use crate::analysis::{fill, place, ticks, AnalysisConfig, Mode, Plan, Range, Reply, Results};
+use crate::analysis::{
+    fill, place, ticks, AnalysisConfig, Mode, Plan, Range, Reply, Request, Results,
+};
 use crate::embed::resolve_knob;
 use crate::format::num;
 use crate::state::Action;
@@ -79,7 +81,11 @@ impl Computation {
             return;
         }
         if reply == Reply::Ready {
-            let setup = self.plan.setup.clone();
+            let mut setup = self.plan.setup.clone();
+            if let Request::Setup { workers, .. } = &mut setup {
+                // The tab's state budget is shared by every worker of the computation.
+                *workers = self.worker_count as u32;
+            }
             self.post(worker, &setup);
             // Two jobs in hand: the worker starts the next while its answer to the first
             // waits for the page (which may be busy redrawing).

@@ -104,56 +104,73 @@ pub fn charts_view(props: &ChartsProps) -> Html {
         let cursor_t = props.cursor_t;
         let dark = props.dark;
         let model = model.clone();
+        let first = use_mut_ref(|| true);
         use_effect_with(deps, move |_| {
-            let runner = runner.borrow();
-            // Draw only a run of this scenario: right after an edit the runner may still hold
-            // the previous run for a moment.
-            let rows = if runner.columns().is_empty() {
-                &[][..]
-            } else {
-                runner.rows()
-            };
-            let data = ChartData {
-                scenario: &scenario,
-                columns: runner.columns(),
-                rows,
-                model: model.as_deref(),
-            };
-            let mut new_areas = Vec::with_capacity(kinds.len());
-            // Every width is read before any canvas is resized: a resize invalidates the
-            // layout, and reading a width after it forces a layout of the whole page (five
-            // of them on the first draw took 80 ms of the page's first task).
-            let canvases: Vec<(ChartKind, HtmlCanvasElement, u32)> = kinds
-                .iter()
-                .zip(refs.iter())
-                .filter_map(|(kind, node)| {
-                    let canvas = node.cast::<HtmlCanvasElement>()?;
-                    let width = canvas.client_width().max(200) as u32;
-                    Some((*kind, canvas, width))
-                })
-                .collect();
-            for (kind, canvas, width) in canvases {
-                let kind = &kind;
-                if canvas.width() != width {
-                    canvas.set_width(width);
-                }
-                if canvas.height() != CHART_H {
-                    canvas.set_height(CHART_H);
-                }
-                let Some(backend) =
-                    plotters_canvas::CanvasBackend::with_canvas_object(canvas).map(Measured)
-                else {
-                    continue;
+            let draw = move || {
+                let runner = runner.borrow();
+                // Draw only a run of this scenario: right after an edit the runner may still hold
+                // the previous run for a moment.
+                let rows = if runner.columns().is_empty() {
+                    &[][..]
+                } else {
+                    runner.rows()
                 };
-                match charts::draw(backend, *kind, &data, Theme { dark }, cursor_t) {
-                    Ok(area) => new_areas.push(area),
-                    Err(e) => web_sys::console::warn_1(&format!("chart {}: {e}", kind.id()).into()),
+                let data = ChartData {
+                    scenario: &scenario,
+                    columns: runner.columns(),
+                    rows,
+                    model: model.as_deref(),
+                };
+                let mut new_areas = Vec::with_capacity(kinds.len());
+                // Every width is read before any canvas is resized: a resize invalidates the
+                // layout, and reading a width after it forces a layout of the whole page (five
+                // of them on the first draw took 80 ms of the page's first task).
+                let canvases: Vec<(ChartKind, HtmlCanvasElement, u32)> = kinds
+                    .iter()
+                    .zip(refs.iter())
+                    .filter_map(|(kind, node)| {
+                        let canvas = node.cast::<HtmlCanvasElement>()?;
+                        let width = canvas.client_width().max(200) as u32;
+                        Some((*kind, canvas, width))
+                    })
+                    .collect();
+                for (kind, canvas, width) in canvases {
+                    let kind = &kind;
+                    if canvas.width() != width {
+                        canvas.set_width(width);
+                    }
+                    if canvas.height() != CHART_H {
+                        canvas.set_height(CHART_H);
+                    }
+                    let Some(backend) =
+                        plotters_canvas::CanvasBackend::with_canvas_object(canvas).map(Measured)
+                    else {
+                        continue;
+                    };
+                    match charts::draw(backend, *kind, &data, Theme { dark }, cursor_t) {
+                        Ok(area) => new_areas.push(area),
+                        Err(e) => {
+                            web_sys::console::warn_1(&format!("chart {}: {e}", kind.id()).into())
+                        }
+                    }
+                }
+                if let Some(first) = new_areas.first() {
+                    on_plot_area.emit(*first);
+                }
+                *areas.borrow_mut() = new_areas;
+            };
+            // The first draw waits for the next frame: the page's first task builds the whole
+            // page, and the browser lays it out and paints it before the charts are drawn
+            // (their widths then need no forced layout). Later draws follow their change at
+            // once.
+            if std::mem::take(&mut *first.borrow_mut()) {
+                if let Some(window) = web_sys::window() {
+                    let callback = Closure::once_into_js(draw);
+                    let _ = window.request_animation_frame(callback.unchecked_ref());
+                    return;
                 }
             }
-            if let Some(first) = new_areas.first() {
-                on_plot_area.emit(*first);
-            }
-            *areas.borrow_mut() = new_areas;
+            draw();
         });
     }
 
@@ -240,14 +257,41 @@ pub fn charts_view(props: &ChartsProps) -> Html {
     }
 }
 
-/// The canvas backend with its text measurements remembered.
+/// The canvas backend with its text measured by a canvas and remembered.
 ///
 /// Rationale: plotters measures text in a browser by appending a `<span>` to the page and
-/// reading its `offsetHeight`, which forces a layout of the whole page; a redraw of the five
+/// reading its `offsetHeight`, which forces a layout of the whole page: a redraw of the five
 /// charts measured about 60 texts (tick labels, titles, legends), 13 ms of forced layouts per
-/// re-run in the profile. The same few texts come back on every redraw, so each is measured
-/// once per font and size.
+/// re-run, and on the page's first draw, with the page's first layout not yet done, 30 ms more
+/// of its first task. A detached canvas's `measureText` lays nothing out; the same few texts
+/// come back on every redraw, so each is measured once per font and size.
 struct Measured<B>(B);
+
+thread_local! {
+    /// A canvas outside the page, for measuring text.
+    static MEASURER: Option<web_sys::CanvasRenderingContext2d> = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.create_element("canvas").ok())
+        .and_then(|c| c.dyn_into::<HtmlCanvasElement>().ok())
+        .and_then(|c| c.get_context("2d").ok().flatten())
+        .and_then(|c| c.dyn_into::<web_sys::CanvasRenderingContext2d>().ok());
+}
+
+/// The width and height of `text` in a font, as a span of it would be: the advance width,
+/// and the font's ascent and descent (a line box of `line-height: normal`).
+fn measure_text(text: &str, family: &str, style: &str, size: f64) -> Option<(u32, u32)> {
+    MEASURER.with(|context| {
+        let context = context.as_ref()?;
+        let style = match style {
+            "normal" | "" => "",
+            other => other,
+        };
+        context.set_font(&format!("{style} {size}px {family}"));
+        let metrics = context.measure_text(text).ok()?;
+        let height = metrics.font_bounding_box_ascent() + metrics.font_bounding_box_descent();
+        Some((metrics.width().ceil() as u32, height.ceil() as u32))
+    })
+}
 
 type TextKey = (String, String, String, u64);
 
@@ -344,7 +388,15 @@ impl<B: DrawingBackend> DrawingBackend for Measured<B> {
         if let Some(size) = TEXT_SIZES.with(|c| c.borrow().get(&key).copied()) {
             return Ok(size);
         }
-        let size = self.0.estimate_text_size(text, style)?;
+        let size = match measure_text(
+            text,
+            style.family().as_str(),
+            style.style().as_str(),
+            style.size(),
+        ) {
+            Some(size) => size,
+            None => self.0.estimate_text_size(text, style)?,
+        };
         TEXT_SIZES.with(|c| {
             let mut cache = c.borrow_mut();
             if cache.len() >= TEXT_SIZES_MAX {
