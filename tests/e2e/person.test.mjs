@@ -270,7 +270,7 @@ test('analysis ranges typed key by key keep every key (a half-typed "4." and "-"
 
 test('a run stopped by the memory limit says why in words and gives the verdict its rows prove', async (ctx) =>
   withApp(ctx, async ({ page }) => {
-    await waitForVerdict(page, { what: 'the default scenario' });
+    const before = await waitForVerdict(page, { what: 'the default scenario' });
     // A spike into one slow worker: the queue grows by thousands of calls a second until the
     // page's state limit stops the run.
     const doc = {
@@ -283,7 +283,8 @@ test('a run stopped by the memory limit says why in words and gives the verdict 
     };
     // Opened as a file, as a person would drop it.
     await page.locator('#import-file').setInputFiles({ name: 'runaway.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(doc)) });
-    const state = await waitForVerdict(page, { what: 'the runaway queue', timeout: 120_000 });
+    // The file is read asynchronously: wait for the run it starts, not the default's verdict.
+    const state = await waitForVerdict(page, { notRunId: before.runId, what: 'the runaway queue', timeout: 120_000 });
     const banner = await page.locator('[data-testid=verdict]').textContent();
     assert(/stopped at t = /.test(banner), `the banner does not say where the run stopped: ${banner}`);
     assert(/Shorten the duration or lower the load/.test(banner), `the banner offers no remedy: ${banner}`);

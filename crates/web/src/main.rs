@@ -38,3 +38,21 @@ pub fn bench_scenario(json: &str) -> Result<Vec<f64>, JsError> {
 pub fn scenario_csv(json: &str) -> Result<String, JsError> {
     web::app::scenario_csv(json)
 }
+
+/// Opens an address as the page does at load (the link decoded and validated, or refused)
+/// and returns the milliseconds it took: the hostile-link test's measure of what a forged
+/// link costs the page (SPEC §10).
+#[cfg(target_arch = "wasm32")]
+#[wasm_bindgen]
+pub fn open_link_ms(href: &str) -> f64 {
+    let now = || {
+        web_sys::window()
+            .and_then(|w| w.performance())
+            .map_or(0.0, |p| p.now())
+    };
+    let start = now();
+    let opened = web::link::initial_state(href, false);
+    let took = now() - start;
+    drop(opened);
+    took
+}
