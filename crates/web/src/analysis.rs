@@ -14,7 +14,7 @@ use serde_json::Value;
 use sim_core::sweep::{
     bisect, number_text, tip_header, tip_row, Axis, Outcome, Point, Sweep, Threshold,
 };
-use sim_core::{get_path, Limits, Sim, Verdict};
+use sim_core::{get_path, Budget, LimitExceeded, Limits, Sim, Verdict};
 
 /// Most runs one analysis may ask of a browser (a phase grid's points × seeds; a tipping
 /// search's loads × trials × seeds, at most).
@@ -688,7 +688,7 @@ impl WorkerState {
         sim.run();
         if let Some(stopped) = sim.stopped() {
             return Reply::Failed {
-                message: format!("The run stopped: {stopped}"),
+                message: format!("The run stopped: {}", stop_words(stopped, self.limits)),
             };
         }
         let full = sim.fluid_trace();
@@ -764,12 +764,32 @@ fn verdict_of(sweep: &Sweep, point: Point, seed: u32, limits: Limits) -> Result<
     let verdict = sim.run_for_verdict();
     if let Some(stopped) = sim.stopped() {
         return Err(format!(
-            "The run at {} with seed {} stopped: {stopped}",
+            "The run at {} with seed {} stopped: {}",
             place(sweep, point),
-            scenario.seed
+            scenario.seed,
+            stop_words(stopped, limits)
         ));
     }
     Ok(verdict)
+}
+
+/// Why a run in a worker stopped, in the page's words: the command line's flags mean nothing
+/// here, and the command line is where a larger budget is.
+fn stop_words(stopped: &LimitExceeded, limits: Limits) -> String {
+    let at = crate::format::seconds(stopped.at_s);
+    match stopped.budget {
+        Budget::Work => format!(
+            "at t = {at} it used this tab's budget of work for one run ({} steps of simulation). Lower the load or shorten the duration, or sweep on the command line (`metastable sweep`), whose budget is larger and can be raised with --max-work.",
+            crate::format::int(limits.max_work)
+        ),
+        _ => format!(
+            "at t = {at}: {}.",
+            stopped.reason.replace(
+                " (the limit; raise it with --max-state-mib)",
+                " (this tab's limit, shared by the analysis's workers)"
+            )
+        ),
+    }
 }
 
 /// "users.rate = 50, triggers.0.factor = 2".
@@ -971,6 +991,49 @@ pub fn ticks(n: usize, room: usize) -> Vec<usize> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_run_over_the_tabs_budget_is_said_in_the_pages_words() {
+        let scenario: Value =
+            serde_json::from_str(sim_core::presets::find("retry-storm").unwrap().json).unwrap();
+        let sweep = Sweep::new(
+            scenario,
+            Axis::parse("users.rate=40..40:1").unwrap(),
+            None,
+            1,
+        )
+        .unwrap();
+        let point = sweep.points()[0];
+        let limits = Limits {
+            max_work: 20_000,
+            ..worker_limits(2)
+        };
+        let message = verdict_of(&sweep, point, 0, limits).unwrap_err();
+        assert!(
+            message.contains("this tab's budget of work for one run"),
+            "{message}"
+        );
+        assert!(message.contains("20,000 steps"), "{message}");
+        assert!(!message.contains("raise it with"), "{message}");
+        // Past the state limit: the page's words for it, not the command line's flag.
+        let limits = Limits {
+            max_state_bytes: 512 << 10,
+            ..worker_limits(2)
+        };
+        let sweep = Sweep::new(
+            serde_json::from_str(sim_core::presets::find("retry-storm").unwrap().json).unwrap(),
+            Axis::parse("users.rate=95..95:1").unwrap(),
+            None,
+            1,
+        )
+        .unwrap();
+        let message = verdict_of(&sweep, sweep.points()[0], 0, limits).unwrap_err();
+        assert!(
+            message.contains("this tab's limit, shared by the analysis's workers"),
+            "{message}"
+        );
+        assert!(!message.contains("--max-state-mib"), "{message}");
+    }
 
     #[test]
     fn the_workers_share_the_tabs_state_budget() {
