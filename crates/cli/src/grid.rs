@@ -26,6 +26,24 @@ use std::time::Instant;
 /// `:1000` with `--seeds 1000` is an error rather than a night of computing.
 pub const DEFAULT_MAX_RUNS: u64 = 10_000;
 
+/// Every point built and its rows costed before anything runs: a grid refused for its
+/// memory is refused at once, not after its first points have run.
+fn preflight_points(
+    sweep: &Sweep,
+    points: impl IntoIterator<Item = Point>,
+    budgets: &Budgets,
+) -> Result<()> {
+    for point in points {
+        let scenario = sweep.scenario(point, 0).map_err(|e| anyhow!("{e}"))?;
+        preflight(
+            &format!("the point {}", sweep.place(point)),
+            &scenario,
+            &budgets.per_run,
+        )?;
+    }
+    Ok(())
+}
+
 /// How the runs of a sweep or tip share the machine.
 struct Budgets {
     threads: usize,
@@ -148,15 +166,7 @@ pub fn sweep(args: SweepArgs, out: &mut Stdout) -> Result<()> {
         )
     })?;
     let budgets = Arc::new(Budgets::of(args.limits));
-    // Every point built and its rows costed before anything runs.
-    for &point in points.iter() {
-        let scenario = sweep.scenario(point, 0).map_err(|e| anyhow!("{e}"))?;
-        preflight(
-            &format!("the point {}", sweep.place(point)),
-            &scenario,
-            &budgets.per_run,
-        )?;
-    }
+    preflight_points(&sweep, points.iter().copied(), &budgets)?;
 
     let bar = progress(runs, "runs");
     let started = Instant::now();
@@ -278,14 +288,7 @@ pub fn tip(args: TipArgs, out: &mut Stdout) -> Result<()> {
         )
     })?;
     let budgets = Arc::new(Budgets::of(args.limits));
-    for point in sweep.points() {
-        let scenario = sweep.scenario(point, 0).map_err(|e| anyhow!("{e}"))?;
-        preflight(
-            &format!("the point {}", sweep.place(point)),
-            &scenario,
-            &budgets.per_run,
-        )?;
-    }
+    preflight_points(&sweep, sweep.points(), &budgets)?;
 
     let bar = progress(load_points.len() as u64, "loads");
     let started = Instant::now();
