@@ -28,39 +28,17 @@ const ALWAYS_CHARTS = ['traffic', 'outcomes', 'latency', 'backlog', 'amplificati
 const TEST_TIMEOUT_MS = 5 * 60_000;
 
 // ---------------------------------------------------------------------------------------------
-// The presets and the verdict each caption promises: read from the core's own test (the source
-// of truth), with the table as it was written as a fallback.
-const PROMISES_FALLBACK = {
-  'retry-storm': 'metastable',
-  'retry-storm-no-retries': 'recovered',
-  'retry-storm-budget': 'recovered',
-  'retry-storm-lifo-shed': 'recovered',
-  'retry-storm-deadline-aware': 'recovered',
-  'backoff-not-enough': 'metastable',
-  'layered-retries': 'metastable',
-  'cold-cache': 'metastable',
-  'cold-cache-fill-late': 'recovered',
-  thrashing: 'metastable',
-  'stale-queue': 'recovered',
-  'stale-queue-lifo': 'recovered',
-  'closed-loop': 'recovered',
-  'slow-server-round-robin': 'degraded',
-  'slow-server-least-outstanding': 'recovered',
-  'slow-server-power-of-two': 'recovered',
-  'dependency-outage': 'recovered',
-};
-
+// The presets, in gallery order (the core's `presets!` list), and the verdict each caption
+// promises: `expect` in each preset's own file, which the core's tests read too.
 function presetPromises() {
-  const file = path.join(ROOT, 'crates/sim-core/tests/it/presets.rs');
-  try {
-    const source = readFileSync(file, 'utf8');
-    const table = source.slice(source.indexOf('PROMISES'), source.indexOf('];', source.indexOf('PROMISES')));
-    const found = [...table.matchAll(/\("([a-z0-9-]+)",\s*Verdict::(\w+)\)/g)];
-    if (found.length > 0) return Object.fromEntries(found.map(([, name, v]) => [name, v.toLowerCase()]));
-  } catch {
-    // fall through
-  }
-  return PROMISES_FALLBACK;
+  const list = readFileSync(path.join(ROOT, 'crates/sim-core/src/presets/mod.rs'), 'utf8');
+  const names = [...list.slice(list.indexOf('presets![')).matchAll(/^\s*"([a-z0-9-]+)",$/gm)].map((m) => m[1]);
+  assert(names.length > 0, 'no presets found in crates/sim-core/src/presets/mod.rs');
+  return Object.fromEntries(names.map((name) => {
+    const expect = presetJson(name)?.expect;
+    assert(expect, `preset ${name} has no "expect": what does its caption promise?`);
+    return [name, expect];
+  }));
 }
 
 function presetJson(name) {

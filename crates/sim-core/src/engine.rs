@@ -14,10 +14,12 @@ use crate::blocks::client::Client;
 use crate::blocks::retry::Retry;
 use crate::blocks::server::Server;
 use crate::blocks::{Call, Outcome, ReplyTo, Token};
+use crate::ctx::{Ctx, MessageKind, Outbox, Waiting};
 use crate::metrics::{BucketCounts, Histogram, Row, Totals, GLOBAL_COLUMNS};
 use crate::queue::SCHEDULED_BYTES;
-use crate::queue::{to_seconds, to_time, Event, EventKind, EventQueue, LaneId, Time};
-use crate::scenario::{Block, ClientMode, Problem, Scenario, ScenarioError, Trigger};
+use crate::queue::{to_seconds, to_time, Event, EventKind, EventQueue, Time};
+use crate::scenario::{Block, ClientMode, Location, Problem, Scenario, ScenarioError, Trigger};
+use crate::triggers::Change;
 use crate::verdict::Verdict;
 use crate::verdict::{self, Report, Summary};
 use std::collections::BTreeMap;
@@ -67,30 +69,31 @@ impl Limits {
         let mib = crate::metrics::size;
         let limit = self.max_state_bytes as f64;
         let mut problems = Vec::new();
-        let users: Vec<(&str, u64)> = scenario
+        let users: Vec<(usize, &str, u64)> = scenario
             .blocks
             .iter()
-            .filter_map(|b| match b {
+            .enumerate()
+            .filter_map(|(i, b)| match b {
                 Block::Client(c) if c.mode == ClientMode::Closed => {
-                    Some((c.id.as_str(), u64::from(c.users.unwrap_or(0))))
+                    Some((i, c.id.as_str(), u64::from(c.users.unwrap_or(0))))
                 }
                 _ => None,
             })
             .collect();
-        let events = users.iter().map(|(_, n)| n).sum::<u64>()
+        let events = users.iter().map(|(_, _, n)| n).sum::<u64>()
             + 2 * scenario.triggers.len() as u64
             + scenario.blocks.len() as u64;
         let start_bytes = events.next_power_of_two() as f64 * SCHEDULED_BYTES as f64;
         if start_bytes > limit / 2.0 {
-            let all_users: u64 = users.iter().map(|(_, n)| n).sum();
+            let all_users: u64 = users.iter().map(|(_, _, n)| n).sum();
             // The first of the largest clients.
-            let (id, most) =
+            let (index, id, most) =
                 users
                     .iter()
                     .copied()
-                    .fold(("", 0), |best, c| if c.1 > best.1 { c } else { best });
+                    .fold((0, "", 0), |best, c| if c.2 > best.2 { c } else { best });
             problems.push(Problem {
-                location: format!("block \"{id}\""),
+                location: Location::block(index, id),
                 field: "users".into(),
                 message: format!(
                     "{} users in all ({} here) need {} of queued events just to start, more than half the state limit of {}",
@@ -109,7 +112,7 @@ impl Limits {
         let rows_bytes = buckets * per_row as f64;
         if rows_bytes > limit / 2.0 {
             problems.push(Problem {
-                location: "scenario".into(),
+                location: Location::Scenario,
                 field: "bucket_s".into(),
                 message: format!(
                     "{} metric rows of {} columns need {}, more than half the state limit of {}: use a larger bucket_s or a shorter duration_s",
@@ -158,213 +161,6 @@ pub enum Budget {
     Instant,
 }
 
-/// A call or a reply waiting to be delivered at the current instant.
-///
-/// A flat struct of naturally aligned fields rather than an enum of `Call` and `Reply`
-/// variants: the enum's packed layout made the compiler write and re-read messages with
-/// overlapping unaligned moves (a 2-byte tag, then 8-byte stores at offset 2), and the loads
-/// that read a message back were the hottest instructions in `perf` profiles of the heavy
-/// benchmark: a likely store-to-load forwarding stall. This layout is written and read with
-/// plain aligned moves.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Message {
-    /// A call: the caller's key and the user's deadline (unused for a reply).
-    key: u64,
-    deadline: u64,
-    /// A call: the block called. A reply: the block replied to.
-    to: u32,
-    /// A call: the caller (where the reply goes). Unused for a reply.
-    from: u32,
-    /// The token of the call: the caller's for a call, the replied-to block's for a reply.
-    token: Token,
-    kind: MessageKind,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(u32)]
-enum MessageKind {
-    Call,
-    Success,
-    Error,
-    Rejected,
-    TimedOut,
-}
-
-/// The messages of the current instant, delivered first in, first out.
-///
-/// Rationale: a `Vec` and a read position, emptied whenever everything has been read, is a
-/// FIFO without the wrap-around arithmetic of a ring buffer; it never holds more than one
-/// instant's cascade of calls and replies.
-#[derive(Debug, Default)]
-struct Outbox {
-    items: Vec<Message>,
-    next: usize,
-}
-
-impl Outbox {
-    fn bytes(&self) -> usize {
-        self.items.len() * std::mem::size_of::<Message>()
-    }
-
-    #[inline]
-    fn push(&mut self, message: Message) {
-        self.items.push(message);
-    }
-
-    #[inline]
-    fn pop(&mut self) -> Option<Message> {
-        match self.items.get(self.next) {
-            Some(&message) => {
-                self.next += 1;
-                Some(message)
-            }
-            None => {
-                self.items.clear();
-                self.next = 0;
-                None
-            }
-        }
-    }
-}
-
-/// What a block handler may touch besides its own state: the clock, the event queue, the
-/// outbox and the counters.
-pub(crate) struct Ctx {
-    pub now: Time,
-    pub queue: EventQueue,
-    outbox: Outbox,
-    /// Active partition triggers per block: calls to it are lost, and so are its replies.
-    partitioned: Vec<u32>,
-    pub bucket: BucketCounts,
-    pub totals: Totals,
-    pub latency_all: Histogram,
-    pub latency_sum_ns: u128,
-    /// Units of work done so far ([`Limits::max_work`]): events, deliveries, scans.
-    pub work: u64,
-}
-
-impl Ctx {
-    /// Sends a call to block `to` (delivered after the current handler, at this instant).
-    #[inline]
-    pub(crate) fn call(&mut self, to: u32, call: Call) {
-        self.outbox.push(Message {
-            key: call.key,
-            deadline: call.deadline,
-            to,
-            from: call.reply_to.block,
-            token: call.reply_to.token,
-            kind: MessageKind::Call,
-        });
-    }
-
-    /// Sends a reply from block `from`; lost if `from` is partitioned.
-    #[inline]
-    pub(crate) fn reply(&mut self, from: u32, to: ReplyTo, outcome: Outcome) {
-        if self.partitioned[from as usize] == 0 {
-            self.outbox.push(Message {
-                key: 0,
-                deadline: 0,
-                to: to.block,
-                from: 0,
-                token: to.token,
-                kind: match outcome {
-                    Outcome::Success => MessageKind::Success,
-                    Outcome::Error => MessageKind::Error,
-                    Outcome::Rejected => MessageKind::Rejected,
-                    Outcome::TimedOut => MessageKind::TimedOut,
-                },
-            });
-        }
-    }
-
-    /// Schedules an event at an absolute time.
-    #[inline]
-    pub(crate) fn at(&mut self, time: Time, event: Event) {
-        self.queue.push_at(time, event);
-    }
-
-    /// Schedules an event `delay` from now.
-    #[inline]
-    pub(crate) fn after(&mut self, delay: Time, event: Event) {
-        self.queue.push_at(self.now.saturating_add(delay), event);
-    }
-
-    /// Schedules an event on a constant-delay lane.
-    #[inline]
-    pub(crate) fn on_lane(&mut self, lane: LaneId, event: Event) {
-        self.queue.push_lane(self.now, lane, event);
-    }
-
-    pub(crate) fn request_created(&mut self) {
-        self.bucket.offered += 1;
-        self.totals.requests += 1;
-        self.totals.in_flight += 1;
-    }
-
-    pub(crate) fn request_good(&mut self, latency: Time) {
-        self.bucket.goodput += 1;
-        let bin = Histogram::bin(latency);
-        self.bucket.latency.add_to_bin(bin);
-        self.bucket.latency_sum_ns += u128::from(latency);
-        self.latency_all.add_to_bin(bin);
-        self.latency_sum_ns += u128::from(latency);
-        self.totals.good += 1;
-        self.totals.in_flight -= 1;
-    }
-
-    /// A request ended without a success: `cause` is the failure that reached its client
-    /// (`TimedOut` also for its own deadline).
-    pub(crate) fn request_failed(&mut self, cause: Outcome) {
-        debug_assert!(cause.is_failure());
-        match cause {
-            Outcome::TimedOut => self.bucket.failed_timeout += 1,
-            Outcome::Rejected => self.bucket.failed_rejected += 1,
-            Outcome::Error | Outcome::Success => self.bucket.failed_error += 1,
-        }
-        self.totals.failed += 1;
-        self.totals.in_flight -= 1;
-    }
-
-    /// A success reached a client after its user gave up: failed becomes late in the totals.
-    /// In the buckets it is an event of its own, in the bucket where the success arrives; the
-    /// bucket where the deadline fired keeps its `failed_timeout` (see [`Row::ended_late`]).
-    pub(crate) fn request_late(&mut self) {
-        self.bucket.ended_late += 1;
-        self.totals.failed -= 1;
-        self.totals.late += 1;
-    }
-
-    pub(crate) fn timeout_fired(&mut self) {
-        self.bucket.timeouts += 1;
-        self.totals.timeouts += 1;
-    }
-
-    pub(crate) fn retry_sent(&mut self) {
-        self.bucket.retries += 1;
-        self.totals.retries += 1;
-    }
-
-    pub(crate) fn attempt_arrived(&mut self) {
-        self.bucket.attempts += 1;
-        self.totals.attempts += 1;
-    }
-
-    pub(crate) fn service_completed(&mut self) {
-        self.bucket.throughput += 1;
-        self.totals.throughput += 1;
-    }
-
-    pub(crate) fn error_made(&mut self) {
-        self.bucket.errors += 1;
-        self.totals.errors += 1;
-    }
-
-    pub(crate) fn call_rejected(&mut self) {
-        self.bucket.rejected += 1;
-        self.totals.rejected += 1;
-    }
-}
-
 /// A block's run-time state.
 pub(crate) enum Node {
     Client(Client),
@@ -373,14 +169,6 @@ pub(crate) enum Node {
     Balancer(Balancer),
     Breaker(Breaker),
     Server(Server),
-}
-
-/// Whether the caller behind a reply address still waits (for a cache's `fill_late: false`).
-pub(crate) enum Waiting {
-    Yes,
-    No,
-    /// A pass-through block: ask its own caller.
-    AskCaller(ReplyTo),
 }
 
 impl Node {
@@ -508,9 +296,9 @@ impl Sim {
                     Block::Breaker(spec) => Node::Breaker(Breaker::new(me, spec, index(&spec.to))),
                     Block::Server(spec) => {
                         let to = spec.to.as_deref().map(index);
-                        let error_trigger = scenario.triggers.iter().any(
-                            |t| matches!(t, Trigger::Errors { target, .. } if *target == spec.id),
-                        );
+                        let error_trigger = scenario.triggers.iter().any(|t| {
+                            t.kind() == crate::kind::TriggerKind::Errors && t.target() == spec.id
+                        });
                         Node::Server(Server::new(me, spec, to, seed, error_trigger))
                     }
                 }
@@ -968,12 +756,13 @@ impl Sim {
         }
     }
 
-    /// Starts or ends trigger `index`, then recomputes its target's setting from every active
-    /// trigger of the same kind: factors multiply, settings take the latest-starting one.
+    /// Starts or ends trigger `index`; its kind's code then sets the target from every
+    /// active trigger of that kind on it.
     fn apply_trigger(&mut self, index: usize, start: bool) {
         self.trigger_active[index] = start;
         let target = self.trigger_targets[index];
-        let kind = self.scenario.triggers[index].kind();
+        let trigger = &self.scenario.triggers[index];
+        let kind = trigger.kind();
         let active: Vec<&Trigger> = self
             .scenario
             .triggers
@@ -984,50 +773,13 @@ impl Sim {
             })
             .map(|(_, t)| t)
             .collect();
-        // Latest start wins; among equal starts the later in the list (max_by keeps the last).
-        let latest = active
-            .iter()
-            .copied()
-            .max_by(|a, b| a.at_s().total_cmp(&b.at_s()));
-        let product = |active: &[&Trigger]| -> f64 {
-            active
-                .iter()
-                .map(|t| match t {
-                    Trigger::LoadSpike { factor, .. } | Trigger::Latency { factor, .. } => *factor,
-                    _ => 1.0,
-                })
-                .product()
-        };
-        let ctx = &mut self.ctx;
-        let node = &mut self.nodes[target as usize];
-        match (&self.scenario.triggers[index], node) {
-            (Trigger::LoadSpike { .. }, Node::Client(c)) => {
-                c.set_rate_factor(product(&active), ctx)
-            }
-            (Trigger::Latency { .. }, Node::Server(s)) => s.set_latency_factor(product(&active)),
-            (Trigger::Outage { .. }, Node::Server(s)) => s.set_outage(!active.is_empty()),
-            (Trigger::Capacity { .. }, Node::Server(s)) => {
-                let workers = latest.and_then(|t| match t {
-                    Trigger::Capacity { workers, .. } => Some(*workers),
-                    _ => None,
-                });
-                s.set_workers(workers, ctx);
-            }
-            (Trigger::Errors { .. }, Node::Server(s)) => {
-                let rate = latest.and_then(|t| match t {
-                    Trigger::Errors { rate, .. } => Some(*rate),
-                    _ => None,
-                });
-                s.set_error_rate(rate);
-            }
-            (Trigger::Partition { .. }, _) => {
-                ctx.partitioned[target as usize] = active.len() as u32
-            }
-            // A flush is instant: only its start does something.
-            (Trigger::CacheFlush { .. }, Node::Cache(c)) if start => c.flush(),
-            // Validation guarantees each trigger targets its kind of block.
-            _ => {}
-        }
+        trigger.apply(Change {
+            active: &active,
+            start,
+            target,
+            node: &mut self.nodes[target as usize],
+            ctx: &mut self.ctx,
+        });
     }
 
     fn close_bucket(&mut self) {
@@ -1173,11 +925,6 @@ impl Sim {
             });
         }
     }
-}
-
-/// The time a client's deadline lane or a retry's timeout lane uses, or none.
-pub(crate) fn lane_for(queue: &mut EventQueue, seconds: Option<f64>) -> Option<LaneId> {
-    seconds.map(|s| queue.lane(to_time(s)))
 }
 
 #[cfg(test)]

@@ -131,19 +131,13 @@ impl Fluid {
         let mut triggers = Vec::new();
         for trigger in &scenario.triggers {
             match trigger {
-                Trigger::LoadSpike {
-                    at_s,
-                    for_s,
-                    factor,
-                    ..
-                } => triggers.push((*at_s, at_s + for_s, *factor, 1.0)),
-                Trigger::Latency {
-                    at_s,
-                    for_s,
-                    factor,
-                    ..
-                } => triggers.push((*at_s, at_s + for_s, 1.0, *factor)),
-                _ => {
+                Trigger::LoadSpike(t) => triggers.push((t.at_s, t.at_s + t.for_s, t.factor, 1.0)),
+                Trigger::Latency(t) => triggers.push((t.at_s, t.at_s + t.for_s, 1.0, t.factor)),
+                Trigger::Outage(_)
+                | Trigger::Capacity(_)
+                | Trigger::Errors(_)
+                | Trigger::Partition(_)
+                | Trigger::CacheFlush(_) => {
                     return Err(
                         "the fluid model covers load spikes and latency triggers only".into(),
                     )

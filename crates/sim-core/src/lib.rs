@@ -14,9 +14,11 @@
 //! every platform, native or wasm32.
 
 mod blocks;
+mod ctx;
 mod engine;
 pub mod fluid;
 pub mod hostile;
+pub mod kind;
 mod metrics;
 pub mod presets;
 mod queue;
@@ -26,9 +28,11 @@ pub mod share;
 pub mod sweep;
 #[cfg(test)]
 mod testing;
+mod triggers;
 mod verdict;
 
 pub use engine::{Budget, LimitExceeded, Limits, Sim};
+pub use kind::{BlockKind, TriggerKind};
 pub use metrics::{to_csv, Row, Totals, GLOBAL_COLUMNS};
-pub use scenario::{get_path, set_path, Problem, Scenario, ScenarioError};
+pub use scenario::{get_path, set_path, Location, Problem, Scenario, ScenarioError};
 pub use verdict::{judge, Report, Summary, Verdict};

@@ -6,6 +6,19 @@
 //! scenario means the same thing everywhere and bad input is refused the same way: with every
 //! problem listed, each naming the block (or trigger) and the field.
 
+pub use crate::blocks::balancer::{BalancerSpec, Policy};
+pub use crate::blocks::breaker::BreakerSpec;
+pub use crate::blocks::cache::CacheSpec;
+pub use crate::blocks::client::{Arrival, ClientMode, ClientSpec};
+pub use crate::blocks::retry::{Backoff, BackoffKind, Budget, Jitter, RetrySpec};
+pub use crate::blocks::server::{Discipline, Dist, OnFull, ServerSpec, Service, Slowdown};
+pub use crate::triggers::{
+    CacheFlush, Capacity, Errors, Latency, LoadSpike, Outage, Partition, Trigger,
+};
+
+use crate::kind::{self, BlockKind, Calls, Param, ParamValue};
+use crate::triggers;
+use crate::verdict::Verdict;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -47,6 +60,7 @@ const TOP_LEVEL_FIELDS: &[&str] = &[
     "version",
     "name",
     "caption",
+    "expect",
     "seed",
     "duration_s",
     "bucket_s",
@@ -58,15 +72,15 @@ fn default_bucket_s() -> f64 {
     1.0
 }
 
-fn is_default<T: Default + PartialEq>(value: &T) -> bool {
+pub(crate) fn is_default<T: Default + PartialEq>(value: &T) -> bool {
     *value == T::default()
 }
 
-fn is_true(value: &bool) -> bool {
+pub(crate) fn is_true(value: &bool) -> bool {
     *value
 }
 
-fn yes() -> bool {
+pub(crate) fn yes() -> bool {
     true
 }
 
@@ -80,6 +94,10 @@ pub struct Scenario {
     /// Teaching text of a preset or an embed; ignored by the simulation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub caption: Option<String>,
+    /// The verdict the caption promises (a preset's story); ignored by the simulation, kept
+    /// through round trips, checked by the tests of every preset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expect: Option<Verdict>,
     #[serde(default)]
     pub seed: u64,
     pub duration_s: f64,
@@ -102,311 +120,6 @@ pub enum Block {
     Server(ServerSpec),
 }
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ClientMode {
-    #[default]
-    Open,
-    Closed,
-}
-
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Arrival {
-    #[default]
-    Poisson,
-    Uniform,
-}
-
-/// The source of user requests.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ClientSpec {
-    pub id: String,
-    pub to: String,
-    #[serde(default, skip_serializing_if = "is_default")]
-    pub mode: ClientMode,
-    /// Open loop: requests per second.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rate: Option<f64>,
-    #[serde(default, skip_serializing_if = "is_default")]
-    pub arrival: Arrival,
-    /// Closed loop: number of users.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub users: Option<u32>,
-    /// Closed loop: mean think time between a request's end and the user's next one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub think_s: Option<f64>,
-    /// The user's patience; none = infinite.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub timeout_s: Option<f64>,
-    /// Number of distinct keys; none = every request has its own key.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub keys: Option<u64>,
-    /// Zipf exponent of key popularity (default 1 when `keys` is set).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub zipf_s: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ui: Option<Value>,
-}
-
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum BackoffKind {
-    #[default]
-    None,
-    Constant,
-    Exponential,
-}
-
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Jitter {
-    #[default]
-    None,
-    Full,
-    Equal,
-    Decorrelated,
-}
-
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Backoff {
-    #[serde(default)]
-    pub kind: BackoffKind,
-    #[serde(default, skip_serializing_if = "is_default")]
-    pub base_s: f64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cap_s: Option<f64>,
-    #[serde(default, skip_serializing_if = "is_default")]
-    pub jitter: Jitter,
-}
-
-/// A retry token bucket.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Budget {
-    pub ratio: f64,
-    pub max_tokens: f64,
-}
-
-/// Re-sends failed attempts of the calls it receives.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RetrySpec {
-    pub id: String,
-    pub to: String,
-    pub max_attempts: u32,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub attempt_timeout_s: Option<f64>,
-    #[serde(default, skip_serializing_if = "is_default")]
-    pub backoff: Backoff,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub budget: Option<Budget>,
-    #[serde(default, skip_serializing_if = "is_default")]
-    pub respect_deadline: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ui: Option<Value>,
-}
-
-/// A look-aside LRU cache in front of its downstream.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CacheSpec {
-    pub id: String,
-    pub to: String,
-    pub capacity: u64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ttl_s: Option<f64>,
-    #[serde(default, skip_serializing_if = "is_default")]
-    pub hit_latency_s: f64,
-    #[serde(default = "yes", skip_serializing_if = "is_true")]
-    pub fill_late: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ui: Option<Value>,
-}
-
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Policy {
-    #[default]
-    RoundRobin,
-    Random,
-    LeastOutstanding,
-    PowerOfTwo,
-}
-
-/// Spreads calls over several downstreams.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct BalancerSpec {
-    pub id: String,
-    pub to: Vec<String>,
-    #[serde(default, skip_serializing_if = "is_default")]
-    pub policy: Policy,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ui: Option<Value>,
-}
-
-fn default_failure_threshold() -> f64 {
-    0.5
-}
-fn default_window_s() -> f64 {
-    10.0
-}
-fn default_min_calls() -> u32 {
-    20
-}
-fn default_open_s() -> f64 {
-    5.0
-}
-fn default_probes() -> u32 {
-    1
-}
-
-/// A circuit breaker in front of its downstream.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct BreakerSpec {
-    pub id: String,
-    pub to: String,
-    #[serde(default = "default_failure_threshold")]
-    pub failure_threshold: f64,
-    #[serde(default = "default_window_s")]
-    pub window_s: f64,
-    #[serde(default = "default_min_calls")]
-    pub min_calls: u32,
-    #[serde(default = "default_open_s")]
-    pub open_s: f64,
-    #[serde(default = "default_probes")]
-    pub half_open_probes: u32,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ui: Option<Value>,
-}
-
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum OnFull {
-    #[default]
-    Reject,
-    Drop,
-}
-
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Discipline {
-    #[default]
-    Fifo,
-    Lifo,
-}
-
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Dist {
-    #[default]
-    Exponential,
-    Deterministic,
-    Lognormal,
-}
-
-/// A service-time distribution.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Service {
-    #[serde(default)]
-    pub dist: Dist,
-    pub mean_s: f64,
-    /// Coefficient of variation; used by `lognormal` (default 1), ignored otherwise.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cv: Option<f64>,
-}
-
-/// Service time × `factor` for services that start while the queue holds more than
-/// `queue_above` calls.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Slowdown {
-    pub factor: f64,
-    pub queue_above: u64,
-}
-
-/// Does the work: workers, a queue, a service-time law, errors, and optionally a dependency.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ServerSpec {
-    pub id: String,
-    pub workers: u32,
-    /// Waiting room (not counting calls in service); none = unbounded.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub queue_capacity: Option<u64>,
-    #[serde(default, skip_serializing_if = "is_default")]
-    pub on_full: OnFull,
-    #[serde(default, skip_serializing_if = "is_default")]
-    pub discipline: Discipline,
-    pub service: Service,
-    #[serde(default, skip_serializing_if = "is_default")]
-    pub error_rate: f64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub slowdown: Option<Slowdown>,
-    #[serde(default, skip_serializing_if = "is_default")]
-    pub drop_expired: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_queue_wait_s: Option<f64>,
-    /// A dependency called after the local service; the worker waits for its reply.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub to: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ui: Option<Value>,
-}
-
-/// A change that starts at `at_s` and is undone after `for_s` (SPEC §2, Triggers).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
-pub enum Trigger {
-    /// Client rate × `factor`.
-    LoadSpike {
-        target: String,
-        at_s: f64,
-        for_s: f64,
-        factor: f64,
-    },
-    /// Service time × `factor` for services that start during it.
-    Latency {
-        target: String,
-        at_s: f64,
-        for_s: f64,
-        factor: f64,
-    },
-    /// The server rejects every call.
-    Outage {
-        target: String,
-        at_s: f64,
-        for_s: f64,
-    },
-    /// The server's worker count is set to `workers`.
-    Capacity {
-        target: String,
-        at_s: f64,
-        for_s: f64,
-        workers: u32,
-    },
-    /// The server's error rate is set to `rate`.
-    Errors {
-        target: String,
-        at_s: f64,
-        for_s: f64,
-        rate: f64,
-    },
-    /// Calls to the target get no reply at all.
-    Partition {
-        target: String,
-        at_s: f64,
-        for_s: f64,
-    },
-    /// Instant: the cache is emptied.
-    CacheFlush { target: String, at_s: f64 },
-}
-
 impl Block {
     pub fn id(&self) -> &str {
         match self {
@@ -419,26 +132,20 @@ impl Block {
         }
     }
 
-    pub fn kind(&self) -> &'static str {
+    pub fn kind(&self) -> BlockKind {
         match self {
-            Block::Client(_) => "client",
-            Block::Retry(_) => "retry",
-            Block::Cache(_) => "cache",
-            Block::Balancer(_) => "balancer",
-            Block::Breaker(_) => "breaker",
-            Block::Server(_) => "server",
+            Block::Client(_) => BlockKind::Client,
+            Block::Retry(_) => BlockKind::Retry,
+            Block::Cache(_) => BlockKind::Cache,
+            Block::Balancer(_) => BlockKind::Balancer,
+            Block::Breaker(_) => BlockKind::Breaker,
+            Block::Server(_) => BlockKind::Server,
         }
     }
 
     /// The names of this block's metric columns (`<id>.<name>` in the CSV).
     pub fn metric_names(&self) -> &'static [&'static str] {
-        match self {
-            Block::Server(_) => &["queue", "busy", "utilization"],
-            Block::Cache(_) => &["hit_rate"],
-            Block::Retry(_) => &["tokens", "timeouts"],
-            Block::Breaker(_) => &["state"],
-            Block::Client(_) | Block::Balancer(_) => &[],
-        }
+        self.kind().metric_names()
     }
 
     /// How many metric columns this block adds.
@@ -457,69 +164,106 @@ impl Block {
             Block::Server(b) => b.to.iter().map(String::as_str).collect(),
         }
     }
+
+    /// The checks of its own fields (its id, and the other blocks it names, are checked for
+    /// every kind alike).
+    fn validate(&self, v: &mut Validator) {
+        match self {
+            Block::Client(b) => b.validate(v),
+            Block::Retry(b) => b.validate(v),
+            Block::Cache(b) => b.validate(v),
+            Block::Balancer(b) => b.validate(v),
+            Block::Breaker(b) => b.validate(v),
+            Block::Server(b) => b.validate(v),
+        }
+    }
 }
 
-impl Trigger {
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Trigger::LoadSpike { .. } => "load_spike",
-            Trigger::Latency { .. } => "latency",
-            Trigger::Outage { .. } => "outage",
-            Trigger::Capacity { .. } => "capacity",
-            Trigger::Errors { .. } => "errors",
-            Trigger::Partition { .. } => "partition",
-            Trigger::CacheFlush { .. } => "cache_flush",
+/// Where a problem is: the scenario, a block, or a trigger.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Location {
+    Scenario,
+    /// A block: its index in `blocks`, and its id when it has one that can be shown.
+    Block {
+        index: usize,
+        id: Option<String>,
+    },
+    /// A trigger: its index in `triggers`, and its kind as the file gives it.
+    Trigger {
+        index: usize,
+        kind: Option<String>,
+    },
+}
+
+impl Location {
+    /// The block at `index`, named by its id (`block "api"`).
+    pub fn block(index: usize, id: &str) -> Location {
+        Location::Block {
+            index,
+            id: Some(id.to_string()),
         }
     }
 
-    pub fn target(&self) -> &str {
+    /// The block's index, when the problem is in a block.
+    pub fn block_index(&self) -> Option<usize> {
         match self {
-            Trigger::LoadSpike { target, .. }
-            | Trigger::Latency { target, .. }
-            | Trigger::Outage { target, .. }
-            | Trigger::Capacity { target, .. }
-            | Trigger::Errors { target, .. }
-            | Trigger::Partition { target, .. }
-            | Trigger::CacheFlush { target, .. } => target,
+            Location::Block { index, .. } => Some(*index),
+            Location::Scenario | Location::Trigger { .. } => None,
         }
     }
 
-    pub fn at_s(&self) -> f64 {
+    /// The trigger's index, when the problem is in a trigger.
+    pub fn trigger_index(&self) -> Option<usize> {
         match self {
-            Trigger::LoadSpike { at_s, .. }
-            | Trigger::Latency { at_s, .. }
-            | Trigger::Outage { at_s, .. }
-            | Trigger::Capacity { at_s, .. }
-            | Trigger::Errors { at_s, .. }
-            | Trigger::Partition { at_s, .. }
-            | Trigger::CacheFlush { at_s, .. } => *at_s,
+            Location::Trigger { index, .. } => Some(*index),
+            Location::Scenario | Location::Block { .. } => None,
         }
     }
+}
 
-    /// How long it lasts; `None` for instant triggers.
-    pub fn for_s(&self) -> Option<f64> {
+impl fmt::Display for Location {
+    /// `scenario`, `block "api"`, `blocks[3]` (a block without a usable id),
+    /// `trigger 0 (latency)`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Trigger::LoadSpike { for_s, .. }
-            | Trigger::Latency { for_s, .. }
-            | Trigger::Outage { for_s, .. }
-            | Trigger::Capacity { for_s, .. }
-            | Trigger::Errors { for_s, .. }
-            | Trigger::Partition { for_s, .. } => Some(*for_s),
-            Trigger::CacheFlush { .. } => None,
+            Location::Scenario => f.write_str("scenario"),
+            Location::Block { id: Some(id), .. } => write!(f, "block \"{}\"", escape_text(id)),
+            Location::Block { index, id: None } => write!(f, "blocks[{index}]"),
+            Location::Trigger {
+                index,
+                kind: Some(kind),
+            } => write!(f, "trigger {index} ({kind})"),
+            Location::Trigger { index, kind: None } => write!(f, "trigger {index}"),
         }
     }
+}
 
-    /// When its effect is undone (its start, for an instant trigger).
-    pub fn end_s(&self) -> f64 {
-        self.at_s() + self.for_s().unwrap_or(0.0)
+impl PartialEq<&str> for Location {
+    /// Whether it reads as this text (its [`Display`](fmt::Display) form).
+    fn eq(&self, other: &&str) -> bool {
+        /// Consumes the expected text as the location writes itself.
+        struct Matches<'t>(&'t str);
+        impl fmt::Write for Matches<'_> {
+            fn write_str(&mut self, s: &str) -> fmt::Result {
+                self.0 = self.0.strip_prefix(s).ok_or(fmt::Error)?;
+                Ok(())
+            }
+        }
+        let mut rest = Matches(other);
+        fmt::write(&mut rest, format_args!("{self}")).is_ok() && rest.0.is_empty()
+    }
+}
+
+impl Serialize for Location {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
     }
 }
 
 /// One thing wrong with a scenario, located by block (or trigger) and field.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Problem {
-    /// `scenario`, `block "api"`, `blocks[3]`, `trigger 0 (latency)`.
-    pub location: String,
+    pub location: Location,
     /// The field, as a `--set`-style path below the location (`service.mean_s`); empty when
     /// the problem is the location as a whole.
     pub field: String,
@@ -563,7 +307,7 @@ impl ScenarioError {
     pub fn problems(&self) -> Vec<Problem> {
         match self {
             ScenarioError::Syntax { .. } => vec![Problem {
-                location: "scenario".into(),
+                location: Location::Scenario,
                 field: String::new(),
                 message: self.to_string(),
             }],
@@ -584,6 +328,8 @@ struct RawScenario {
     name: String,
     #[serde(default)]
     caption: Option<String>,
+    #[serde(default)]
+    expect: Option<Verdict>,
     #[serde(default)]
     seed: u64,
     duration_s: f64,
@@ -650,15 +396,18 @@ fn strip_position(message: &str) -> String {
     }
 }
 
-fn block_location(index: usize, raw: &Value) -> String {
-    match raw.get("id").and_then(Value::as_str) {
-        Some(id) => format!("block \"{}\"", escape_text(id)),
-        None => format!("blocks[{index}]"),
+fn block_location(index: usize, raw: &Value) -> Location {
+    Location::Block {
+        index,
+        id: raw.get("id").and_then(Value::as_str).map(str::to_string),
     }
 }
 
-fn trigger_location(index: usize, kind: &str) -> String {
-    format!("trigger {index} ({kind})")
+fn trigger_location(index: usize, kind: &str) -> Location {
+    Location::Trigger {
+        index,
+        kind: Some(kind.to_string()),
+    }
 }
 
 /// Reads JSON text only to check its shape, building nothing: a list longer than
@@ -684,14 +433,23 @@ pub fn check_shape(text: &str) -> Result<(), Problem> {
             Segment::Index(i) => i.to_string(),
         })
         .collect();
+    let index = |text: &str| text.parse::<usize>().unwrap_or(usize::MAX);
     let (location, field) = match path.as_slice() {
-        [list, index, rest @ ..] if list == "blocks" && !rest.is_empty() => {
-            (format!("blocks[{index}]"), rest.join("."))
-        }
-        [list, index, rest @ ..] if list == "triggers" && !rest.is_empty() => {
-            (format!("trigger {index}"), rest.join("."))
-        }
-        _ => ("scenario".to_string(), path.join(".")),
+        [list, i, rest @ ..] if list == "blocks" && !rest.is_empty() => (
+            Location::Block {
+                index: index(i),
+                id: None,
+            },
+            rest.join("."),
+        ),
+        [list, i, rest @ ..] if list == "triggers" && !rest.is_empty() => (
+            Location::Trigger {
+                index: index(i),
+                kind: None,
+            },
+            rest.join("."),
+        ),
+        _ => (Location::Scenario, path.join(".")),
     };
     let n = limits::MAX_BLOCKS;
     Err(Problem {
@@ -802,14 +560,14 @@ fn join_path(head: &str, rest: &str) -> String {
 /// lists over the limits are refused before their entries are read (a forged link can hold a
 /// million of them), and blocks and triggers are read in place, not copied.
 fn parse(value: &Value) -> Result<Scenario, Vec<Problem>> {
-    let problem = |location: String, message: String| Problem {
+    let problem = |location: Location, message: String| Problem {
         location,
         field: String::new(),
         message,
     };
     if !value.is_object() {
         return Err(vec![problem(
-            "scenario".into(),
+            Location::Scenario,
             "must be a JSON object".into(),
         )]);
     }
@@ -818,14 +576,14 @@ fn parse(value: &Value) -> Result<Scenario, Vec<Problem>> {
     match value.get("version") {
         None => {
             return Err(vec![Problem {
-                location: "scenario".into(),
+                location: Location::Scenario,
                 field: "version".into(),
                 message: format!("missing (this build reads version {FORMAT_VERSION})"),
             }])
         }
         Some(v) if v.as_u64() != Some(u64::from(FORMAT_VERSION)) => {
             return Err(vec![Problem {
-                location: "scenario".into(),
+                location: Location::Scenario,
                 field: "version".into(),
                 message: format!(
                     "unsupported version {v} (this build reads version {FORMAT_VERSION})"
@@ -835,7 +593,7 @@ fn parse(value: &Value) -> Result<Scenario, Vec<Problem>> {
         Some(_) => {}
     }
     let raw: RawScenario = RawScenario::deserialize(value)
-        .map_err(|e| vec![type_problem("scenario".into(), value, &e.to_string())])?;
+        .map_err(|e| vec![type_problem(Location::Scenario, value, &e.to_string())])?;
     let list = |field: &str| {
         value
             .get(field)
@@ -850,7 +608,7 @@ fn parse(value: &Value) -> Result<Scenario, Vec<Problem>> {
     ] {
         if items.len() > limit {
             problems.push(Problem {
-                location: "scenario".into(),
+                location: Location::Scenario,
                 field: field.into(),
                 message: format!(
                     "lists {} {field}; a scenario may have at most {limit}",
@@ -915,6 +673,7 @@ fn parse(value: &Value) -> Result<Scenario, Vec<Problem>> {
         version: FORMAT_VERSION,
         name: raw.name,
         caption: raw.caption,
+        expect: raw.expect,
         seed: raw.seed,
         duration_s: raw.duration_s,
         bucket_s: raw.bucket_s,
@@ -929,7 +688,7 @@ fn parse(value: &Value) -> Result<Scenario, Vec<Problem>> {
 /// tagged enum reads its fields from a buffer that loses the path); the field is the one
 /// whose value is the one serde got: `block "api", field `workers`: must be a whole number
 /// from 0 to 4,294,967,295 (got 1.5)`.
-fn type_problem(location: String, raw: &Value, message: &str) -> Problem {
+fn type_problem(location: Location, raw: &Value, message: &str) -> Problem {
     let between = |text: &str, open: char, close: char| -> Option<String> {
         let start = text.find(open)? + open.len_utf8();
         let end = start + text[start..].find(close)?;
@@ -1081,57 +840,92 @@ pub fn escape_text(text: &str) -> String {
     out
 }
 
+/// Collects every problem of a scenario, each at its location; each kind's `validate`
+/// (in its own file) checks its fields through [`Validator::param`] and the few rules that
+/// tie fields together.
 #[derive(Default)]
-struct Validator {
+pub(crate) struct Validator<'a> {
     problems: Vec<Problem>,
-    location: String,
+    location: Option<Location>,
+    kinds: BTreeMap<&'a str, BlockKind>,
 }
 
-impl Validator {
-    fn at(&mut self, location: String) {
-        self.location = location;
+impl<'a> Validator<'a> {
+    fn at(&mut self, location: Location) {
+        self.location = Some(location);
     }
 
-    fn problem(&mut self, field: &str, message: impl Into<String>) {
+    /// Reports a problem with `field` at the current location.
+    pub(crate) fn problem(&mut self, field: &str, message: impl Into<String>) {
         self.problems.push(Problem {
-            location: self.location.clone(),
+            location: self.location.clone().unwrap_or(Location::Scenario),
             field: field.to_string(),
             message: message.into(),
         });
     }
 
-    /// A finite number within `[min, max]` (`min_exclusive`: strictly above `min`).
-    fn number(&mut self, field: &str, value: f64, min: f64, min_exclusive: bool, max: f64) {
-        if !value.is_finite() {
-            self.problem(field, format!("must be a finite number (got {value})"));
-        } else if min_exclusive && value <= min {
-            self.problem(field, format!("must be > {min} (got {value})"));
-        } else if !min_exclusive && value < min {
-            self.problem(field, format!("must be ≥ {min} (got {value})"));
-        } else if value > max {
-            self.problem(field, format!("must be ≤ {max} (got {value})"));
+    /// Checks a value against its parameter's range: a finite number within `[min, max]`
+    /// (strictly above `min` when the parameter says so), or a whole number within its range.
+    pub(crate) fn param(&mut self, param: &Param, value: f64) {
+        let field = param.path;
+        match param.value {
+            ParamValue::Number {
+                min, above, max, ..
+            } => {
+                if !value.is_finite() {
+                    self.problem(field, format!("must be a finite number (got {value})"));
+                } else if above && value <= min {
+                    self.problem(field, format!("must be > {min} (got {value})"));
+                } else if !above && value < min {
+                    self.problem(field, format!("must be ≥ {min} (got {value})"));
+                } else if value > max {
+                    self.problem(field, format!("must be ≤ {max} (got {value})"));
+                }
+            }
+            ParamValue::Whole { .. } => match value {
+                v if v.is_finite() && v >= 0.0 && v.fract() == 0.0 && v < 1.8e19 => {
+                    self.whole(param, v as u64)
+                }
+                _ => self.problem(field, format!("must be a whole number (got {value})")),
+            },
+            ParamValue::Choice(_)
+            | ParamValue::Flag { .. }
+            | ParamValue::Target { .. }
+            | ParamValue::Targets
+            | ParamValue::Group { .. }
+            | ParamValue::Text => {}
         }
     }
 
-    fn positive_time(&mut self, field: &str, value: f64) {
-        self.number(field, value, 0.0, true, limits::MAX_TIME_S);
+    /// Checks a whole number against its parameter's range, exactly.
+    pub(crate) fn whole(&mut self, param: &Param, value: u64) {
+        if let ParamValue::Whole { min, max, .. } = param.value {
+            if value < min || value > max {
+                self.problem(
+                    param.path,
+                    format!("must be between {min} and {max} (got {value})"),
+                );
+            }
+        }
     }
 
-    fn fraction(&mut self, field: &str, value: f64) {
-        self.number(field, value, 0.0, false, 1.0);
-    }
-
-    fn count(&mut self, field: &str, value: u32, min: u32, max: u32) {
-        if value < min || value > max {
-            self.problem(
+    /// The id a block or trigger names must be a block that takes calls.
+    fn target(&mut self, field: &str, to: &str) {
+        match self.kinds.get(to) {
+            None => self.problem(
                 field,
-                format!("must be between {min} and {max} (got {value})"),
-            );
+                format!("no block has the id \"{}\"", escape_text(to)),
+            ),
+            Some(kind) if !kind.receives_calls() => self.problem(
+                field,
+                format!("\"{to}\" is a {kind}: a {kind} makes requests, it cannot receive calls"),
+            ),
+            Some(_) => {}
         }
     }
 
-    fn scenario(&mut self, s: &Scenario) {
-        self.at("scenario".into());
+    fn scenario(&mut self, s: &'a Scenario) {
+        self.at(Location::Scenario);
         if s.version != FORMAT_VERSION {
             self.problem(
                 "version",
@@ -1141,21 +935,14 @@ impl Validator {
                 ),
             );
         }
-        // At least one smallest bucket: a shorter run would have no metric row at all.
-        self.number(
-            "duration_s",
-            s.duration_s,
-            limits::MIN_BUCKET_S,
-            false,
-            limits::MAX_DURATION_S,
-        );
-        self.number(
-            "bucket_s",
-            s.bucket_s,
-            limits::MIN_BUCKET_S,
-            false,
-            limits::MAX_TIME_S,
-        );
+        for param in kind::SCENARIO_PARAMS {
+            match param.path {
+                // At least one smallest bucket: a shorter run would have no metric row.
+                "duration_s" => self.param(param, s.duration_s),
+                "bucket_s" => self.param(param, s.bucket_s),
+                _ => {}
+            }
+        }
         if s.duration_s.is_finite() && s.bucket_s.is_finite() && s.bucket_s > 0.0 {
             let buckets = (s.duration_s / s.bucket_s).ceil();
             if buckets > limits::MAX_BUCKETS {
@@ -1187,12 +974,11 @@ impl Validator {
             self.problem("blocks", "a scenario needs at least one client block");
         }
 
-        let mut kinds: BTreeMap<&str, &'static str> = BTreeMap::new();
         for (index, block) in s.blocks.iter().enumerate() {
             let id = block.id();
-            self.at(format!("block \"{}\"", escape_text(id)));
+            self.at(Location::block(index, id));
             if id.is_empty() || id.len() > 64 {
-                self.at(format!("blocks[{index}]"));
+                self.at(Location::Block { index, id: None });
                 self.problem("id", "must be 1 to 64 characters");
             } else if !id
                 .chars()
@@ -1205,196 +991,53 @@ impl Validator {
                     format!("\"{id}\" is reserved: a scenario field has that name"),
                 );
             }
-            if kinds.insert(id, block.kind()).is_some() {
+            if self.kinds.insert(id, block.kind()).is_some() {
                 self.problem("id", "another block has the same id");
             }
         }
-        for block in &s.blocks {
-            self.at(format!("block \"{}\"", escape_text(block.id())));
-            self.block(block, &kinds);
+        for (index, block) in s.blocks.iter().enumerate() {
+            self.at(Location::block(index, block.id()));
+            self.downstream(block);
+            block.validate(self);
         }
         self.cycles(s);
         for (index, trigger) in s.triggers.iter().enumerate() {
-            self.at(trigger_location(index, trigger.kind()));
-            self.trigger(trigger, &kinds);
+            self.at(trigger_location(index, trigger.kind().as_str()));
+            self.trigger(trigger);
         }
     }
 
-    fn target(&mut self, field: &str, to: &str, kinds: &BTreeMap<&str, &'static str>) {
-        match kinds.get(to) {
-            None => self.problem(
-                field,
-                format!("no block has the id \"{}\"", escape_text(to)),
-            ),
-            Some(&"client") => self.problem(
-                field,
-                format!("\"{to}\" is a client: clients make requests, they cannot receive calls"),
-            ),
-            Some(_) => {}
-        }
-    }
-
-    fn block(&mut self, block: &Block, kinds: &BTreeMap<&str, &'static str>) {
-        match block {
-            Block::Client(c) => {
-                self.target("to", &c.to, kinds);
-                match c.mode {
-                    ClientMode::Open => {
-                        match c.rate {
-                            None => self
-                                .problem("rate", "an open-loop client needs a rate (requests/s)"),
-                            Some(rate) => self.number("rate", rate, 0.0, false, limits::MAX_RATE),
-                        }
-                        if c.users.is_some() {
-                            self.problem("users", "only for mode \"closed\"");
-                        }
-                        if c.think_s.is_some() {
-                            self.problem("think_s", "only for mode \"closed\"");
-                        }
-                    }
-                    ClientMode::Closed => {
-                        match c.users {
-                            None => self
-                                .problem("users", "a closed-loop client needs a number of users"),
-                            Some(users) => self.count("users", users, 1, limits::MAX_WORKERS),
-                        }
-                        if let Some(think) = c.think_s {
-                            self.number("think_s", think, 0.0, false, limits::MAX_TIME_S);
-                        }
-                        if c.rate.is_some() {
-                            self.problem(
-                                "rate",
-                                "not used by a closed-loop client (set users and think_s)",
-                            );
-                        }
-                        if c.arrival != Arrival::Poisson {
-                            self.problem("arrival", "only for mode \"open\"");
-                        }
-                    }
-                }
-                if let Some(t) = c.timeout_s {
-                    self.positive_time("timeout_s", t);
-                }
-                if let Some(keys) = c.keys {
-                    if keys == 0 || keys > (1u64 << 53) {
-                        self.problem("keys", format!("must be between 1 and 2^53 (got {keys})"));
-                    }
-                }
-                if let Some(zipf) = c.zipf_s {
-                    self.number("zipf_s", zipf, 0.0, false, 100.0);
-                    if c.keys.is_none() {
-                        self.problem("zipf_s", "needs keys (the number of distinct keys)");
-                    }
+    /// The blocks a block calls, as its kind says it calls them.
+    fn downstream(&mut self, block: &Block) {
+        let to = block.downstream();
+        match block.kind().calls() {
+            Calls::One | Calls::Optional => {
+                if let Some(to) = to.first() {
+                    self.target("to", to);
                 }
             }
-            Block::Retry(r) => {
-                self.target("to", &r.to, kinds);
-                self.count("max_attempts", r.max_attempts, 1, limits::MAX_ATTEMPTS);
-                if let Some(t) = r.attempt_timeout_s {
-                    self.positive_time("attempt_timeout_s", t);
-                }
-                let b = &r.backoff;
-                self.number("backoff.base_s", b.base_s, 0.0, false, limits::MAX_TIME_S);
-                if let Some(cap) = b.cap_s {
-                    self.number("backoff.cap_s", cap, 0.0, false, limits::MAX_TIME_S);
-                    if cap.is_finite() && b.base_s.is_finite() && cap < b.base_s {
-                        self.problem("backoff.cap_s", format!("must be ≥ base_s ({})", b.base_s));
-                    }
-                }
-                if b.kind != BackoffKind::None
-                    && b.jitter == Jitter::Decorrelated
-                    && b.base_s <= 0.0
-                {
-                    self.problem("backoff.base_s", "decorrelated jitter needs base_s > 0");
-                }
-                if let Some(budget) = &r.budget {
-                    self.number("budget.ratio", budget.ratio, 0.0, false, 1e6);
-                    self.number("budget.max_tokens", budget.max_tokens, 1.0, false, 1e12);
-                }
-            }
-            Block::Cache(c) => {
-                self.target("to", &c.to, kinds);
-                if c.capacity > 100_000_000 {
+            Calls::Many => {
+                if to.is_empty() {
                     self.problem(
-                        "capacity",
-                        format!("must be ≤ 100000000 (got {})", c.capacity),
+                        "to",
+                        format!("a {} needs at least one downstream block", block.kind()),
                     );
                 }
-                if let Some(ttl) = c.ttl_s {
-                    self.positive_time("ttl_s", ttl);
-                }
-                self.number(
-                    "hit_latency_s",
-                    c.hit_latency_s,
-                    0.0,
-                    false,
-                    limits::MAX_TIME_S,
-                );
-            }
-            Block::Balancer(b) => {
-                if b.to.is_empty() {
-                    self.problem("to", "a balancer needs at least one downstream block");
-                }
-                if b.to.len() > limits::MAX_BLOCKS {
+                if to.len() > limits::MAX_BLOCKS {
                     // Said once; the entries are not looked at (a forged list can be long).
                     self.problem(
                         "to",
                         format!(
-                            "lists {} downstream blocks; a balancer may list at most {}",
-                            b.to.len(),
+                            "lists {} downstream blocks; a {} may list at most {}",
+                            to.len(),
+                            block.kind(),
                             limits::MAX_BLOCKS
                         ),
                     );
                     return;
                 }
-                for (i, to) in b.to.iter().enumerate() {
-                    self.target(&format!("to.{i}"), to, kinds);
-                }
-            }
-            Block::Breaker(b) => {
-                self.target("to", &b.to, kinds);
-                self.fraction("failure_threshold", b.failure_threshold);
-                self.positive_time("window_s", b.window_s);
-                self.count("min_calls", b.min_calls, 1, 1_000_000_000);
-                self.positive_time("open_s", b.open_s);
-                self.count(
-                    "half_open_probes",
-                    b.half_open_probes,
-                    1,
-                    limits::MAX_WORKERS,
-                );
-            }
-            Block::Server(s) => {
-                if let Some(to) = &s.to {
-                    self.target("to", to, kinds);
-                }
-                self.count("workers", s.workers, 1, limits::MAX_WORKERS);
-                if let Some(q) = s.queue_capacity {
-                    if q > 1_000_000_000 {
-                        self.problem(
-                            "queue_capacity",
-                            format!(
-                                "must be ≤ 1000000000 (got {q}); omit it for an unbounded queue"
-                            ),
-                        );
-                    }
-                }
-                self.positive_time("service.mean_s", s.service.mean_s);
-                if let Some(cv) = s.service.cv {
-                    self.number("service.cv", cv, 0.0, false, 100.0);
-                }
-                self.fraction("error_rate", s.error_rate);
-                if let Some(slow) = &s.slowdown {
-                    self.number(
-                        "slowdown.factor",
-                        slow.factor,
-                        0.0,
-                        true,
-                        limits::MAX_FACTOR,
-                    );
-                }
-                if let Some(wait) = s.max_queue_wait_s {
-                    self.positive_time("max_queue_wait_s", wait);
+                for (i, to) in to.iter().enumerate() {
+                    self.target(&format!("to.{i}"), to);
                 }
             }
         }
@@ -1456,7 +1099,7 @@ impl Validator {
                                     .map(|(n, _)| s.blocks[*n].id())
                                     .collect();
                                 path.push(s.blocks[child].id());
-                                self.at(format!("block \"{}\"", s.blocks[node].id()));
+                                self.at(Location::block(node, s.blocks[node].id()));
                                 self.problem(
                                     "to",
                                     format!("calls form a cycle: {}", path.join(" → ")),
@@ -1473,49 +1116,32 @@ impl Validator {
         }
     }
 
-    fn trigger(&mut self, t: &Trigger, kinds: &BTreeMap<&str, &'static str>) {
-        let wanted: &[&str] = match t {
-            Trigger::LoadSpike { .. } => &["client"],
-            Trigger::Latency { .. }
-            | Trigger::Outage { .. }
-            | Trigger::Capacity { .. }
-            | Trigger::Errors { .. } => &["server"],
-            Trigger::Partition { .. } => &["retry", "cache", "balancer", "breaker", "server"],
-            Trigger::CacheFlush { .. } => &["cache"],
-        };
-        match kinds.get(t.target()) {
+    fn trigger(&mut self, t: &Trigger) {
+        let wanted = t.kind().targets();
+        match self.kinds.get(t.target()) {
             None => self.problem(
                 "target",
                 format!("no block has the id \"{}\"", escape_text(t.target())),
             ),
-            Some(kind) if !wanted.contains(kind) => self.problem(
-                "target",
-                format!(
-                    "\"{}\" is a {kind}; a {} trigger targets a {}",
-                    t.target(),
-                    t.kind(),
-                    wanted.join(" or ")
-                ),
-            ),
+            Some(kind) if !wanted.contains(kind) => {
+                let names: Vec<&str> = wanted.iter().map(|k| k.as_str()).collect();
+                self.problem(
+                    "target",
+                    format!(
+                        "\"{}\" is a {kind}; a {} trigger targets a {}",
+                        t.target(),
+                        t.kind(),
+                        names.join(" or ")
+                    ),
+                )
+            }
             Some(_) => {}
         }
-        self.number("at_s", t.at_s(), 0.0, false, limits::MAX_DURATION_S);
+        self.param(&triggers::AT_S, t.at_s());
         if let Some(for_s) = t.for_s() {
-            self.number("for_s", for_s, 0.0, true, limits::MAX_DURATION_S);
+            self.param(&triggers::FOR_S, for_s);
         }
-        match t {
-            Trigger::LoadSpike { factor, .. } => {
-                self.number("factor", *factor, 0.0, false, limits::MAX_FACTOR)
-            }
-            Trigger::Latency { factor, .. } => {
-                self.number("factor", *factor, 0.0, true, limits::MAX_FACTOR)
-            }
-            Trigger::Capacity { workers, .. } => {
-                self.count("workers", *workers, 0, limits::MAX_WORKERS)
-            }
-            Trigger::Errors { rate, .. } => self.fraction("rate", *rate),
-            _ => {}
-        }
+        t.validate(self);
     }
 }
 

@@ -255,9 +255,8 @@ impl Sweep {
         let base_seed = Scenario::from_value(base.clone())
             .map_err(|e| format!("the scenario itself is invalid: {e}"))?
             .seed;
-        // A field takes whole numbers when the validator refuses a fraction as the wrong type
-        // (`max_attempts`, `workers`); what the document happens to hold (`2` or `2.0`) does
-        // not say.
+        // A field takes whole numbers when its kind's schema says so (`max_attempts`,
+        // `workers`); what the document happens to hold (`2` or `2.0`) does not say.
         let whole_at = |axis: &Axis| -> Result<bool, String> {
             if axis.is_seed() {
                 return Ok(true);
@@ -273,11 +272,8 @@ impl Sweep {
                     ))
                 }
             }
-            set_path(&mut probe, &axis.path, "1.5").map_err(|e| format!("{}: {e}", axis.path))?;
-            Ok(Scenario::from_value(probe).is_err_and(|e| {
-                let text = e.to_string();
-                text.contains("invalid type: floating point") || text.contains("whole number")
-            }))
+            set_path(&mut probe, &axis.path, "1").map_err(|e| format!("{}: {e}", axis.path))?;
+            Ok(crate::kind::param_at(&base, &axis.path).is_some_and(|p| p.is_whole()))
         };
         let whole = (
             whole_at(&x)?,

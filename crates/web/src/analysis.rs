@@ -455,10 +455,10 @@ fn setting_words(doc: &Value, path: &str, value: f64) -> String {
             .pointer(&format!("/triggers/{index}/kind"))
             .and_then(Value::as_str)
             .unwrap_or("");
-        let word = match kind {
-            "load_spike" => "spike",
-            "latency" => "latency",
-            _ => "factor",
+        let word = match sim_core::TriggerKind::parse(kind) {
+            Some(sim_core::TriggerKind::LoadSpike) => "spike",
+            Some(sim_core::TriggerKind::Latency) => "latency",
+            Some(_) | None => "factor",
         };
         return format!("{word} ×{}", crate::format::num(value));
     }

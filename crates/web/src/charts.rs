@@ -610,13 +610,13 @@ fn pad(v: f64) -> f64 {
 fn trigger_words(trigger: &sim_core::scenario::Trigger) -> String {
     use sim_core::scenario::Trigger;
     match trigger {
-        Trigger::LoadSpike { factor, .. } => format!("spike ×{}", crate::format::num(*factor)),
-        Trigger::Latency { factor, .. } => format!("latency ×{}", crate::format::num(*factor)),
-        Trigger::Outage { .. } => "outage".into(),
-        Trigger::Capacity { workers, .. } => format!("{workers} workers"),
-        Trigger::Errors { rate, .. } => format!("errors {:.0}%", rate * 100.0),
-        Trigger::Partition { .. } => "partition".into(),
-        Trigger::CacheFlush { .. } => "flush".into(),
+        Trigger::LoadSpike(t) => format!("spike ×{}", crate::format::num(t.factor)),
+        Trigger::Latency(t) => format!("latency ×{}", crate::format::num(t.factor)),
+        Trigger::Outage(_) => "outage".into(),
+        Trigger::Capacity(t) => format!("{} workers", t.workers),
+        Trigger::Errors(t) => format!("errors {:.0}%", t.rate * 100.0),
+        Trigger::Partition(_) => "partition".into(),
+        Trigger::CacheFlush(_) => "flush".into(),
     }
 }
 

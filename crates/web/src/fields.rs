@@ -1,13 +1,17 @@
-//! The inspector's table of fields: for every block kind and trigger kind, each parameter of
-//! SPEC §2 with its label, unit, input kind and range, and the JSON a new block starts from.
+//! The inspector's table of fields: for every block kind and trigger kind, each parameter
+//! with its label, unit, input kind and range, and the JSON a new block starts from.
 //!
-//! Paths are the `--set` paths below a block (`service.mean_s`) or a trigger (`factor`), so an
-//! inspector edit goes through [`sim_core::set_path`] and is validated by the core's one
-//! validator like every other input. The ranges here only shape the input widgets; the
-//! validator's message is what the user reads.
+//! What a parameter *is* — its path, range, default, whether it is a whole number, when it
+//! applies — comes from the core's schema ([`sim_core::kind`]), the same one the validator
+//! checks against; this table adds only how people read it: label, unit, step and help.
+//! Paths are the `--set` paths below a block (`service.mean_s`) or a trigger (`factor`), so
+//! an inspector edit goes through [`sim_core::set_path`] and is validated by the core's one
+//! validator like every other input.
 
 use crate::format;
 use serde_json::{json, Value};
+use sim_core::kind::{Absent, Calls, Param, ParamValue, SCENARIO_PARAMS};
+use sim_core::{BlockKind, Location, TriggerKind};
 
 /// How a field is edited.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -36,7 +40,7 @@ pub enum Input {
     Text,
 }
 
-/// One editable parameter.
+/// One editable parameter: the core's [`Param`] and how the page shows it.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Field {
     /// Path below the block or trigger, as for `--set`.
@@ -47,46 +51,25 @@ pub struct Field {
     pub input: Input,
     /// One line shown as the field's description.
     pub help: &'static str,
+    /// The core's parameter, and the parameters of its kind (for [`Field::applies`]).
+    pub param: &'static Param,
+    siblings: &'static [Param],
 }
 
 impl Field {
     /// Whether this field applies to a block or trigger in its current state: sub-fields of a
     /// group only when the group is on, open- or closed-loop fields by the client's mode, the
-    /// lognormal `cv` only for a lognormal service.
+    /// lognormal `cv` only for a lognormal service (the core's schema says which).
     pub fn applies(&self, item: &Value) -> bool {
-        if let Some((group, _)) = self.path.split_once('.') {
-            if GROUPS.contains(&group) && item.get(group).is_none_or(Value::is_null) {
-                return false;
-            }
-        }
-        let closed = item.get("mode").and_then(Value::as_str) == Some("closed");
-        match self.path {
-            "rate" | "arrival" => !closed,
-            "users" | "think_s" => closed,
-            "zipf_s" => item.get("keys").is_some_and(|k| !k.is_null()),
-            "service.cv" => {
-                item.pointer("/service/dist").and_then(Value::as_str) == Some("lognormal")
-            }
-            "backoff.base_s" | "backoff.cap_s" | "backoff.jitter" => {
-                item.pointer("/backoff/kind")
-                    .and_then(Value::as_str)
-                    .unwrap_or("none")
-                    != "none"
-            }
-            _ => true,
-        }
+        self.param.applies(self.siblings, item)
     }
 
     /// The field's current value as the text an input shows (empty when absent).
     pub fn text(&self, item: &Value) -> String {
         let pointer = format!("/{}", self.path.replace('.', "/"));
         match item.pointer(&pointer) {
-            None | Some(Value::Null) => match self.input {
-                // Defaults the core applies when the field is absent, shown so the user sees
-                // what runs.
-                Input::Choice(options) => options.first().copied().unwrap_or("").to_string(),
-                _ => absent_default(self.path).to_string(),
-            },
+            // What the core uses when the field is absent, shown so the user sees what runs.
+            None | Some(Value::Null) => self.param.absent_text(),
             Some(Value::String(s)) => s.clone(),
             Some(Value::Array(items)) => items
                 .iter()
@@ -223,20 +206,16 @@ pub fn plain_field_message(problem: &sim_core::Problem, doc: &Value) -> String {
     let label = if problem.field.is_empty() {
         String::new()
     } else {
-        let table = match kind.as_deref() {
-            Some("trigger") => TRIGGER_KINDS
-                .iter()
-                .flat_map(|k| trigger_fields(k).iter())
-                .find(|f| f.path == problem.field)
-                .copied(),
-            Some("scenario") => SCENARIO.iter().find(|f| f.path == problem.field).copied(),
-            Some(kind) => block_fields(kind)
-                .iter()
-                .find(|f| f.path == problem.field)
-                .copied(),
-            None => None,
+        let table: Vec<Field> = match kind.as_deref() {
+            Some("trigger") => trigger_kinds().flat_map(trigger_fields).collect(),
+            Some("scenario") => scenario_fields(),
+            Some(kind) => block_fields(kind),
+            None => Vec::new(),
         };
-        table.map_or_else(|| problem.field.clone(), |f| f.label.to_string())
+        table
+            .iter()
+            .find(|f| f.path == problem.field)
+            .map_or_else(|| problem.field.clone(), |f| f.label.to_string())
     };
     let message = plain_message(&problem.message, &problem.field);
     if label.is_empty() {
@@ -308,53 +287,43 @@ pub fn group_numbers(message: &str) -> String {
 }
 
 /// "The server \"api\"", "Trigger 1 (latency)", "The scenario".
-fn plain_location(location: &str, doc: &Value) -> String {
-    if location == "scenario" {
-        return "The scenario".into();
-    }
-    if let Some(id) = location
-        .strip_prefix("block \"")
-        .and_then(|r| r.strip_suffix('"'))
-    {
-        return match location_kind(location, doc) {
-            Some(kind) => format!("The {kind} \"{id}\""),
-            None => format!("The block \"{id}\""),
-        };
-    }
-    if let Some(rest) = location.strip_prefix("trigger ") {
-        let (index, kind) = rest.split_once(' ').unwrap_or((rest, ""));
-        if let Ok(i) = index.parse::<usize>() {
-            return format!("Trigger {} {}", i + 1, kind.replace('_', " "))
-                .trim_end()
-                .to_string();
+fn plain_location(location: &Location, doc: &Value) -> String {
+    match location {
+        Location::Scenario => "The scenario".into(),
+        Location::Block { index, id } => {
+            let id = id.clone().or_else(|| {
+                block_at(doc, *index)?
+                    .get("id")?
+                    .as_str()
+                    .map(str::to_string)
+            });
+            match (location_kind(location, doc), id) {
+                (Some(kind), Some(id)) if !id.is_empty() => format!("The {kind} \"{id}\""),
+                (None, Some(id)) if !id.is_empty() => format!("The block \"{id}\""),
+                _ => format!("Block {}", index + 1),
+            }
         }
+        Location::Trigger { index, kind } => match kind {
+            Some(kind) => format!("Trigger {} ({})", index + 1, kind.replace('_', " ")),
+            None => format!("Trigger {}", index + 1),
+        },
     }
-    if let Some(i) = location
-        .strip_prefix("blocks[")
-        .and_then(|r| r.strip_suffix(']'))
-        .and_then(|i| i.parse::<usize>().ok())
-    {
-        return format!("Block {}", i + 1);
-    }
-    capitalise(location)
+}
+
+fn block_at(doc: &Value, index: usize) -> Option<&Value> {
+    doc.get("blocks")?.as_array()?.get(index)
 }
 
 /// The kind of what a location names: a block's kind, "trigger" or "scenario".
-fn location_kind(location: &str, doc: &Value) -> Option<String> {
-    if location == "scenario" {
-        return Some("scenario".into());
+fn location_kind(location: &Location, doc: &Value) -> Option<String> {
+    match location {
+        Location::Scenario => Some("scenario".into()),
+        Location::Trigger { .. } => Some("trigger".into()),
+        Location::Block { index, .. } => block_at(doc, *index)?
+            .get("kind")
+            .and_then(Value::as_str)
+            .map(str::to_string),
     }
-    if location.starts_with("trigger ") {
-        return Some("trigger".into());
-    }
-    let id = location.strip_prefix("block \"")?.strip_suffix('"')?;
-    doc.get("blocks")?
-        .as_array()?
-        .iter()
-        .find(|b| b.get("id").and_then(Value::as_str) == Some(id))
-        .and_then(|b| b.get("kind"))
-        .and_then(Value::as_str)
-        .map(str::to_string)
 }
 
 fn capitalise(text: &str) -> String {
@@ -371,544 +340,568 @@ pub fn parse_number(typed: &str) -> Option<f64> {
     typed.parse::<f64>().ok().filter(|v| v.is_finite())
 }
 
-/// What the core uses for a field that is absent (shown so the user sees what runs); empty
-/// for fields whose absence means "none".
-fn absent_default(path: &str) -> &'static str {
-    match path {
-        "error_rate" | "hit_latency_s" | "backoff.base_s" => "0",
-        "fill_late" => "true",
-        "respect_deadline" | "drop_expired" => "false",
-        "failure_threshold" => "0.5",
-        "window_s" => "10",
-        "min_calls" => "20",
-        "open_s" => "5",
-        "half_open_probes" => "1",
-        _ => "",
-    }
+/// How people read a parameter: its label, unit, the step of its input and one line of help.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Label {
+    pub path: &'static str,
+    pub label: &'static str,
+    pub unit: &'static str,
+    pub step: f64,
+    pub help: &'static str,
 }
 
-/// Paths that are optional objects edited as a whole.
-const GROUPS: &[&str] = &["budget", "slowdown"];
-
-const fn number(
+const fn label(
     path: &'static str,
     label: &'static str,
     unit: &'static str,
-    min: f64,
-    max: f64,
     step: f64,
     help: &'static str,
-) -> Field {
-    Field {
+) -> Label {
+    Label {
         path,
         label,
         unit,
-        input: Input::Number {
-            min,
-            max,
-            step,
-            optional: false,
-        },
+        step,
         help,
     }
 }
 
-const fn optional_number(
-    path: &'static str,
-    label: &'static str,
-    unit: &'static str,
-    min: f64,
-    max: f64,
-    step: f64,
-    help: &'static str,
-) -> Field {
-    Field {
-        input: Input::Number {
-            min,
-            max,
-            step,
-            optional: true,
-        },
-        ..number(path, label, unit, min, max, step, help)
-    }
-}
-
-const fn integer(
-    path: &'static str,
-    label: &'static str,
-    min: f64,
-    max: f64,
-    optional: bool,
-    help: &'static str,
-) -> Field {
-    Field {
-        path,
-        label,
-        unit: "",
-        input: Input::Integer { min, max, optional },
-        help,
-    }
-}
-
-const fn choice(
-    path: &'static str,
-    label: &'static str,
-    options: &'static [&'static str],
-    help: &'static str,
-) -> Field {
-    Field {
-        path,
-        label,
-        unit: "",
-        input: Input::Choice(options),
-        help,
-    }
-}
-
-const fn flag(path: &'static str, label: &'static str, help: &'static str) -> Field {
-    Field {
-        path,
-        label,
-        unit: "",
-        input: Input::Flag,
-        help,
-    }
-}
-
-const fn target(
-    path: &'static str,
-    label: &'static str,
-    optional: bool,
-    help: &'static str,
-) -> Field {
-    Field {
-        path,
-        label,
-        unit: "",
-        input: Input::Target { optional },
-        help,
-    }
-}
-
-const fn group(
-    path: &'static str,
-    label: &'static str,
-    default: &'static str,
-    help: &'static str,
-) -> Field {
-    Field {
-        path,
-        label,
-        unit: "",
-        input: Input::Group { default },
-        help,
-    }
-}
-
-/// The block kinds, in palette order.
-pub const BLOCK_KINDS: [&str; 6] = ["client", "retry", "cache", "balancer", "breaker", "server"];
-
-/// The trigger kinds, in menu order.
-pub const TRIGGER_KINDS: [&str; 7] = [
-    "load_spike",
-    "latency",
-    "outage",
-    "capacity",
-    "errors",
-    "partition",
-    "cache_flush",
-];
-
-const CLIENT: &[Field] = &[
-    choice(
+const CLIENT: &[Label] = &[
+    label(
         "mode",
         "Mode",
-        &["open", "closed"],
+        "",
+        1.0,
         "Open loop: requests arrive at a rate. Closed loop: users wait for each reply, then think.",
     ),
-    optional_number(
+    label(
         "rate",
         "Rate",
         "requests/s",
-        0.0,
-        1e8,
         1.0,
         "New requests per second.",
     ),
-    choice(
+    label(
         "arrival",
         "Arrivals",
-        &["poisson", "uniform"],
+        "",
+        1.0,
         "Poisson (random) or evenly spaced arrivals.",
     ),
-    integer(
+    label(
         "users",
         "Users",
+        "",
         1.0,
-        1e6,
-        true,
         "Concurrent users of a closed loop.",
     ),
-    optional_number(
+    label(
         "think_s",
         "Think time",
         "s",
-        0.0,
-        1e8,
         0.1,
         "Mean pause (exponential) before a user's next request.",
     ),
-    optional_number(
+    label(
         "timeout_s",
         "Timeout",
         "s",
-        0.0,
-        1e8,
         0.1,
         "The user's patience: a request not answered by then has failed. Empty: infinite.",
     ),
-    integer(
+    label(
         "keys",
         "Keys",
+        "",
         1.0,
-        9.0e15,
-        true,
         "Distinct keys requested (for caches). Empty: every request has its own key.",
     ),
-    optional_number(
+    label(
         "zipf_s",
         "Zipf exponent",
         "",
-        0.0,
-        100.0,
         0.1,
         "Popularity skew of keys (0 = uniform).",
     ),
-    target(
+    label(
         "to",
         "Calls",
-        false,
+        "",
+        1.0,
         "The block that receives this client's requests.",
     ),
 ];
 
-const RETRY: &[Field] = &[
-    integer(
+const RETRY: &[Label] = &[
+    label(
         "max_attempts",
         "Max attempts",
+        "",
         1.0,
-        100.0,
-        false,
         "Tries per call, the first included (1 = no retries).",
     ),
-    optional_number(
+    label(
         "attempt_timeout_s",
         "Attempt timeout",
         "s",
-        0.0,
-        1e8,
         0.1,
         "Give up on one try after this long. Empty: wait for the reply.",
     ),
-    choice(
+    label(
         "backoff.kind",
         "Backoff",
-        &["none", "constant", "exponential"],
+        "",
+        1.0,
         "Wait before each retry.",
     ),
-    number(
+    label(
         "backoff.base_s",
         "Backoff base",
         "s",
-        0.0,
-        1e8,
         0.01,
         "Constant wait, or the first exponential wait.",
     ),
-    optional_number(
+    label(
         "backoff.cap_s",
         "Backoff cap",
         "s",
-        0.0,
-        1e8,
         0.1,
         "Longest exponential wait.",
     ),
-    choice(
-        "backoff.jitter",
-        "Jitter",
-        &["none", "full", "equal", "decorrelated"],
-        "Randomises each wait.",
-    ),
-    group(
+    label("backoff.jitter", "Jitter", "", 1.0, "Randomises each wait."),
+    label(
         "budget",
         "Retry budget",
-        r#"{"ratio": 0.1, "max_tokens": 10}"#,
+        "",
+        1.0,
         "A token bucket: each first attempt earns `ratio` tokens, a retry costs 1.",
     ),
-    number(
+    label(
         "budget.ratio",
         "Tokens per request",
         "",
-        0.0,
-        1e6,
         0.01,
         "Tokens each first attempt deposits.",
     ),
-    number(
+    label(
         "budget.max_tokens",
         "Bucket size",
         "tokens",
         1.0,
-        1e12,
-        1.0,
         "Most tokens the bucket holds (it starts full).",
     ),
-    flag(
+    label(
         "respect_deadline",
         "Respect deadline",
+        "",
+        1.0,
         "Start no retry after the user has given up.",
     ),
-    target("to", "Calls", false, "The block this retry layer calls."),
+    label("to", "Calls", "", 1.0, "The block this retry layer calls."),
 ];
 
-const CACHE: &[Field] = &[
-    integer(
+const CACHE: &[Label] = &[
+    label(
         "capacity",
         "Capacity",
-        0.0,
-        1e8,
-        false,
+        "",
+        1.0,
         "Entries held (least recently used evicted first).",
     ),
-    optional_number(
+    label(
         "ttl_s",
         "TTL",
         "s",
-        0.0,
-        1e8,
         1.0,
         "Entries expire after this long. Empty: never.",
     ),
-    number(
+    label(
         "hit_latency_s",
         "Hit latency",
         "s",
-        0.0,
-        1e8,
         0.001,
         "Time to answer a hit.",
     ),
-    flag(
+    label(
         "fill_late",
         "Fill from late replies",
+        "",
+        1.0,
         "Insert a successful reply even when the caller stopped waiting.",
     ),
-    target(
+    label(
         "to",
         "Calls on a miss",
-        false,
+        "",
+        1.0,
         "The block behind the cache.",
     ),
 ];
 
-const BALANCER: &[Field] = &[
-    choice(
+const BALANCER: &[Label] = &[
+    label(
         "policy",
         "Policy",
-        &["round_robin", "random", "least_outstanding", "power_of_two"],
+        "",
+        1.0,
         "How calls are spread over the downstream blocks.",
     ),
-    Field {
-        path: "to",
-        label: "Spreads over",
-        unit: "",
-        input: Input::Targets,
-        help: "Downstream block ids, separated by commas.",
-    },
+    label(
+        "to",
+        "Spreads over",
+        "",
+        1.0,
+        "Downstream block ids, separated by commas.",
+    ),
 ];
 
-const BREAKER: &[Field] = &[
-    number(
+const BREAKER: &[Label] = &[
+    label(
         "failure_threshold",
         "Failure threshold",
         "",
-        0.0,
-        1.0,
         0.05,
         "Opens when the failure fraction over the window exceeds this.",
     ),
-    number(
+    label(
         "window_s",
         "Window",
         "s",
-        0.0,
-        1e8,
         1.0,
         "The failure fraction is measured over this long.",
     ),
-    integer(
+    label(
         "min_calls",
         "Min calls",
+        "",
         1.0,
-        1e9,
-        false,
         "Calls needed in the window before it may open.",
     ),
-    number(
+    label(
         "open_s",
         "Open for",
         "s",
-        0.0,
-        1e8,
         1.0,
         "Calls fail fast this long once it opens.",
     ),
-    integer(
+    label(
         "half_open_probes",
         "Half-open probes",
+        "",
         1.0,
-        1e6,
-        false,
         "Calls let through to test the downstream after that.",
     ),
-    target("to", "Protects", false, "The block behind the breaker."),
+    label("to", "Protects", "", 1.0, "The block behind the breaker."),
 ];
 
-const SERVER: &[Field] = &[
-    integer(
-        "workers",
-        "Workers",
-        1.0,
-        1e6,
-        false,
-        "Calls served at once.",
-    ),
-    integer(
+const SERVER: &[Label] = &[
+    label("workers", "Workers", "", 1.0, "Calls served at once."),
+    label(
         "queue_capacity",
         "Queue capacity",
-        0.0,
-        1e9,
-        true,
+        "",
+        1.0,
         "Waiting room. Empty: unbounded; 0: none.",
     ),
-    choice(
+    label(
         "on_full",
         "When full",
-        &["reject", "drop"],
+        "",
+        1.0,
         "Reject with an error at once, or drop silently (the caller times out).",
     ),
-    choice(
+    label(
         "discipline",
         "Discipline",
-        &["fifo", "lifo"],
+        "",
+        1.0,
         "Serve the oldest or the newest waiting call first.",
     ),
-    choice(
+    label(
         "service.dist",
         "Service law",
-        &["exponential", "deterministic", "lognormal"],
+        "",
+        1.0,
         "Distribution of service times.",
     ),
-    number(
+    label(
         "service.mean_s",
         "Mean service",
         "s",
-        0.0,
-        1e8,
         0.01,
         "Mean time a worker spends on a call.",
     ),
-    optional_number(
+    label(
         "service.cv",
         "Service CV",
         "",
-        0.0,
-        100.0,
         0.1,
         "Coefficient of variation of a lognormal service (default 1).",
     ),
-    number(
+    label(
         "error_rate",
         "Error rate",
         "",
-        0.0,
-        1.0,
         0.01,
         "Fraction of calls answered with an error after service.",
     ),
-    group(
+    label(
         "slowdown",
         "Slowdown under load",
-        r#"{"factor": 2, "queue_above": 50}"#,
+        "",
+        1.0,
         "Thrashing: services slow down while the queue is long.",
     ),
-    number(
+    label(
         "slowdown.factor",
         "Slowdown factor",
         "×",
-        0.0,
-        1e6,
         0.1,
         "Service time multiplier.",
     ),
-    integer(
+    label(
         "slowdown.queue_above",
         "Queue above",
-        0.0,
-        1e9,
-        false,
+        "",
+        1.0,
         "Slow down while more than this many calls wait.",
     ),
-    flag(
+    label(
         "drop_expired",
         "Drop expired",
+        "",
+        1.0,
         "Answer at once with an error a call whose user deadline has passed.",
     ),
-    optional_number(
+    label(
         "max_queue_wait_s",
         "Max queue wait",
         "s",
-        0.0,
-        1e8,
         0.1,
         "Shed a call that waited longer than this. Empty: no limit.",
     ),
-    target(
+    label(
         "to",
         "Dependency",
-        true,
+        "",
+        1.0,
         "A block called after the local service; the worker waits for it.",
     ),
 ];
 
-const SCENARIO: &[Field] = &[
-    Field {
-        path: "name",
-        label: "Name",
-        unit: "",
-        input: Input::Text,
-        help: "Shown in the title.",
-    },
-    number(
+const SCENARIO: &[Label] = &[
+    label("name", "Name", "", 1.0, "Shown in the title."),
+    label(
         "duration_s",
         "Duration",
         "s",
-        0.0,
-        1e8,
         10.0,
         "Simulated time of a run.",
     ),
-    number(
-        "bucket_s",
-        "Bucket",
-        "s",
-        0.001,
-        1e8,
-        0.5,
-        "Width of one metric row.",
-    ),
+    label("bucket_s", "Bucket", "s", 0.5, "Width of one metric row."),
 ];
+
+const TRIGGER_COMMON: &[Label] = &[
+    label("target", "Target", "", 1.0, "The block it acts on."),
+    label("at_s", "Starts at", "s", 1.0, "Simulated time it starts."),
+    label("for_s", "Lasts", "s", 1.0, "How long until it is undone."),
+];
+
+const LOAD_SPIKE: &[Label] = &[label(
+    "factor",
+    "Factor",
+    "×",
+    0.1,
+    "The client's rate is multiplied by this.",
+)];
+
+const LATENCY: &[Label] = &[label(
+    "factor",
+    "Factor",
+    "×",
+    0.1,
+    "Service times that start during it are multiplied by this.",
+)];
+
+const CAPACITY: &[Label] = &[label(
+    "workers",
+    "Workers",
+    "",
+    1.0,
+    "The server's worker count while it lasts.",
+)];
+
+const ERRORS: &[Label] = &[label(
+    "rate",
+    "Error rate",
+    "",
+    0.05,
+    "The server's error rate while it lasts.",
+)];
+
+const OUTAGE: &[Label] = &[];
+const PARTITION: &[Label] = &[];
+const CACHE_FLUSH: &[Label] = &[];
+
+/// The labels of a block kind's parameters.
+pub fn block_labels(kind: BlockKind) -> &'static [Label] {
+    match kind {
+        BlockKind::Client => CLIENT,
+        BlockKind::Retry => RETRY,
+        BlockKind::Cache => CACHE,
+        BlockKind::Balancer => BALANCER,
+        BlockKind::Breaker => BREAKER,
+        BlockKind::Server => SERVER,
+    }
+}
+
+/// The labels of a trigger kind's own parameters (`target`, `at_s` and `for_s` are common).
+pub fn trigger_labels(kind: TriggerKind) -> &'static [Label] {
+    match kind {
+        TriggerKind::LoadSpike => LOAD_SPIKE,
+        TriggerKind::Latency => LATENCY,
+        TriggerKind::Outage => OUTAGE,
+        TriggerKind::Capacity => CAPACITY,
+        TriggerKind::Errors => ERRORS,
+        TriggerKind::Partition => PARTITION,
+        TriggerKind::CacheFlush => CACHE_FLUSH,
+    }
+}
+
+/// The input that edits a parameter.
+fn input(param: &Param, step: f64) -> Input {
+    let optional = |absent: Absent| absent != Absent::Required;
+    match param.value {
+        ParamValue::Number {
+            min, max, absent, ..
+        } => Input::Number {
+            min,
+            max,
+            step,
+            optional: optional(absent),
+        },
+        ParamValue::Whole { min, max, absent } => Input::Integer {
+            min: min as f64,
+            max: max as f64,
+            optional: optional(absent),
+        },
+        ParamValue::Choice(options) => Input::Choice(options),
+        ParamValue::Flag { .. } => Input::Flag,
+        ParamValue::Target { optional } => Input::Target { optional },
+        ParamValue::Targets => Input::Targets,
+        ParamValue::Group { start } => Input::Group { default: start },
+        ParamValue::Text => Input::Text,
+    }
+}
+
+/// The fields of a kind: each of its parameters, in the core's order, with its label (a
+/// parameter without one is shown by its path: the tests require a label for every one).
+fn fields_of(params: &'static [Param], labels: &[&'static [Label]]) -> Vec<Field> {
+    params
+        .iter()
+        .map(|param| {
+            let found = labels
+                .iter()
+                .flat_map(|l| l.iter())
+                .find(|l| l.path == param.path);
+            let l = found.copied().unwrap_or(Label {
+                path: param.path,
+                label: param.path,
+                unit: "",
+                step: 1.0,
+                help: "",
+            });
+            Field {
+                path: param.path,
+                label: l.label,
+                unit: l.unit,
+                input: input(param, l.step),
+                help: l.help,
+                param,
+                siblings: params,
+            }
+        })
+        .collect()
+}
+
+/// The fields of a block kind, in inspector order (none for a kind this build does not know).
+pub fn block_fields(kind: &str) -> Vec<Field> {
+    BlockKind::parse(kind).map_or_else(Vec::new, |k| fields_of(k.params(), &[block_labels(k)]))
+}
+
+/// The scenario-level fields (the seed has its own control).
+pub fn scenario_fields() -> Vec<Field> {
+    fields_of(SCENARIO_PARAMS, &[SCENARIO])
+}
+
+/// The fields of a trigger kind (the kind itself is edited separately).
+pub fn trigger_fields(kind: &str) -> Vec<Field> {
+    TriggerKind::parse(kind).map_or_else(Vec::new, |k| {
+        fields_of(k.params(), &[trigger_labels(k), TRIGGER_COMMON])
+    })
+}
+
+/// The block kinds, in palette order.
+pub fn block_kinds() -> impl Iterator<Item = &'static str> {
+    BlockKind::ALL.into_iter().map(BlockKind::as_str)
+}
+
+/// The trigger kinds, in menu order.
+pub fn trigger_kinds() -> impl Iterator<Item = &'static str> {
+    TriggerKind::ALL.into_iter().map(TriggerKind::as_str)
+}
+
+/// The block kinds a trigger kind may target.
+pub fn trigger_targets(kind: &str) -> Vec<&'static str> {
+    TriggerKind::parse(kind).map_or_else(Vec::new, |k| {
+        k.targets().iter().map(|t| t.as_str()).collect()
+    })
+}
+
+/// Whether a block of this kind calls downstream blocks (and so has an output port), and
+/// whether it may call several.
+pub fn outputs(kind: &str) -> (bool, bool) {
+    match BlockKind::parse(kind).map(BlockKind::calls) {
+        Some(Calls::Many) => (true, true),
+        Some(Calls::One | Calls::Optional) => (true, false),
+        None => (false, false),
+    }
+}
+
+/// Whether blocks of this kind take calls (a client does not).
+pub fn receives_calls(kind: &str) -> bool {
+    BlockKind::parse(kind).is_some_and(BlockKind::receives_calls)
+}
+
+/// A new block of this kind as the core's template has it, not yet connected (`to` empty,
+/// which the validator reports until the user connects it); `None` for an unknown kind.
+pub fn new_block(kind: &str, id: &str, x: f64, y: f64) -> Option<Value> {
+    let kind = BlockKind::parse(kind)?;
+    let mut block: Value = serde_json::from_str(kind.template()).ok()?;
+    let fields = block.as_object_mut()?;
+    let mut out = serde_json::Map::new();
+    out.insert("id".into(), json!(id));
+    out.insert("kind".into(), json!(kind.as_str()));
+    out.append(fields);
+    out.insert("ui".into(), json!({"x": x.round(), "y": y.round()}));
+    Some(Value::Object(out))
+}
+
+/// A new trigger of this kind on `target`, starting at `at_s`; `None` for an unknown kind.
+pub fn new_trigger(kind: &str, target: &str, at_s: f64, for_s: f64) -> Option<Value> {
+    let kind = TriggerKind::parse(kind)?;
+    let at_s = (at_s * 10.0).round() / 10.0;
+    let for_s = (for_s * 10.0).round() / 10.0;
+    let mut trigger = json!({"kind": kind.as_str(), "target": target, "at_s": at_s});
+    if !kind.instant() {
+        trigger["for_s"] = json!(for_s);
+    }
+    let own: Value = serde_json::from_str(kind.template()).ok()?;
+    for (key, value) in own.as_object()? {
+        trigger[key] = value.clone();
+    }
+    Some(trigger)
+}
 
 /// A soft range for a slider beside the number input, for the fields people sweep by hand.
 ///
@@ -932,201 +925,80 @@ pub fn slider_range(kind: &str, path: &str, duration_s: f64) -> Option<(f64, f64
     })
 }
 
-/// The fields of a block kind, in inspector order (empty for an unknown kind).
-pub fn block_fields(kind: &str) -> &'static [Field] {
-    match kind {
-        "client" => CLIENT,
-        "retry" => RETRY,
-        "cache" => CACHE,
-        "balancer" => BALANCER,
-        "breaker" => BREAKER,
-        "server" => SERVER,
-        _ => &[],
-    }
-}
-
-/// The scenario-level fields (the seed has its own control).
-pub fn scenario_fields() -> &'static [Field] {
-    SCENARIO
-}
-
-const TRIGGER_COMMON: [Field; 3] = [
-    target("target", "Target", false, "The block it acts on."),
-    number(
-        "at_s",
-        "Starts at",
-        "s",
-        0.0,
-        1e8,
-        1.0,
-        "Simulated time it starts.",
-    ),
-    number(
-        "for_s",
-        "Lasts",
-        "s",
-        0.0,
-        1e8,
-        1.0,
-        "How long until it is undone.",
-    ),
-];
-
-const LOAD_SPIKE: &[Field] = &[
-    TRIGGER_COMMON[0],
-    TRIGGER_COMMON[1],
-    TRIGGER_COMMON[2],
-    number(
-        "factor",
-        "Factor",
-        "×",
-        0.0,
-        1e6,
-        0.1,
-        "The client's rate is multiplied by this.",
-    ),
-];
-const LATENCY: &[Field] = &[
-    TRIGGER_COMMON[0],
-    TRIGGER_COMMON[1],
-    TRIGGER_COMMON[2],
-    number(
-        "factor",
-        "Factor",
-        "×",
-        0.0,
-        1e6,
-        0.1,
-        "Service times that start during it are multiplied by this.",
-    ),
-];
-const CAPACITY: &[Field] = &[
-    TRIGGER_COMMON[0],
-    TRIGGER_COMMON[1],
-    TRIGGER_COMMON[2],
-    integer(
-        "workers",
-        "Workers",
-        0.0,
-        1e6,
-        false,
-        "The server's worker count while it lasts.",
-    ),
-];
-const ERRORS: &[Field] = &[
-    TRIGGER_COMMON[0],
-    TRIGGER_COMMON[1],
-    TRIGGER_COMMON[2],
-    number(
-        "rate",
-        "Error rate",
-        "",
-        0.0,
-        1.0,
-        0.05,
-        "The server's error rate while it lasts.",
-    ),
-];
-const SPAN: &[Field] = &[TRIGGER_COMMON[0], TRIGGER_COMMON[1], TRIGGER_COMMON[2]];
-const INSTANT: &[Field] = &[TRIGGER_COMMON[0], TRIGGER_COMMON[1]];
-
-/// The fields of a trigger kind (the kind itself is edited separately).
-pub fn trigger_fields(kind: &str) -> &'static [Field] {
-    match kind {
-        "load_spike" => LOAD_SPIKE,
-        "latency" => LATENCY,
-        "capacity" => CAPACITY,
-        "errors" => ERRORS,
-        "outage" | "partition" => SPAN,
-        "cache_flush" => INSTANT,
-        _ => &[],
-    }
-}
-
-/// The block kinds a trigger kind may target.
-pub fn trigger_targets(kind: &str) -> &'static [&'static str] {
-    match kind {
-        "load_spike" => &["client"],
-        "latency" | "outage" | "capacity" | "errors" => &["server"],
-        "partition" => &["retry", "cache", "balancer", "breaker", "server"],
-        "cache_flush" => &["cache"],
-        _ => &[],
-    }
-}
-
-/// Whether a block of this kind calls downstream blocks (and so has an output port), and
-/// whether it may call several.
-pub fn outputs(kind: &str) -> (bool, bool) {
-    match kind {
-        "balancer" => (true, true),
-        "client" | "retry" | "cache" | "breaker" | "server" => (true, false),
-        _ => (false, false),
-    }
-}
-
-/// A new block of this kind with sensible defaults, not yet connected (`to` empty, which the
-/// validator reports until the user connects it).
-pub fn new_block(kind: &str, id: &str, x: f64, y: f64) -> Value {
-    let ui = json!({"x": x.round(), "y": y.round()});
-    let mut block = match kind {
-        "client" => json!({"kind": "client", "rate": 50, "timeout_s": 1.0, "to": ""}),
-        "retry" => json!({"kind": "retry", "max_attempts": 3, "attempt_timeout_s": 1.0,
-            "backoff": {"kind": "exponential", "base_s": 0.05, "cap_s": 1.0, "jitter": "full"},
-            "to": ""}),
-        "cache" => json!({"kind": "cache", "capacity": 1000, "ttl_s": 60, "hit_latency_s": 0.001,
-            "to": ""}),
-        "balancer" => json!({"kind": "balancer", "policy": "round_robin", "to": []}),
-        "breaker" => json!({"kind": "breaker", "failure_threshold": 0.5, "window_s": 10,
-            "min_calls": 20, "open_s": 5, "half_open_probes": 1, "to": ""}),
-        _ => json!({"kind": "server", "workers": 10,
-            "service": {"dist": "exponential", "mean_s": 0.1}}),
-    };
-    block["id"] = json!(id);
-    block["ui"] = ui;
-    block
-}
-
-/// A new trigger of this kind on `target`, starting at `at_s`.
-pub fn new_trigger(kind: &str, target: &str, at_s: f64, for_s: f64) -> Value {
-    let at_s = (at_s * 10.0).round() / 10.0;
-    let for_s = (for_s * 10.0).round() / 10.0;
-    match kind {
-        "load_spike" => {
-            json!({"kind": kind, "target": target, "at_s": at_s, "for_s": for_s, "factor": 2})
-        }
-        "latency" => {
-            json!({"kind": kind, "target": target, "at_s": at_s, "for_s": for_s, "factor": 3})
-        }
-        "capacity" => {
-            json!({"kind": kind, "target": target, "at_s": at_s, "for_s": for_s, "workers": 1})
-        }
-        "errors" => {
-            json!({"kind": kind, "target": target, "at_s": at_s, "for_s": for_s, "rate": 0.5})
-        }
-        "cache_flush" => json!({"kind": kind, "target": target, "at_s": at_s}),
-        _ => json!({"kind": kind, "target": target, "at_s": at_s, "for_s": for_s}),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use sim_core::{set_path, Scenario};
 
+    fn field_of(kind: &str, path: &str) -> Field {
+        block_fields(kind)
+            .into_iter()
+            .find(|f| f.path == path)
+            .unwrap_or_else(|| panic!("{kind}.{path}"))
+    }
+
+    fn scenario_field(path: &str) -> Field {
+        scenario_fields()
+            .into_iter()
+            .find(|f| f.path == path)
+            .unwrap()
+    }
+
+    /// Every parameter of the core's schema has a label here, and every label names one:
+    /// a kind's parameters are written once, in the core, and only read here.
+    #[test]
+    fn every_parameter_has_a_label_and_every_label_a_parameter() {
+        let check = |what: &str, params: &[Param], labels: &[&[Label]]| {
+            for param in params {
+                assert!(
+                    labels
+                        .iter()
+                        .flat_map(|l| l.iter())
+                        .any(|l| l.path == param.path),
+                    "{what}.{} has no label",
+                    param.path
+                );
+            }
+            for label in labels.iter().flat_map(|l| l.iter()) {
+                assert!(
+                    params.iter().any(|p| p.path == label.path),
+                    "{what}: the label {} names no parameter",
+                    label.path
+                );
+            }
+        };
+        for kind in BlockKind::ALL {
+            check(kind.as_str(), kind.params(), &[block_labels(kind)]);
+        }
+        for kind in TriggerKind::ALL {
+            let common: Vec<Label> = TRIGGER_COMMON
+                .iter()
+                .copied()
+                .filter(|l| kind.param(l.path).is_some())
+                .collect();
+            check(
+                kind.as_str(),
+                kind.params(),
+                &[trigger_labels(kind), &common],
+            );
+        }
+        check("scenario", SCENARIO_PARAMS, &[SCENARIO]);
+    }
+
     /// Every field path of every block kind must be one the core reads: setting it to its
     /// shown value on a default block keeps the scenario valid.
     #[test]
     fn every_field_round_trips_through_set_path() {
-        for kind in BLOCK_KINDS {
-            let mut block = new_block(kind, "x", 0.0, 0.0);
-            let mut blocks = vec![new_block("server", "s", 0.0, 0.0)];
+        for kind in block_kinds() {
+            let mut block = new_block(kind, "x", 0.0, 0.0).unwrap();
+            let mut blocks = vec![new_block("server", "s", 0.0, 0.0).unwrap()];
             match kind {
                 "balancer" => block["to"] = json!(["s"]),
                 "server" => {}
                 _ => block["to"] = json!("s"),
             }
             if kind != "client" {
-                let mut client = new_block("client", "c", 0.0, 0.0);
+                let mut client = new_block("client", "c", 0.0, 0.0).unwrap();
                 client["to"] = json!("x");
                 blocks.push(client);
             }
@@ -1149,7 +1021,7 @@ mod tests {
 
     #[test]
     fn a_bad_number_reaches_the_validator_with_its_field() {
-        let field = SERVER.iter().find(|f| f.path == "service.mean_s").unwrap();
+        let field = &field_of("server", "service.mean_s");
         let mut doc: Value =
             serde_json::from_str(sim_core::presets::find("retry-storm").unwrap().json).unwrap();
         set_path(&mut doc, "api.service.mean_s", &field.raw_value("-1")).unwrap();
@@ -1161,11 +1033,11 @@ mod tests {
 
     #[test]
     fn emptied_optional_fields_are_removed_and_text_is_quoted() {
-        let timeout = CLIENT.iter().find(|f| f.path == "timeout_s").unwrap();
+        let timeout = &field_of("client", "timeout_s");
         assert_eq!(timeout.raw_value(""), "null");
         assert_eq!(timeout.raw_value("abc"), "\"abc\"");
         assert_eq!(timeout.raw_value(" 2.5 "), "2.5");
-        let to = BALANCER[1];
+        let to = field_of("balancer", "to");
         assert_eq!(to.raw_value("a, b,"), r#"["a","b"]"#);
     }
 
@@ -1173,8 +1045,30 @@ mod tests {
     fn problems_are_said_in_plain_words() {
         let doc =
             json!({"blocks": [{"id": "api", "kind": "server"}, {"id": "users", "kind": "client"}]});
+        // The location as the core writes it, read back for the test's convenience.
+        let at = |text: &str| -> Location {
+            if let Some(id) = text
+                .strip_prefix("block \"")
+                .and_then(|t| t.strip_suffix('"'))
+            {
+                let index = doc["blocks"]
+                    .as_array()
+                    .and_then(|b| b.iter().position(|b| b["id"] == id))
+                    .unwrap_or(99);
+                return Location::block(index, id);
+            }
+            if let Some(rest) = text.strip_prefix("trigger ") {
+                let (index, kind) = rest.split_once(' ').unwrap();
+                return Location::Trigger {
+                    index: index.parse().unwrap(),
+                    kind: Some(kind.trim_matches(['(', ')']).to_string()),
+                };
+            }
+            assert_eq!(text, "scenario");
+            Location::Scenario
+        };
         let problem = |location: &str, field: &str, message: &str| sim_core::Problem {
-            location: location.into(),
+            location: at(location),
             field: field.into(),
             message: message.into(),
         };
@@ -1248,7 +1142,7 @@ mod tests {
 
     #[test]
     fn typed_values_are_checked_in_plain_words() {
-        let workers = SERVER.iter().find(|f| f.path == "workers").unwrap();
+        let workers = &field_of("server", "workers");
         assert_eq!(workers.check("7"), Ok(()));
         assert_eq!(
             workers.check("1.5"),
@@ -1266,35 +1160,35 @@ mod tests {
             .check("many")
             .unwrap_err()
             .contains("you typed many"));
-        let duration = SCENARIO.iter().find(|f| f.path == "duration_s").unwrap();
+        let duration = &scenario_field("duration_s");
         assert_eq!(duration.check("0.5"), Ok(()));
         assert_eq!(duration.check("0,5"), Ok(()));
         assert_eq!(duration.raw_value("0,5"), "0.5");
         assert!(
-            duration.check("0.").is_ok(),
+            duration.check("1.").is_ok(),
             "a half-typed number is still a number"
         );
         assert!(duration.check("1e400").is_err(), "not finite");
-        let queue = SERVER.iter().find(|f| f.path == "queue_capacity").unwrap();
+        let queue = &field_of("server", "queue_capacity");
         assert_eq!(queue.check(""), Ok(()), "optional: empty means none");
     }
 
     #[test]
     fn fields_follow_the_block_state() {
-        let rate = CLIENT[1];
-        let users = CLIENT[3];
+        let rate = field_of("client", "rate");
+        let users = field_of("client", "users");
         let open = json!({"kind": "client", "rate": 5});
         let closed = json!({"kind": "client", "mode": "closed", "users": 5});
         assert!(rate.applies(&open) && !users.applies(&open));
         assert!(!rate.applies(&closed) && users.applies(&closed));
-        let ratio = RETRY.iter().find(|f| f.path == "budget.ratio").unwrap();
+        let ratio = &field_of("retry", "budget.ratio");
         assert!(!ratio.applies(&json!({"kind": "retry"})));
         assert!(ratio.applies(&json!({"kind": "retry", "budget": {"ratio": 1}})));
     }
 
     #[test]
     fn every_trigger_kind_has_fields_and_a_valid_default() {
-        for kind in TRIGGER_KINDS {
+        for kind in trigger_kinds() {
             assert!(!trigger_fields(kind).is_empty());
             let target = match trigger_targets(kind)[0] {
                 "client" => "users",
@@ -1305,7 +1199,7 @@ mod tests {
                 {"id": "users", "kind": "client", "rate": 5, "to": "cache"},
                 {"id": "cache", "kind": "cache", "capacity": 5, "to": "api"},
                 {"id": "api", "kind": "server", "workers": 1, "service": {"mean_s": 0.1}},
-            ], "triggers": [new_trigger(kind, target, 10.0, 5.0)]});
+            ], "triggers": [new_trigger(kind, target, 10.0, 5.0).unwrap()]});
             Scenario::from_value(doc).unwrap_or_else(|e| panic!("{kind}: {e}"));
         }
     }

@@ -12,7 +12,8 @@ use crate::analysis::AnalysisConfig;
 use crate::fields::{self, new_block, new_trigger};
 use crate::layout;
 use serde_json::{json, Value};
-use sim_core::{presets, set_path, Problem, Scenario};
+use sim_core::kind::Calls;
+use sim_core::{presets, set_path, BlockKind, Location, Problem, Scenario};
 use std::rc::Rc;
 
 /// How fast a run advances, in simulated seconds per wall second.
@@ -314,7 +315,7 @@ pub struct AppState {
     pub dark: bool,
     /// The last inspector edit: a validator problem without a field (a type error) is shown
     /// at the field that caused it.
-    pub last_edit: Option<(String, String)>,
+    pub last_edit: Option<(Owner, String)>,
     /// A one-line message for the user (an action that could not be done).
     pub notice: Option<String>,
     /// Bumped when a different scenario is opened (a preset, a new canvas, an import): the
@@ -437,20 +438,18 @@ impl AppState {
 
     /// The problems located at a block (by id), a trigger (by index) or the scenario.
     pub fn problems_of(&self, owner: &Owner) -> Vec<&Problem> {
-        let location = location_of(owner, &self.doc);
         self.problems
             .iter()
-            .filter(|p| location.contains(&p.location))
+            .filter(|p| owns(owner, &self.doc, &p.location))
             .collect()
     }
 
     /// The validator's messages for one field of an owner. A problem without a field (a
     /// value of the wrong type) is shown at the field edited last.
     pub fn field_problems(&self, owner: &Owner, path: &str) -> Vec<String> {
-        let locations = location_of(owner, &self.doc);
         self.problems
             .iter()
-            .filter(|p| locations.contains(&p.location))
+            .filter(|p| owns(owner, &self.doc, &p.location))
             .filter(|p| {
                 p.field == path
                     || p.field.starts_with(&format!("{path}."))
@@ -458,7 +457,7 @@ impl AppState {
                         && self
                             .last_edit
                             .as_ref()
-                            .is_some_and(|(l, f)| *l == p.location && f == path))
+                            .is_some_and(|(o, f)| o == owner && f == path))
             })
             .map(|p| {
                 // A problem without a field is shown at the field edited last: said with
@@ -639,10 +638,15 @@ impl AppState {
                     {
                         old_target.to_string()
                     } else {
-                        next.first_block_of(wanted).unwrap_or_default()
+                        next.first_block_of(&wanted).unwrap_or_default()
                     };
-                    next.doc["triggers"][index] = new_trigger(&kind, &target, at_s, for_s);
-                    next.changed();
+                    match new_trigger(&kind, &target, at_s, for_s) {
+                        Some(trigger) => {
+                            next.doc["triggers"][index] = trigger;
+                            next.changed();
+                        }
+                        None => next.notice = Some(format!("there is no trigger kind \"{kind}\"")),
+                    }
                 }
             }
             Action::MoveTrigger { index, at_s, for_s } => {
@@ -791,14 +795,13 @@ impl AppState {
     }
 
     fn add_block(&mut self, kind: &str) {
-        if !fields::BLOCK_KINDS.contains(&kind) {
-            self.notice = Some(format!("there is no block kind \"{kind}\""));
-            return;
-        }
         let id = unique_id(&self.doc, kind);
         let (x, y) = layout::free_spot(&self.doc);
         let (x, y) = layout::free_spot_near(self.blocks(), x, y);
-        let block = new_block(kind, &id, x, y);
+        let Some(block) = new_block(kind, &id, x, y) else {
+            self.notice = Some(format!("there is no block kind \"{kind}\""));
+            return;
+        };
         if !self.doc.get("blocks").is_some_and(Value::is_array) {
             self.doc["blocks"] = json!([]);
         }
@@ -807,11 +810,10 @@ impl AppState {
         }
         // A block added while a link is selected goes into the link: from → new → to.
         if let Selection::Link { from, to } = self.selection.clone() {
-            if kind == "client" {
-                self.notice = Some(
-                    "A client cannot go into a link: clients make requests and take no calls."
-                        .into(),
-                );
+            if !fields::receives_calls(kind) {
+                self.notice = Some(format!(
+                    "A {kind} cannot go into a link: a {kind} makes requests and takes no calls."
+                ));
             } else {
                 self.insert_into_link(&id, &from, &to);
                 return;
@@ -879,17 +881,17 @@ impl AppState {
         let Some(target_kind) = self.block(to).map(|b| block_kind(b).to_string()) else {
             return;
         };
-        if target_kind == "client" {
+        if !fields::receives_calls(&target_kind) {
             self.notice = Some(format!(
-                "\"{to}\" is a client: clients make requests and take no calls"
+                "\"{to}\" is a {target_kind}: a {target_kind} makes requests and takes no calls"
             ));
             return;
         }
         let Some(block) = block_mut(&mut self.doc, from) else {
             return;
         };
-        match block_kind(block) {
-            "balancer" => {
+        match BlockKind::parse(block_kind(block)).map(BlockKind::calls) {
+            Some(Calls::Many) => {
                 if !block.get("to").is_some_and(Value::is_array) {
                     block["to"] = json!([]);
                 }
@@ -899,8 +901,8 @@ impl AppState {
                     }
                 }
             }
-            "client" | "retry" | "cache" | "breaker" | "server" => block["to"] = json!(to),
-            _ => return,
+            Some(Calls::One | Calls::Optional) => block["to"] = json!(to),
+            None => return,
         }
         self.selection = Selection::Link {
             from: from.to_string(),
@@ -1102,16 +1104,17 @@ impl AppState {
                 tidy_block(block, path);
             }
         }
-        self.last_edit = location_of(&owner, &self.doc)
-            .into_iter()
-            .next()
-            .map(|l| (l, path.to_string()));
+        self.last_edit = Some((owner, path.to_string()));
         self.changed();
     }
 
     fn add_trigger(&mut self, kind: &str) {
         let wanted = fields::trigger_targets(kind);
-        let Some(target) = self.first_block_of(wanted) else {
+        if wanted.is_empty() {
+            self.notice = Some(format!("there is no trigger kind \"{kind}\""));
+            return;
+        }
+        let Some(target) = self.first_block_of(&wanted) else {
             self.notice = Some(format!(
                 "a {kind} trigger needs a {} block first",
                 wanted.join(" or ")
@@ -1119,7 +1122,9 @@ impl AppState {
             return;
         };
         let duration = self.scenario.duration_s;
-        let trigger = new_trigger(kind, &target, duration * 0.2, duration * 0.05);
+        let Some(trigger) = new_trigger(kind, &target, duration * 0.2, duration * 0.05) else {
+            return;
+        };
         if !self.doc.get("triggers").is_some_and(Value::is_array) {
             self.doc["triggers"] = json!([]);
         }
@@ -1180,6 +1185,7 @@ fn empty_scenario() -> Scenario {
         version: 1,
         name: String::new(),
         caption: None,
+        expect: None,
         seed: 1,
         duration_s: 1.0,
         bucket_s: 1.0,
@@ -1255,7 +1261,7 @@ fn retarget(block: &mut Value, old: &str, new: &str) {
 fn remove_target(block: &mut Value, id: &str) {
     match block.get_mut("to") {
         Some(Value::String(s)) if s == id => {
-            if block_kind(block) == "server" {
+            if BlockKind::parse(block_kind(block)).map(BlockKind::calls) == Some(Calls::Optional) {
                 if let Some(obj) = block.as_object_mut() {
                     obj.remove("to");
                 }
@@ -1270,23 +1276,16 @@ fn remove_target(block: &mut Value, id: &str) {
 
 /// The validator's location strings for an owner (a block may be reported by id or, when
 /// its id is missing, by index).
-fn location_of(owner: &Owner, doc: &Value) -> Vec<String> {
-    match owner {
-        Owner::Scenario => vec!["scenario".into()],
-        Owner::Block(id) => {
-            let mut out = vec![format!("block \"{id}\"")];
-            if let Some(i) = blocks(doc).iter().position(|b| block_id(b) == id) {
-                out.push(format!("blocks[{i}]"));
-            }
-            out
+/// Whether a problem's location is this owner: a block by its place in the document (the
+/// core names it by index whatever its id), a trigger by its index.
+fn owns(owner: &Owner, doc: &Value, location: &Location) -> bool {
+    match (owner, location) {
+        (Owner::Scenario, Location::Scenario) => true,
+        (Owner::Block(id), Location::Block { index, .. }) => {
+            blocks(doc).get(*index).is_some_and(|b| block_id(b) == id)
         }
-        Owner::Trigger(index) => {
-            let kind = doc
-                .pointer(&format!("/triggers/{index}/kind"))
-                .and_then(Value::as_str)
-                .unwrap_or("no kind");
-            vec![format!("trigger {index} ({kind})")]
-        }
+        (Owner::Trigger(i), Location::Trigger { index, .. }) => i == index,
+        _ => false,
     }
 }
 

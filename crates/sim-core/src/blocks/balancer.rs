@@ -7,9 +7,55 @@
 //! outstanding, as it would for a real balancer without its own timeout.
 
 use super::{Call, Outcome, ReplyTo, Slab, Token};
-use crate::engine::{Ctx, Waiting};
+use crate::ctx::{Ctx, Waiting};
+use crate::kind::{Param, ParamValue};
 use crate::rng::{Purpose, Stream};
-use crate::scenario::{BalancerSpec, Policy};
+use crate::scenario::{is_default, Validator};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+// ---- The spec: what a scenario file says about this block. ----
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Policy {
+    #[default]
+    RoundRobin,
+    Random,
+    LeastOutstanding,
+    PowerOfTwo,
+}
+
+/// Spreads calls over several downstreams.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BalancerSpec {
+    pub id: String,
+    pub to: Vec<String>,
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub policy: Policy,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ui: Option<Value>,
+}
+
+/// A balancer's parameters, in the order an editor shows them.
+pub(crate) const PARAMS: &[Param] = &[
+    Param::new(
+        "policy",
+        ParamValue::Choice(&["round_robin", "random", "least_outstanding", "power_of_two"]),
+    ),
+    Param::new("to", ParamValue::Targets),
+];
+
+pub(crate) const TEMPLATE: &str = r#"{"policy": "round_robin", "to": []}"#;
+
+/// A balancer has no metric columns: what it spreads shows at its downstreams.
+pub(crate) const METRICS: &[&str] = &[];
+
+impl BalancerSpec {
+    /// Its `to` list is checked with every block's downstream; the policy is a choice.
+    pub(crate) fn validate(&self, _v: &mut Validator) {}
+}
 
 struct Forwarded {
     caller: ReplyTo,

@@ -10,10 +10,114 @@
 //! turn silence into failures.
 
 use super::{Call, Outcome, ReplyTo, Slab, Token};
-use crate::engine::{Ctx, Waiting};
+use crate::ctx::{Ctx, Waiting};
+use crate::kind::{Absent, Param, ParamValue};
 use crate::queue::{to_time, Time};
-use crate::scenario::BreakerSpec;
+use crate::scenario::{limits, Validator};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use std::collections::VecDeque;
+
+// ---- The spec: what a scenario file says about this block. ----
+
+const DEFAULT_FAILURE_THRESHOLD: f64 = 0.5;
+const DEFAULT_WINDOW_S: f64 = 10.0;
+const DEFAULT_MIN_CALLS: u32 = 20;
+const DEFAULT_OPEN_S: f64 = 5.0;
+const DEFAULT_PROBES: u32 = 1;
+
+fn default_failure_threshold() -> f64 {
+    DEFAULT_FAILURE_THRESHOLD
+}
+fn default_window_s() -> f64 {
+    DEFAULT_WINDOW_S
+}
+fn default_min_calls() -> u32 {
+    DEFAULT_MIN_CALLS
+}
+fn default_open_s() -> f64 {
+    DEFAULT_OPEN_S
+}
+fn default_probes() -> u32 {
+    DEFAULT_PROBES
+}
+
+/// A circuit breaker in front of its downstream.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BreakerSpec {
+    pub id: String,
+    pub to: String,
+    #[serde(default = "default_failure_threshold")]
+    pub failure_threshold: f64,
+    #[serde(default = "default_window_s")]
+    pub window_s: f64,
+    #[serde(default = "default_min_calls")]
+    pub min_calls: u32,
+    #[serde(default = "default_open_s")]
+    pub open_s: f64,
+    #[serde(default = "default_probes")]
+    pub half_open_probes: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ui: Option<Value>,
+}
+
+const FAILURE_THRESHOLD: Param = Param::number(
+    "failure_threshold",
+    0.0,
+    1.0,
+    Absent::Is(DEFAULT_FAILURE_THRESHOLD),
+);
+const WINDOW_S: Param = Param::above(
+    "window_s",
+    0.0,
+    limits::MAX_TIME_S,
+    Absent::Is(DEFAULT_WINDOW_S),
+);
+const MIN_CALLS: Param = Param::whole(
+    "min_calls",
+    1,
+    1_000_000_000,
+    Absent::Is(DEFAULT_MIN_CALLS as f64),
+);
+const OPEN_S: Param = Param::above(
+    "open_s",
+    0.0,
+    limits::MAX_TIME_S,
+    Absent::Is(DEFAULT_OPEN_S),
+);
+const HALF_OPEN_PROBES: Param = Param::whole(
+    "half_open_probes",
+    1,
+    limits::MAX_WORKERS as u64,
+    Absent::Is(DEFAULT_PROBES as f64),
+);
+
+/// A breaker's parameters, in the order an editor shows them.
+pub(crate) const PARAMS: &[Param] = &[
+    FAILURE_THRESHOLD,
+    WINDOW_S,
+    MIN_CALLS,
+    OPEN_S,
+    HALF_OPEN_PROBES,
+    Param::new("to", ParamValue::Target { optional: false }),
+];
+
+pub(crate) const TEMPLATE: &str = r#"{"failure_threshold": 0.5, "window_s": 10,
+    "min_calls": 20, "open_s": 5, "half_open_probes": 1, "to": ""}"#;
+
+/// 0 closed, 1 open, 0.5 half-open, at the bucket's end.
+pub(crate) const METRICS: &[&str] = &["state"];
+
+impl BreakerSpec {
+    pub(crate) fn validate(&self, v: &mut Validator) {
+        v.param(&FAILURE_THRESHOLD, self.failure_threshold);
+        v.param(&WINDOW_S, self.window_s);
+        v.whole(&MIN_CALLS, u64::from(self.min_calls));
+        v.param(&OPEN_S, self.open_s);
+        v.whole(&HALF_OPEN_PROBES, u64::from(self.half_open_probes));
+    }
+}
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub(crate) enum State {

@@ -8,11 +8,63 @@
 //! Entries older than `ttl_s` count as misses. A `cache_flush` trigger empties it.
 
 use super::{Call, Outcome, ReplyTo, Slab, Token};
-use crate::engine::{Ctx, Waiting};
+use crate::ctx::{Ctx, Waiting};
+use crate::kind::{Absent, Param, ParamValue};
 use crate::queue::{to_time, Event, EventKind, EventQueue, LaneId, Time};
-use crate::scenario::CacheSpec;
+use crate::scenario::{is_default, is_true, limits, yes, Validator};
 use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use std::collections::VecDeque;
+
+// ---- The spec: what a scenario file says about this block. ----
+
+/// A look-aside LRU cache in front of its downstream.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CacheSpec {
+    pub id: String,
+    pub to: String,
+    pub capacity: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl_s: Option<f64>,
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub hit_latency_s: f64,
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub fill_late: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ui: Option<Value>,
+}
+
+const CAPACITY: Param = Param::whole("capacity", 0, 100_000_000, Absent::Required);
+const TTL_S: Param = Param::above("ttl_s", 0.0, limits::MAX_TIME_S, Absent::Unset);
+const HIT_LATENCY_S: Param =
+    Param::number("hit_latency_s", 0.0, limits::MAX_TIME_S, Absent::Is(0.0));
+
+/// A cache's parameters, in the order an editor shows them.
+pub(crate) const PARAMS: &[Param] = &[
+    CAPACITY,
+    TTL_S,
+    HIT_LATENCY_S,
+    Param::new("fill_late", ParamValue::Flag { absent: true }),
+    Param::new("to", ParamValue::Target { optional: false }),
+];
+
+pub(crate) const TEMPLATE: &str =
+    r#"{"capacity": 1000, "ttl_s": 60, "hit_latency_s": 0.001, "to": ""}"#;
+
+/// The bucket's hit rate (empty without lookups).
+pub(crate) const METRICS: &[&str] = &["hit_rate"];
+
+impl CacheSpec {
+    pub(crate) fn validate(&self, v: &mut Validator) {
+        v.whole(&CAPACITY, self.capacity);
+        if let Some(ttl) = self.ttl_s {
+            v.param(&TTL_S, ttl);
+        }
+        v.param(&HIT_LATENCY_S, self.hit_latency_s);
+    }
+}
 
 const NIL: u32 = u32::MAX;
 

@@ -15,10 +15,150 @@
 //! first (`failed_error`, `failed_rejected`, `failed_timeout`), and, later, late.
 
 use super::{Call, Outcome, ReplyTo, Slab, Token};
-use crate::engine::{lane_for, Ctx, Waiting};
+use crate::ctx::{lane_for, Ctx, Waiting};
+use crate::kind::{Absent, Param, ParamValue, When};
 use crate::queue::{to_time, Event, EventKind, EventQueue, LaneId, Time, TimerId, NEVER};
 use crate::rng::{Purpose, Stream, Zipf};
-use crate::scenario::{Arrival, ClientMode, ClientSpec};
+use crate::scenario::{is_default, limits, Validator};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+// ---- The spec: what a scenario file says about this block. ----
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientMode {
+    #[default]
+    Open,
+    Closed,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Arrival {
+    #[default]
+    Poisson,
+    Uniform,
+}
+
+/// The source of user requests.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientSpec {
+    pub id: String,
+    pub to: String,
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub mode: ClientMode,
+    /// Open loop: requests per second.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate: Option<f64>,
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub arrival: Arrival,
+    /// Closed loop: number of users.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub users: Option<u32>,
+    /// Closed loop: mean think time between a request's end and the user's next one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub think_s: Option<f64>,
+    /// The user's patience; none = infinite.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_s: Option<f64>,
+    /// Number of distinct keys; none = every request has its own key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keys: Option<u64>,
+    /// Zipf exponent of key popularity (default 1 when `keys` is set).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zipf_s: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ui: Option<Value>,
+}
+
+const RATE: Param = Param::number("rate", 0.0, limits::MAX_RATE, Absent::Required)
+    .when(When::Not("mode", "closed"));
+const USERS: Param = Param::whole("users", 1, limits::MAX_WORKERS as u64, Absent::Required)
+    .when(When::Is("mode", "closed"));
+/// Think time when a closed-loop client gives none; Zipf exponent when `keys` has none.
+const DEFAULT_THINK_S: f64 = 0.0;
+const DEFAULT_ZIPF_S: f64 = 1.0;
+const THINK_S: Param = Param::number(
+    "think_s",
+    0.0,
+    limits::MAX_TIME_S,
+    Absent::Is(DEFAULT_THINK_S),
+)
+.when(When::Is("mode", "closed"));
+const TIMEOUT_S: Param = Param::above("timeout_s", 0.0, limits::MAX_TIME_S, Absent::Unset);
+const KEYS: Param = Param::whole("keys", 1, 1 << 53, Absent::Unset);
+const ZIPF_S: Param =
+    Param::number("zipf_s", 0.0, 100.0, Absent::Is(DEFAULT_ZIPF_S)).when(When::Set("keys"));
+
+/// A client's parameters, in the order an editor shows them.
+pub(crate) const PARAMS: &[Param] = &[
+    Param::new("mode", ParamValue::Choice(&["open", "closed"])),
+    RATE,
+    Param::new("arrival", ParamValue::Choice(&["poisson", "uniform"]))
+        .when(When::Not("mode", "closed")),
+    USERS,
+    THINK_S,
+    TIMEOUT_S,
+    KEYS,
+    ZIPF_S,
+    Param::new("to", ParamValue::Target { optional: false }),
+];
+
+pub(crate) const TEMPLATE: &str = r#"{"rate": 50, "timeout_s": 1.0, "to": ""}"#;
+
+/// A client has no metric columns of its own: its requests are the global columns.
+pub(crate) const METRICS: &[&str] = &[];
+
+impl ClientSpec {
+    pub(crate) fn validate(&self, v: &mut Validator) {
+        match self.mode {
+            ClientMode::Open => {
+                match self.rate {
+                    None => v.problem("rate", "an open-loop client needs a rate (requests/s)"),
+                    Some(rate) => v.param(&RATE, rate),
+                }
+                if self.users.is_some() {
+                    v.problem("users", "only for mode \"closed\"");
+                }
+                if self.think_s.is_some() {
+                    v.problem("think_s", "only for mode \"closed\"");
+                }
+            }
+            ClientMode::Closed => {
+                match self.users {
+                    None => v.problem("users", "a closed-loop client needs a number of users"),
+                    Some(users) => v.whole(&USERS, u64::from(users)),
+                }
+                if let Some(think) = self.think_s {
+                    v.param(&THINK_S, think);
+                }
+                if self.rate.is_some() {
+                    v.problem(
+                        "rate",
+                        "not used by a closed-loop client (set users and think_s)",
+                    );
+                }
+                if self.arrival != Arrival::Poisson {
+                    v.problem("arrival", "only for mode \"open\"");
+                }
+            }
+        }
+        if let Some(t) = self.timeout_s {
+            v.param(&TIMEOUT_S, t);
+        }
+        if let Some(keys) = self.keys {
+            v.whole(&KEYS, keys);
+        }
+        if let Some(zipf) = self.zipf_s {
+            v.param(&ZIPF_S, zipf);
+            if self.keys.is_none() {
+                v.problem("zipf_s", "needs keys (the number of distinct keys)");
+            }
+        }
+    }
+}
 
 /// Marks keys of clients without `keys`: every request then has a key of its own.
 const UNIQUE_KEY_BIT: u64 = 1 << 63;
@@ -71,10 +211,12 @@ impl Client {
             base_rate: spec.rate.unwrap_or(0.0),
             uniform: spec.arrival == Arrival::Uniform,
             users: spec.users.unwrap_or(0),
-            think_s: spec.think_s.unwrap_or(0.0),
+            think_s: spec.think_s.unwrap_or(DEFAULT_THINK_S),
             rate_factor: 1.0,
             timeout: spec.timeout_s.zip(lane).map(|(t, lane)| (to_time(t), lane)),
-            zipf: spec.keys.map(|n| Zipf::new(n, spec.zipf_s.unwrap_or(1.0))),
+            zipf: spec
+                .keys
+                .map(|n| Zipf::new(n, spec.zipf_s.unwrap_or(DEFAULT_ZIPF_S))),
             next_unique_key: UNIQUE_KEY_BIT | (u64::from(me) << UNIQUE_KEY_CLIENT_SHIFT),
             arrivals: Stream::new(seed, &spec.id, Purpose::Arrivals),
             keys: Stream::new(seed, &spec.id, Purpose::Keys),

@@ -9,10 +9,147 @@
 //! by default it keeps retrying for a user who left — the load that sustains a retry storm.
 
 use super::{Call, Outcome, ReplyTo, Slab, Token};
-use crate::engine::{lane_for, Ctx, Waiting};
+use crate::ctx::{lane_for, Ctx, Waiting};
+use crate::kind::{Absent, Param, ParamValue, When};
 use crate::queue::{to_time, Event, EventKind, EventQueue, LaneId, Time};
 use crate::rng::{Purpose, Stream};
-use crate::scenario::{BackoffKind, Jitter, RetrySpec};
+use crate::scenario::{is_default, limits, Validator};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+// ---- The spec: what a scenario file says about this block. ----
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BackoffKind {
+    #[default]
+    None,
+    Constant,
+    Exponential,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Jitter {
+    #[default]
+    None,
+    Full,
+    Equal,
+    Decorrelated,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Backoff {
+    #[serde(default)]
+    pub kind: BackoffKind,
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub base_s: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cap_s: Option<f64>,
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub jitter: Jitter,
+}
+
+/// A retry token bucket.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Budget {
+    pub ratio: f64,
+    pub max_tokens: f64,
+}
+
+/// Re-sends failed attempts of the calls it receives.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetrySpec {
+    pub id: String,
+    pub to: String,
+    pub max_attempts: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attempt_timeout_s: Option<f64>,
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub backoff: Backoff,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget: Option<Budget>,
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub respect_deadline: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ui: Option<Value>,
+}
+
+const MAX_ATTEMPTS: Param = Param::whole(
+    "max_attempts",
+    1,
+    limits::MAX_ATTEMPTS as u64,
+    Absent::Required,
+);
+const ATTEMPT_TIMEOUT_S: Param =
+    Param::above("attempt_timeout_s", 0.0, limits::MAX_TIME_S, Absent::Unset);
+const BASE_S: Param = Param::number("backoff.base_s", 0.0, limits::MAX_TIME_S, Absent::Is(0.0))
+    .when(When::Not("backoff.kind", "none"));
+const CAP_S: Param = Param::number("backoff.cap_s", 0.0, limits::MAX_TIME_S, Absent::Unset)
+    .when(When::Not("backoff.kind", "none"));
+const RATIO: Param = Param::number("budget.ratio", 0.0, 1e6, Absent::Required);
+const MAX_TOKENS: Param = Param::number("budget.max_tokens", 1.0, 1e12, Absent::Required);
+
+/// A retry block's parameters, in the order an editor shows them.
+pub(crate) const PARAMS: &[Param] = &[
+    MAX_ATTEMPTS,
+    ATTEMPT_TIMEOUT_S,
+    Param::new(
+        "backoff.kind",
+        ParamValue::Choice(&["none", "constant", "exponential"]),
+    ),
+    BASE_S,
+    CAP_S,
+    Param::new(
+        "backoff.jitter",
+        ParamValue::Choice(&["none", "full", "equal", "decorrelated"]),
+    )
+    .when(When::Not("backoff.kind", "none")),
+    Param::new(
+        "budget",
+        ParamValue::Group {
+            start: r#"{"ratio": 0.1, "max_tokens": 10}"#,
+        },
+    ),
+    RATIO,
+    MAX_TOKENS,
+    Param::new("respect_deadline", ParamValue::Flag { absent: false }),
+    Param::new("to", ParamValue::Target { optional: false }),
+];
+
+pub(crate) const TEMPLATE: &str = r#"{"max_attempts": 3, "attempt_timeout_s": 1.0,
+    "backoff": {"kind": "exponential", "base_s": 0.05, "cap_s": 1.0, "jitter": "full"},
+    "to": ""}"#;
+
+/// Tokens left in the budget at the bucket's end; attempt timeouts per second.
+pub(crate) const METRICS: &[&str] = &["tokens", "timeouts"];
+
+impl RetrySpec {
+    pub(crate) fn validate(&self, v: &mut Validator) {
+        v.whole(&MAX_ATTEMPTS, u64::from(self.max_attempts));
+        if let Some(t) = self.attempt_timeout_s {
+            v.param(&ATTEMPT_TIMEOUT_S, t);
+        }
+        let b = &self.backoff;
+        v.param(&BASE_S, b.base_s);
+        if let Some(cap) = b.cap_s {
+            v.param(&CAP_S, cap);
+            if cap.is_finite() && b.base_s.is_finite() && cap < b.base_s {
+                v.problem("backoff.cap_s", format!("must be ≥ base_s ({})", b.base_s));
+            }
+        }
+        if b.kind != BackoffKind::None && b.jitter == Jitter::Decorrelated && b.base_s <= 0.0 {
+            v.problem("backoff.base_s", "decorrelated jitter needs base_s > 0");
+        }
+        if let Some(budget) = &self.budget {
+            v.param(&RATIO, budget.ratio);
+            v.param(&MAX_TOKENS, budget.max_tokens);
+        }
+    }
+}
 
 struct Attempting {
     caller: ReplyTo,
@@ -30,14 +167,14 @@ struct Attempting {
 
 /// The backoff schedule of SPEC §2.
 #[derive(Clone, Debug)]
-pub(crate) struct Backoff {
+pub(crate) struct Schedule {
     pub kind: BackoffKind,
     pub base_s: f64,
     pub cap_s: f64,
     pub jitter: Jitter,
 }
 
-impl Backoff {
+impl Schedule {
     /// The wait before the k-th retry (k = 1 is the first), in seconds.
     pub(crate) fn delay_s(&self, k: u32, previous_s: &mut f64, rng: &mut Stream) -> f64 {
         let d = match self.kind {
@@ -65,7 +202,7 @@ pub(crate) struct Retry {
     to: u32,
     max_attempts: u32,
     attempt_timeout: Option<LaneId>,
-    backoff: Backoff,
+    backoff: Schedule,
     /// `(ratio, max_tokens)`.
     budget: Option<(f64, f64)>,
     tokens: f64,
@@ -91,7 +228,7 @@ impl Retry {
             to,
             max_attempts: spec.max_attempts,
             attempt_timeout: lane_for(queue, spec.attempt_timeout_s),
-            backoff: Backoff {
+            backoff: Schedule {
                 kind: spec.backoff.kind,
                 base_s: spec.backoff.base_s,
                 cap_s: spec.backoff.cap_s.unwrap_or(f64::INFINITY),
@@ -272,8 +409,8 @@ impl Retry {
 mod tests {
     use super::*;
 
-    fn backoff(kind: BackoffKind, jitter: Jitter) -> Backoff {
-        Backoff {
+    fn backoff(kind: BackoffKind, jitter: Jitter) -> Schedule {
+        Schedule {
             kind,
             base_s: 0.1,
             cap_s: 1.0,

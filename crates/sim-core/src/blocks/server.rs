@@ -13,11 +13,162 @@
 //! (it waited too long) sheds it when a worker takes it — answered at once with an error.
 
 use super::{Call, Outcome, ReplyTo, Slab, Token};
-use crate::engine::{Ctx, Waiting};
+use crate::ctx::{Ctx, Waiting};
+use crate::kind::{Absent, Param, ParamValue, When};
 use crate::queue::{to_time, Event, EventKind, Time};
 use crate::rng::{Purpose, Stream};
-use crate::scenario::{Discipline, Dist, OnFull, ServerSpec};
+use crate::scenario::{is_default, limits, Validator};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use std::collections::VecDeque;
+
+// ---- The spec: what a scenario file says about this block. ----
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnFull {
+    #[default]
+    Reject,
+    Drop,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Discipline {
+    #[default]
+    Fifo,
+    Lifo,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Dist {
+    #[default]
+    Exponential,
+    Deterministic,
+    Lognormal,
+}
+
+/// A service-time distribution.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Service {
+    #[serde(default)]
+    pub dist: Dist,
+    pub mean_s: f64,
+    /// Coefficient of variation; used by `lognormal` (default 1), ignored otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cv: Option<f64>,
+}
+
+/// Service time × `factor` for services that start while the queue holds more than
+/// `queue_above` calls.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Slowdown {
+    pub factor: f64,
+    pub queue_above: u64,
+}
+
+/// Does the work: workers, a queue, a service-time law, errors, and optionally a dependency.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSpec {
+    pub id: String,
+    pub workers: u32,
+    /// Waiting room (not counting calls in service); none = unbounded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue_capacity: Option<u64>,
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub on_full: OnFull,
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub discipline: Discipline,
+    pub service: Service,
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub error_rate: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slowdown: Option<Slowdown>,
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub drop_expired: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_queue_wait_s: Option<f64>,
+    /// A dependency called after the local service; the worker waits for its reply.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ui: Option<Value>,
+}
+
+const WORKERS: Param = Param::whole("workers", 1, limits::MAX_WORKERS as u64, Absent::Required);
+const QUEUE_CAPACITY: Param = Param::whole("queue_capacity", 0, 1_000_000_000, Absent::Unset);
+const MEAN_S: Param = Param::above("service.mean_s", 0.0, limits::MAX_TIME_S, Absent::Required);
+/// The coefficient of variation of a lognormal service that gives none.
+const DEFAULT_CV: f64 = 1.0;
+const CV: Param = Param::number("service.cv", 0.0, 100.0, Absent::Is(DEFAULT_CV))
+    .when(When::Is("service.dist", "lognormal"));
+const ERROR_RATE: Param = Param::number("error_rate", 0.0, 1.0, Absent::Is(0.0));
+const SLOWDOWN_FACTOR: Param =
+    Param::above("slowdown.factor", 0.0, limits::MAX_FACTOR, Absent::Required);
+const QUEUE_ABOVE: Param = Param::whole("slowdown.queue_above", 0, u64::MAX, Absent::Required);
+const MAX_QUEUE_WAIT_S: Param =
+    Param::above("max_queue_wait_s", 0.0, limits::MAX_TIME_S, Absent::Unset);
+
+/// A server's parameters, in the order an editor shows them.
+pub(crate) const PARAMS: &[Param] = &[
+    WORKERS,
+    QUEUE_CAPACITY,
+    Param::new("on_full", ParamValue::Choice(&["reject", "drop"])),
+    Param::new("discipline", ParamValue::Choice(&["fifo", "lifo"])),
+    Param::new(
+        "service.dist",
+        ParamValue::Choice(&["exponential", "deterministic", "lognormal"]),
+    ),
+    MEAN_S,
+    CV,
+    ERROR_RATE,
+    Param::new(
+        "slowdown",
+        ParamValue::Group {
+            start: r#"{"factor": 2, "queue_above": 50}"#,
+        },
+    ),
+    SLOWDOWN_FACTOR,
+    QUEUE_ABOVE,
+    Param::new("drop_expired", ParamValue::Flag { absent: false }),
+    MAX_QUEUE_WAIT_S,
+    Param::new("to", ParamValue::Target { optional: true }),
+];
+
+pub(crate) const TEMPLATE: &str =
+    r#"{"workers": 10, "service": {"dist": "exponential", "mean_s": 0.1}}"#;
+
+/// Calls waiting and workers busy at the bucket's end; busy worker-time over the bucket.
+pub(crate) const METRICS: &[&str] = &["queue", "busy", "utilization"];
+
+impl ServerSpec {
+    pub(crate) fn validate(&self, v: &mut Validator) {
+        v.whole(&WORKERS, u64::from(self.workers));
+        if let Some(q) = self.queue_capacity {
+            if q > 1_000_000_000 {
+                v.problem(
+                    "queue_capacity",
+                    format!("must be ≤ 1000000000 (got {q}); omit it for an unbounded queue"),
+                );
+            }
+        }
+        v.param(&MEAN_S, self.service.mean_s);
+        if let Some(cv) = self.service.cv {
+            v.param(&CV, cv);
+        }
+        v.param(&ERROR_RATE, self.error_rate);
+        if let Some(slow) = &self.slowdown {
+            v.param(&SLOWDOWN_FACTOR, slow.factor);
+        }
+        if let Some(wait) = self.max_queue_wait_s {
+            v.param(&MAX_QUEUE_WAIT_S, wait);
+        }
+    }
+}
 
 struct Queued {
     call: Call,
@@ -46,7 +197,7 @@ impl ServiceLaw {
             Dist::Exponential => ServiceLaw::Exponential { mean_s },
             Dist::Deterministic => ServiceLaw::Deterministic { mean_s },
             Dist::Lognormal => {
-                let cv = cv.unwrap_or(1.0);
+                let cv = cv.unwrap_or(DEFAULT_CV);
                 let variance = libm::log(1.0 + cv * cv);
                 ServiceLaw::Lognormal {
                     mu: libm::log(mean_s) - variance / 2.0,

@@ -54,7 +54,10 @@ fn finding_2_construction_is_within_the_budget() {
     };
     let problems = error.problems();
     assert_eq!(problems[0].field, "users", "{error}");
-    assert!(problems[0].location.starts_with("block \"c"), "{error}");
+    assert!(
+        problems[0].location.to_string().starts_with("block \"c"),
+        "{error}"
+    );
     assert!(
         problems[0].message.contains("100,000,000 users in all"),
         "{error}"
@@ -73,8 +76,8 @@ fn finding_3_stored_rows_count_against_the_budget() {
     let error = Limits::default().preflight(&s).expect_err("refused");
     let p = &error.problems()[0];
     assert_eq!(
-        (p.location.as_str(), p.field.as_str()),
-        ("scenario", "bucket_s")
+        (&p.location, p.field.as_str()),
+        (&sim_core::Location::Scenario, "bucket_s")
     );
     assert!(
         p.message.contains("200,000 metric rows of 914 columns"),

@@ -3,26 +3,20 @@
 use crate::{assert_conserved, check, slow};
 use sim_core::{presets, Verdict};
 
-/// The verdict each preset's caption promises.
-const PROMISES: &[(&str, Verdict)] = &[
-    ("retry-storm", Verdict::Metastable),
-    ("retry-storm-no-retries", Verdict::Recovered),
-    ("retry-storm-budget", Verdict::Recovered),
-    ("retry-storm-lifo-shed", Verdict::Recovered),
-    ("retry-storm-deadline-aware", Verdict::Recovered),
-    ("backoff-not-enough", Verdict::Metastable),
-    ("layered-retries", Verdict::Metastable),
-    ("cold-cache", Verdict::Metastable),
-    ("cold-cache-fill-late", Verdict::Recovered),
-    ("thrashing", Verdict::Metastable),
-    ("stale-queue", Verdict::Recovered),
-    ("stale-queue-lifo", Verdict::Recovered),
-    ("closed-loop", Verdict::Recovered),
-    ("slow-server-round-robin", Verdict::Degraded),
-    ("slow-server-least-outstanding", Verdict::Recovered),
-    ("slow-server-power-of-two", Verdict::Recovered),
-    ("dependency-outage", Verdict::Recovered),
-];
+/// Each preset and the verdict its caption promises (`expect` in its file, which the browser
+/// suite reads too).
+fn promises() -> Vec<(&'static str, Verdict)> {
+    presets::ALL
+        .iter()
+        .map(|p| {
+            let scenario = presets::load(p.name).unwrap().unwrap();
+            let promised = scenario.expect.unwrap_or_else(|| {
+                panic!("{}: no `expect`: what does its caption promise?", p.name)
+            });
+            (p.name, promised)
+        })
+        .collect()
+}
 
 fn seeds() -> Vec<u64> {
     if slow() {
@@ -34,9 +28,7 @@ fn seeds() -> Vec<u64> {
 
 #[test]
 fn every_preset_has_a_promise_and_a_caption() {
-    let names: Vec<&str> = presets::ALL.iter().map(|p| p.name).collect();
-    let promised: Vec<&str> = PROMISES.iter().map(|(n, _)| *n).collect();
-    assert_eq!(names, promised);
+    assert_eq!(promises().len(), presets::ALL.len());
     for preset in presets::ALL {
         let scenario = presets::load(preset.name)
             .unwrap()
@@ -66,7 +58,7 @@ fn every_preset_has_a_promise_and_a_caption() {
 
 #[test]
 fn every_preset_reaches_the_verdict_its_caption_promises() {
-    for &(name, promised) in PROMISES {
+    for (name, promised) in promises() {
         for seed in seeds() {
             let seed_text = seed.to_string();
             let run = check(name, &[("seed", &seed_text)]);
@@ -186,5 +178,26 @@ fn balancer_policies_differ_in_how_much_they_send_to_the_slow_server() {
     assert!(
         two_queue < round_robin_queue / 5.0,
         "power of two: {two_queue}"
+    );
+}
+
+/// The promise travels with the scenario, like its caption: through a file and a share link.
+#[test]
+fn the_promised_verdict_is_kept_through_files_and_links() {
+    let scenario = presets::load("retry-storm").unwrap().unwrap();
+    assert_eq!(scenario.expect, Some(Verdict::Metastable));
+    let again = sim_core::Scenario::from_json(&scenario.to_json_pretty()).unwrap();
+    assert_eq!(again.expect, Some(Verdict::Metastable));
+    let link = sim_core::share::link("https://example.org/", &scenario);
+    let opened = sim_core::share::decode(&link).unwrap();
+    assert_eq!(opened.expect, Some(Verdict::Metastable));
+    let refused = sim_core::Scenario::from_json(
+        &scenario
+            .to_json_pretty()
+            .replace("\"metastable\"", "\"fine\""),
+    );
+    assert!(
+        refused.is_err_and(|e| e.to_string().contains("expect")),
+        "an unknown verdict is refused naming the field"
     );
 }

@@ -11,10 +11,11 @@
 //! queue and utilization, a cache's hit rate, …).
 
 use super::Store;
-use crate::fields::{self, BLOCK_KINDS};
+use crate::fields;
 use crate::layout::{self, BLOCK_H, BLOCK_W};
 use crate::state::{block_id, block_kind, Action, Selection};
 use serde_json::Value;
+use sim_core::BlockKind;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
@@ -113,28 +114,30 @@ fn summary(block: &Value) -> String {
             .and_then(Value::as_f64)
             .map(crate::format::num)
     };
-    match block_kind(block) {
-        "client" => match block.get("mode").and_then(Value::as_str) {
+    let Some(kind) = BlockKind::parse(block_kind(block)) else {
+        return String::new();
+    };
+    match kind {
+        BlockKind::Client => match block.get("mode").and_then(Value::as_str) {
             Some("closed") => format!("{} users", num("/users").unwrap_or_default()),
             _ => format!("{}/s", num("/rate").unwrap_or_else(|| "?".into())),
         },
-        "retry" => format!("× {} attempts", num("/max_attempts").unwrap_or_default()),
-        "cache" => format!("{} entries", num("/capacity").unwrap_or_default()),
-        "balancer" => block
+        BlockKind::Retry => format!("× {} attempts", num("/max_attempts").unwrap_or_default()),
+        BlockKind::Cache => format!("{} entries", num("/capacity").unwrap_or_default()),
+        BlockKind::Balancer => block
             .get("policy")
             .and_then(Value::as_str)
             .unwrap_or("round_robin")
             .replace('_', " "),
-        "breaker" => format!(
+        BlockKind::Breaker => format!(
             "opens at {}",
             num("/failure_threshold").unwrap_or_else(|| "0.5".into())
         ),
-        "server" => format!(
+        BlockKind::Server => format!(
             "{} workers · {} s",
             num("/workers").unwrap_or_default(),
             num("/service/mean_s").unwrap_or_default()
         ),
-        _ => String::new(),
     }
 }
 
@@ -586,11 +589,11 @@ pub fn editor(props: &EditorProps) -> Html {
         }),
         _ => None,
     };
-    let palette = BLOCK_KINDS.iter().map(|kind| {
+    let palette = fields::block_kinds().map(|kind| {
         let store = store.clone();
         let onclick = Callback::from(move |_| store.dispatch(Action::AddBlock(kind.to_string())));
         html! {
-            <button class={classes!("add-block", format!("kind-{kind}"))} data-add={*kind}
+            <button class={classes!("add-block", format!("kind-{kind}"))} data-add={kind}
                 title={format!("Add a {kind} (it connects from the selected block's free output)")}
                 {onclick}>{ format!("+ {kind}") }</button>
         }

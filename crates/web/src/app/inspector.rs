@@ -2,7 +2,7 @@
 //! with labels, units, ranges and the validator's messages inline.
 
 use super::Store;
-use crate::fields::{self, Field, Input, TRIGGER_KINDS};
+use crate::fields::{self, Field, Input};
 use crate::state::{block_id, block_kind, Action, Owner, Selection};
 use serde_json::Value;
 use wasm_bindgen::JsCast;
@@ -90,7 +90,7 @@ fn field_row(
     let block_ids: Vec<String> = state
         .blocks()
         .iter()
-        .filter(|b| block_kind(b) != "client")
+        .filter(|b| fields::receives_calls(block_kind(b)))
         .map(|b| block_id(b).to_string())
         .filter(|id| !matches!(owner, Owner::Block(own) if own == id))
         .collect();
@@ -322,13 +322,7 @@ fn block_panel(block: &Value, state: &crate::state::AppState, dispatch: &Callbac
     let general: Vec<String> = state
         .problems_of(&owner)
         .iter()
-        .filter(|p| {
-            p.field.is_empty()
-                && state
-                    .last_edit
-                    .as_ref()
-                    .is_none_or(|(l, _)| *l != p.location)
-        })
+        .filter(|p| p.field.is_empty() && state.last_edit.as_ref().is_none_or(|(o, _)| *o != owner))
         .map(|p| crate::fields::plain_field_message(p, &state.doc))
         .collect();
     html! {
@@ -382,8 +376,8 @@ fn trigger_panel(
             <div class="field">
                 <label for="trigger-kind">{ "Kind" }</label>
                 <select id="trigger-kind" onchange={set_kind}>
-                    { for TRIGGER_KINDS.iter().map(|k| html! {
-                        <option value={*k} selected={*k == kind}>{ k.replace('_', " ") }</option>
+                    { for fields::trigger_kinds().map(|k| html! {
+                        <option value={k} selected={k == kind}>{ k.replace('_', " ") }</option>
                     }) }
                 </select>
             </div>

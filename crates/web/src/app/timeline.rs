@@ -5,9 +5,10 @@
 use super::runner::RunView;
 use super::Store;
 use crate::charts::PlotArea;
-use crate::fields::TRIGGER_KINDS;
+use crate::fields;
 use crate::state::{Action, Selection};
 use serde_json::Value;
+use sim_core::TriggerKind;
 use wasm_bindgen::JsCast;
 use web_sys::{Element, HtmlSelectElement, PointerEvent};
 use yew::prelude::*;
@@ -35,20 +36,20 @@ enum Drag {
 fn describe(trigger: &Value) -> String {
     let kind = trigger.get("kind").and_then(Value::as_str).unwrap_or("?");
     let target = trigger.get("target").and_then(Value::as_str).unwrap_or("?");
-    let extra = match kind {
-        "load_spike" | "latency" => trigger
+    let extra = match TriggerKind::parse(kind) {
+        Some(TriggerKind::LoadSpike | TriggerKind::Latency) => trigger
             .get("factor")
             .and_then(Value::as_f64)
             .map(|f| format!(" ×{}", crate::format::num(f))),
-        "capacity" => trigger
+        Some(TriggerKind::Capacity) => trigger
             .get("workers")
             .and_then(Value::as_f64)
             .map(|w| format!(" → {w} workers")),
-        "errors" => trigger
+        Some(TriggerKind::Errors) => trigger
             .get("rate")
             .and_then(Value::as_f64)
             .map(|r| format!(" {:.0}%", 100.0 * r)),
-        _ => None,
+        Some(TriggerKind::Outage | TriggerKind::Partition | TriggerKind::CacheFlush) | None => None,
     }
     .unwrap_or_default();
     format!("{} {target}{extra}", kind.replace('_', " "))
@@ -223,8 +224,8 @@ pub fn timeline(props: &TimelineProps) -> Html {
                 <label class="inline">
                     <span class="visually-hidden">{ "Trigger kind" }</span>
                     <select id="trigger-new-kind" onchange={on_kind}>
-                        { for TRIGGER_KINDS.iter().map(|k| html! {
-                            <option value={*k} selected={**k == *new_kind}>{ k.replace('_', " ") }</option>
+                        { for fields::trigger_kinds().map(|k| html! {
+                            <option value={k} selected={*k == *new_kind}>{ k.replace('_', " ") }</option>
                         }) }
                     </select>
                 </label>

@@ -1,0 +1,229 @@
+//! What a block's handler may touch besides its own state ([`Ctx`]: the clock, the event
+//! queue, the outbox of calls and replies, the counters) and the messages it sends.
+//!
+//! The import graph is one-way: the engine uses the blocks, the blocks use this module, and
+//! this module uses neither.
+
+use crate::blocks::{Call, Outcome, ReplyTo, Token};
+use crate::metrics::{BucketCounts, Histogram, Totals};
+use crate::queue::{to_time, Event, EventQueue, LaneId, Time};
+
+/// A call or a reply waiting to be delivered at the current instant.
+///
+/// A flat struct of naturally aligned fields rather than an enum of `Call` and `Reply`
+/// variants: the enum's packed layout made the compiler write and re-read messages with
+/// overlapping unaligned moves (a 2-byte tag, then 8-byte stores at offset 2), and the loads
+/// that read a message back were the hottest instructions in `perf` profiles of the heavy
+/// benchmark: a likely store-to-load forwarding stall. This layout is written and read with
+/// plain aligned moves.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Message {
+    /// A call: the caller's key and the user's deadline (unused for a reply).
+    pub(crate) key: u64,
+    pub(crate) deadline: u64,
+    /// A call: the block called. A reply: the block replied to.
+    pub(crate) to: u32,
+    /// A call: the caller (where the reply goes). Unused for a reply.
+    pub(crate) from: u32,
+    /// The token of the call: the caller's for a call, the replied-to block's for a reply.
+    pub(crate) token: Token,
+    pub(crate) kind: MessageKind,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u32)]
+pub(crate) enum MessageKind {
+    Call,
+    Success,
+    Error,
+    Rejected,
+    TimedOut,
+}
+
+/// The messages of the current instant, delivered first in, first out.
+///
+/// Rationale: a `Vec` and a read position, emptied whenever everything has been read, is a
+/// FIFO without the wrap-around arithmetic of a ring buffer; it never holds more than one
+/// instant's cascade of calls and replies.
+#[derive(Debug, Default)]
+pub(crate) struct Outbox {
+    pub(crate) items: Vec<Message>,
+    pub(crate) next: usize,
+}
+
+impl Outbox {
+    pub(crate) fn bytes(&self) -> usize {
+        self.items.len() * std::mem::size_of::<Message>()
+    }
+
+    #[inline]
+    pub(crate) fn push(&mut self, message: Message) {
+        self.items.push(message);
+    }
+
+    #[inline]
+    pub(crate) fn pop(&mut self) -> Option<Message> {
+        match self.items.get(self.next) {
+            Some(&message) => {
+                self.next += 1;
+                Some(message)
+            }
+            None => {
+                self.items.clear();
+                self.next = 0;
+                None
+            }
+        }
+    }
+}
+
+/// What a block handler may touch besides its own state: the clock, the event queue, the
+/// outbox and the counters.
+pub(crate) struct Ctx {
+    pub now: Time,
+    pub queue: EventQueue,
+    pub(crate) outbox: Outbox,
+    /// Active partition triggers per block: calls to it are lost, and so are its replies.
+    pub(crate) partitioned: Vec<u32>,
+    pub bucket: BucketCounts,
+    pub totals: Totals,
+    pub latency_all: Histogram,
+    pub latency_sum_ns: u128,
+    /// Units of work done so far ([`Limits::max_work`]): events, deliveries, scans.
+    pub work: u64,
+}
+
+impl Ctx {
+    /// Sends a call to block `to` (delivered after the current handler, at this instant).
+    #[inline]
+    pub(crate) fn call(&mut self, to: u32, call: Call) {
+        self.outbox.push(Message {
+            key: call.key,
+            deadline: call.deadline,
+            to,
+            from: call.reply_to.block,
+            token: call.reply_to.token,
+            kind: MessageKind::Call,
+        });
+    }
+
+    /// Sends a reply from block `from`; lost if `from` is partitioned.
+    #[inline]
+    pub(crate) fn reply(&mut self, from: u32, to: ReplyTo, outcome: Outcome) {
+        if self.partitioned[from as usize] == 0 {
+            self.outbox.push(Message {
+                key: 0,
+                deadline: 0,
+                to: to.block,
+                from: 0,
+                token: to.token,
+                kind: match outcome {
+                    Outcome::Success => MessageKind::Success,
+                    Outcome::Error => MessageKind::Error,
+                    Outcome::Rejected => MessageKind::Rejected,
+                    Outcome::TimedOut => MessageKind::TimedOut,
+                },
+            });
+        }
+    }
+
+    /// Schedules an event at an absolute time.
+    #[inline]
+    pub(crate) fn at(&mut self, time: Time, event: Event) {
+        self.queue.push_at(time, event);
+    }
+
+    /// Schedules an event `delay` from now.
+    #[inline]
+    pub(crate) fn after(&mut self, delay: Time, event: Event) {
+        self.queue.push_at(self.now.saturating_add(delay), event);
+    }
+
+    /// Schedules an event on a constant-delay lane.
+    #[inline]
+    pub(crate) fn on_lane(&mut self, lane: LaneId, event: Event) {
+        self.queue.push_lane(self.now, lane, event);
+    }
+
+    pub(crate) fn request_created(&mut self) {
+        self.bucket.offered += 1;
+        self.totals.requests += 1;
+        self.totals.in_flight += 1;
+    }
+
+    pub(crate) fn request_good(&mut self, latency: Time) {
+        self.bucket.goodput += 1;
+        let bin = Histogram::bin(latency);
+        self.bucket.latency.add_to_bin(bin);
+        self.bucket.latency_sum_ns += u128::from(latency);
+        self.latency_all.add_to_bin(bin);
+        self.latency_sum_ns += u128::from(latency);
+        self.totals.good += 1;
+        self.totals.in_flight -= 1;
+    }
+
+    /// A request ended without a success: `cause` is the failure that reached its client
+    /// (`TimedOut` also for its own deadline).
+    pub(crate) fn request_failed(&mut self, cause: Outcome) {
+        debug_assert!(cause.is_failure());
+        match cause {
+            Outcome::TimedOut => self.bucket.failed_timeout += 1,
+            Outcome::Rejected => self.bucket.failed_rejected += 1,
+            Outcome::Error | Outcome::Success => self.bucket.failed_error += 1,
+        }
+        self.totals.failed += 1;
+        self.totals.in_flight -= 1;
+    }
+
+    /// A success reached a client after its user gave up: failed becomes late in the totals.
+    /// In the buckets it is an event of its own, in the bucket where the success arrives; the
+    /// bucket where the deadline fired keeps its `failed_timeout` (see [`Row::ended_late`]).
+    pub(crate) fn request_late(&mut self) {
+        self.bucket.ended_late += 1;
+        self.totals.failed -= 1;
+        self.totals.late += 1;
+    }
+
+    pub(crate) fn timeout_fired(&mut self) {
+        self.bucket.timeouts += 1;
+        self.totals.timeouts += 1;
+    }
+
+    pub(crate) fn retry_sent(&mut self) {
+        self.bucket.retries += 1;
+        self.totals.retries += 1;
+    }
+
+    pub(crate) fn attempt_arrived(&mut self) {
+        self.bucket.attempts += 1;
+        self.totals.attempts += 1;
+    }
+
+    pub(crate) fn service_completed(&mut self) {
+        self.bucket.throughput += 1;
+        self.totals.throughput += 1;
+    }
+
+    pub(crate) fn error_made(&mut self) {
+        self.bucket.errors += 1;
+        self.totals.errors += 1;
+    }
+
+    pub(crate) fn call_rejected(&mut self) {
+        self.bucket.rejected += 1;
+        self.totals.rejected += 1;
+    }
+}
+
+/// Whether the caller behind a reply address still waits (for a cache's `fill_late: false`).
+pub(crate) enum Waiting {
+    Yes,
+    No,
+    /// A pass-through block: ask its own caller.
+    AskCaller(ReplyTo),
+}
+
+/// The time a client's deadline lane or a retry's timeout lane uses, or none.
+pub(crate) fn lane_for(queue: &mut EventQueue, seconds: Option<f64>) -> Option<LaneId> {
+    seconds.map(|s| queue.lane(to_time(s)))
+}

@@ -1,0 +1,708 @@
+//! The closed sets of block and trigger kinds, and the schema of their parameters.
+//!
+//! Everything the rest of the program knows about a kind comes from here or from the kind's
+//! own file (`blocks/<kind>.rs`, `triggers/<kind>.rs`): its name, what it calls, which
+//! triggers may target it, its metric columns, and each parameter's range, default and
+//! whether it is a whole number ([`Param`]). The validator checks values against the same
+//! [`Param`]s the web inspector draws its inputs from, so a range is written once.
+//!
+//! Adding a kind is one variant here plus its file: every `match` on these enums is
+//! exhaustive, in the core, the CLI and the web app alike.
+
+use crate::blocks;
+use crate::triggers;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::fmt;
+
+/// A kind of block.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BlockKind {
+    Client,
+    Retry,
+    Cache,
+    Balancer,
+    Breaker,
+    Server,
+}
+
+/// How many blocks a block of some kind calls.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Calls {
+    /// Exactly one (`to` is an id).
+    One,
+    /// None or one (`to` is an optional id: a server's dependency).
+    Optional,
+    /// One or more (`to` is a list of ids: a balancer).
+    Many,
+}
+
+impl BlockKind {
+    /// Every kind, in palette order.
+    pub const ALL: [BlockKind; 6] = [
+        BlockKind::Client,
+        BlockKind::Retry,
+        BlockKind::Cache,
+        BlockKind::Balancer,
+        BlockKind::Breaker,
+        BlockKind::Server,
+    ];
+
+    /// The kind's name in a scenario file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BlockKind::Client => "client",
+            BlockKind::Retry => "retry",
+            BlockKind::Cache => "cache",
+            BlockKind::Balancer => "balancer",
+            BlockKind::Breaker => "breaker",
+            BlockKind::Server => "server",
+        }
+    }
+
+    /// The kind with this name.
+    pub fn parse(name: &str) -> Option<BlockKind> {
+        BlockKind::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+
+    /// Whether other blocks may call it (a client only makes requests).
+    pub fn receives_calls(self) -> bool {
+        !matches!(self, BlockKind::Client)
+    }
+
+    /// How many blocks it calls.
+    pub fn calls(self) -> Calls {
+        match self {
+            BlockKind::Balancer => Calls::Many,
+            BlockKind::Server => Calls::Optional,
+            BlockKind::Client | BlockKind::Retry | BlockKind::Cache | BlockKind::Breaker => {
+                Calls::One
+            }
+        }
+    }
+
+    /// The names of its metric columns (`<id>.<name>` in the CSV), in order.
+    pub fn metric_names(self) -> &'static [&'static str] {
+        match self {
+            BlockKind::Client => blocks::client::METRICS,
+            BlockKind::Retry => blocks::retry::METRICS,
+            BlockKind::Cache => blocks::cache::METRICS,
+            BlockKind::Balancer => blocks::balancer::METRICS,
+            BlockKind::Breaker => blocks::breaker::METRICS,
+            BlockKind::Server => blocks::server::METRICS,
+        }
+    }
+
+    /// Its parameters, in the order an editor shows them (`to` last).
+    pub fn params(self) -> &'static [Param] {
+        match self {
+            BlockKind::Client => blocks::client::PARAMS,
+            BlockKind::Retry => blocks::retry::PARAMS,
+            BlockKind::Cache => blocks::cache::PARAMS,
+            BlockKind::Balancer => blocks::balancer::PARAMS,
+            BlockKind::Breaker => blocks::breaker::PARAMS,
+            BlockKind::Server => blocks::server::PARAMS,
+        }
+    }
+
+    /// A new block of this kind as an editor adds it: sensible values, `to` not yet set
+    /// (JSON without `id`, `kind` and `ui`).
+    pub fn template(self) -> &'static str {
+        match self {
+            BlockKind::Client => blocks::client::TEMPLATE,
+            BlockKind::Retry => blocks::retry::TEMPLATE,
+            BlockKind::Cache => blocks::cache::TEMPLATE,
+            BlockKind::Balancer => blocks::balancer::TEMPLATE,
+            BlockKind::Breaker => blocks::breaker::TEMPLATE,
+            BlockKind::Server => blocks::server::TEMPLATE,
+        }
+    }
+
+    /// The parameter at this path below a block of this kind.
+    pub fn param(self, path: &str) -> Option<&'static Param> {
+        self.params().iter().find(|p| p.path == path)
+    }
+}
+
+impl fmt::Display for BlockKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A kind of trigger.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TriggerKind {
+    LoadSpike,
+    Latency,
+    Outage,
+    Capacity,
+    Errors,
+    Partition,
+    CacheFlush,
+}
+
+impl TriggerKind {
+    /// Every kind, in menu order.
+    pub const ALL: [TriggerKind; 7] = [
+        TriggerKind::LoadSpike,
+        TriggerKind::Latency,
+        TriggerKind::Outage,
+        TriggerKind::Capacity,
+        TriggerKind::Errors,
+        TriggerKind::Partition,
+        TriggerKind::CacheFlush,
+    ];
+
+    /// The kind's name in a scenario file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TriggerKind::LoadSpike => "load_spike",
+            TriggerKind::Latency => "latency",
+            TriggerKind::Outage => "outage",
+            TriggerKind::Capacity => "capacity",
+            TriggerKind::Errors => "errors",
+            TriggerKind::Partition => "partition",
+            TriggerKind::CacheFlush => "cache_flush",
+        }
+    }
+
+    /// The kind with this name.
+    pub fn parse(name: &str) -> Option<TriggerKind> {
+        TriggerKind::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+
+    /// The kinds of block it may target.
+    pub fn targets(self) -> &'static [BlockKind] {
+        use BlockKind::*;
+        match self {
+            TriggerKind::LoadSpike => &[Client],
+            TriggerKind::Latency
+            | TriggerKind::Outage
+            | TriggerKind::Capacity
+            | TriggerKind::Errors => &[Server],
+            TriggerKind::Partition => &[Retry, Cache, Balancer, Breaker, Server],
+            TriggerKind::CacheFlush => &[Cache],
+        }
+    }
+
+    /// Whether it acts at one instant (no `for_s`).
+    pub fn instant(self) -> bool {
+        matches!(self, TriggerKind::CacheFlush)
+    }
+
+    /// Its parameters (`target`, `at_s`, `for_s` unless instant, then its own).
+    pub fn params(self) -> &'static [Param] {
+        match self {
+            TriggerKind::LoadSpike => triggers::load_spike::PARAMS,
+            TriggerKind::Latency => triggers::latency::PARAMS,
+            TriggerKind::Outage => triggers::outage::PARAMS,
+            TriggerKind::Capacity => triggers::capacity::PARAMS,
+            TriggerKind::Errors => triggers::errors::PARAMS,
+            TriggerKind::Partition => triggers::partition::PARAMS,
+            TriggerKind::CacheFlush => triggers::cache_flush::PARAMS,
+        }
+    }
+
+    /// The parameter at this path below a trigger of this kind.
+    pub fn param(self, path: &str) -> Option<&'static Param> {
+        self.params().iter().find(|p| p.path == path)
+    }
+}
+
+impl fmt::Display for TriggerKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a parameter means when it is absent from the file.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Absent {
+    /// It must be given.
+    Required,
+    /// Absent means "none" (no timeout, an unbounded queue, no TTL).
+    Unset,
+    /// Absent means this value.
+    Is(f64),
+}
+
+/// What values a parameter takes.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum ParamValue {
+    /// A finite number from `min` (strictly above it when `above`) to `max`.
+    Number {
+        min: f64,
+        above: bool,
+        max: f64,
+        absent: Absent,
+    },
+    /// A whole number from `min` to `max`.
+    Whole { min: u64, max: u64, absent: Absent },
+    /// One of these words; absent means the first.
+    Choice(&'static [&'static str]),
+    /// true or false.
+    Flag { absent: bool },
+    /// Another block's id.
+    Target { optional: bool },
+    /// A list of block ids.
+    Targets,
+    /// An optional object of sub-parameters (`budget`, `slowdown`); `start` is the JSON it
+    /// starts as when an editor switches it on.
+    Group { start: &'static str },
+    /// Free text.
+    Text,
+}
+
+/// When a parameter applies (an editor shows only those that do).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum When {
+    Always,
+    /// When the parameter at this path has this value (its absent value counts).
+    Is(&'static str, &'static str),
+    /// When the parameter at this path does not have this value.
+    Not(&'static str, &'static str),
+    /// When the parameter at this path is set.
+    Set(&'static str),
+}
+
+/// One parameter of a kind: its `--set` path below the block or trigger and its values.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Param {
+    pub path: &'static str,
+    pub value: ParamValue,
+    pub when: When,
+}
+
+impl Param {
+    /// A parameter that always applies.
+    pub const fn new(path: &'static str, value: ParamValue) -> Param {
+        Param {
+            path,
+            value,
+            when: When::Always,
+        }
+    }
+
+    /// The same parameter, applying only `when`.
+    pub const fn when(self, when: When) -> Param {
+        Param { when, ..self }
+    }
+
+    /// A number in `[min, max]`.
+    pub const fn number(path: &'static str, min: f64, max: f64, absent: Absent) -> Param {
+        Param::new(
+            path,
+            ParamValue::Number {
+                min,
+                above: false,
+                max,
+                absent,
+            },
+        )
+    }
+
+    /// A number in `(min, max]`.
+    pub const fn above(path: &'static str, min: f64, max: f64, absent: Absent) -> Param {
+        Param::new(
+            path,
+            ParamValue::Number {
+                min,
+                above: true,
+                max,
+                absent,
+            },
+        )
+    }
+
+    /// A whole number in `[min, max]`.
+    pub const fn whole(path: &'static str, min: u64, max: u64, absent: Absent) -> Param {
+        Param::new(path, ParamValue::Whole { min, max, absent })
+    }
+
+    /// Whether it may be left out (and then means [`Param::absent_text`]).
+    pub fn optional(&self) -> bool {
+        match self.value {
+            ParamValue::Number { absent, .. } | ParamValue::Whole { absent, .. } => {
+                absent != Absent::Required
+            }
+            ParamValue::Target { optional } => optional,
+            ParamValue::Choice(_)
+            | ParamValue::Flag { .. }
+            | ParamValue::Group { .. }
+            | ParamValue::Text => true,
+            ParamValue::Targets => false,
+        }
+    }
+
+    /// Whether it takes whole numbers only.
+    pub fn is_whole(&self) -> bool {
+        matches!(self.value, ParamValue::Whole { .. })
+    }
+
+    /// What the simulation uses when it is absent, as an editor shows it ("" for none).
+    pub fn absent_text(&self) -> String {
+        match self.value {
+            ParamValue::Number { absent, .. } | ParamValue::Whole { absent, .. } => match absent {
+                Absent::Is(v) => v.to_string(),
+                Absent::Required | Absent::Unset => String::new(),
+            },
+            ParamValue::Choice(options) => options.first().copied().unwrap_or("").to_string(),
+            ParamValue::Flag { absent } => absent.to_string(),
+            ParamValue::Target { .. }
+            | ParamValue::Targets
+            | ParamValue::Group { .. }
+            | ParamValue::Text => String::new(),
+        }
+    }
+
+    /// Whether it applies to this block or trigger (its JSON) as it stands: by [`When`],
+    /// and a group's sub-parameter only while the group is set.
+    pub fn applies(&self, params: &'static [Param], item: &Value) -> bool {
+        if let Some((group, _)) = self.path.split_once('.') {
+            let is_group = params
+                .iter()
+                .any(|p| p.path == group && matches!(p.value, ParamValue::Group { .. }));
+            if is_group && item.get(group).is_none_or(Value::is_null) {
+                return false;
+            }
+        }
+        let value_at = |path: &str| -> Option<String> {
+            let pointer = format!("/{}", path.replace('.', "/"));
+            match item.pointer(&pointer) {
+                None | Some(Value::Null) => {
+                    let text = params.iter().find(|p| p.path == path)?.absent_text();
+                    (!text.is_empty()).then_some(text)
+                }
+                Some(Value::String(s)) => Some(s.clone()),
+                Some(other) => Some(other.to_string()),
+            }
+        };
+        match self.when {
+            When::Always => true,
+            When::Is(path, value) => value_at(path).as_deref() == Some(value),
+            When::Not(path, value) => value_at(path).as_deref() != Some(value),
+            When::Set(path) => {
+                let pointer = format!("/{}", path.replace('.', "/"));
+                item.pointer(&pointer).is_some_and(|v| !v.is_null())
+            }
+        }
+    }
+}
+
+/// The scenario's own parameters (the seed, a whole number of 64 bits, has its own rules).
+pub const SCENARIO_PARAMS: &[Param] = &[
+    Param::new("name", ParamValue::Text),
+    Param::number(
+        "duration_s",
+        crate::scenario::limits::MIN_BUCKET_S,
+        crate::scenario::limits::MAX_DURATION_S,
+        Absent::Required,
+    ),
+    Param::number(
+        "bucket_s",
+        crate::scenario::limits::MIN_BUCKET_S,
+        crate::scenario::limits::MAX_TIME_S,
+        Absent::Is(1.0),
+    ),
+];
+
+/// The parameter a `--set` path names in this document (`api.workers`, `triggers.0.factor`,
+/// `duration_s`), found by the kind of the block or trigger it points into.
+pub fn param_at(doc: &Value, path: &str) -> Option<&'static Param> {
+    let (head, rest) = path.split_once('.').unwrap_or((path, ""));
+    if rest.is_empty() {
+        return SCENARIO_PARAMS.iter().find(|p| p.path == head);
+    }
+    if head == "triggers" {
+        let (index, rest) = rest.split_once('.')?;
+        let trigger = doc.get("triggers")?.get(index.parse::<usize>().ok()?)?;
+        let kind = TriggerKind::parse(trigger.get("kind")?.as_str()?)?;
+        return kind.param(rest);
+    }
+    let block = doc
+        .get("blocks")?
+        .as_array()?
+        .iter()
+        .find(|b| b.get("id").and_then(Value::as_str) == Some(head))?;
+    let kind = BlockKind::parse(block.get("kind")?.as_str()?)?;
+    kind.param(rest)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_match_serde() {
+        for kind in BlockKind::ALL {
+            assert_eq!(BlockKind::parse(kind.as_str()), Some(kind));
+            assert_eq!(
+                serde_json::to_value(kind).unwrap(),
+                Value::from(kind.as_str())
+            );
+        }
+        for kind in TriggerKind::ALL {
+            assert_eq!(TriggerKind::parse(kind.as_str()), Some(kind));
+            assert_eq!(
+                serde_json::to_value(kind).unwrap(),
+                Value::from(kind.as_str())
+            );
+        }
+        assert_eq!(BlockKind::parse("nope"), None);
+    }
+
+    #[test]
+    fn param_at_finds_the_field_by_the_kind_of_its_block() {
+        let doc = serde_json::json!({"blocks": [
+            {"id": "api", "kind": "server"}, {"id": "r", "kind": "retry"}],
+            "triggers": [{"kind": "capacity"}]});
+        assert!(param_at(&doc, "api.workers").unwrap().is_whole());
+        assert!(!param_at(&doc, "api.service.mean_s").unwrap().is_whole());
+        assert!(param_at(&doc, "r.max_attempts").unwrap().is_whole());
+        assert!(param_at(&doc, "triggers.0.workers").unwrap().is_whole());
+        assert!(!param_at(&doc, "duration_s").unwrap().is_whole());
+        assert_eq!(param_at(&doc, "api.nope"), None);
+        assert_eq!(param_at(&doc, "nobody.workers"), None);
+    }
+
+    /// A scenario in which `block` (id `x`) is called by a client and calls a server.
+    fn around(kind: BlockKind, mut block: Value) -> Value {
+        block["id"] = "x".into();
+        block["kind"] = kind.as_str().into();
+        match kind.calls() {
+            Calls::One => block["to"] = "s".into(),
+            Calls::Many => block["to"] = serde_json::json!(["s"]),
+            Calls::Optional => {}
+        }
+        let mut blocks = vec![block];
+        blocks.push(
+            serde_json::from_str(
+                r#"{"id": "s", "kind": "server", "workers": 1,
+            "service": {"mean_s": 0.1}}"#,
+            )
+            .unwrap(),
+        );
+        if kind.receives_calls() {
+            blocks.push(serde_json::json!({"id": "c", "kind": "client", "rate": 1, "to": "x"}));
+        }
+        serde_json::json!({"version": 1, "duration_s": 10, "blocks": blocks,
+            "triggers": [{"kind": "load_spike", "target": if kind.receives_calls() { "c" } else { "x" },
+                "at_s": 1, "for_s": 1, "factor": 2}]})
+    }
+
+    fn template(kind: BlockKind) -> Value {
+        serde_json::from_str(kind.template()).unwrap()
+    }
+
+    fn problems(doc: &Value) -> Vec<crate::Problem> {
+        match crate::Scenario::from_value_ref(doc) {
+            Ok(_) => Vec::new(),
+            Err(e) => e.problems(),
+        }
+    }
+
+    /// Sets one parameter of block `x` (and switches on its group, if it is in one).
+    fn with(kind: BlockKind, param: &Param, value: Value) -> Value {
+        let mut doc = around(kind, template(kind));
+        if let Some((group, _)) = param.path.split_once('.') {
+            if let Some(ParamValue::Group { start }) = kind.param(group).map(|p| p.value) {
+                doc["blocks"][0][group] = serde_json::from_str(start).unwrap();
+            }
+        }
+        // What it applies under.
+        match param.when {
+            When::Is(path, wanted) => crate::set_path(
+                &mut doc,
+                &format!("x.{path}"),
+                &Value::from(wanted).to_string(),
+            )
+            .unwrap(),
+            When::Set(path) => crate::set_path(&mut doc, &format!("x.{path}"), "10").unwrap(),
+            When::Always | When::Not(..) => {}
+        }
+        crate::set_path(&mut doc, &format!("x.{}", param.path), &value.to_string()).unwrap();
+        assert!(
+            param.applies(kind.params(), &doc["blocks"][0]),
+            "{kind}.{}",
+            param.path
+        );
+        doc
+    }
+
+    #[test]
+    fn every_template_is_a_valid_block_once_connected() {
+        for kind in BlockKind::ALL {
+            let doc = around(kind, template(kind));
+            assert_eq!(problems(&doc), vec![], "{kind}");
+        }
+    }
+
+    /// Every parameter is one the core reads, with the range the validator holds it to: the
+    /// schema the editor draws its inputs from cannot drift from the scenario types.
+    #[test]
+    fn every_parameter_is_read_and_checked_as_the_schema_says() {
+        let refused = |doc: &Value, field: &str| problems(doc).iter().any(|p| p.field == field);
+        for kind in BlockKind::ALL {
+            for param in kind.params() {
+                let field = param.path;
+                match param.value {
+                    ParamValue::Number {
+                        min, above, max, ..
+                    } => {
+                        // Its ends are accepted (one of them may clash with another field:
+                        // a backoff cap below its base).
+                        let low = if above { min + 0.5 } else { min };
+                        let accepted = [low, max]
+                            .iter()
+                            .filter(|v| !refused(&with(kind, param, (**v).into()), field))
+                            .count();
+                        assert!(accepted > 0, "{kind}.{field}: neither end accepted");
+                        assert!(
+                            refused(&with(kind, param, (min - 1.0).into()), field),
+                            "{kind}.{field} below"
+                        );
+                        if above {
+                            assert!(
+                                refused(&with(kind, param, min.into()), field),
+                                "{kind}.{field} at min"
+                            );
+                        }
+                        assert!(
+                            refused(&with(kind, param, (max * 2.0).into()), field),
+                            "{kind}.{field} above"
+                        );
+                        assert!(!param.is_whole());
+                    }
+                    ParamValue::Whole { min, max, .. } => {
+                        let doc = with(kind, param, min.max(1).into());
+                        assert!(
+                            !refused(&doc, field),
+                            "{kind}.{field}: {:?}",
+                            problems(&doc)
+                        );
+                        if min > 0 {
+                            assert!(
+                                refused(&with(kind, param, (min - 1).into()), field),
+                                "{kind}.{field} below"
+                            );
+                        }
+                        if max < u64::MAX {
+                            assert!(
+                                refused(&with(kind, param, (max + 1).into()), field),
+                                "{kind}.{field} above"
+                            );
+                        }
+                        assert!(
+                            refused(&with(kind, param, 1.5.into()), field),
+                            "{kind}.{field} fraction"
+                        );
+                    }
+                    ParamValue::Choice(options) => {
+                        for option in options {
+                            let doc = with(kind, param, (*option).into());
+                            assert!(!refused(&doc, field), "{kind}.{field} = {option}");
+                        }
+                        assert!(
+                            refused(&with(kind, param, "nope".into()), field),
+                            "{kind}.{field}"
+                        );
+                    }
+                    ParamValue::Flag { .. } => {
+                        for flag in [true, false] {
+                            assert!(
+                                !refused(&with(kind, param, flag.into()), field),
+                                "{kind}.{field}"
+                            );
+                        }
+                        assert!(
+                            refused(&with(kind, param, "maybe".into()), field),
+                            "{kind}.{field}"
+                        );
+                    }
+                    ParamValue::Group { start } => {
+                        let doc = with(kind, param, serde_json::from_str::<Value>(start).unwrap());
+                        assert!(
+                            !refused(&doc, field),
+                            "{kind}.{field}: {:?}",
+                            problems(&doc)
+                        );
+                        // Each of its members is a parameter too.
+                        let members: Value = serde_json::from_str(start).unwrap();
+                        for key in members.as_object().unwrap().keys() {
+                            assert!(
+                                kind.param(&format!("{field}.{key}")).is_some(),
+                                "{kind}.{field}.{key}"
+                            );
+                        }
+                    }
+                    ParamValue::Target { .. } | ParamValue::Targets => {
+                        assert_eq!(field, "to", "{kind}");
+                        let (value, field) = if param.value == ParamValue::Targets {
+                            (serde_json::json!(["nobody"]), "to.0")
+                        } else {
+                            ("nobody".into(), "to")
+                        };
+                        assert!(refused(&with(kind, param, value), field), "{kind}.{field}");
+                    }
+                    ParamValue::Text => panic!("{kind}.{field}: blocks have no free text"),
+                }
+            }
+            // And nothing else: a field the schema does not list is refused.
+            let mut doc = around(kind, template(kind));
+            doc["blocks"][0]["surely_not"] = 1.into();
+            assert!(refused(&doc, "surely_not"), "{kind}");
+        }
+    }
+
+    #[test]
+    fn every_trigger_template_is_valid_and_its_parameters_are_checked() {
+        for kind in TriggerKind::ALL {
+            let target_kind = kind.targets()[0];
+            let mut doc = around(target_kind, template(target_kind));
+            doc["triggers"] = serde_json::json!([]);
+            let mut trigger: Value = serde_json::from_str(kind.template()).unwrap();
+            trigger["kind"] = kind.as_str().into();
+            trigger["target"] = "x".into();
+            trigger["at_s"] = 1.into();
+            if !kind.instant() {
+                trigger["for_s"] = 2.into();
+            }
+            doc["triggers"] = serde_json::json!([trigger]);
+            assert_eq!(problems(&doc), vec![], "{kind}");
+            for param in kind.params() {
+                let below = match param.value {
+                    ParamValue::Number { min, .. } => Some(min - 1.0),
+                    ParamValue::Whole { .. } => Some(-1.0),
+                    _ => None,
+                };
+                if let Some(below) = below {
+                    let mut bad = doc.clone();
+                    bad["triggers"][0][param.path] = below.into();
+                    assert!(
+                        problems(&bad).iter().any(|p| p.field == param.path),
+                        "{kind}.{}",
+                        param.path
+                    );
+                }
+            }
+            assert_eq!(kind.instant(), kind.param("for_s").is_none(), "{kind}");
+        }
+    }
+
+    #[test]
+    fn metric_names_are_the_columns_a_run_writes() {
+        for kind in BlockKind::ALL {
+            let scenario = crate::Scenario::from_value(around(kind, template(kind))).unwrap();
+            let sim = crate::Sim::new(&scenario).unwrap();
+            let mine: Vec<&str> = sim
+                .columns()
+                .iter()
+                .filter_map(|c| c.strip_prefix("x."))
+                .collect();
+            assert_eq!(mine, kind.metric_names(), "{kind}");
+        }
+    }
+}

@@ -1,0 +1,169 @@
+//! Triggers (SPEC §2): changes that start at `at_s` and are undone after `for_s`, one module
+//! per kind. Each kind's file holds its spec (the fields a scenario file gives it), its
+//! parameters, the value an editor starts it with, its own checks, and what it does to its
+//! target when it starts or ends.
+//!
+//! Overlapping triggers of one kind on one target combine: factors multiply, settings take
+//! the one that started last (among equal starts, the later in the list).
+
+pub(crate) mod cache_flush;
+pub(crate) mod capacity;
+pub(crate) mod errors;
+pub(crate) mod latency;
+pub(crate) mod load_spike;
+pub(crate) mod outage;
+pub(crate) mod partition;
+
+pub use cache_flush::CacheFlush;
+pub use capacity::Capacity;
+pub use errors::Errors;
+pub use latency::Latency;
+pub use load_spike::LoadSpike;
+pub use outage::Outage;
+pub use partition::Partition;
+
+use crate::ctx::Ctx;
+use crate::engine::Node;
+use crate::kind::{Absent, Param, ParamValue, TriggerKind};
+use crate::scenario::{limits, Validator};
+use serde::{Deserialize, Serialize};
+
+/// A change that starts at `at_s` and is undone after `for_s` (SPEC §2, Triggers).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Trigger {
+    LoadSpike(LoadSpike),
+    Latency(Latency),
+    Outage(Outage),
+    Capacity(Capacity),
+    Errors(Errors),
+    Partition(Partition),
+    CacheFlush(CacheFlush),
+}
+
+/// The block it acts on.
+pub(crate) const TARGET: Param = Param::new("target", ParamValue::Target { optional: false });
+/// When it starts.
+pub(crate) const AT_S: Param = Param::number("at_s", 0.0, limits::MAX_DURATION_S, Absent::Required);
+/// How long it lasts.
+pub(crate) const FOR_S: Param =
+    Param::above("for_s", 0.0, limits::MAX_DURATION_S, Absent::Required);
+
+/// What a trigger's code gets when one of its kind starts or ends on a target.
+pub(crate) struct Change<'a> {
+    /// The triggers of this kind active on the target now, in list order (the one that
+    /// started or ended included if it started).
+    pub active: &'a [&'a Trigger],
+    /// Whether this change is a start (an instant trigger acts only then).
+    pub start: bool,
+    /// The target's index.
+    pub target: u32,
+    pub node: &'a mut Node,
+    pub ctx: &'a mut Ctx,
+}
+
+impl Change<'_> {
+    /// The active trigger that started last (among equal starts, the later in the list).
+    pub fn latest(&self) -> Option<&Trigger> {
+        self.active
+            .iter()
+            .copied()
+            .max_by(|a, b| a.at_s().total_cmp(&b.at_s()))
+    }
+}
+
+macro_rules! each {
+    ($self:expr, $t:ident => $body:expr) => {
+        match $self {
+            Trigger::LoadSpike($t) => $body,
+            Trigger::Latency($t) => $body,
+            Trigger::Outage($t) => $body,
+            Trigger::Capacity($t) => $body,
+            Trigger::Errors($t) => $body,
+            Trigger::Partition($t) => $body,
+            Trigger::CacheFlush($t) => $body,
+        }
+    };
+}
+
+impl Trigger {
+    pub fn kind(&self) -> TriggerKind {
+        match self {
+            Trigger::LoadSpike(_) => TriggerKind::LoadSpike,
+            Trigger::Latency(_) => TriggerKind::Latency,
+            Trigger::Outage(_) => TriggerKind::Outage,
+            Trigger::Capacity(_) => TriggerKind::Capacity,
+            Trigger::Errors(_) => TriggerKind::Errors,
+            Trigger::Partition(_) => TriggerKind::Partition,
+            Trigger::CacheFlush(_) => TriggerKind::CacheFlush,
+        }
+    }
+
+    /// The id of the block it acts on.
+    pub fn target(&self) -> &str {
+        each!(self, t => &t.target)
+    }
+
+    /// When it starts, in seconds.
+    pub fn at_s(&self) -> f64 {
+        each!(self, t => t.at_s)
+    }
+
+    /// How long it lasts; `None` for instant triggers.
+    pub fn for_s(&self) -> Option<f64> {
+        match self {
+            Trigger::CacheFlush(_) => None,
+            Trigger::LoadSpike(t) => Some(t.for_s),
+            Trigger::Latency(t) => Some(t.for_s),
+            Trigger::Outage(t) => Some(t.for_s),
+            Trigger::Capacity(t) => Some(t.for_s),
+            Trigger::Errors(t) => Some(t.for_s),
+            Trigger::Partition(t) => Some(t.for_s),
+        }
+    }
+
+    /// When its effect is undone (its start, for an instant trigger).
+    pub fn end_s(&self) -> f64 {
+        self.at_s() + self.for_s().unwrap_or(0.0)
+    }
+
+    /// The checks of its own fields (the target, `at_s` and `for_s` are checked for all).
+    pub(crate) fn validate(&self, v: &mut Validator) {
+        match self {
+            Trigger::LoadSpike(t) => t.validate(v),
+            Trigger::Latency(t) => t.validate(v),
+            Trigger::Capacity(t) => t.validate(v),
+            Trigger::Errors(t) => t.validate(v),
+            Trigger::Outage(_) | Trigger::Partition(_) | Trigger::CacheFlush(_) => {}
+        }
+    }
+
+    /// Starts or ends: sets its target from every active trigger of its kind.
+    pub(crate) fn apply(&self, change: Change) {
+        match self {
+            Trigger::LoadSpike(_) => load_spike::apply(change),
+            Trigger::Latency(_) => latency::apply(change),
+            Trigger::Outage(_) => outage::apply(change),
+            Trigger::Capacity(_) => capacity::apply(change),
+            Trigger::Errors(_) => errors::apply(change),
+            Trigger::Partition(_) => partition::apply(change),
+            Trigger::CacheFlush(_) => cache_flush::apply(change),
+        }
+    }
+}
+
+impl TriggerKind {
+    /// A new trigger of this kind as an editor adds it: its own fields with sensible values
+    /// (JSON without `kind`, `target`, `at_s` and `for_s`).
+    pub fn template(self) -> &'static str {
+        match self {
+            TriggerKind::LoadSpike => load_spike::TEMPLATE,
+            TriggerKind::Latency => latency::TEMPLATE,
+            TriggerKind::Outage => outage::TEMPLATE,
+            TriggerKind::Capacity => capacity::TEMPLATE,
+            TriggerKind::Errors => errors::TEMPLATE,
+            TriggerKind::Partition => partition::TEMPLATE,
+            TriggerKind::CacheFlush => cache_flush::TEMPLATE,
+        }
+    }
+}
