@@ -11,6 +11,7 @@ use crate::blocks::balancer::Balancer;
 use crate::blocks::breaker::Breaker;
 use crate::blocks::cache::Cache;
 use crate::blocks::client::Client;
+use crate::blocks::limiter::Limiter;
 use crate::blocks::retry::Retry;
 use crate::blocks::server::Server;
 use crate::blocks::{Call, Outcome, ReplyTo, Token};
@@ -168,6 +169,7 @@ pub(crate) enum Node {
     Cache(Cache),
     Balancer(Balancer),
     Breaker(Breaker),
+    Limiter(Limiter),
     Server(Server),
 }
 
@@ -180,6 +182,7 @@ impl Node {
             Node::Cache(b) => b.waiting(token),
             Node::Balancer(b) => b.waiting(token),
             Node::Breaker(b) => b.waiting(token),
+            Node::Limiter(b) => b.waiting(token),
             Node::Server(b) => b.waiting(token),
         }
     }
@@ -192,6 +195,7 @@ impl Node {
             Node::Cache(b) => b.bytes(),
             Node::Balancer(b) => b.bytes(),
             Node::Breaker(b) => b.bytes(),
+            Node::Limiter(b) => b.bytes(),
             Node::Server(b) => b.bytes(),
         }
     }
@@ -204,6 +208,7 @@ impl Node {
             Node::Cache(b) => format!("{} entries and pending calls", b.live()),
             Node::Balancer(b) => format!("{} forwarded calls", b.live()),
             Node::Breaker(b) => format!("{} calls and outcomes", b.live()),
+            Node::Limiter(b) => format!("{} admitted calls", b.live()),
             Node::Server(b) => format!("{} queued calls", b.queued()),
         }
     }
@@ -216,6 +221,7 @@ impl Node {
             Node::Cache(b) => b.columns(out),
             Node::Retry(b) => b.columns(length, out),
             Node::Breaker(b) => b.columns(end, out),
+            Node::Limiter(b) => b.columns(end, length, out),
             Node::Client(_) | Node::Balancer(_) => {}
         }
     }
@@ -294,6 +300,7 @@ impl Sim {
                         Node::Balancer(Balancer::new(me, spec, targets, seed))
                     }
                     Block::Breaker(spec) => Node::Breaker(Breaker::new(me, spec, index(&spec.to))),
+                    Block::Limiter(spec) => Node::Limiter(Limiter::new(me, spec, index(&spec.to))),
                     Block::Server(spec) => {
                         let to = spec.to.as_deref().map(index);
                         let error_trigger = scenario.triggers.iter().any(|t| {
@@ -709,6 +716,7 @@ impl Sim {
                         Node::Cache(b) => b.on_call(call, ctx),
                         Node::Balancer(b) => b.on_call(call, ctx),
                         Node::Breaker(b) => b.on_call(call, ctx),
+                        Node::Limiter(b) => b.on_call(call, ctx),
                         Node::Server(b) => b.on_call(call, ctx),
                         // Validation guarantees nothing calls a client.
                         Node::Client(_) => {}
@@ -738,6 +746,7 @@ impl Sim {
                         Node::Cache(b) => b.on_reply(to.token, outcome, caller_waiting, ctx),
                         Node::Balancer(b) => b.on_reply(to.token, outcome, ctx),
                         Node::Breaker(b) => b.on_reply(to.token, outcome, ctx),
+                        Node::Limiter(b) => b.on_reply(to.token, outcome, ctx),
                         Node::Server(b) => b.on_reply(to.token, outcome, ctx),
                     }
                 }

@@ -24,6 +24,7 @@ pub enum BlockKind {
     Cache,
     Balancer,
     Breaker,
+    Limiter,
     Server,
 }
 
@@ -40,12 +41,13 @@ pub enum Calls {
 
 impl BlockKind {
     /// Every kind, in palette order.
-    pub const ALL: [BlockKind; 6] = [
+    pub const ALL: [BlockKind; 7] = [
         BlockKind::Client,
         BlockKind::Retry,
         BlockKind::Cache,
         BlockKind::Balancer,
         BlockKind::Breaker,
+        BlockKind::Limiter,
         BlockKind::Server,
     ];
 
@@ -57,6 +59,7 @@ impl BlockKind {
             BlockKind::Cache => "cache",
             BlockKind::Balancer => "balancer",
             BlockKind::Breaker => "breaker",
+            BlockKind::Limiter => "limiter",
             BlockKind::Server => "server",
         }
     }
@@ -76,9 +79,11 @@ impl BlockKind {
         match self {
             BlockKind::Balancer => Calls::Many,
             BlockKind::Server => Calls::Optional,
-            BlockKind::Client | BlockKind::Retry | BlockKind::Cache | BlockKind::Breaker => {
-                Calls::One
-            }
+            BlockKind::Client
+            | BlockKind::Retry
+            | BlockKind::Cache
+            | BlockKind::Breaker
+            | BlockKind::Limiter => Calls::One,
         }
     }
 
@@ -90,6 +95,7 @@ impl BlockKind {
             BlockKind::Cache => blocks::cache::METRICS,
             BlockKind::Balancer => blocks::balancer::METRICS,
             BlockKind::Breaker => blocks::breaker::METRICS,
+            BlockKind::Limiter => blocks::limiter::METRICS,
             BlockKind::Server => blocks::server::METRICS,
         }
     }
@@ -102,6 +108,7 @@ impl BlockKind {
             BlockKind::Cache => blocks::cache::PARAMS,
             BlockKind::Balancer => blocks::balancer::PARAMS,
             BlockKind::Breaker => blocks::breaker::PARAMS,
+            BlockKind::Limiter => blocks::limiter::PARAMS,
             BlockKind::Server => blocks::server::PARAMS,
         }
     }
@@ -115,6 +122,7 @@ impl BlockKind {
             BlockKind::Cache => blocks::cache::TEMPLATE,
             BlockKind::Balancer => blocks::balancer::TEMPLATE,
             BlockKind::Breaker => blocks::breaker::TEMPLATE,
+            BlockKind::Limiter => blocks::limiter::TEMPLATE,
             BlockKind::Server => blocks::server::TEMPLATE,
         }
     }
@@ -183,7 +191,7 @@ impl TriggerKind {
             | TriggerKind::Outage
             | TriggerKind::Capacity
             | TriggerKind::Errors => &[Server],
-            TriggerKind::Partition => &[Retry, Cache, Balancer, Breaker, Server],
+            TriggerKind::Partition => &[Retry, Cache, Balancer, Breaker, Limiter, Server],
             TriggerKind::CacheFlush => &[Cache],
         }
     }

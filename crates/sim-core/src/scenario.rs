@@ -10,6 +10,7 @@ pub use crate::blocks::balancer::{BalancerSpec, Policy};
 pub use crate::blocks::breaker::BreakerSpec;
 pub use crate::blocks::cache::CacheSpec;
 pub use crate::blocks::client::{Arrival, ClientMode, ClientSpec};
+pub use crate::blocks::limiter::{LimiterMode, LimiterSpec};
 pub use crate::blocks::retry::{Backoff, BackoffKind, Budget, Jitter, RetrySpec};
 pub use crate::blocks::server::{Discipline, Dist, OnFull, ServerSpec, Service, Slowdown};
 pub use crate::triggers::{
@@ -117,6 +118,7 @@ pub enum Block {
     Cache(CacheSpec),
     Balancer(BalancerSpec),
     Breaker(BreakerSpec),
+    Limiter(LimiterSpec),
     Server(ServerSpec),
 }
 
@@ -128,6 +130,7 @@ impl Block {
             Block::Cache(b) => &b.id,
             Block::Balancer(b) => &b.id,
             Block::Breaker(b) => &b.id,
+            Block::Limiter(b) => &b.id,
             Block::Server(b) => &b.id,
         }
     }
@@ -139,6 +142,7 @@ impl Block {
             Block::Cache(_) => BlockKind::Cache,
             Block::Balancer(_) => BlockKind::Balancer,
             Block::Breaker(_) => BlockKind::Breaker,
+            Block::Limiter(_) => BlockKind::Limiter,
             Block::Server(_) => BlockKind::Server,
         }
     }
@@ -161,6 +165,7 @@ impl Block {
             Block::Cache(b) => vec![b.to.as_str()],
             Block::Balancer(b) => b.to.iter().map(String::as_str).collect(),
             Block::Breaker(b) => vec![b.to.as_str()],
+            Block::Limiter(b) => vec![b.to.as_str()],
             Block::Server(b) => b.to.iter().map(String::as_str).collect(),
         }
     }
@@ -174,6 +179,7 @@ impl Block {
             Block::Cache(b) => b.validate(v),
             Block::Balancer(b) => b.validate(v),
             Block::Breaker(b) => b.validate(v),
+            Block::Limiter(b) => b.validate(v),
             Block::Server(b) => b.validate(v),
         }
     }
@@ -638,7 +644,10 @@ fn parse(value: &Value) -> Result<Scenario, Vec<Problem>> {
             problems.push(Problem {
                 location: block_location(index, raw_block),
                 field: "kind".into(),
-                message: "missing (one of client, retry, cache, balancer, breaker, server)".into(),
+                message: format!(
+                    "missing (one of {})",
+                    BlockKind::ALL.map(BlockKind::as_str).join(", ")
+                ),
             });
             continue;
         }
@@ -1301,7 +1310,7 @@ mod tests {
         assert!(e[0].starts_with("block \"api\""), "{e:?}");
         assert!(
             e[0].contains(
-                "field `kind`: must be one of client, retry, cache, balancer, breaker, server (got \"database\")"
+                "field `kind`: must be one of client, retry, cache, balancer, breaker, limiter, server (got \"database\")"
             ),
             "{e:?}"
         );

@@ -739,6 +739,19 @@ const ERRORS: &[Label] = &[label(
     "The server's error rate while it lasts.",
 )];
 
+const LIMITER: &[Label] = &[
+    label("mode", "Mode", "", 1.0, "Rate: a token bucket. Concurrency: a fixed limit on calls in flight. Adaptive: a limit that grows while calls are fast and shrinks when they fail or are slow (AIMD)."),
+    label("rate", "Rate", "calls/s", 1.0, "Tokens added per second; a call takes one."),
+    label("burst", "Burst", "tokens", 1.0, "Tokens the bucket holds (it starts full)."),
+    label("limit", "Limit", "calls", 1.0, "Most calls forwarded and not yet answered."),
+    label("initial_limit", "Initial limit", "calls", 1.0, "The adaptive limit at the start."),
+    label("min_limit", "Lowest limit", "calls", 1.0, "The limit never falls below this."),
+    label("max_limit", "Highest limit", "calls", 1.0, "The limit never grows above this."),
+    label("target_latency_s", "Target latency", "s", 0.01, "A reply slower than this counts as a failure; the limit falls at most once per this long."),
+    label("decrease", "Decrease", "×", 0.05, "A failure multiplies the limit by this."),
+    label("to", "Protects", "", 1.0, "The block behind the limiter."),
+];
+
 const OUTAGE: &[Label] = &[];
 const PARTITION: &[Label] = &[];
 const CACHE_FLUSH: &[Label] = &[];
@@ -751,7 +764,23 @@ pub fn block_labels(kind: BlockKind) -> &'static [Label] {
         BlockKind::Cache => CACHE,
         BlockKind::Balancer => BALANCER,
         BlockKind::Breaker => BREAKER,
+        BlockKind::Limiter => LIMITER,
         BlockKind::Server => SERVER,
+    }
+}
+
+/// The colour that marks a block kind in the editor and the palette (Okabe–Ito, safe for
+/// colour-blind readers); grey for a kind this build does not know.
+pub fn kind_colour(kind: &str) -> &'static str {
+    match BlockKind::parse(kind) {
+        Some(BlockKind::Client) => "#0072B2",
+        Some(BlockKind::Retry) => "#D55E00",
+        Some(BlockKind::Cache) => "#009E73",
+        Some(BlockKind::Balancer) => "#CC79A7",
+        Some(BlockKind::Breaker) => "#E69F00",
+        Some(BlockKind::Limiter) => "#000000",
+        Some(BlockKind::Server) => "#56B4E9",
+        None => "#555555",
     }
 }
 

@@ -11,6 +11,7 @@ pub(crate) mod balancer;
 pub(crate) mod breaker;
 pub(crate) mod cache;
 pub(crate) mod client;
+pub(crate) mod limiter;
 pub(crate) mod retry;
 pub(crate) mod server;
 

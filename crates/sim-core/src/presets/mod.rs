@@ -27,6 +27,7 @@ presets![
     "retry-storm-budget",
     "retry-storm-lifo-shed",
     "retry-storm-deadline-aware",
+    "retry-storm-rate-limiter",
     "backoff-not-enough",
     "layered-retries",
     "cold-cache",

@@ -133,6 +133,11 @@ fn summary(block: &Value) -> String {
             "opens at {}",
             num("/failure_threshold").unwrap_or_else(|| "0.5".into())
         ),
+        BlockKind::Limiter => match block.get("mode").and_then(Value::as_str) {
+            Some("concurrency") => format!("≤ {} at once", num("/limit").unwrap_or_default()),
+            Some("adaptive") => "adaptive limit".into(),
+            _ => format!("{}/s", num("/rate").unwrap_or_else(|| "?".into())),
+        },
         BlockKind::Server => format!(
             "{} workers · {} s",
             num("/workers").unwrap_or_default(),
@@ -542,6 +547,7 @@ pub fn editor(props: &EditorProps) -> Html {
         };
         html! {
             <g class={classes!("block", format!("kind-{kind}"), selected.then_some("selected"), has_problem.then_some("invalid"))}
+               style={format!("--kind: {}", fields::kind_colour(&kind))}
                transform={format!("translate({x},{y})")} data-block={id.clone()} data-kind={kind.clone()}
                tabindex="0" role="button" aria-pressed={selected.to_string()}
                aria-label={format!("{kind} {id} {} {}", summary(block), props.hints.get(&id).map_or("", String::as_str)).trim_end().to_string()}
@@ -594,6 +600,7 @@ pub fn editor(props: &EditorProps) -> Html {
         let onclick = Callback::from(move |_| store.dispatch(Action::AddBlock(kind.to_string())));
         html! {
             <button class={classes!("add-block", format!("kind-{kind}"))} data-add={kind}
+                style={format!("--kind: {}", fields::kind_colour(kind))}
                 title={format!("Add a {kind} (it connects from the selected block's free output)")}
                 {onclick}>{ format!("+ {kind}") }</button>
         }
