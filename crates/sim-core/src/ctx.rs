@@ -28,10 +28,13 @@ pub(crate) struct Message {
     /// The token of the call: the caller's for a call, the replied-to block's for a reply.
     pub(crate) token: Token,
     pub(crate) kind: MessageKind,
+    /// A call: its attempt number and priority (see [`Call`]), in what was padding.
+    pub(crate) attempt: u8,
+    pub(crate) priority: u16,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(u32)]
+#[repr(u8)]
 pub(crate) enum MessageKind {
     Call,
     Success,
@@ -104,6 +107,8 @@ impl Ctx {
             from: call.reply_to.block,
             token: call.reply_to.token,
             kind: MessageKind::Call,
+            attempt: call.attempt,
+            priority: call.priority,
         });
     }
 
@@ -123,6 +128,8 @@ impl Ctx {
                     Outcome::Rejected => MessageKind::Rejected,
                     Outcome::TimedOut => MessageKind::TimedOut,
                 },
+                attempt: 0,
+                priority: 0,
             });
         }
     }
@@ -226,4 +233,14 @@ pub(crate) enum Waiting {
 /// The time a client's deadline lane or a retry's timeout lane uses, or none.
 pub(crate) fn lane_for(queue: &mut EventQueue, seconds: Option<f64>) -> Option<LaneId> {
     seconds.map(|s| queue.lane(to_time(s)))
+}
+
+#[cfg(test)]
+mod tests {
+    /// Messages are copied at every delivery: what a call carries must fit in the 40 bytes
+    /// it has always had (the attempt and priority live in what was padding).
+    #[test]
+    fn a_message_stays_forty_bytes() {
+        assert_eq!(std::mem::size_of::<super::Message>(), 40);
+    }
 }

@@ -706,6 +706,8 @@ impl Sim {
                             block: message.from,
                             token: message.token,
                         },
+                        attempt: message.attempt,
+                        priority: message.priority,
                     };
                     if self.ctx.partitioned[to as usize] > 0 {
                         continue;

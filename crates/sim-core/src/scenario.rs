@@ -149,7 +149,15 @@ impl Block {
 
     /// The names of this block's metric columns (`<id>.<name>` in the CSV).
     pub fn metric_names(&self) -> &'static [&'static str] {
-        self.kind().metric_names()
+        match self {
+            Block::Client(b) => b.metric_names(),
+            Block::Retry(b) => b.metric_names(),
+            Block::Cache(b) => b.metric_names(),
+            Block::Balancer(b) => b.metric_names(),
+            Block::Breaker(b) => b.metric_names(),
+            Block::Limiter(b) => b.metric_names(),
+            Block::Server(b) => b.metric_names(),
+        }
     }
 
     /// How many metric columns this block adds.

@@ -424,6 +424,13 @@ const CLIENT: &[Label] = &[
         "Popularity skew of keys (0 = uniform).",
     ),
     label(
+        "priority",
+        "Priority",
+        "",
+        1.0,
+        "0 is the most important. A server with the priority discipline serves lower numbers first.",
+    ),
+    label(
         "to",
         "Calls",
         "",

@@ -53,6 +53,12 @@ pub(crate) const TEMPLATE: &str = r#"{"policy": "round_robin", "to": []}"#;
 pub(crate) const METRICS: &[&str] = &[];
 
 impl BalancerSpec {
+    /// Its metric columns (`<id>.<name>`), in order: [`METRICS`], or fewer when an option
+    /// that has a column of its own is off.
+    pub(crate) fn metric_names(&self) -> &'static [&'static str] {
+        METRICS
+    }
+
     /// Its `to` list is checked with every block's downstream; the policy is a choice.
     pub(crate) fn validate(&self, _v: &mut Validator) {}
 }

@@ -110,6 +110,12 @@ pub(crate) const TEMPLATE: &str = r#"{"failure_threshold": 0.5, "window_s": 10,
 pub(crate) const METRICS: &[&str] = &["state"];
 
 impl BreakerSpec {
+    /// Its metric columns (`<id>.<name>`), in order: [`METRICS`], or fewer when an option
+    /// that has a column of its own is off.
+    pub(crate) fn metric_names(&self) -> &'static [&'static str] {
+        METRICS
+    }
+
     pub(crate) fn validate(&self, v: &mut Validator) {
         v.param(&FAILURE_THRESHOLD, self.failure_threshold);
         v.param(&WINDOW_S, self.window_s);

@@ -57,6 +57,12 @@ pub(crate) const TEMPLATE: &str =
 pub(crate) const METRICS: &[&str] = &["hit_rate"];
 
 impl CacheSpec {
+    /// Its metric columns (`<id>.<name>`), in order: [`METRICS`], or fewer when an option
+    /// that has a column of its own is off.
+    pub(crate) fn metric_names(&self) -> &'static [&'static str] {
+        METRICS
+    }
+
     pub(crate) fn validate(&self, v: &mut Validator) {
         v.whole(&CAPACITY, self.capacity);
         if let Some(ttl) = self.ttl_s {

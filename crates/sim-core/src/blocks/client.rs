@@ -69,6 +69,10 @@ pub struct ClientSpec {
     /// Zipf exponent of key popularity (default 1 when `keys` is set).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub zipf_s: Option<f64>,
+    /// How important its requests are to a server with `discipline: priority`
+    /// (0 = most important).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub priority: u16,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ui: Option<Value>,
 }
@@ -92,6 +96,8 @@ const KEYS: Param = Param::whole("keys", 1, 1 << 53, Absent::Unset);
 const ZIPF_S: Param =
     Param::number("zipf_s", 0.0, 100.0, Absent::Is(DEFAULT_ZIPF_S)).when(When::Set("keys"));
 
+const PRIORITY: Param = Param::whole("priority", 0, 1000, Absent::Is(0.0));
+
 /// A client's parameters, in the order an editor shows them.
 pub(crate) const PARAMS: &[Param] = &[
     Param::new("mode", ParamValue::Choice(&["open", "closed"])),
@@ -103,6 +109,7 @@ pub(crate) const PARAMS: &[Param] = &[
     TIMEOUT_S,
     KEYS,
     ZIPF_S,
+    PRIORITY,
     Param::new("to", ParamValue::Target { optional: false }),
 ];
 
@@ -112,6 +119,12 @@ pub(crate) const TEMPLATE: &str = r#"{"rate": 50, "timeout_s": 1.0, "to": ""}"#;
 pub(crate) const METRICS: &[&str] = &[];
 
 impl ClientSpec {
+    /// Its metric columns (`<id>.<name>`), in order: [`METRICS`], or fewer when an option
+    /// that has a column of its own is off.
+    pub(crate) fn metric_names(&self) -> &'static [&'static str] {
+        METRICS
+    }
+
     pub(crate) fn validate(&self, v: &mut Validator) {
         match self.mode {
             ClientMode::Open => {
@@ -151,6 +164,7 @@ impl ClientSpec {
         if let Some(keys) = self.keys {
             v.whole(&KEYS, keys);
         }
+        v.whole(&PRIORITY, u64::from(self.priority));
         if let Some(zipf) = self.zipf_s {
             v.param(&ZIPF_S, zipf);
             if self.keys.is_none() {
@@ -173,6 +187,8 @@ struct Request {
 
 pub(crate) struct Client {
     me: u32,
+    /// The priority its calls carry.
+    priority: u16,
     to: u32,
     closed: bool,
     base_rate: f64,
@@ -205,6 +221,7 @@ impl Client {
     ) -> Client {
         let lane = lane_for(queue, spec.timeout_s);
         Client {
+            priority: spec.priority,
             me,
             to,
             closed: spec.mode == ClientMode::Closed,
@@ -357,6 +374,8 @@ impl Client {
                     block: self.me,
                     token,
                 },
+                attempt: 1,
+                priority: self.priority,
             },
         );
     }

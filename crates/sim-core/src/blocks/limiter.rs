@@ -127,6 +127,12 @@ pub(crate) const TEMPLATE: &str = r#"{"mode": "rate", "rate": 100, "burst": 10, 
 pub(crate) const METRICS: &[&str] = &["admitted", "rejected", "limit"];
 
 impl LimiterSpec {
+    /// Its metric columns (`<id>.<name>`), in order: [`METRICS`], or fewer when an option
+    /// that has a column of its own is off.
+    pub(crate) fn metric_names(&self) -> &'static [&'static str] {
+        METRICS
+    }
+
     pub(crate) fn validate(&self, v: &mut Validator) {
         let mode = self.mode;
         let only = |v: &mut Validator, set: bool, field: &str, wanted: &str| {

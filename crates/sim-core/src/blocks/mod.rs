@@ -40,6 +40,12 @@ pub(crate) struct Call {
     /// The user's deadline (`NEVER` without a client timeout).
     pub deadline: Time,
     pub reply_to: ReplyTo,
+    /// Which try of the request this is at the nearest retry block above (1 for a first try,
+    /// 2 for the first retry, …); pass-through blocks keep it, a server's call to its
+    /// dependency starts at 1.
+    pub attempt: u8,
+    /// The client's `priority` (0 = most important), kept by every block on the way.
+    pub priority: u16,
 }
 
 /// What a reply says: a success, or a failure and its cause.

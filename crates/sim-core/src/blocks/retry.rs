@@ -128,6 +128,12 @@ pub(crate) const TEMPLATE: &str = r#"{"max_attempts": 3, "attempt_timeout_s": 1.
 pub(crate) const METRICS: &[&str] = &["tokens", "timeouts"];
 
 impl RetrySpec {
+    /// Its metric columns (`<id>.<name>`), in order: [`METRICS`], or fewer when an option
+    /// that has a column of its own is off.
+    pub(crate) fn metric_names(&self) -> &'static [&'static str] {
+        METRICS
+    }
+
     pub(crate) fn validate(&self, v: &mut Validator) {
         v.whole(&MAX_ATTEMPTS, u64::from(self.max_attempts));
         if let Some(t) = self.attempt_timeout_s {
@@ -157,6 +163,8 @@ struct Attempting {
     deadline: Time,
     /// The attempt under way or last made (1 = the first).
     attempt: u32,
+    /// The caller's priority, kept on every attempt.
+    priority: u16,
     /// Decorrelated jitter's previous delay.
     previous_delay_s: f64,
     /// False during a backoff.
@@ -254,16 +262,22 @@ impl Retry {
             key: call.key,
             deadline: call.deadline,
             attempt: 1,
+            priority: call.priority,
             previous_delay_s: self.backoff.base_s,
             waiting: true,
             last_failure: Outcome::Error,
         });
-        self.send_attempt(token, call.key, call.deadline, ctx);
+        self.send_attempt(token, ctx);
     }
 
     /// Sends an attempt under `token` (which names this attempt alone), arming its timeout
     /// first.
-    fn send_attempt(&mut self, token: Token, key: u64, deadline: Time, ctx: &mut Ctx) {
+    fn send_attempt(&mut self, token: Token, ctx: &mut Ctx) {
+        let Some(call) = self.calls.get(token) else {
+            return;
+        };
+        let (key, deadline, priority) = (call.key, call.deadline, call.priority);
+        let attempt = u8::try_from(call.attempt).unwrap_or(u8::MAX);
         if let Some(lane) = self.attempt_timeout {
             ctx.on_lane(
                 lane,
@@ -284,6 +298,8 @@ impl Retry {
                     block: self.me,
                     token,
                 },
+                attempt,
+                priority,
             },
         );
     }
@@ -331,9 +347,8 @@ impl Retry {
         // holder: it now names the new attempt.
         call.attempt += 1;
         call.waiting = true;
-        let (key, deadline) = (call.key, call.deadline);
         ctx.retry_sent();
-        self.send_attempt(token, key, deadline, ctx);
+        self.send_attempt(token, ctx);
     }
 
     /// Decides what follows an attempt that failed with `failure`: give up, or back off and

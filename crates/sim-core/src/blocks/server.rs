@@ -146,6 +146,12 @@ pub(crate) const TEMPLATE: &str =
 pub(crate) const METRICS: &[&str] = &["queue", "busy", "utilization"];
 
 impl ServerSpec {
+    /// Its metric columns (`<id>.<name>`), in order: [`METRICS`], or fewer when an option
+    /// that has a column of its own is off.
+    pub(crate) fn metric_names(&self) -> &'static [&'static str] {
+        METRICS
+    }
+
     pub(crate) fn validate(&self, v: &mut Validator) {
         v.whole(&WORKERS, u64::from(self.workers));
         if let Some(q) = self.queue_capacity {
@@ -376,6 +382,7 @@ impl Server {
                         block: self.me,
                         token,
                     },
+                    attempt: 1,
                     ..*call
                 };
                 ctx.call(dependency, call);
