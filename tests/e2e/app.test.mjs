@@ -24,7 +24,7 @@ import {
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '../..');
 const SCREENSHOTS = path.join(HERE, 'screenshots');
-const ALWAYS_CHARTS = ['traffic', 'outcomes', 'latency', 'backlog', 'amplification'];
+const ALWAYS_CHARTS = ['traffic', 'outcomes', 'latency', 'backlog', 'amplification', 'useful'];
 const TEST_TIMEOUT_MS = 5 * 60_000;
 
 // ---------------------------------------------------------------------------------------------
@@ -53,6 +53,7 @@ function expectedCharts(scenario) {
   if (blocks.some((b) => b.kind === 'cache')) ids.push('cache');
   if (blocks.some((b) => b.kind === 'retry' && b.budget != null)) ids.push('tokens');
   if (blocks.some((b) => b.kind === 'breaker')) ids.push('breaker');
+  if (blocks.some((b) => b.kind === 'limiter')) ids.push('limiter');
   return ids;
 }
 

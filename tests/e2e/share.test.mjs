@@ -34,7 +34,7 @@ import {
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '../..');
-const ALWAYS_CHARTS = ['traffic', 'outcomes', 'latency', 'backlog', 'amplification'];
+const ALWAYS_CHARTS = ['traffic', 'outcomes', 'latency', 'backlog', 'amplification', 'useful'];
 const TEST_TIMEOUT_MS = 90_000;
 const NOTICE_START = 'The link could not be opened';
 const NOTICE_END = 'Showing the default scenario instead.';

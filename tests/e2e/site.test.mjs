@@ -14,7 +14,7 @@ import { serve } from './server.mjs';
 import { openApp, withApps, waitForVerdict, expectInk, assert } from './browser.mjs';
 import { runSuite } from './suite.mjs';
 
-const ALWAYS_CHARTS = ['traffic', 'outcomes', 'latency', 'backlog', 'amplification'];
+const ALWAYS_CHARTS = ['traffic', 'outcomes', 'latency', 'backlog', 'amplification', 'useful'];
 const SUB_PATH = '/metastable/';
 const TEST_TIMEOUT_MS = 60_000;
 

@@ -49,7 +49,7 @@ fn run_prints_the_spec_columns_and_the_verdict() {
     let mut lines = text.lines();
     assert_eq!(
         lines.next().unwrap(),
-        "t,offered,goodput,throughput,attempts,retries,timeouts,errors,rejected,latency_p50,latency_p99,latency_mean,in_flight,queue,retries.tokens,retries.timeouts,api.queue,api.busy,api.utilization"
+        "t,offered,goodput,throughput,attempts,retries,timeouts,errors,rejected,latency_p50,latency_p99,latency_mean,in_flight,queue,useful,retries.tokens,retries.timeouts,api.queue,api.busy,api.utilization"
     );
     assert_eq!(lines.count(), 300, "one row per 1 s bucket of a 300 s run");
     assert!(
@@ -1722,7 +1722,7 @@ fn finding_3_stored_rows_are_within_the_state_limit() {
     let m = measured(&["run", file.path(), "--summary"], None, &[]);
     assert_eq!(m.out.status.code(), Some(2), "{}", stderr(&m.out));
     assert!(
-        stderr(&m.out).contains("field `bucket_s`: 200,000 metric rows of 914 columns need"),
+        stderr(&m.out).contains("field `bucket_s`: 200,000 metric rows of 915 columns need"),
         "{}",
         stderr(&m.out)
     );

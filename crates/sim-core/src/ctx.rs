@@ -6,7 +6,8 @@
 
 use crate::blocks::{Call, Outcome, ReplyTo, Token};
 use crate::metrics::{BucketCounts, Histogram, Totals};
-use crate::queue::{to_time, Event, EventQueue, LaneId, Time};
+use crate::queue::{to_time, Event, EventKind, EventQueue, LaneId, Time};
+use std::collections::VecDeque;
 
 /// A call or a reply waiting to be delivered at the current instant.
 ///
@@ -41,6 +42,16 @@ pub(crate) enum MessageKind {
     Error,
     Rejected,
     TimedOut,
+}
+
+/// A block without link latency.
+pub(crate) const NO_LINK: u32 = u32::MAX;
+
+/// Messages on their way over links of one latency, oldest first.
+#[derive(Debug)]
+pub(crate) struct Link {
+    pub(crate) lane: LaneId,
+    pub(crate) messages: VecDeque<Message>,
 }
 
 /// The messages of the current instant, delivered first in, first out.
@@ -94,44 +105,115 @@ pub(crate) struct Ctx {
     pub latency_sum_ns: u128,
     /// Units of work done so far ([`Limits::max_work`]): events, deliveries, scans.
     pub work: u64,
+    /// Each block's link (an index into `links`), or [`NO_LINK`] without latency.
+    pub(crate) link_of: Vec<u32>,
+    /// Calls and replies on their way over links with latency, one FIFO per distinct
+    /// latency: a lane of the event queue says when the oldest arrives.
+    pub(crate) links: Vec<Link>,
+    /// Server services in the reply being delivered (0 outside a reply's handler): a reply
+    /// sent while handling it carries them on, so a success reaching its client in time
+    /// counts every service that made it as useful (SPEC §8).
+    pub carried: u32,
 }
 
 impl Ctx {
-    /// Sends a call to block `to` (delivered after the current handler, at this instant).
+    /// Sends a call to block `to`: delivered after the current handler, at this instant, or
+    /// after the caller's link latency.
     #[inline]
     pub(crate) fn call(&mut self, to: u32, call: Call) {
-        self.outbox.push(Message {
-            key: call.key,
-            deadline: call.deadline,
-            to,
-            from: call.reply_to.block,
-            token: call.reply_to.token,
-            kind: MessageKind::Call,
-            attempt: call.attempt,
-            priority: call.priority,
-        });
+        let link = self.link_of[call.reply_to.block as usize];
+        self.send(
+            link,
+            Message {
+                key: call.key,
+                deadline: call.deadline,
+                to,
+                from: call.reply_to.block,
+                token: call.reply_to.token,
+                kind: MessageKind::Call,
+                attempt: call.attempt,
+                priority: call.priority,
+            },
+        );
     }
 
-    /// Sends a reply from block `from`; lost if `from` is partitioned.
+    /// Sends a reply from block `from`; lost if `from` is partitioned. It carries the
+    /// services of the reply being handled, if any (a block passing a reply on).
     #[inline]
     pub(crate) fn reply(&mut self, from: u32, to: ReplyTo, outcome: Outcome) {
+        self.reply_carrying(from, to, outcome, self.carried);
+    }
+
+    /// Sends a reply that carries `services` server services (a server's own, plus its
+    /// dependency's).
+    #[inline]
+    pub(crate) fn reply_carrying(
+        &mut self,
+        from: u32,
+        to: ReplyTo,
+        outcome: Outcome,
+        services: u32,
+    ) {
         if self.partitioned[from as usize] == 0 {
-            self.outbox.push(Message {
-                key: 0,
-                deadline: 0,
-                to: to.block,
-                from: 0,
-                token: to.token,
-                kind: match outcome {
-                    Outcome::Success => MessageKind::Success,
-                    Outcome::Error => MessageKind::Error,
-                    Outcome::Rejected => MessageKind::Rejected,
-                    Outcome::TimedOut => MessageKind::TimedOut,
+            let link = self.link_of[to.block as usize];
+            self.send(
+                link,
+                Message {
+                    // A reply has no key: the field carries its services.
+                    key: u64::from(services),
+                    deadline: 0,
+                    to: to.block,
+                    from: 0,
+                    token: to.token,
+                    kind: match outcome {
+                        Outcome::Success => MessageKind::Success,
+                        Outcome::Error => MessageKind::Error,
+                        Outcome::Rejected => MessageKind::Rejected,
+                        Outcome::TimedOut => MessageKind::TimedOut,
+                    },
+                    attempt: 0,
+                    priority: 0,
                 },
-                attempt: 0,
-                priority: 0,
-            });
+            );
         }
+    }
+
+    /// Puts a message in the outbox, or on its link when it has one.
+    #[inline]
+    fn send(&mut self, link: u32, message: Message) {
+        if link == NO_LINK {
+            self.outbox.push(message);
+        } else {
+            self.send_later(link, message);
+        }
+    }
+
+    #[cold]
+    fn send_later(&mut self, link: u32, message: Message) {
+        let l = &mut self.links[link as usize];
+        l.messages.push_back(message);
+        let lane = l.lane;
+        self.queue.push_lane(
+            self.now,
+            lane,
+            Event::new(message.to, EventKind::LinkArrival, link, 0),
+        );
+    }
+
+    /// The oldest message on `link` arrives: it joins this instant's outbox.
+    pub(crate) fn link_arrival(&mut self, link: u32) {
+        if let Some(message) = self
+            .links
+            .get_mut(link as usize)
+            .and_then(|l| l.messages.pop_front())
+        {
+            self.outbox.push(message);
+        }
+    }
+
+    /// Bytes of the messages on links.
+    pub(crate) fn links_bytes(&self) -> usize {
+        self.links.iter().map(|l| l.messages.len()).sum::<usize>() * std::mem::size_of::<Message>()
     }
 
     /// Schedules an event at an absolute time.
@@ -167,6 +249,8 @@ impl Ctx {
         self.latency_sum_ns += u128::from(latency);
         self.totals.good += 1;
         self.totals.in_flight -= 1;
+        self.bucket.useful += u64::from(self.carried);
+        self.totals.useful += u64::from(self.carried);
     }
 
     /// A request ended without a success: `cause` is the failure that reached its client

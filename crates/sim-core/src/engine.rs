@@ -15,7 +15,7 @@ use crate::blocks::limiter::Limiter;
 use crate::blocks::retry::Retry;
 use crate::blocks::server::Server;
 use crate::blocks::{Call, Outcome, ReplyTo, Token};
-use crate::ctx::{Ctx, MessageKind, Outbox, Waiting};
+use crate::ctx::{Ctx, Link, MessageKind, Outbox, Waiting, NO_LINK};
 use crate::metrics::{BucketCounts, Histogram, Row, Totals, GLOBAL_COLUMNS};
 use crate::queue::SCHEDULED_BYTES;
 use crate::queue::{to_seconds, to_time, Event, EventKind, EventQueue, Time};
@@ -312,6 +312,32 @@ impl Sim {
             })
             .collect();
 
+        // One link lane per distinct latency: messages of equal latency arrive in the order
+        // they were sent.
+        let mut links: Vec<Link> = Vec::new();
+        let mut link_delays: Vec<Time> = Vec::new();
+        let link_of: Vec<u32> = scenario
+            .blocks
+            .iter()
+            .map(|b| {
+                let delay = to_time(b.link_latency_s());
+                if delay == 0 {
+                    return NO_LINK;
+                }
+                let at = link_delays
+                    .iter()
+                    .position(|&d| d == delay)
+                    .unwrap_or_else(|| {
+                        link_delays.push(delay);
+                        links.push(Link {
+                            lane: queue.lane(delay),
+                            messages: std::collections::VecDeque::new(),
+                        });
+                        links.len() - 1
+                    });
+                at as u32
+            })
+            .collect();
         let end = to_time(scenario.duration_s);
         let bucket_length = to_time(scenario.bucket_s).max(1);
         let n_buckets = end.div_ceil(bucket_length) as usize;
@@ -343,6 +369,9 @@ impl Sim {
                 latency_all: Histogram::default(),
                 latency_sum_ns: 0,
                 work: 0,
+                carried: 0,
+                link_of,
+                links,
             },
             nodes,
             limits,
@@ -676,6 +705,7 @@ impl Sim {
                     server.on_service_done(token, ctx);
                 }
             }
+            EventKind::LinkArrival => ctx.link_arrival(event.a),
             EventKind::TriggerStart => self.apply_trigger(event.a as usize, true),
             EventKind::TriggerEnd => self.apply_trigger(event.a as usize, false),
         }
@@ -742,6 +772,7 @@ impl Sim {
                         _ => false,
                     };
                     let ctx = &mut self.ctx;
+                    ctx.carried = message.key as u32;
                     match &mut self.nodes[to.block as usize] {
                         Node::Client(b) => b.on_reply(to.token, outcome, ctx),
                         Node::Retry(b) => b.on_reply(to.token, outcome, ctx),
@@ -751,6 +782,7 @@ impl Sim {
                         Node::Limiter(b) => b.on_reply(to.token, outcome, ctx),
                         Node::Server(b) => b.on_reply(to.token, outcome, ctx),
                     }
+                    ctx.carried = 0;
                 }
             }
         }
@@ -822,6 +854,7 @@ impl Sim {
             latency_mean: (b.goodput > 0).then(|| b.latency_sum_ns as f64 / b.goodput as f64 / 1e9),
             in_flight: self.ctx.totals.in_flight as f64,
             queue: queue as f64,
+            useful: per_s(b.useful),
             blocks: Vec::with_capacity(self.columns.len() - GLOBAL_COLUMNS.len()),
             ended_late: per_s(b.ended_late),
             failed_timeout: per_s(b.failed_timeout),
@@ -857,7 +890,11 @@ impl Sim {
     /// Bytes of everything that grows, as the state limit counts them.
     pub fn state_bytes(&self) -> u64 {
         let nodes: usize = self.nodes.iter().map(Node::bytes).sum();
-        (self.ctx.queue.bytes() + self.ctx.outbox.bytes() + self.rows_bytes() + nodes) as u64
+        (self.ctx.queue.bytes()
+            + self.ctx.outbox.bytes()
+            + self.ctx.links_bytes()
+            + self.rows_bytes()
+            + nodes) as u64
     }
 
     /// Stops the run if everything that grows — queued events, the instant's calls and

@@ -9,7 +9,7 @@ use serde::Serialize;
 use std::fmt::Write as _;
 
 /// The global columns, in the order of SPEC §4.
-pub const GLOBAL_COLUMNS: [&str; 14] = [
+pub const GLOBAL_COLUMNS: [&str; 15] = [
     "t",
     "offered",
     "goodput",
@@ -24,6 +24,7 @@ pub const GLOBAL_COLUMNS: [&str; 14] = [
     "latency_mean",
     "in_flight",
     "queue",
+    "useful",
 ];
 
 /// One bucket of metrics. Counts are per second; latencies in seconds (`None` when no request
@@ -51,6 +52,10 @@ pub struct Row {
     pub latency_mean: Option<f64>,
     pub in_flight: f64,
     pub queue: f64,
+    /// Server services completed whose result became part of a good request, per second,
+    /// counted in the bucket where that request succeeded (SPEC §8). `throughput − useful`
+    /// is wasted work.
+    pub useful: f64,
     /// Per-block columns, in the order of [`crate::Sim::columns`] after the global ones.
     pub blocks: Vec<Option<f64>>,
     /// Successes that reached their client after its deadline, counted in the bucket where the
@@ -93,6 +98,7 @@ impl Row {
             self.latency_mean,
             Some(self.in_flight),
             Some(self.queue),
+            Some(self.useful),
         ]
         .into_iter()
         .chain(self.blocks.iter().copied())
@@ -249,6 +255,7 @@ pub(crate) struct BucketCounts {
     pub failed_timeout: u64,
     pub failed_error: u64,
     pub failed_rejected: u64,
+    pub useful: u64,
 }
 
 impl BucketCounts {
@@ -287,6 +294,8 @@ pub struct Totals {
     pub rejected: u64,
     /// Services completed by servers.
     pub throughput: u64,
+    /// Services that became part of a good request (SPEC §8's `useful`).
+    pub useful: u64,
 }
 
 #[cfg(test)]
@@ -339,6 +348,7 @@ mod tests {
             latency_mean: Some(0.25),
             in_flight: 3.0,
             queue: 1.0,
+            useful: 0.0,
             blocks: vec![None, Some(0.5)],
             ended_late: 2.0,
             failed_timeout: 1.0,
@@ -353,7 +363,7 @@ mod tests {
         let csv = to_csv(&columns, std::slice::from_ref(&row));
         assert_eq!(
             csv.lines().nth(1),
-            Some("0,80,79,80,80,0,0,0,0,,,0.25,3,1,,0.5")
+            Some("0,80,79,80,80,0,0,0,0,,,0.25,3,1,0,,0.5")
         );
         // The outcome counts are for the charts: in neither the CSV nor the serialized row.
         assert_eq!(row.values().count(), columns.len());

@@ -70,6 +70,8 @@ pub(crate) enum EventKind {
     TriggerStart,
     /// Trigger `a` ends.
     TriggerEnd,
+    /// The oldest message on link lane `a` arrives (SPEC §8's `link_latency_s`).
+    LinkArrival,
 }
 
 /// One scheduled thing: 16 bytes.

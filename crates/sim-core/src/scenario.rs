@@ -178,6 +178,19 @@ impl Block {
         }
     }
 
+    /// Seconds its calls take to arrive and its replies to come back (SPEC §8).
+    pub fn link_latency_s(&self) -> f64 {
+        match self {
+            Block::Client(b) => b.link_latency_s,
+            Block::Retry(b) => b.link_latency_s,
+            Block::Cache(b) => b.link_latency_s,
+            Block::Balancer(b) => b.link_latency_s,
+            Block::Breaker(b) => b.link_latency_s,
+            Block::Limiter(b) => b.link_latency_s,
+            Block::Server(b) => b.link_latency_s,
+        }
+    }
+
     /// The checks of its own fields (its id, and the other blocks it names, are checked for
     /// every kind alike).
     fn validate(&self, v: &mut Validator) {
@@ -1015,6 +1028,7 @@ impl<'a> Validator<'a> {
         for (index, block) in s.blocks.iter().enumerate() {
             self.at(Location::block(index, block.id()));
             self.downstream(block);
+            self.param(&crate::blocks::LINK_LATENCY_S, block.link_latency_s());
             block.validate(self);
         }
         self.cycles(s);

@@ -467,6 +467,7 @@ mod tests {
                 latency_mean: None,
                 in_flight: 0.0,
                 queue: 0.0,
+                useful: 0.0,
                 blocks: vec![],
                 ended_late: 0.0,
                 failed_timeout: 0.0,

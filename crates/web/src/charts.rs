@@ -30,25 +30,31 @@ pub enum ChartKind {
     Backlog,
     /// Attempts per offered request.
     Amplification,
+    /// The share of server work that became part of a good request (`useful / throughput`).
+    Useful,
     /// Hit rate of each cache.
     CacheHitRate,
     /// Tokens left in each retry budget.
     RetryTokens,
     /// State of each circuit breaker.
     BreakerState,
+    /// Calls each limiter refused, per second.
+    LimiterRejected,
 }
 
 impl ChartKind {
     /// Every chart, in display order.
-    pub const ALL: [ChartKind; 8] = [
+    pub const ALL: [ChartKind; 10] = [
         ChartKind::Traffic,
         ChartKind::Outcomes,
         ChartKind::Latency,
         ChartKind::Backlog,
         ChartKind::Amplification,
+        ChartKind::Useful,
         ChartKind::CacheHitRate,
         ChartKind::RetryTokens,
         ChartKind::BreakerState,
+        ChartKind::LimiterRejected,
     ];
 
     /// A short stable name, used in embed URLs and element ids.
@@ -59,9 +65,11 @@ impl ChartKind {
             ChartKind::Latency => "latency",
             ChartKind::Backlog => "backlog",
             ChartKind::Amplification => "amplification",
+            ChartKind::Useful => "useful",
             ChartKind::CacheHitRate => "cache",
             ChartKind::RetryTokens => "tokens",
             ChartKind::BreakerState => "breaker",
+            ChartKind::LimiterRejected => "limiter",
         }
     }
 
@@ -73,9 +81,11 @@ impl ChartKind {
             ChartKind::Latency => "Latency of successful requests (p50, p99)",
             ChartKind::Backlog => "Queue and requests in flight",
             ChartKind::Amplification => "Retry amplification",
+            ChartKind::Useful => "Useful work: share of server work that mattered",
             ChartKind::CacheHitRate => "Cache hit rate",
             ChartKind::RetryTokens => "Retry budget tokens",
             ChartKind::BreakerState => "Circuit breaker state",
+            ChartKind::LimiterRejected => "Calls refused by limiters",
         }
     }
 
@@ -86,9 +96,11 @@ impl ChartKind {
             ChartKind::Latency => "latency (s)",
             ChartKind::Backlog => "count",
             ChartKind::Amplification => "attempts per request",
+            ChartKind::Useful => "share of work",
             ChartKind::CacheHitRate => "hit rate",
             ChartKind::RetryTokens => "tokens",
             ChartKind::BreakerState => "state",
+            ChartKind::LimiterRejected => "calls/s",
         }
     }
 
@@ -149,6 +161,7 @@ pub fn charts_for(scenario: &Scenario) -> Vec<ChartKind> {
         ChartKind::Latency,
         ChartKind::Backlog,
         ChartKind::Amplification,
+        ChartKind::Useful,
     ];
     if has(|b| matches!(b, Block::Cache(_))) {
         kinds.push(ChartKind::CacheHitRate);
@@ -158,6 +171,9 @@ pub fn charts_for(scenario: &Scenario) -> Vec<ChartKind> {
     }
     if has(|b| matches!(b, Block::Breaker(_))) {
         kinds.push(ChartKind::BreakerState);
+    }
+    if has(|b| matches!(b, Block::Limiter(_))) {
+        kinds.push(ChartKind::LimiterRejected);
     }
     kinds
 }
@@ -346,6 +362,9 @@ enum Source {
     Queue,
     InFlight,
     Amplification,
+    /// `useful / throughput`, at most 1 (a bucket can count a success whose service finished
+    /// in the bucket before).
+    UsefulShare,
     /// An index into `Row::blocks`; `None` when the column is missing (no run yet).
     Block(Option<usize>),
 }
@@ -367,6 +386,9 @@ impl Source {
             Source::Queue => Some(row.queue),
             Source::InFlight => Some(row.in_flight),
             Source::Amplification => (row.offered > 0.0).then(|| row.attempts / row.offered),
+            Source::UsefulShare => {
+                (row.throughput > 0.0).then(|| (row.useful / row.throughput).min(1.0))
+            }
             Source::Block(i) => i.and_then(|i| row.blocks.get(i).copied().flatten()),
         };
         v.filter(|v| v.is_finite())
@@ -441,6 +463,12 @@ fn series_of<'a>(kind: ChartKind, data: &ChartData<'a>) -> Vec<Series<'a>> {
             Source::Amplification,
             Unit::Ratio,
         )],
+        ChartKind::Useful => vec![global(
+            "useful / throughput",
+            GREEN,
+            Source::UsefulShare,
+            Unit::Fraction,
+        )],
         ChartKind::CacheHitRate => block_series(data, "hit_rate", Unit::Fraction, |b| {
             matches!(b, Block::Cache(_))
         }),
@@ -452,6 +480,9 @@ fn series_of<'a>(kind: ChartKind, data: &ChartData<'a>) -> Vec<Series<'a>> {
         ),
         ChartKind::BreakerState => block_series(data, "state", Unit::BreakerState, |b| {
             matches!(b, Block::Breaker(_))
+        }),
+        ChartKind::LimiterRejected => block_series(data, "rejected", Unit::Rate, |b| {
+            matches!(b, Block::Limiter(_))
         }),
     }
 }
@@ -564,7 +595,7 @@ fn y_range(kind: ChartKind, series: &[Series], rows: &[Row], data: &ChartData) -
     match kind {
         // The timeout line is the point of the latency chart, so it is always in view.
         ChartKind::Latency => hi = hi.max(timeout_s(data.scenario).unwrap_or(0.0)),
-        ChartKind::Amplification => hi = hi.max(1.0),
+        ChartKind::Amplification | ChartKind::Useful => hi = hi.max(1.0),
         // The budget's size keeps the axis still while tokens come and go.
         ChartKind::RetryTokens => {
             for b in &data.scenario.blocks {
@@ -1437,6 +1468,7 @@ mod tests {
             latency_mean: Some(0.12),
             in_flight: 5.0,
             queue: 1.0,
+            useful: 0.0,
             blocks: Vec::new(),
             ended_late: 0.0,
             failed_timeout: 0.0,
@@ -1463,6 +1495,7 @@ mod tests {
             ChartKind::Latency,
             ChartKind::Backlog,
             ChartKind::Amplification,
+            ChartKind::Useful,
         ];
         let storm = presets::load("retry-storm").unwrap().unwrap();
         assert_eq!(
@@ -1484,6 +1517,11 @@ mod tests {
             charts_for(&breaker_scenario()),
             [&base[..], &[ChartKind::BreakerState]].concat()
         );
+        let limiter = presets::load("retry-storm-rate-limiter").unwrap().unwrap();
+        assert_eq!(
+            charts_for(&limiter),
+            [&base[..], &[ChartKind::LimiterRejected]].concat()
+        );
     }
 
     #[test]
@@ -1492,6 +1530,7 @@ mod tests {
             Run::preset("retry-storm"),
             Run::preset("cold-cache"),
             Run::preset("retry-storm-budget"),
+            Run::preset("retry-storm-rate-limiter"),
             Run::of(breaker_scenario()),
         ];
         for run in &runs {
@@ -1752,6 +1791,9 @@ mod tests {
         let amplification = readout(ChartKind::Amplification, &data, 200.0);
         assert_eq!(amplification.len(), 1);
         assert!(amplification[0].value.ends_with('×'));
+        // The retry storm's servers stay busy, but after the collapse nothing they do matters.
+        assert_eq!(readout(ChartKind::Useful, &data, 30.0)[0].value, "100%");
+        assert_eq!(readout(ChartKind::Useful, &data, 250.0)[0].value, "0%");
         assert_eq!(readout(ChartKind::Latency, &data, 150.0).len(), 2);
         assert_eq!(readout(ChartKind::Backlog, &data, 150.0).len(), 2);
         assert!(readout(ChartKind::Traffic, &data, -1.0).is_empty());

@@ -759,6 +759,15 @@ const LIMITER: &[Label] = &[
     label("to", "Protects", "", 1.0, "The block behind the limiter."),
 ];
 
+/// Labels of the parameters every calling block has.
+const BLOCK_COMMON: &[Label] = &[label(
+    "link_latency_s",
+    "Link latency",
+    "s",
+    0.001,
+    "Network time: each call this block sends arrives this much later, and each reply to it comes back this much later.",
+)];
+
 const OUTAGE: &[Label] = &[];
 const PARTITION: &[Label] = &[];
 const CACHE_FLUSH: &[Label] = &[];
@@ -862,7 +871,9 @@ fn fields_of(params: &'static [Param], labels: &[&'static [Label]]) -> Vec<Field
 
 /// The fields of a block kind, in inspector order (none for a kind this build does not know).
 pub fn block_fields(kind: &str) -> Vec<Field> {
-    BlockKind::parse(kind).map_or_else(Vec::new, |k| fields_of(k.params(), &[block_labels(k)]))
+    BlockKind::parse(kind).map_or_else(Vec::new, |k| {
+        fields_of(k.params(), &[block_labels(k), BLOCK_COMMON])
+    })
 }
 
 /// The scenario-level fields (the seed has its own control).
@@ -1004,7 +1015,11 @@ mod tests {
             }
         };
         for kind in BlockKind::ALL {
-            check(kind.as_str(), kind.params(), &[block_labels(kind)]);
+            check(
+                kind.as_str(),
+                kind.params(),
+                &[block_labels(kind), BLOCK_COMMON],
+            );
         }
         for kind in TriggerKind::ALL {
             let common: Vec<Label> = TRIGGER_COMMON

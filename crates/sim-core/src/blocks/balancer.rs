@@ -32,6 +32,9 @@ pub enum Policy {
 pub struct BalancerSpec {
     pub id: String,
     pub to: Vec<String>,
+    /// Seconds each call it sends takes to arrive, and each reply to come back to it.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub link_latency_s: f64,
     #[serde(default, skip_serializing_if = "is_default")]
     pub policy: Policy,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -44,6 +47,7 @@ pub(crate) const PARAMS: &[Param] = &[
         "policy",
         ParamValue::Choice(&["round_robin", "random", "least_outstanding", "power_of_two"]),
     ),
+    super::LINK_LATENCY_S,
     Param::new("to", ParamValue::Targets),
 ];
 
@@ -184,6 +188,7 @@ mod tests {
         let spec = BalancerSpec {
             id: "lb".into(),
             to: (0..n).map(|i| format!("s{i}")).collect(),
+            link_latency_s: 0.0,
             policy,
             ui: None,
         };

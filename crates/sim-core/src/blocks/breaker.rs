@@ -13,7 +13,7 @@ use super::{Call, Outcome, ReplyTo, Slab, Token};
 use crate::ctx::{Ctx, Waiting};
 use crate::kind::{Absent, Param, ParamValue};
 use crate::queue::{to_time, Time};
-use crate::scenario::{limits, Validator};
+use crate::scenario::{is_default, limits, Validator};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::VecDeque;
@@ -48,6 +48,9 @@ fn default_probes() -> u32 {
 pub struct BreakerSpec {
     pub id: String,
     pub to: String,
+    /// Seconds each call it sends takes to arrive, and each reply to come back to it.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub link_latency_s: f64,
     #[serde(default = "default_failure_threshold")]
     pub failure_threshold: f64,
     #[serde(default = "default_window_s")]
@@ -100,6 +103,7 @@ pub(crate) const PARAMS: &[Param] = &[
     MIN_CALLS,
     OPEN_S,
     HALF_OPEN_PROBES,
+    super::LINK_LATENCY_S,
     Param::new("to", ParamValue::Target { optional: false }),
 ];
 
@@ -313,6 +317,7 @@ mod tests {
         let spec = BreakerSpec {
             id: "b".into(),
             to: "s".into(),
+            link_latency_s: 0.0,
             failure_threshold: 0.5,
             window_s: 10.0,
             min_calls: 4,

@@ -25,6 +25,9 @@ use std::collections::VecDeque;
 pub struct CacheSpec {
     pub id: String,
     pub to: String,
+    /// Seconds each call it sends takes to arrive, and each reply to come back to it.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub link_latency_s: f64,
     pub capacity: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ttl_s: Option<f64>,
@@ -47,6 +50,7 @@ pub(crate) const PARAMS: &[Param] = &[
     TTL_S,
     HIT_LATENCY_S,
     Param::new("fill_late", ParamValue::Flag { absent: true }),
+    super::LINK_LATENCY_S,
     Param::new("to", ParamValue::Target { optional: false }),
 ];
 

@@ -47,6 +47,9 @@ pub enum Arrival {
 pub struct ClientSpec {
     pub id: String,
     pub to: String,
+    /// Seconds each call it sends takes to arrive, and each reply to come back to it.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub link_latency_s: f64,
     #[serde(default, skip_serializing_if = "is_default")]
     pub mode: ClientMode,
     /// Open loop: requests per second.
@@ -110,6 +113,7 @@ pub(crate) const PARAMS: &[Param] = &[
     KEYS,
     ZIPF_S,
     PRIORITY,
+    super::LINK_LATENCY_S,
     Param::new("to", ParamValue::Target { optional: false }),
 ];
 

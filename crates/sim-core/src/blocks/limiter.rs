@@ -42,6 +42,9 @@ pub enum LimiterMode {
 pub struct LimiterSpec {
     pub id: String,
     pub to: String,
+    /// Seconds each call it sends takes to arrive, and each reply to come back to it.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub link_latency_s: f64,
     #[serde(default, skip_serializing_if = "is_default")]
     pub mode: LimiterMode,
     /// `rate`: tokens per second.
@@ -118,6 +121,7 @@ pub(crate) const PARAMS: &[Param] = &[
     MAX_LIMIT_PARAM,
     TARGET_LATENCY_S,
     DECREASE,
+    super::LINK_LATENCY_S,
     Param::new("to", ParamValue::Target { optional: false }),
 ];
 

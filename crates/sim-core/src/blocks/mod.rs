@@ -15,7 +15,14 @@ pub(crate) mod limiter;
 pub(crate) mod retry;
 pub(crate) mod server;
 
+use crate::kind::{Absent, Param};
 use crate::queue::Time;
+use crate::scenario::limits;
+
+/// Every calling block's `link_latency_s` (SPEC §8): deterministic network latency on the
+/// calls it sends and the replies coming back to it.
+pub(crate) const LINK_LATENCY_S: Param =
+    Param::number("link_latency_s", 0.0, limits::MAX_TIME_S, Absent::Is(0.0));
 
 /// Identifies one pending thing inside a block (a request, an attempt, a forwarded call):
 /// a slot in a [`Slab`] and the slot's generation, so a stale token is recognised.

@@ -65,6 +65,9 @@ pub struct Budget {
 pub struct RetrySpec {
     pub id: String,
     pub to: String,
+    /// Seconds each call it sends takes to arrive, and each reply to come back to it.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub link_latency_s: f64,
     pub max_attempts: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attempt_timeout_s: Option<f64>,
@@ -117,6 +120,7 @@ pub(crate) const PARAMS: &[Param] = &[
     RATIO,
     MAX_TOKENS,
     Param::new("respect_deadline", ParamValue::Flag { absent: false }),
+    super::LINK_LATENCY_S,
     Param::new("to", ParamValue::Target { optional: false }),
 ];
 

@@ -95,6 +95,9 @@ pub struct ServerSpec {
     /// A dependency called after the local service; the worker waits for its reply.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub to: Option<String>,
+    /// Seconds each call it sends takes to arrive, and each reply to come back to it.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub link_latency_s: f64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ui: Option<Value>,
 }
@@ -136,6 +139,7 @@ pub(crate) const PARAMS: &[Param] = &[
     QUEUE_ABOVE,
     Param::new("drop_expired", ParamValue::Flag { absent: false }),
     MAX_QUEUE_WAIT_S,
+    super::LINK_LATENCY_S,
     Param::new("to", ParamValue::Target { optional: true }),
 ];
 
@@ -397,7 +401,8 @@ impl Server {
             ctx.error_made();
             ctx.reply(self.me, call.reply_to, Outcome::Error);
         } else {
-            ctx.reply(self.me, call.reply_to, Outcome::Success);
+            // The success carries this service: useful if it reaches its user in time.
+            ctx.reply_carrying(self.me, call.reply_to, Outcome::Success, 1);
         }
         self.fill_workers(ctx);
     }
@@ -412,7 +417,9 @@ impl Server {
         if outcome.is_failure() {
             ctx.error_made();
         }
-        ctx.reply(self.me, call.reply_to, outcome);
+        // Its own service and the dependency's: useful together when the reply is.
+        let services = ctx.carried.saturating_add(1);
+        ctx.reply_carrying(self.me, call.reply_to, outcome, services);
         self.fill_workers(ctx);
     }
 

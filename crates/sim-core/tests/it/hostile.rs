@@ -80,7 +80,7 @@ fn finding_3_stored_rows_count_against_the_budget() {
         (&sim_core::Location::Scenario, "bucket_s")
     );
     assert!(
-        p.message.contains("200,000 metric rows of 914 columns"),
+        p.message.contains("200,000 metric rows of 915 columns"),
         "{p}"
     );
     // Rows that fit the refusal's estimate but not a smaller limit stop the run instead.

@@ -6,6 +6,7 @@
 
 mod fluid;
 mod hostile;
+mod links;
 mod presets;
 mod properties;
 mod semantics;
@@ -13,6 +14,7 @@ mod share;
 mod storm;
 mod sweep;
 mod theory;
+mod useful;
 
 use serde_json::Value;
 use sim_core::{set_path, Report, Row, Scenario, Sim, Totals};
@@ -90,5 +92,9 @@ pub fn assert_conserved(totals: &Totals) {
         totals.good + totals.late + totals.failed + totals.in_flight,
         totals.requests,
         "good + late + failed + in_flight must equal requests: {totals:?}"
+    );
+    assert!(
+        totals.useful <= totals.throughput,
+        "useful work is part of the work done: {totals:?}"
     );
 }
