@@ -114,6 +114,9 @@ pub(crate) struct Ctx {
     /// sent while handling it carries them on, so a success reaching its client in time
     /// counts every service that made it as useful (SPEC §8).
     pub carried: u32,
+    /// Whether the caller of the call being answered still waits, for a block that asked
+    /// (`Behaviour::caller_to_ask`); false otherwise.
+    pub caller_waiting: bool,
 }
 
 impl Ctx {
@@ -121,7 +124,7 @@ impl Ctx {
     /// after the caller's link latency.
     #[inline]
     pub(crate) fn call(&mut self, to: u32, call: Call) {
-        let link = self.link_of[call.reply_to.block as usize];
+        let link = self.link_from(call.reply_to.block);
         self.send(
             link,
             Message {
@@ -155,7 +158,7 @@ impl Ctx {
         services: u32,
     ) {
         if self.partitioned[from as usize] == 0 {
-            let link = self.link_of[to.block as usize];
+            let link = self.link_from(to.block);
             self.send(
                 link,
                 Message {
@@ -175,6 +178,17 @@ impl Ctx {
                     priority: 0,
                 },
             );
+        }
+    }
+
+    /// The link of block `block`: [`NO_LINK`] at once when no block has link latency (the
+    /// common case costs one predictable branch).
+    #[inline(always)]
+    fn link_from(&self, block: u32) -> u32 {
+        if self.links.is_empty() {
+            NO_LINK
+        } else {
+            self.link_of.get(block as usize).copied().unwrap_or(NO_LINK)
         }
     }
 
@@ -240,6 +254,7 @@ impl Ctx {
         self.totals.in_flight += 1;
     }
 
+    #[inline]
     pub(crate) fn request_good(&mut self, latency: Time) {
         self.bucket.goodput += 1;
         let bin = Histogram::bin(latency);

@@ -7,15 +7,9 @@
 //! at the same instant — until it is empty. Only construction can fail; stepping cannot: a run
 //! that hits a limit stops and says why in [`Sim::stopped`].
 
-use crate::blocks::balancer::Balancer;
-use crate::blocks::breaker::Breaker;
-use crate::blocks::cache::Cache;
-use crate::blocks::client::Client;
-use crate::blocks::limiter::Limiter;
-use crate::blocks::retry::Retry;
-use crate::blocks::server::Server;
-use crate::blocks::{Call, Outcome, ReplyTo, Token};
+use crate::blocks::{Build, Call, Outcome, ReplyTo, Token};
 use crate::ctx::{Ctx, Link, MessageKind, Outbox, Waiting, NO_LINK};
+pub(crate) use crate::kind::Node;
 use crate::metrics::{BucketCounts, Histogram, Row, Totals, GLOBAL_COLUMNS};
 use crate::queue::SCHEDULED_BYTES;
 use crate::queue::{to_seconds, to_time, Event, EventKind, EventQueue, Time};
@@ -162,76 +156,6 @@ pub enum Budget {
     Instant,
 }
 
-/// A block's run-time state.
-pub(crate) enum Node {
-    Client(Client),
-    Retry(Retry),
-    Cache(Cache),
-    Balancer(Balancer),
-    Breaker(Breaker),
-    Limiter(Limiter),
-    Server(Server),
-}
-
-impl Node {
-    fn waiting(&self, reply_to: ReplyTo) -> Waiting {
-        let token = reply_to.token;
-        match self {
-            Node::Client(b) => b.waiting(token),
-            Node::Retry(b) => b.waiting(token),
-            Node::Cache(b) => b.waiting(token),
-            Node::Balancer(b) => b.waiting(token),
-            Node::Breaker(b) => b.waiting(token),
-            Node::Limiter(b) => b.waiting(token),
-            Node::Server(b) => b.waiting(token),
-        }
-    }
-
-    /// Bytes of live state.
-    fn bytes(&self) -> usize {
-        match self {
-            Node::Client(b) => b.bytes(),
-            Node::Retry(b) => b.bytes(),
-            Node::Cache(b) => b.bytes(),
-            Node::Balancer(b) => b.bytes(),
-            Node::Breaker(b) => b.bytes(),
-            Node::Limiter(b) => b.bytes(),
-            Node::Server(b) => b.bytes(),
-        }
-    }
-
-    /// What that state holds, for the message of a run stopped by the state limit.
-    fn holding(&self) -> String {
-        match self {
-            Node::Client(b) => format!("{} requests in flight", b.live()),
-            Node::Retry(b) => format!("{} calls being retried", b.live()),
-            Node::Cache(b) => format!("{} entries and pending calls", b.live()),
-            Node::Balancer(b) => format!("{} forwarded calls", b.live()),
-            Node::Breaker(b) => format!("{} calls and outcomes", b.live()),
-            Node::Limiter(b) => format!("{} admitted calls", b.live()),
-            Node::Server(b) => format!("{} queued calls", b.queued()),
-        }
-    }
-
-    /// Appends this block's metric columns for the bucket ending at `end` and resets its
-    /// per-bucket counters.
-    fn columns(&mut self, end: Time, length: Time, out: &mut Vec<Option<f64>>) {
-        match self {
-            Node::Server(b) => b.columns(end, length, out),
-            Node::Cache(b) => b.columns(out),
-            Node::Retry(b) => b.columns(length, out),
-            Node::Breaker(b) => b.columns(end, out),
-            Node::Limiter(b) => b.columns(end, length, out),
-            Node::Client(_) | Node::Balancer(_) => {}
-        }
-    }
-
-    fn column_names(block: &Block, out: &mut Vec<String>) {
-        let id = block.id();
-        out.extend(block.metric_names().iter().map(|n| format!("{id}.{n}")));
-    }
-}
-
 /// A simulation of one scenario: build it with [`Sim::new`], advance it with
 /// [`Sim::run_until`] (or [`Sim::run`]), read [`Sim::rows`] as they come.
 pub struct Sim {
@@ -284,31 +208,16 @@ impl Sim {
             .iter()
             .enumerate()
             .map(|(i, block)| {
-                let me = i as u32;
-                match block {
-                    Block::Client(spec) => {
-                        Node::Client(Client::new(me, spec, index(&spec.to), seed, &mut queue))
-                    }
-                    Block::Retry(spec) => {
-                        Node::Retry(Retry::new(me, spec, index(&spec.to), seed, &mut queue))
-                    }
-                    Block::Cache(spec) => {
-                        Node::Cache(Cache::new(me, spec, index(&spec.to), &mut queue))
-                    }
-                    Block::Balancer(spec) => {
-                        let targets = spec.to.iter().map(|t| index(t)).collect();
-                        Node::Balancer(Balancer::new(me, spec, targets, seed))
-                    }
-                    Block::Breaker(spec) => Node::Breaker(Breaker::new(me, spec, index(&spec.to))),
-                    Block::Limiter(spec) => Node::Limiter(Limiter::new(me, spec, index(&spec.to))),
-                    Block::Server(spec) => {
-                        let to = spec.to.as_deref().map(index);
-                        let error_trigger = scenario.triggers.iter().any(|t| {
-                            t.kind() == crate::kind::TriggerKind::Errors && t.target() == spec.id
-                        });
-                        Node::Server(Server::new(me, spec, to, seed, error_trigger))
-                    }
-                }
+                Node::build(
+                    block,
+                    &mut Build {
+                        me: i as u32,
+                        seed,
+                        queue: &mut queue,
+                        scenario,
+                        ids: &ids,
+                    },
+                )
             })
             .collect();
 
@@ -343,7 +252,8 @@ impl Sim {
         let n_buckets = end.div_ceil(bucket_length) as usize;
         let mut columns: Vec<String> = GLOBAL_COLUMNS.iter().map(|c| c.to_string()).collect();
         for block in &scenario.blocks {
-            Node::column_names(block, &mut columns);
+            let id = block.id();
+            columns.extend(block.metric_names().iter().map(|n| format!("{id}.{n}")));
         }
         let servers = nodes
             .iter()
@@ -370,6 +280,7 @@ impl Sim {
                 latency_sum_ns: 0,
                 work: 0,
                 carried: 0,
+                caller_waiting: false,
                 link_of,
                 links,
             },
@@ -742,17 +653,7 @@ impl Sim {
                     if self.ctx.partitioned[to as usize] > 0 {
                         continue;
                     }
-                    let ctx = &mut self.ctx;
-                    match &mut self.nodes[to as usize] {
-                        Node::Retry(b) => b.on_call(call, ctx),
-                        Node::Cache(b) => b.on_call(call, ctx),
-                        Node::Balancer(b) => b.on_call(call, ctx),
-                        Node::Breaker(b) => b.on_call(call, ctx),
-                        Node::Limiter(b) => b.on_call(call, ctx),
-                        Node::Server(b) => b.on_call(call, ctx),
-                        // Validation guarantees nothing calls a client.
-                        Node::Client(_) => {}
-                    }
+                    self.nodes[to as usize].on_call(call, &mut self.ctx);
                 }
                 kind => {
                     let to = ReplyTo {
@@ -765,23 +666,15 @@ impl Sim {
                         MessageKind::TimedOut => Outcome::TimedOut,
                         MessageKind::Error | MessageKind::Call => Outcome::Error,
                     };
-                    let caller_waiting = match &self.nodes[to.block as usize] {
-                        Node::Cache(cache) if cache.needs_caller_state() => {
-                            cache.caller(to.token).is_some_and(|c| self.is_waiting(c))
-                        }
-                        _ => false,
-                    };
+                    // A block that must know whether its caller still waits (a cache that
+                    // does not fill from late replies) is told before its reply.
+                    let node = &self.nodes[to.block as usize];
+                    self.ctx.caller_waiting = node
+                        .caller_to_ask(to.token)
+                        .is_some_and(|caller| self.is_waiting(caller));
                     let ctx = &mut self.ctx;
                     ctx.carried = message.key as u32;
-                    match &mut self.nodes[to.block as usize] {
-                        Node::Client(b) => b.on_reply(to.token, outcome, ctx),
-                        Node::Retry(b) => b.on_reply(to.token, outcome, ctx),
-                        Node::Cache(b) => b.on_reply(to.token, outcome, caller_waiting, ctx),
-                        Node::Balancer(b) => b.on_reply(to.token, outcome, ctx),
-                        Node::Breaker(b) => b.on_reply(to.token, outcome, ctx),
-                        Node::Limiter(b) => b.on_reply(to.token, outcome, ctx),
-                        Node::Server(b) => b.on_reply(to.token, outcome, ctx),
-                    }
+                    self.nodes[to.block as usize].on_reply(to.token, outcome, ctx);
                     ctx.carried = 0;
                 }
             }
@@ -791,7 +684,7 @@ impl Sim {
     /// Whether whoever is behind `reply_to` still waits for its reply.
     fn is_waiting(&self, mut reply_to: ReplyTo) -> bool {
         loop {
-            match self.nodes[reply_to.block as usize].waiting(reply_to) {
+            match self.nodes[reply_to.block as usize].waiting(reply_to.token) {
                 Waiting::Yes => return true,
                 Waiting::No => return false,
                 Waiting::AskCaller(next) => reply_to = next,

@@ -9,23 +9,208 @@
 //! Adding a kind is one variant here plus its file: every `match` on these enums is
 //! exhaustive, in the core, the CLI and the web app alike.
 
-use crate::blocks;
+use crate::blocks::{self, Behaviour, Build, Call, Outcome, ReplyTo, Token};
+use crate::ctx::{Ctx, Waiting};
+use crate::queue::Time;
 use crate::triggers;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::fmt;
 
-/// A kind of block.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum BlockKind {
-    Client,
-    Retry,
-    Cache,
-    Balancer,
-    Breaker,
-    Limiter,
-    Server,
+/// The one list of block kinds: each line is a kind's variant, its name in a file, its module
+/// in `blocks/`, its spec (the file's part) and its run-time state. From it come the closed
+/// enums [`BlockKind`], [`Block`](crate::scenario::Block) (the tagged spec) and the
+/// engine's `Node` (the state), with every `match` that dispatches to a kind's own code.
+/// Adding a block kind is its file plus one line here.
+macro_rules! block_kinds {
+    ($($Kind:ident $name:literal => $module:ident :: $Spec:ident / $State:ident,)*) => {
+        /// A kind of block.
+        #[derive(
+            Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+        )]
+        #[serde(rename_all = "snake_case")]
+        pub enum BlockKind {
+            $($Kind,)*
+        }
+
+        impl BlockKind {
+            /// Every kind, in palette order.
+            pub const ALL: [BlockKind; [$($name),*].len()] = [$(BlockKind::$Kind),*];
+
+            /// The kind's name in a scenario file.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(BlockKind::$Kind => $name,)*
+                }
+            }
+
+            /// Whether other blocks may call it (a client only makes requests).
+            pub fn receives_calls(self) -> bool {
+                match self {
+                    $(BlockKind::$Kind => blocks::$module::TAKES_CALLS,)*
+                }
+            }
+
+            /// How many blocks it calls.
+            pub fn calls(self) -> Calls {
+                match self {
+                    $(BlockKind::$Kind => blocks::$module::CALLS,)*
+                }
+            }
+
+            /// The names of every metric column a block of this kind may have (`<id>.<name>`
+            /// in the CSV), in order; a block has those its options ask for
+            /// (`Block::metric_names`).
+            pub fn metric_names(self) -> &'static [&'static str] {
+                match self {
+                    $(BlockKind::$Kind => blocks::$module::METRICS,)*
+                }
+            }
+
+            /// Its parameters, in the order an editor shows them (`to` last).
+            pub fn params(self) -> &'static [Param] {
+                match self {
+                    $(BlockKind::$Kind => blocks::$module::PARAMS,)*
+                }
+            }
+
+            /// A new block of this kind as an editor adds it: sensible values, `to` not yet
+            /// set (JSON without `id`, `kind` and `ui`).
+            pub fn template(self) -> &'static str {
+                match self {
+                    $(BlockKind::$Kind => blocks::$module::TEMPLATE,)*
+                }
+            }
+        }
+
+        /// One block of the system, tagged by `kind`.
+        #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+        #[serde(tag = "kind", rename_all = "snake_case")]
+        pub enum Block {
+            $($Kind(blocks::$module::$Spec),)*
+        }
+
+        impl Block {
+            pub fn id(&self) -> &str {
+                match self {
+                    $(Block::$Kind(b) => &b.id,)*
+                }
+            }
+
+            pub fn kind(&self) -> BlockKind {
+                match self {
+                    $(Block::$Kind(_) => BlockKind::$Kind,)*
+                }
+            }
+
+            /// The names of this block's metric columns (`<id>.<name>` in the CSV).
+            pub fn metric_names(&self) -> &'static [&'static str] {
+                match self {
+                    $(Block::$Kind(b) => b.metric_names(),)*
+                }
+            }
+
+            /// How many metric columns this block adds.
+            pub fn metric_count(&self) -> usize {
+                self.metric_names().len()
+            }
+
+            /// The blocks this one calls, in order.
+            pub fn downstream(&self) -> Vec<&str> {
+                match self {
+                    $(Block::$Kind(b) => b.downstream(),)*
+                }
+            }
+
+            /// Seconds its calls take to arrive and its replies to come back (SPEC §8).
+            pub fn link_latency_s(&self) -> f64 {
+                match self {
+                    $(Block::$Kind(b) => b.link_latency_s,)*
+                }
+            }
+
+            /// The checks of its own fields (its id, the blocks it names and its link
+            /// latency are checked for every kind alike).
+            pub(crate) fn validate(&self, v: &mut crate::scenario::Validator) {
+                match self {
+                    $(Block::$Kind(b) => b.validate(v),)*
+                }
+            }
+        }
+
+        /// A block's run-time state.
+        pub(crate) enum Node {
+            $($Kind(blocks::$module::$State),)*
+        }
+
+        impl Node {
+            /// The state of `block` at time 0.
+            pub(crate) fn build(block: &Block, b: &mut Build) -> Node {
+                match block {
+                    $(Block::$Kind(spec) => Node::$Kind(Behaviour::build(spec, b)),)*
+                }
+            }
+
+            #[inline]
+            pub(crate) fn on_call(&mut self, call: Call, ctx: &mut Ctx) {
+                match self {
+                    $(Node::$Kind(n) => n.on_call(call, ctx),)*
+                }
+            }
+
+            #[inline]
+            pub(crate) fn on_reply(&mut self, token: Token, outcome: Outcome, ctx: &mut Ctx) {
+                match self {
+                    $(Node::$Kind(n) => Behaviour::on_reply(n, token, outcome, ctx),)*
+                }
+            }
+
+            pub(crate) fn waiting(&self, token: Token) -> Waiting {
+                match self {
+                    $(Node::$Kind(n) => Behaviour::waiting(n, token),)*
+                }
+            }
+
+            #[inline]
+            pub(crate) fn caller_to_ask(&self, token: Token) -> Option<ReplyTo> {
+                match self {
+                    $(Node::$Kind(n) => n.caller_to_ask(token),)*
+                }
+            }
+
+            /// Bytes of live state.
+            pub(crate) fn bytes(&self) -> usize {
+                match self {
+                    $(Node::$Kind(n) => Behaviour::bytes(n),)*
+                }
+            }
+
+            /// What that state holds, for the message of a run stopped by the state limit.
+            pub(crate) fn holding(&self) -> String {
+                match self {
+                    $(Node::$Kind(n) => n.holding(),)*
+                }
+            }
+
+            /// Appends this block's metric columns for the bucket ending at `end` and resets
+            /// its per-bucket counters.
+            pub(crate) fn columns(&mut self, end: Time, length: Time, out: &mut Vec<Option<f64>>) {
+                match self {
+                    $(Node::$Kind(n) => Behaviour::columns(n, end, length, out),)*
+                }
+            }
+        }
+    };
+}
+
+block_kinds! {
+    Client "client" => client::ClientSpec / Client,
+    Retry "retry" => retry::RetrySpec / Retry,
+    Cache "cache" => cache::CacheSpec / Cache,
+    Balancer "balancer" => balancer::BalancerSpec / Balancer,
+    Breaker "breaker" => breaker::BreakerSpec / Breaker,
+    Limiter "limiter" => limiter::LimiterSpec / Limiter,
+    Server "server" => server::ServerSpec / Server,
 }
 
 /// How many blocks a block of some kind calls.
@@ -40,92 +225,9 @@ pub enum Calls {
 }
 
 impl BlockKind {
-    /// Every kind, in palette order.
-    pub const ALL: [BlockKind; 7] = [
-        BlockKind::Client,
-        BlockKind::Retry,
-        BlockKind::Cache,
-        BlockKind::Balancer,
-        BlockKind::Breaker,
-        BlockKind::Limiter,
-        BlockKind::Server,
-    ];
-
-    /// The kind's name in a scenario file.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            BlockKind::Client => "client",
-            BlockKind::Retry => "retry",
-            BlockKind::Cache => "cache",
-            BlockKind::Balancer => "balancer",
-            BlockKind::Breaker => "breaker",
-            BlockKind::Limiter => "limiter",
-            BlockKind::Server => "server",
-        }
-    }
-
     /// The kind with this name.
     pub fn parse(name: &str) -> Option<BlockKind> {
         BlockKind::ALL.into_iter().find(|k| k.as_str() == name)
-    }
-
-    /// Whether other blocks may call it (a client only makes requests).
-    pub fn receives_calls(self) -> bool {
-        !matches!(self, BlockKind::Client)
-    }
-
-    /// How many blocks it calls.
-    pub fn calls(self) -> Calls {
-        match self {
-            BlockKind::Balancer => Calls::Many,
-            BlockKind::Server => Calls::Optional,
-            BlockKind::Client
-            | BlockKind::Retry
-            | BlockKind::Cache
-            | BlockKind::Breaker
-            | BlockKind::Limiter => Calls::One,
-        }
-    }
-
-    /// The names of every metric column a block of this kind may have (`<id>.<name>` in the
-    /// CSV), in order; a block has those its options ask for (`Block::metric_names`).
-    pub fn metric_names(self) -> &'static [&'static str] {
-        match self {
-            BlockKind::Client => blocks::client::METRICS,
-            BlockKind::Retry => blocks::retry::METRICS,
-            BlockKind::Cache => blocks::cache::METRICS,
-            BlockKind::Balancer => blocks::balancer::METRICS,
-            BlockKind::Breaker => blocks::breaker::METRICS,
-            BlockKind::Limiter => blocks::limiter::METRICS,
-            BlockKind::Server => blocks::server::METRICS,
-        }
-    }
-
-    /// Its parameters, in the order an editor shows them (`to` last).
-    pub fn params(self) -> &'static [Param] {
-        match self {
-            BlockKind::Client => blocks::client::PARAMS,
-            BlockKind::Retry => blocks::retry::PARAMS,
-            BlockKind::Cache => blocks::cache::PARAMS,
-            BlockKind::Balancer => blocks::balancer::PARAMS,
-            BlockKind::Breaker => blocks::breaker::PARAMS,
-            BlockKind::Limiter => blocks::limiter::PARAMS,
-            BlockKind::Server => blocks::server::PARAMS,
-        }
-    }
-
-    /// A new block of this kind as an editor adds it: sensible values, `to` not yet set
-    /// (JSON without `id`, `kind` and `ui`).
-    pub fn template(self) -> &'static str {
-        match self {
-            BlockKind::Client => blocks::client::TEMPLATE,
-            BlockKind::Retry => blocks::retry::TEMPLATE,
-            BlockKind::Cache => blocks::cache::TEMPLATE,
-            BlockKind::Balancer => blocks::balancer::TEMPLATE,
-            BlockKind::Breaker => blocks::breaker::TEMPLATE,
-            BlockKind::Limiter => blocks::limiter::TEMPLATE,
-            BlockKind::Server => blocks::server::TEMPLATE,
-        }
     }
 
     /// The parameter at this path below a block of this kind.

@@ -17,6 +17,7 @@ pub use crate::triggers::{
     CacheFlush, Capacity, Errors, Latency, LoadSpike, Outage, Partition, Trigger,
 };
 
+pub use crate::kind::Block;
 use crate::kind::{self, BlockKind, Calls, Param, ParamValue};
 use crate::triggers;
 use crate::verdict::Verdict;
@@ -107,103 +108,6 @@ pub struct Scenario {
     pub blocks: Vec<Block>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub triggers: Vec<Trigger>,
-}
-
-/// One block of the system, tagged by `kind`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Block {
-    Client(ClientSpec),
-    Retry(RetrySpec),
-    Cache(CacheSpec),
-    Balancer(BalancerSpec),
-    Breaker(BreakerSpec),
-    Limiter(LimiterSpec),
-    Server(ServerSpec),
-}
-
-impl Block {
-    pub fn id(&self) -> &str {
-        match self {
-            Block::Client(b) => &b.id,
-            Block::Retry(b) => &b.id,
-            Block::Cache(b) => &b.id,
-            Block::Balancer(b) => &b.id,
-            Block::Breaker(b) => &b.id,
-            Block::Limiter(b) => &b.id,
-            Block::Server(b) => &b.id,
-        }
-    }
-
-    pub fn kind(&self) -> BlockKind {
-        match self {
-            Block::Client(_) => BlockKind::Client,
-            Block::Retry(_) => BlockKind::Retry,
-            Block::Cache(_) => BlockKind::Cache,
-            Block::Balancer(_) => BlockKind::Balancer,
-            Block::Breaker(_) => BlockKind::Breaker,
-            Block::Limiter(_) => BlockKind::Limiter,
-            Block::Server(_) => BlockKind::Server,
-        }
-    }
-
-    /// The names of this block's metric columns (`<id>.<name>` in the CSV).
-    pub fn metric_names(&self) -> &'static [&'static str] {
-        match self {
-            Block::Client(b) => b.metric_names(),
-            Block::Retry(b) => b.metric_names(),
-            Block::Cache(b) => b.metric_names(),
-            Block::Balancer(b) => b.metric_names(),
-            Block::Breaker(b) => b.metric_names(),
-            Block::Limiter(b) => b.metric_names(),
-            Block::Server(b) => b.metric_names(),
-        }
-    }
-
-    /// How many metric columns this block adds.
-    pub fn metric_count(&self) -> usize {
-        self.metric_names().len()
-    }
-
-    /// The blocks this one calls, in order.
-    pub fn downstream(&self) -> Vec<&str> {
-        match self {
-            Block::Client(b) => vec![b.to.as_str()],
-            Block::Retry(b) => vec![b.to.as_str()],
-            Block::Cache(b) => vec![b.to.as_str()],
-            Block::Balancer(b) => b.to.iter().map(String::as_str).collect(),
-            Block::Breaker(b) => vec![b.to.as_str()],
-            Block::Limiter(b) => vec![b.to.as_str()],
-            Block::Server(b) => b.to.iter().map(String::as_str).collect(),
-        }
-    }
-
-    /// Seconds its calls take to arrive and its replies to come back (SPEC §8).
-    pub fn link_latency_s(&self) -> f64 {
-        match self {
-            Block::Client(b) => b.link_latency_s,
-            Block::Retry(b) => b.link_latency_s,
-            Block::Cache(b) => b.link_latency_s,
-            Block::Balancer(b) => b.link_latency_s,
-            Block::Breaker(b) => b.link_latency_s,
-            Block::Limiter(b) => b.link_latency_s,
-            Block::Server(b) => b.link_latency_s,
-        }
-    }
-
-    /// The checks of its own fields (its id, and the other blocks it names, are checked for
-    /// every kind alike).
-    fn validate(&self, v: &mut Validator) {
-        match self {
-            Block::Client(b) => b.validate(v),
-            Block::Retry(b) => b.validate(v),
-            Block::Cache(b) => b.validate(v),
-            Block::Balancer(b) => b.validate(v),
-            Block::Breaker(b) => b.validate(v),
-            Block::Limiter(b) => b.validate(v),
-            Block::Server(b) => b.validate(v),
-        }
-    }
 }
 
 /// Where a problem is: the scenario, a block, or a trigger.

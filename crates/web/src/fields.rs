@@ -785,6 +785,47 @@ pub fn block_labels(kind: BlockKind) -> &'static [Label] {
     }
 }
 
+/// A one-line summary of a block's main parameters (numbers as people write them).
+pub fn summary(block: &Value) -> String {
+    let num = |path: &str| {
+        block
+            .pointer(path)
+            .and_then(Value::as_f64)
+            .map(crate::format::num)
+    };
+    let Some(kind) = BlockKind::parse(block.get("kind").and_then(Value::as_str).unwrap_or(""))
+    else {
+        return String::new();
+    };
+    match kind {
+        BlockKind::Client => match block.get("mode").and_then(Value::as_str) {
+            Some("closed") => format!("{} users", num("/users").unwrap_or_default()),
+            _ => format!("{}/s", num("/rate").unwrap_or_else(|| "?".into())),
+        },
+        BlockKind::Retry => format!("× {} attempts", num("/max_attempts").unwrap_or_default()),
+        BlockKind::Cache => format!("{} entries", num("/capacity").unwrap_or_default()),
+        BlockKind::Balancer => block
+            .get("policy")
+            .and_then(Value::as_str)
+            .unwrap_or("round_robin")
+            .replace('_', " "),
+        BlockKind::Breaker => format!(
+            "opens at {}",
+            num("/failure_threshold").unwrap_or_else(|| "0.5".into())
+        ),
+        BlockKind::Limiter => match block.get("mode").and_then(Value::as_str) {
+            Some("concurrency") => format!("≤ {} at once", num("/limit").unwrap_or_default()),
+            Some("adaptive") => "adaptive limit".into(),
+            _ => format!("{}/s", num("/rate").unwrap_or_else(|| "?".into())),
+        },
+        BlockKind::Server => format!(
+            "{} workers · {} s",
+            num("/workers").unwrap_or_default(),
+            num("/service/mean_s").unwrap_or_default()
+        ),
+    }
+}
+
 /// The colour that marks a block kind in the editor and the palette (Okabe–Ito, safe for
 /// colour-blind readers); grey for a kind this build does not know.
 pub fn kind_colour(kind: &str) -> &'static str {
@@ -982,6 +1023,17 @@ mod tests {
             .into_iter()
             .find(|f| f.path == path)
             .unwrap_or_else(|| panic!("{kind}.{path}"))
+    }
+
+    #[test]
+    fn a_block_reads_in_one_line() {
+        let retry = json!({"kind": "retry", "max_attempts": 3});
+        assert_eq!(summary(&retry), "× 3 attempts");
+        let server = json!({"kind": "server", "workers": 10, "service": {"mean_s": 0.1}});
+        assert_eq!(summary(&server), "10 workers · 0.1 s");
+        let limiter = json!({"kind": "limiter", "mode": "concurrency", "limit": 5});
+        assert_eq!(summary(&limiter), "≤ 5 at once");
+        assert_eq!(summary(&json!({"kind": "nope"})), "");
     }
 
     fn scenario_field(path: &str) -> Field {

@@ -6,9 +6,9 @@
 //! fewer outstanding calls. A call whose reply never comes (a partition, a dropped call) stays
 //! outstanding, as it would for a real balancer without its own timeout.
 
-use super::{Call, Outcome, ReplyTo, Slab, Token};
+use super::{Behaviour, Build, Call, Outcome, ReplyTo, Slab, Token};
 use crate::ctx::{Ctx, Waiting};
-use crate::kind::{Param, ParamValue};
+use crate::kind::{Calls, Param, ParamValue};
 use crate::rng::{Purpose, Stream};
 use crate::scenario::{is_default, Validator};
 use serde::{Deserialize, Serialize};
@@ -56,7 +56,16 @@ pub(crate) const TEMPLATE: &str = r#"{"policy": "round_robin", "to": []}"#;
 /// A balancer has no metric columns: what it spreads shows at its downstreams.
 pub(crate) const METRICS: &[&str] = &[];
 
+/// Whether other blocks may call it, and how many blocks it calls.
+pub(crate) const TAKES_CALLS: bool = true;
+pub(crate) const CALLS: Calls = Calls::Many;
+
 impl BalancerSpec {
+    /// The blocks it calls, in order.
+    pub(crate) fn downstream(&self) -> Vec<&str> {
+        self.to.iter().map(String::as_str).collect()
+    }
+
     /// Its metric columns (`<id>.<name>`), in order: [`METRICS`], or fewer when an option
     /// that has a column of its own is off.
     pub(crate) fn metric_names(&self) -> &'static [&'static str] {
@@ -134,6 +143,7 @@ impl Balancer {
         }
     }
 
+    #[inline(always)]
     pub(crate) fn on_call(&mut self, call: Call, ctx: &mut Ctx) {
         if self.policy == Policy::LeastOutstanding {
             // The scan looks at every downstream block: work the run's budget counts.
@@ -157,6 +167,7 @@ impl Balancer {
         );
     }
 
+    #[inline(always)]
     pub(crate) fn on_reply(&mut self, token: Token, outcome: Outcome, ctx: &mut Ctx) {
         if let Some(forwarded) = self.calls.remove(token) {
             self.outstanding[forwarded.target as usize] -= 1;
@@ -177,6 +188,37 @@ impl Balancer {
 
     pub(crate) fn bytes(&self) -> usize {
         self.calls.bytes()
+    }
+}
+
+impl Behaviour for Balancer {
+    type Spec = BalancerSpec;
+
+    fn build(spec: &BalancerSpec, b: &mut Build) -> Balancer {
+        let targets = spec.to.iter().map(|t| b.index(t)).collect();
+        Balancer::new(b.me, spec, targets, b.seed)
+    }
+
+    #[inline(always)]
+    fn on_call(&mut self, call: Call, ctx: &mut Ctx) {
+        Balancer::on_call(self, call, ctx)
+    }
+
+    #[inline(always)]
+    fn on_reply(&mut self, token: Token, outcome: Outcome, ctx: &mut Ctx) {
+        Balancer::on_reply(self, token, outcome, ctx)
+    }
+
+    fn waiting(&self, token: Token) -> Waiting {
+        Balancer::waiting(self, token)
+    }
+
+    fn bytes(&self) -> usize {
+        Balancer::bytes(self)
+    }
+
+    fn holding(&self) -> String {
+        format!("{} forwarded calls", self.live())
     }
 }
 

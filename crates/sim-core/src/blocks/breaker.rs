@@ -9,9 +9,9 @@
 //! breaker has no timeout of its own, so put a retry block with `attempt_timeout_s` below it to
 //! turn silence into failures.
 
-use super::{Call, Outcome, ReplyTo, Slab, Token};
+use super::{Behaviour, Build, Call, Outcome, ReplyTo, Slab, Token};
 use crate::ctx::{Ctx, Waiting};
-use crate::kind::{Absent, Param, ParamValue};
+use crate::kind::{Absent, Calls, Param, ParamValue};
 use crate::queue::{to_time, Time};
 use crate::scenario::{is_default, limits, Validator};
 use serde::{Deserialize, Serialize};
@@ -113,7 +113,16 @@ pub(crate) const TEMPLATE: &str = r#"{"failure_threshold": 0.5, "window_s": 10,
 /// 0 closed, 1 open, 0.5 half-open, at the bucket's end.
 pub(crate) const METRICS: &[&str] = &["state"];
 
+/// Whether other blocks may call it, and how many blocks it calls.
+pub(crate) const TAKES_CALLS: bool = true;
+pub(crate) const CALLS: Calls = Calls::One;
+
 impl BreakerSpec {
+    /// The blocks it calls, in order.
+    pub(crate) fn downstream(&self) -> Vec<&str> {
+        vec![self.to.as_str()]
+    }
+
     /// Its metric columns (`<id>.<name>`), in order: [`METRICS`], or fewer when an option
     /// that has a column of its own is off.
     pub(crate) fn metric_names(&self) -> &'static [&'static str] {
@@ -250,6 +259,7 @@ impl Breaker {
         }
     }
 
+    #[inline(always)]
     pub(crate) fn on_call(&mut self, call: Call, ctx: &mut Ctx) {
         if self.admit(ctx.now) {
             let token = self.calls.insert(Forwarded {
@@ -272,6 +282,7 @@ impl Breaker {
         }
     }
 
+    #[inline(always)]
     pub(crate) fn on_reply(&mut self, token: Token, outcome: Outcome, ctx: &mut Ctx) {
         let Some(forwarded) = self.calls.remove(token) else {
             return;
@@ -291,7 +302,7 @@ impl Breaker {
     }
 
     /// `state`: 0 closed, 0.5 half-open, 1 open, at the bucket's end.
-    pub(crate) fn columns(&mut self, end: Time, out: &mut Vec<Option<f64>>) {
+    pub(crate) fn columns_of(&mut self, end: Time, out: &mut Vec<Option<f64>>) {
         let value = match self.state {
             State::Closed => 0.0,
             State::Open { until } if end < until => 1.0,
@@ -306,6 +317,40 @@ impl Breaker {
 
     pub(crate) fn bytes(&self) -> usize {
         self.calls.bytes() + self.outcomes.len() * 16
+    }
+}
+
+impl Behaviour for Breaker {
+    type Spec = BreakerSpec;
+
+    fn build(spec: &BreakerSpec, b: &mut Build) -> Breaker {
+        Breaker::new(b.me, spec, b.index(&spec.to))
+    }
+
+    #[inline(always)]
+    fn on_call(&mut self, call: Call, ctx: &mut Ctx) {
+        Breaker::on_call(self, call, ctx)
+    }
+
+    #[inline(always)]
+    fn on_reply(&mut self, token: Token, outcome: Outcome, ctx: &mut Ctx) {
+        Breaker::on_reply(self, token, outcome, ctx)
+    }
+
+    fn waiting(&self, token: Token) -> Waiting {
+        Breaker::waiting(self, token)
+    }
+
+    fn bytes(&self) -> usize {
+        Breaker::bytes(self)
+    }
+
+    fn holding(&self) -> String {
+        format!("{} calls and outcomes", self.live())
+    }
+
+    fn columns(&mut self, end: Time, _length: Time, out: &mut Vec<Option<f64>>) {
+        self.columns_of(end, out)
     }
 }
 

@@ -7,9 +7,9 @@
 //! is how a flushed cache can stay cold for ever behind a database that only answers too late.
 //! Entries older than `ttl_s` count as misses. A `cache_flush` trigger empties it.
 
-use super::{Call, Outcome, ReplyTo, Slab, Token};
+use super::{Behaviour, Build, Call, Outcome, ReplyTo, Slab, Token};
 use crate::ctx::{Ctx, Waiting};
-use crate::kind::{Absent, Param, ParamValue};
+use crate::kind::{Absent, Calls, Param, ParamValue};
 use crate::queue::{to_time, Event, EventKind, EventQueue, LaneId, Time};
 use crate::scenario::{is_default, is_true, limits, yes, Validator};
 use rustc_hash::FxHashMap;
@@ -60,7 +60,16 @@ pub(crate) const TEMPLATE: &str =
 /// The bucket's hit rate (empty without lookups).
 pub(crate) const METRICS: &[&str] = &["hit_rate"];
 
+/// Whether other blocks may call it, and how many blocks it calls.
+pub(crate) const TAKES_CALLS: bool = true;
+pub(crate) const CALLS: Calls = Calls::One;
+
 impl CacheSpec {
+    /// The blocks it calls, in order.
+    pub(crate) fn downstream(&self) -> Vec<&str> {
+        vec![self.to.as_str()]
+    }
+
     /// Its metric columns (`<id>.<name>`), in order: [`METRICS`], or fewer when an option
     /// that has a column of its own is off.
     pub(crate) fn metric_names(&self) -> &'static [&'static str] {
@@ -255,6 +264,7 @@ impl Cache {
         }
     }
 
+    #[inline(always)]
     pub(crate) fn on_call(&mut self, call: Call, ctx: &mut Ctx) {
         if self.lru.lookup(call.key, ctx.now, self.ttl) {
             self.bucket_hits += 1;
@@ -296,6 +306,7 @@ impl Cache {
         self.misses.get(token).map(|m| m.caller)
     }
 
+    #[inline(always)]
     pub(crate) fn on_reply(
         &mut self,
         token: Token,
@@ -324,7 +335,7 @@ impl Cache {
     }
 
     /// `hit_rate` of the calls that arrived in the bucket (empty when none did).
-    pub(crate) fn columns(&mut self, out: &mut Vec<Option<f64>>) {
+    pub(crate) fn columns_of(&mut self, out: &mut Vec<Option<f64>>) {
         let calls = self.bucket_hits + self.bucket_misses;
         out.push((calls > 0).then(|| self.bucket_hits as f64 / calls as f64));
         self.bucket_hits = 0;
@@ -337,6 +348,49 @@ impl Cache {
 
     pub(crate) fn bytes(&self) -> usize {
         self.lru.bytes() + self.misses.bytes() + self.hits_pending.capacity() * 16
+    }
+}
+
+impl Behaviour for Cache {
+    type Spec = CacheSpec;
+
+    fn build(spec: &CacheSpec, b: &mut Build) -> Cache {
+        Cache::new(b.me, spec, b.index(&spec.to), b.queue)
+    }
+
+    #[inline(always)]
+    fn on_call(&mut self, call: Call, ctx: &mut Ctx) {
+        Cache::on_call(self, call, ctx)
+    }
+
+    #[inline(always)]
+    fn on_reply(&mut self, token: Token, outcome: Outcome, ctx: &mut Ctx) {
+        let caller_waiting = ctx.caller_waiting;
+        Cache::on_reply(self, token, outcome, caller_waiting, ctx)
+    }
+
+    fn caller_to_ask(&self, token: Token) -> Option<ReplyTo> {
+        if self.needs_caller_state() {
+            self.caller(token)
+        } else {
+            None
+        }
+    }
+
+    fn waiting(&self, token: Token) -> Waiting {
+        Cache::waiting(self, token)
+    }
+
+    fn bytes(&self) -> usize {
+        Cache::bytes(self)
+    }
+
+    fn holding(&self) -> String {
+        format!("{} entries and pending calls", self.live())
+    }
+
+    fn columns(&mut self, _end: Time, _length: Time, out: &mut Vec<Option<f64>>) {
+        self.columns_of(out)
     }
 }
 

@@ -14,9 +14,9 @@
 //! deadline (`failed_timeout`), failed by the error, rejection or retry timeout that reached it
 //! first (`failed_error`, `failed_rejected`, `failed_timeout`), and, later, late.
 
-use super::{Call, Outcome, ReplyTo, Slab, Token};
+use super::{Behaviour, Build, Call, Outcome, ReplyTo, Slab, Token};
 use crate::ctx::{lane_for, Ctx, Waiting};
-use crate::kind::{Absent, Param, ParamValue, When};
+use crate::kind::{Absent, Calls, Param, ParamValue, When};
 use crate::queue::{to_time, Event, EventKind, EventQueue, LaneId, Time, TimerId, NEVER};
 use crate::rng::{Purpose, Stream, Zipf};
 use crate::scenario::{is_default, limits, Validator};
@@ -122,7 +122,16 @@ pub(crate) const TEMPLATE: &str = r#"{"rate": 50, "timeout_s": 1.0, "to": ""}"#;
 /// A client has no metric columns of its own: its requests are the global columns.
 pub(crate) const METRICS: &[&str] = &[];
 
+/// Whether other blocks may call it, and how many blocks it calls.
+pub(crate) const TAKES_CALLS: bool = false;
+pub(crate) const CALLS: Calls = Calls::One;
+
 impl ClientSpec {
+    /// The blocks it calls, in order.
+    pub(crate) fn downstream(&self) -> Vec<&str> {
+        vec![self.to.as_str()]
+    }
+
     /// Its metric columns (`<id>.<name>`), in order: [`METRICS`], or fewer when an option
     /// that has a column of its own is off.
     pub(crate) fn metric_names(&self) -> &'static [&'static str] {
@@ -384,6 +393,7 @@ impl Client {
         );
     }
 
+    #[inline(always)]
     pub(crate) fn on_reply(&mut self, token: Token, outcome: Outcome, ctx: &mut Ctx) {
         match self.requests.remove(token) {
             Some(request) => {
@@ -423,5 +433,35 @@ impl Client {
 
     pub(crate) fn bytes(&self) -> usize {
         self.requests.bytes() + self.idle_users.capacity() * 4
+    }
+}
+
+impl Behaviour for Client {
+    type Spec = ClientSpec;
+
+    fn build(spec: &ClientSpec, b: &mut Build) -> Client {
+        Client::new(b.me, spec, b.index(&spec.to), b.seed, b.queue)
+    }
+
+    #[inline(always)]
+    fn on_call(&mut self, _call: Call, _ctx: &mut Ctx) {
+        // Validation guarantees nothing calls a client.
+    }
+
+    #[inline(always)]
+    fn on_reply(&mut self, token: Token, outcome: Outcome, ctx: &mut Ctx) {
+        Client::on_reply(self, token, outcome, ctx)
+    }
+
+    fn waiting(&self, token: Token) -> Waiting {
+        Client::waiting(self, token)
+    }
+
+    fn bytes(&self) -> usize {
+        Client::bytes(self)
+    }
+
+    fn holding(&self) -> String {
+        format!("{} requests in flight", self.live())
     }
 }

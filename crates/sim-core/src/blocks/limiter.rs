@@ -17,9 +17,9 @@
 //! would in a limiter without timeouts; put a retry block with `attempt_timeout_s` between the
 //! limiter and what it protects to turn that silence into a failure that frees the slot.
 
-use super::{Call, Outcome, ReplyTo, Slab, Token};
+use super::{Behaviour, Build, Call, Outcome, ReplyTo, Slab, Token};
 use crate::ctx::{Ctx, Waiting};
-use crate::kind::{Absent, Param, ParamValue, When};
+use crate::kind::{Absent, Calls, Param, ParamValue, When};
 use crate::queue::{to_seconds, to_time, Time};
 use crate::scenario::{is_default, limits, Validator};
 use serde::{Deserialize, Serialize};
@@ -130,7 +130,16 @@ pub(crate) const TEMPLATE: &str = r#"{"mode": "rate", "rate": 100, "burst": 10, 
 /// Calls admitted and rejected per second; the limit at the bucket's end (tokens for `rate`).
 pub(crate) const METRICS: &[&str] = &["admitted", "rejected", "limit"];
 
+/// Whether other blocks may call it, and how many blocks it calls.
+pub(crate) const TAKES_CALLS: bool = true;
+pub(crate) const CALLS: Calls = Calls::One;
+
 impl LimiterSpec {
+    /// The blocks it calls, in order.
+    pub(crate) fn downstream(&self) -> Vec<&str> {
+        vec![self.to.as_str()]
+    }
+
     /// Its metric columns (`<id>.<name>`), in order: [`METRICS`], or fewer when an option
     /// that has a column of its own is off.
     pub(crate) fn metric_names(&self) -> &'static [&'static str] {
@@ -335,6 +344,7 @@ impl Limiter {
         }
     }
 
+    #[inline(always)]
     pub(crate) fn on_call(&mut self, call: Call, ctx: &mut Ctx) {
         if self.admit(ctx.now) {
             self.admitted += 1;
@@ -359,6 +369,7 @@ impl Limiter {
         }
     }
 
+    #[inline(always)]
     pub(crate) fn on_reply(&mut self, token: Token, outcome: Outcome, ctx: &mut Ctx) {
         let Some(forwarded) = self.calls.remove(token) else {
             return;
@@ -376,7 +387,7 @@ impl Limiter {
 
     /// `admitted` and `rejected` per second, and `limit`: the tokens of a `rate` bucket, the
     /// configured limit, or the adaptive limit, at the bucket's end.
-    pub(crate) fn columns(&mut self, end: Time, length: Time, out: &mut Vec<Option<f64>>) {
+    pub(crate) fn columns_of(&mut self, end: Time, length: Time, out: &mut Vec<Option<f64>>) {
         let seconds = to_seconds(length);
         out.push(Some(self.admitted as f64 / seconds));
         out.push(Some(self.rejected as f64 / seconds));
@@ -401,6 +412,40 @@ impl Limiter {
 
     pub(crate) fn bytes(&self) -> usize {
         self.calls.bytes()
+    }
+}
+
+impl Behaviour for Limiter {
+    type Spec = LimiterSpec;
+
+    fn build(spec: &LimiterSpec, b: &mut Build) -> Limiter {
+        Limiter::new(b.me, spec, b.index(&spec.to))
+    }
+
+    #[inline(always)]
+    fn on_call(&mut self, call: Call, ctx: &mut Ctx) {
+        Limiter::on_call(self, call, ctx)
+    }
+
+    #[inline(always)]
+    fn on_reply(&mut self, token: Token, outcome: Outcome, ctx: &mut Ctx) {
+        Limiter::on_reply(self, token, outcome, ctx)
+    }
+
+    fn waiting(&self, token: Token) -> Waiting {
+        Limiter::waiting(self, token)
+    }
+
+    fn bytes(&self) -> usize {
+        Limiter::bytes(self)
+    }
+
+    fn holding(&self) -> String {
+        format!("{} admitted calls", self.live())
+    }
+
+    fn columns(&mut self, end: Time, length: Time, out: &mut Vec<Option<f64>>) {
+        self.columns_of(end, length, out)
     }
 }
 

@@ -15,14 +15,62 @@ pub(crate) mod limiter;
 pub(crate) mod retry;
 pub(crate) mod server;
 
+use crate::ctx::{Ctx, Waiting};
 use crate::kind::{Absent, Param};
-use crate::queue::Time;
-use crate::scenario::limits;
+use crate::queue::{EventQueue, Time};
+use crate::scenario::{limits, Scenario};
+use std::collections::BTreeMap;
 
 /// Every calling block's `link_latency_s` (SPEC §8): deterministic network latency on the
 /// calls it sends and the replies coming back to it.
 pub(crate) const LINK_LATENCY_S: Param =
     Param::number("link_latency_s", 0.0, limits::MAX_TIME_S, Absent::Is(0.0));
+
+/// What building a block's run-time state may use: its index, the run's seed and event
+/// queue, the scenario, and the index of every block by id.
+pub(crate) struct Build<'a> {
+    pub me: u32,
+    pub seed: u64,
+    pub queue: &'a mut EventQueue,
+    pub scenario: &'a Scenario,
+    pub ids: &'a BTreeMap<&'a str, u32>,
+}
+
+impl Build<'_> {
+    /// The index of the block with this id (validation guarantees it exists).
+    pub fn index(&self, id: &str) -> u32 {
+        self.ids.get(id).copied().unwrap_or(u32::MAX)
+    }
+}
+
+/// What every block's run-time state does for the engine. The engine's `Node` enum (one
+/// variant per kind, from the one list in `kind.rs`) dispatches to these by a `match`, so
+/// the calls are static and inlined.
+pub(crate) trait Behaviour: Sized {
+    /// The block's part of the scenario file.
+    type Spec;
+    /// Its state at time 0.
+    fn build(spec: &Self::Spec, b: &mut Build) -> Self;
+    /// A call arrives (never for a kind that takes no calls: validation refuses them).
+    fn on_call(&mut self, call: Call, ctx: &mut Ctx);
+    /// A reply to one of its calls arrives.
+    fn on_reply(&mut self, token: Token, outcome: Outcome, ctx: &mut Ctx);
+    /// Whether the caller behind `token` still waits.
+    fn waiting(&self, token: Token) -> Waiting;
+    /// The caller of the call behind `token`, when the block must know before a reply whether
+    /// that caller still waits (a cache that does not fill from late replies): the engine
+    /// then sets `Ctx::caller_waiting`.
+    fn caller_to_ask(&self, _token: Token) -> Option<ReplyTo> {
+        None
+    }
+    /// Bytes of live state.
+    fn bytes(&self) -> usize;
+    /// What that state holds, for the message of a run stopped by the state limit.
+    fn holding(&self) -> String;
+    /// Appends its metric columns for the bucket ending at `end`, `length` long, and resets
+    /// its per-bucket counters.
+    fn columns(&mut self, _end: Time, _length: Time, _out: &mut Vec<Option<f64>>) {}
+}
 
 /// Identifies one pending thing inside a block (a request, an attempt, a forwarded call):
 /// a slot in a [`Slab`] and the slot's generation, so a stale token is recognised.

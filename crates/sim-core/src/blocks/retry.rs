@@ -8,9 +8,9 @@
 //! a rejection, or its own timeout). It is not told when its caller gives up:
 //! by default it keeps retrying for a user who left — the load that sustains a retry storm.
 
-use super::{Call, Outcome, ReplyTo, Slab, Token};
+use super::{Behaviour, Build, Call, Outcome, ReplyTo, Slab, Token};
 use crate::ctx::{lane_for, Ctx, Waiting};
-use crate::kind::{Absent, Param, ParamValue, When};
+use crate::kind::{Absent, Calls, Param, ParamValue, When};
 use crate::queue::{to_time, Event, EventKind, EventQueue, LaneId, Time};
 use crate::rng::{Purpose, Stream};
 use crate::scenario::{is_default, limits, Validator};
@@ -131,7 +131,16 @@ pub(crate) const TEMPLATE: &str = r#"{"max_attempts": 3, "attempt_timeout_s": 1.
 /// Tokens left in the budget at the bucket's end; attempt timeouts per second.
 pub(crate) const METRICS: &[&str] = &["tokens", "timeouts"];
 
+/// Whether other blocks may call it, and how many blocks it calls.
+pub(crate) const TAKES_CALLS: bool = true;
+pub(crate) const CALLS: Calls = Calls::One;
+
 impl RetrySpec {
+    /// The blocks it calls, in order.
+    pub(crate) fn downstream(&self) -> Vec<&str> {
+        vec![self.to.as_str()]
+    }
+
     /// Its metric columns (`<id>.<name>`), in order: [`METRICS`], or fewer when an option
     /// that has a column of its own is off.
     pub(crate) fn metric_names(&self) -> &'static [&'static str] {
@@ -257,6 +266,7 @@ impl Retry {
         }
     }
 
+    #[inline(always)]
     pub(crate) fn on_call(&mut self, call: Call, ctx: &mut Ctx) {
         if let Some((ratio, max)) = self.budget {
             self.tokens = (self.tokens + ratio).min(max);
@@ -271,17 +281,14 @@ impl Retry {
             waiting: true,
             last_failure: Outcome::Error,
         });
-        self.send_attempt(token, ctx);
+        let first = Call { attempt: 1, ..call };
+        self.send_attempt(token, first, ctx);
     }
 
-    /// Sends an attempt under `token` (which names this attempt alone), arming its timeout
-    /// first.
-    fn send_attempt(&mut self, token: Token, ctx: &mut Ctx) {
-        let Some(call) = self.calls.get(token) else {
-            return;
-        };
-        let (key, deadline, priority) = (call.key, call.deadline, call.priority);
-        let attempt = u8::try_from(call.attempt).unwrap_or(u8::MAX);
+    /// Sends `call` (its key, deadline, attempt number and priority) as the attempt under
+    /// `token` (which names this attempt alone), arming its timeout first.
+    #[inline]
+    fn send_attempt(&mut self, token: Token, call: Call, ctx: &mut Ctx) {
         if let Some(lane) = self.attempt_timeout {
             ctx.on_lane(
                 lane,
@@ -296,18 +303,16 @@ impl Retry {
         ctx.call(
             self.to,
             Call {
-                key,
-                deadline,
                 reply_to: ReplyTo {
                     block: self.me,
                     token,
                 },
-                attempt,
-                priority,
+                ..call
             },
         );
     }
 
+    #[inline(always)]
     pub(crate) fn on_reply(&mut self, token: Token, outcome: Outcome, ctx: &mut Ctx) {
         // A stale token (an attempt already timed out) is discarded here: its success is of no
         // use to a caller who has moved on to the next attempt.
@@ -351,8 +356,15 @@ impl Retry {
         // holder: it now names the new attempt.
         call.attempt += 1;
         call.waiting = true;
+        let next = Call {
+            key: call.key,
+            deadline: call.deadline,
+            reply_to: call.caller,
+            attempt: u8::try_from(call.attempt).unwrap_or(u8::MAX),
+            priority: call.priority,
+        };
         ctx.retry_sent();
-        self.send_attempt(token, ctx);
+        self.send_attempt(token, next, ctx);
     }
 
     /// Decides what follows an attempt that failed with `failure`: give up, or back off and
@@ -404,7 +416,7 @@ impl Retry {
     }
 
     /// `tokens` (state at the bucket's end; empty without a budget) and `timeouts` per second.
-    pub(crate) fn columns(&mut self, length: Time, out: &mut Vec<Option<f64>>) {
+    pub(crate) fn columns_of(&mut self, length: Time, out: &mut Vec<Option<f64>>) {
         out.push(self.budget.map(|_| self.tokens));
         out.push(Some(self.bucket_timeouts as f64 / (length as f64 / 1e9)));
         self.bucket_timeouts = 0;
@@ -421,6 +433,40 @@ impl Retry {
 
     pub(crate) fn bytes(&self) -> usize {
         self.calls.bytes()
+    }
+}
+
+impl Behaviour for Retry {
+    type Spec = RetrySpec;
+
+    fn build(spec: &RetrySpec, b: &mut Build) -> Retry {
+        Retry::new(b.me, spec, b.index(&spec.to), b.seed, b.queue)
+    }
+
+    #[inline(always)]
+    fn on_call(&mut self, call: Call, ctx: &mut Ctx) {
+        Retry::on_call(self, call, ctx)
+    }
+
+    #[inline(always)]
+    fn on_reply(&mut self, token: Token, outcome: Outcome, ctx: &mut Ctx) {
+        Retry::on_reply(self, token, outcome, ctx)
+    }
+
+    fn waiting(&self, token: Token) -> Waiting {
+        Retry::waiting(self, token)
+    }
+
+    fn bytes(&self) -> usize {
+        Retry::bytes(self)
+    }
+
+    fn holding(&self) -> String {
+        format!("{} calls being retried", self.live())
+    }
+
+    fn columns(&mut self, _end: Time, length: Time, out: &mut Vec<Option<f64>>) {
+        self.columns_of(length, out)
     }
 }
 

@@ -12,9 +12,9 @@
 //! served, uselessly, unless `drop_expired` (the user's deadline passed) or `max_queue_wait_s`
 //! (it waited too long) sheds it when a worker takes it — answered at once with an error.
 
-use super::{Call, Outcome, ReplyTo, Slab, Token};
+use super::{Behaviour, Build, Call, Outcome, ReplyTo, Slab, Token};
 use crate::ctx::{Ctx, Waiting};
-use crate::kind::{Absent, Param, ParamValue, When};
+use crate::kind::{Absent, Calls, Param, ParamValue, When};
 use crate::queue::{to_time, Event, EventKind, Time};
 use crate::rng::{Purpose, Stream};
 use crate::scenario::{is_default, limits, Validator};
@@ -149,7 +149,16 @@ pub(crate) const TEMPLATE: &str =
 /// Calls waiting and workers busy at the bucket's end; busy worker-time over the bucket.
 pub(crate) const METRICS: &[&str] = &["queue", "busy", "utilization"];
 
+/// Whether other blocks may call it, and how many blocks it calls.
+pub(crate) const TAKES_CALLS: bool = true;
+pub(crate) const CALLS: Calls = Calls::Optional;
+
 impl ServerSpec {
+    /// The blocks it calls, in order.
+    pub(crate) fn downstream(&self) -> Vec<&str> {
+        self.to.iter().map(String::as_str).collect()
+    }
+
     /// Its metric columns (`<id>.<name>`), in order: [`METRICS`], or fewer when an option
     /// that has a column of its own is off.
     pub(crate) fn metric_names(&self) -> &'static [&'static str] {
@@ -304,6 +313,7 @@ impl Server {
         self.busy = busy;
     }
 
+    #[inline(always)]
     pub(crate) fn on_call(&mut self, call: Call, ctx: &mut Ctx) {
         ctx.attempt_arrived();
         if self.outage {
@@ -408,6 +418,7 @@ impl Server {
     }
 
     /// The dependency answered a worker.
+    #[inline(always)]
     pub(crate) fn on_reply(&mut self, token: Token, outcome: Outcome, ctx: &mut Ctx) {
         let Some(call) = self.working.remove(token) else {
             return;
@@ -461,7 +472,7 @@ impl Server {
 
     /// `queue`, `busy` (state at the bucket's end) and `utilization` (busy worker-time over
     /// configured worker-time in the bucket).
-    pub(crate) fn columns(&mut self, end: Time, length: Time, out: &mut Vec<Option<f64>>) {
+    pub(crate) fn columns_of(&mut self, end: Time, length: Time, out: &mut Vec<Option<f64>>) {
         self.set_busy(self.busy, end);
         let utilization =
             self.busy_integral as f64 / (f64::from(self.base_workers) * length as f64);
@@ -473,6 +484,47 @@ impl Server {
 
     pub(crate) fn bytes(&self) -> usize {
         self.queue.len() * std::mem::size_of::<Queued>() + self.working.bytes()
+    }
+}
+
+impl Behaviour for Server {
+    type Spec = ServerSpec;
+
+    fn build(spec: &ServerSpec, b: &mut Build) -> Server {
+        let to = spec.to.as_deref().map(|t| b.index(t));
+        // Errors are drawn for every service when the server can fail at all.
+        let error_trigger = b
+            .scenario
+            .triggers
+            .iter()
+            .any(|t| t.kind() == crate::kind::TriggerKind::Errors && t.target() == spec.id);
+        Server::new(b.me, spec, to, b.seed, error_trigger)
+    }
+
+    #[inline(always)]
+    fn on_call(&mut self, call: Call, ctx: &mut Ctx) {
+        Server::on_call(self, call, ctx)
+    }
+
+    #[inline(always)]
+    fn on_reply(&mut self, token: Token, outcome: Outcome, ctx: &mut Ctx) {
+        Server::on_reply(self, token, outcome, ctx)
+    }
+
+    fn waiting(&self, token: Token) -> Waiting {
+        Server::waiting(self, token)
+    }
+
+    fn bytes(&self) -> usize {
+        Server::bytes(self)
+    }
+
+    fn holding(&self) -> String {
+        format!("{} queued calls", self.queued())
+    }
+
+    fn columns(&mut self, end: Time, length: Time, out: &mut Vec<Option<f64>>) {
+        self.columns_of(end, length, out)
     }
 }
 

@@ -15,7 +15,6 @@ use crate::fields;
 use crate::layout::{self, BLOCK_H, BLOCK_W};
 use crate::state::{block_id, block_kind, Action, Selection};
 use serde_json::Value;
-use sim_core::BlockKind;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
@@ -104,46 +103,6 @@ fn block_at(blocks: &[Value], x: f64, y: f64) -> Option<String> {
         (x >= bx && x <= bx + BLOCK_W && y >= by && y <= by + BLOCK_H)
             .then(|| block_id(b).to_string())
     })
-}
-
-/// A one-line summary of a block's main parameters (numbers as people write them).
-fn summary(block: &Value) -> String {
-    let num = |path: &str| {
-        block
-            .pointer(path)
-            .and_then(Value::as_f64)
-            .map(crate::format::num)
-    };
-    let Some(kind) = BlockKind::parse(block_kind(block)) else {
-        return String::new();
-    };
-    match kind {
-        BlockKind::Client => match block.get("mode").and_then(Value::as_str) {
-            Some("closed") => format!("{} users", num("/users").unwrap_or_default()),
-            _ => format!("{}/s", num("/rate").unwrap_or_else(|| "?".into())),
-        },
-        BlockKind::Retry => format!("× {} attempts", num("/max_attempts").unwrap_or_default()),
-        BlockKind::Cache => format!("{} entries", num("/capacity").unwrap_or_default()),
-        BlockKind::Balancer => block
-            .get("policy")
-            .and_then(Value::as_str)
-            .unwrap_or("round_robin")
-            .replace('_', " "),
-        BlockKind::Breaker => format!(
-            "opens at {}",
-            num("/failure_threshold").unwrap_or_else(|| "0.5".into())
-        ),
-        BlockKind::Limiter => match block.get("mode").and_then(Value::as_str) {
-            Some("concurrency") => format!("≤ {} at once", num("/limit").unwrap_or_default()),
-            Some("adaptive") => "adaptive limit".into(),
-            _ => format!("{}/s", num("/rate").unwrap_or_else(|| "?".into())),
-        },
-        BlockKind::Server => format!(
-            "{} workers · {} s",
-            num("/workers").unwrap_or_default(),
-            num("/service/mean_s").unwrap_or_default()
-        ),
-    }
 }
 
 /// Zooms the wheel's way around the pointer. A native listener, not Yew's: Yew's wheel
@@ -550,7 +509,7 @@ pub fn editor(props: &EditorProps) -> Html {
                style={format!("--kind: {}", fields::kind_colour(&kind))}
                transform={format!("translate({x},{y})")} data-block={id.clone()} data-kind={kind.clone()}
                tabindex="0" role="button" aria-pressed={selected.to_string()}
-               aria-label={format!("{kind} {id} {} {}", summary(block), props.hints.get(&id).map_or("", String::as_str)).trim_end().to_string()}
+               aria-label={format!("{kind} {id} {} {}", fields::summary(block), props.hints.get(&id).map_or("", String::as_str)).trim_end().to_string()}
                onpointerdown={on_down} {onkeydown}>
                 <rect class="block-box" width={BLOCK_W.to_string()} height={BLOCK_H.to_string()} rx="8" />
                 // One text of spaced words, in the order of the label, so what is seen is what a
@@ -558,7 +517,7 @@ pub fn editor(props: &EditorProps) -> Html {
                 <text class="block-text">
                     <tspan class="block-kind" x="10" y="17">{ kind.clone() }</tspan>{ " " }
                     <tspan class="block-id" x="10" y="35">{ id.clone() }</tspan>{ " " }
-                    <tspan class="block-summary" x="10" y="51">{ summary(block) }</tspan>
+                    <tspan class="block-summary" x="10" y="51">{ fields::summary(block) }</tspan>
                     if let Some(hint) = props.hints.get(&id) {
                         { " " }<tspan class="block-hint" x={BLOCK_W.to_string()} y="-5" text-anchor="end">{ hint.clone() }</tspan>
                     }
