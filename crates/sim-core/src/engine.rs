@@ -12,7 +12,7 @@ use crate::blocks::breaker::Breaker;
 use crate::blocks::cache::Cache;
 use crate::blocks::client::Client;
 use crate::blocks::limiter::Limiter;
-use crate::blocks::retry::Retry;
+use crate::blocks::retry::{Hedged, Retry};
 use crate::blocks::server::Server;
 use crate::blocks::{Call, Outcome, ReplyTo, Token};
 use crate::ctx::{Ctx, MessageKind, Outbox, Waiting};
@@ -81,8 +81,10 @@ impl Limits {
                 _ => None,
             })
             .collect();
+        let changes: usize = scenario.triggers.iter().map(|t| t.changes().count()).sum();
         let events = users.iter().map(|(_, _, n)| n).sum::<u64>()
             + 2 * scenario.triggers.len() as u64
+            + changes as u64
             + scenario.blocks.len() as u64;
         let start_bytes = events.next_power_of_two() as f64 * SCHEDULED_BYTES as f64;
         if start_bytes > limit / 2.0 {
@@ -166,6 +168,8 @@ pub enum Budget {
 pub(crate) enum Node {
     Client(Client),
     Retry(Retry),
+    /// A retry block with `hedge_after_s` (its own form: one without keeps its hot path).
+    Hedged(Hedged),
     Cache(Cache),
     Balancer(Balancer),
     Breaker(Breaker),
@@ -179,6 +183,7 @@ impl Node {
         match self {
             Node::Client(b) => b.waiting(token),
             Node::Retry(b) => b.waiting(token),
+            Node::Hedged(b) => b.waiting(token),
             Node::Cache(b) => b.waiting(token),
             Node::Balancer(b) => b.waiting(token),
             Node::Breaker(b) => b.waiting(token),
@@ -192,6 +197,7 @@ impl Node {
         match self {
             Node::Client(b) => b.bytes(),
             Node::Retry(b) => b.bytes(),
+            Node::Hedged(b) => b.bytes(),
             Node::Cache(b) => b.bytes(),
             Node::Balancer(b) => b.bytes(),
             Node::Breaker(b) => b.bytes(),
@@ -205,6 +211,7 @@ impl Node {
         match self {
             Node::Client(b) => format!("{} requests in flight", b.live()),
             Node::Retry(b) => format!("{} calls being retried", b.live()),
+            Node::Hedged(b) => format!("{} calls being retried or hedged", b.live()),
             Node::Cache(b) => format!("{} entries and pending calls", b.live()),
             Node::Balancer(b) => format!("{} forwarded calls", b.live()),
             Node::Breaker(b) => format!("{} calls and outcomes", b.live()),
@@ -220,6 +227,7 @@ impl Node {
             Node::Server(b) => b.columns(end, length, out),
             Node::Cache(b) => b.columns(out),
             Node::Retry(b) => b.columns(length, out),
+            Node::Hedged(b) => b.columns(length, out),
             Node::Breaker(b) => b.columns(end, out),
             Node::Limiter(b) => b.columns(end, length, out),
             Node::Client(_) | Node::Balancer(_) => {}
@@ -288,6 +296,9 @@ impl Sim {
                 match block {
                     Block::Client(spec) => {
                         Node::Client(Client::new(me, spec, index(&spec.to), seed, &mut queue))
+                    }
+                    Block::Retry(spec) if spec.hedge_after_s.is_some() => {
+                        Node::Hedged(Hedged::new(me, spec, index(&spec.to), seed, &mut queue))
                     }
                     Block::Retry(spec) => {
                         Node::Retry(Retry::new(me, spec, index(&spec.to), seed, &mut queue))
@@ -363,13 +374,20 @@ impl Sim {
             next_check: CHECK_EVERY.min(limits.max_work),
             stopped: None,
         };
-        // Triggers are scheduled first, so at equal times they act before anything else.
+        // Triggers are scheduled first, so at equal times they act before anything else:
+        // each one's start, its intermediate changes (a staircase's steps), its end.
         for (i, trigger) in scenario.triggers.iter().enumerate() {
             let target = sim.trigger_targets[i];
             sim.ctx.at(
                 to_time(trigger.at_s()),
                 Event::new(target, EventKind::TriggerStart, i as u32, 0),
             );
+            for time in trigger.changes() {
+                sim.ctx.at(
+                    time,
+                    Event::new(target, EventKind::TriggerStep, i as u32, 0),
+                );
+            }
             if let Some(for_s) = trigger.for_s() {
                 let end = to_time(trigger.at_s()).saturating_add(to_time(for_s));
                 sim.ctx
@@ -656,14 +674,19 @@ impl Sim {
                     client.on_user_wakes(event.a, ctx);
                 }
             }
-            EventKind::AttemptTimeout => {
-                if let Node::Retry(retry) = node {
-                    retry.on_attempt_timeout(token, ctx);
-                }
-            }
-            EventKind::RetryFire => {
-                if let Node::Retry(retry) = node {
-                    retry.on_retry_fire(token, ctx);
+            EventKind::AttemptTimeout => match node {
+                Node::Retry(retry) => retry.on_attempt_timeout(token, ctx),
+                Node::Hedged(retry) => retry.on_attempt_timeout(token, ctx),
+                _ => {}
+            },
+            EventKind::RetryFire => match node {
+                Node::Retry(retry) => retry.on_retry_fire(token, ctx),
+                Node::Hedged(retry) => retry.on_retry_fire(token, ctx),
+                _ => {}
+            },
+            EventKind::HedgeFire => {
+                if let Node::Hedged(retry) = node {
+                    retry.on_hedge_fire(token, ctx);
                 }
             }
             EventKind::HitDone => {
@@ -676,8 +699,9 @@ impl Sim {
                     server.on_service_done(token, ctx);
                 }
             }
-            EventKind::TriggerStart => self.apply_trigger(event.a as usize, true),
-            EventKind::TriggerEnd => self.apply_trigger(event.a as usize, false),
+            EventKind::TriggerStart => self.apply_trigger(event.a as usize, true, true),
+            EventKind::TriggerStep => self.apply_trigger(event.a as usize, true, false),
+            EventKind::TriggerEnd => self.apply_trigger(event.a as usize, false, false),
         }
     }
 
@@ -715,6 +739,7 @@ impl Sim {
                     let ctx = &mut self.ctx;
                     match &mut self.nodes[to as usize] {
                         Node::Retry(b) => b.on_call(call, ctx),
+                        Node::Hedged(b) => b.on_call(call, ctx),
                         Node::Cache(b) => b.on_call(call, ctx),
                         Node::Balancer(b) => b.on_call(call, ctx),
                         Node::Breaker(b) => b.on_call(call, ctx),
@@ -745,6 +770,7 @@ impl Sim {
                     match &mut self.nodes[to.block as usize] {
                         Node::Client(b) => b.on_reply(to.token, outcome, ctx),
                         Node::Retry(b) => b.on_reply(to.token, outcome, ctx),
+                        Node::Hedged(b) => b.on_reply(to.token, outcome, ctx),
                         Node::Cache(b) => b.on_reply(to.token, outcome, caller_waiting, ctx),
                         Node::Balancer(b) => b.on_reply(to.token, outcome, ctx),
                         Node::Breaker(b) => b.on_reply(to.token, outcome, ctx),
@@ -767,10 +793,10 @@ impl Sim {
         }
     }
 
-    /// Starts or ends trigger `index`; its kind's code then sets the target from every
-    /// active trigger of that kind on it.
-    fn apply_trigger(&mut self, index: usize, start: bool) {
-        self.trigger_active[index] = start;
+    /// Starts, steps (`active` and not `start`) or ends trigger `index`; its kind's code
+    /// then sets the target from every active trigger of that kind on it.
+    fn apply_trigger(&mut self, index: usize, active: bool, start: bool) {
+        self.trigger_active[index] = active;
         let target = self.trigger_targets[index];
         let trigger = &self.scenario.triggers[index];
         let kind = trigger.kind();
@@ -836,6 +862,7 @@ impl Sim {
             match node {
                 Node::Server(s) => at_servers += s.queued() + s.in_service(),
                 Node::Retry(r) => in_backoff += r.in_backoff(),
+                Node::Hedged(r) => in_backoff += r.in_backoff(),
                 _ => {}
             }
         }
