@@ -452,6 +452,7 @@ impl Mutator {
             7 => {
                 let kinds = [
                     "load_spike",
+                    "load_steps",
                     "latency",
                     "outage",
                     "capacity",
@@ -460,8 +461,17 @@ impl Mutator {
                     "cache_flush",
                 ];
                 let target = ids.get(self.below(ids.len())).cloned().unwrap_or_default();
-                let trigger = json!({"kind": kinds[self.below(kinds.len())], "target": target,
-                    "at_s": self.number(), "for_s": self.number(), "factor": self.number()});
+                let kind = kinds[self.below(kinds.len())];
+                let trigger = if kind == "load_steps" {
+                    // A staircase of up to 1,200 steps (past its limit of 1,000).
+                    let steps = [0, 1, 3, 1000, 1200][self.below(5)];
+                    let factors: Vec<Value> = (0..steps).map(|_| self.number()).collect();
+                    json!({"kind": kind, "target": target, "at_s": self.number(),
+                        "step_s": self.number(), "factors": factors})
+                } else {
+                    json!({"kind": kind, "target": target,
+                        "at_s": self.number(), "for_s": self.number(), "factor": self.number()})
+                };
                 if let Some(items) = doc.get_mut("triggers").and_then(Value::as_array_mut) {
                     items.push(trigger);
                 } else if let Value::Object(map) = doc {

@@ -120,6 +120,26 @@ pub(crate) struct Ctx {
 }
 
 impl Ctx {
+    /// A context for unit tests of one block's handlers: `blocks` blocks, no links, time 0.
+    #[cfg(test)]
+    pub(crate) fn for_tests(blocks: usize) -> Ctx {
+        Ctx {
+            now: 0,
+            queue: EventQueue::default(),
+            outbox: Outbox::default(),
+            partitioned: vec![0; blocks],
+            bucket: BucketCounts::default(),
+            totals: Totals::default(),
+            latency_all: Histogram::default(),
+            latency_sum_ns: 0,
+            work: 0,
+            link_of: vec![NO_LINK; blocks],
+            links: Vec::new(),
+            carried: 0,
+            caller_waiting: false,
+        }
+    }
+
     /// Sends a call to block `to`: delivered after the current handler, at this instant, or
     /// after the caller's link latency.
     #[inline]

@@ -75,8 +75,10 @@ impl Limits {
                 _ => None,
             })
             .collect();
+        let changes: usize = scenario.triggers.iter().map(|t| t.changes().count()).sum();
         let events = users.iter().map(|(_, _, n)| n).sum::<u64>()
             + 2 * scenario.triggers.len() as u64
+            + changes as u64
             + scenario.blocks.len() as u64;
         let start_bytes = events.next_power_of_two() as f64 * SCHEDULED_BYTES as f64;
         if start_bytes > limit / 2.0 {
@@ -303,13 +305,20 @@ impl Sim {
             next_check: CHECK_EVERY.min(limits.max_work),
             stopped: None,
         };
-        // Triggers are scheduled first, so at equal times they act before anything else.
+        // Triggers are scheduled first, so at equal times they act before anything else:
+        // each one's start, its intermediate changes (a staircase's steps), its end.
         for (i, trigger) in scenario.triggers.iter().enumerate() {
             let target = sim.trigger_targets[i];
             sim.ctx.at(
                 to_time(trigger.at_s()),
                 Event::new(target, EventKind::TriggerStart, i as u32, 0),
             );
+            for time in trigger.changes() {
+                sim.ctx.at(
+                    time,
+                    Event::new(target, EventKind::TriggerStep, i as u32, 0),
+                );
+            }
             if let Some(for_s) = trigger.for_s() {
                 let end = to_time(trigger.at_s()).saturating_add(to_time(for_s));
                 sim.ctx
@@ -606,6 +615,11 @@ impl Sim {
                     retry.on_retry_fire(token, ctx);
                 }
             }
+            EventKind::HedgeFire => {
+                if let Node::Retry(retry) = node {
+                    retry.on_hedge_fire(token, ctx);
+                }
+            }
             EventKind::HitDone => {
                 if let Node::Cache(cache) = node {
                     cache.on_hit_done(ctx);
@@ -617,8 +631,9 @@ impl Sim {
                 }
             }
             EventKind::LinkArrival => ctx.link_arrival(event.a),
-            EventKind::TriggerStart => self.apply_trigger(event.a as usize, true),
-            EventKind::TriggerEnd => self.apply_trigger(event.a as usize, false),
+            EventKind::TriggerStart => self.apply_trigger(event.a as usize, true, true),
+            EventKind::TriggerStep => self.apply_trigger(event.a as usize, true, false),
+            EventKind::TriggerEnd => self.apply_trigger(event.a as usize, false, false),
         }
     }
 
@@ -692,10 +707,10 @@ impl Sim {
         }
     }
 
-    /// Starts or ends trigger `index`; its kind's code then sets the target from every
-    /// active trigger of that kind on it.
-    fn apply_trigger(&mut self, index: usize, start: bool) {
-        self.trigger_active[index] = start;
+    /// Starts, steps (`active` and not `start`) or ends trigger `index`; its kind's code
+    /// then sets the target from every active trigger of that kind on it.
+    fn apply_trigger(&mut self, index: usize, active: bool, start: bool) {
+        self.trigger_active[index] = active;
         let target = self.trigger_targets[index];
         let trigger = &self.scenario.triggers[index];
         let kind = trigger.kind();

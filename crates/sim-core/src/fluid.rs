@@ -42,7 +42,8 @@ pub struct Fluid {
     pub m: u32,
     /// 1 / the mean backoff before a retry.
     pub beta: f64,
-    /// Load spikes and latency triggers: (start, end, load factor, service-time factor).
+    /// Load spikes (a staircase: one per step) and latency triggers: (start, end, load
+    /// factor, service-time factor).
     pub triggers: Vec<(f64, f64, f64, f64)>,
     pub duration_s: f64,
 }
@@ -115,6 +116,12 @@ impl Fluid {
         let (m, tau, beta) = match retry {
             None => (1, client.timeout_s.unwrap_or(f64::INFINITY), f64::INFINITY),
             Some(r) => {
+                if r.hedge_after_s.is_some() {
+                    return Err(format!(
+                        "the fluid model covers sequential retries, not hedging; \"{}\" hedges",
+                        r.id
+                    ));
+                }
                 if r.budget.is_some() || r.respect_deadline {
                     return Err(format!(
                         "the fluid model covers retries without a budget or deadline; \"{}\" has one",
@@ -132,6 +139,13 @@ impl Fluid {
         for trigger in &scenario.triggers {
             match trigger {
                 Trigger::LoadSpike(t) => triggers.push((t.at_s, t.at_s + t.for_s, t.factor, 1.0)),
+                // A staircase is a spike per step.
+                Trigger::LoadSteps(t) => {
+                    for (i, &factor) in t.factors.iter().enumerate() {
+                        let from = t.at_s + t.step_s * i as f64;
+                        triggers.push((from, from + t.step_s, factor, 1.0));
+                    }
+                }
                 Trigger::Latency(t) => triggers.push((t.at_s, t.at_s + t.for_s, 1.0, t.factor)),
                 Trigger::Outage(_)
                 | Trigger::Capacity(_)
@@ -139,7 +153,8 @@ impl Fluid {
                 | Trigger::Partition(_)
                 | Trigger::CacheFlush(_) => {
                     return Err(
-                        "the fluid model covers load spikes and latency triggers only".into(),
+                        "the fluid model covers load spikes, load steps and latency triggers only"
+                            .into(),
                     )
                 }
             }

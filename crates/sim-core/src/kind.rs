@@ -205,7 +205,7 @@ macro_rules! block_kinds {
 
 block_kinds! {
     Client "client" => client::ClientSpec / Client,
-    Retry "retry" => retry::RetrySpec / Retry,
+    Retry "retry" => retry::RetrySpec / RetryNode,
     Cache "cache" => cache::CacheSpec / Cache,
     Balancer "balancer" => balancer::BalancerSpec / Balancer,
     Breaker "breaker" => breaker::BreakerSpec / Breaker,
@@ -247,6 +247,7 @@ impl fmt::Display for BlockKind {
 #[serde(rename_all = "snake_case")]
 pub enum TriggerKind {
     LoadSpike,
+    LoadSteps,
     Latency,
     Outage,
     Capacity,
@@ -257,8 +258,9 @@ pub enum TriggerKind {
 
 impl TriggerKind {
     /// Every kind, in menu order.
-    pub const ALL: [TriggerKind; 7] = [
+    pub const ALL: [TriggerKind; 8] = [
         TriggerKind::LoadSpike,
+        TriggerKind::LoadSteps,
         TriggerKind::Latency,
         TriggerKind::Outage,
         TriggerKind::Capacity,
@@ -271,6 +273,7 @@ impl TriggerKind {
     pub fn as_str(self) -> &'static str {
         match self {
             TriggerKind::LoadSpike => "load_spike",
+            TriggerKind::LoadSteps => "load_steps",
             TriggerKind::Latency => "latency",
             TriggerKind::Outage => "outage",
             TriggerKind::Capacity => "capacity",
@@ -289,7 +292,7 @@ impl TriggerKind {
     pub fn targets(self) -> &'static [BlockKind] {
         use BlockKind::*;
         match self {
-            TriggerKind::LoadSpike => &[Client],
+            TriggerKind::LoadSpike | TriggerKind::LoadSteps => &[Client],
             TriggerKind::Latency
             | TriggerKind::Outage
             | TriggerKind::Capacity
@@ -299,15 +302,19 @@ impl TriggerKind {
         }
     }
 
-    /// Whether it acts at one instant (no `for_s`).
+    /// Whether it acts at one instant (no `for_s`). Not every trigger that lasts has a
+    /// `for_s`: a `load_steps` lasts as long as its steps (see [`Trigger::for_s`]).
+    ///
+    /// [`Trigger::for_s`]: crate::scenario::Trigger::for_s
     pub fn instant(self) -> bool {
         matches!(self, TriggerKind::CacheFlush)
     }
 
-    /// Its parameters (`target`, `at_s`, `for_s` unless instant, then its own).
+    /// Its parameters (`target`, `at_s`, `for_s` when it has one, then its own).
     pub fn params(self) -> &'static [Param] {
         match self {
             TriggerKind::LoadSpike => triggers::load_spike::PARAMS,
+            TriggerKind::LoadSteps => triggers::load_steps::PARAMS,
             TriggerKind::Latency => triggers::latency::PARAMS,
             TriggerKind::Outage => triggers::outage::PARAMS,
             TriggerKind::Capacity => triggers::capacity::PARAMS,
@@ -360,6 +367,9 @@ pub enum ParamValue {
     Target { optional: bool },
     /// A list of block ids.
     Targets,
+    /// A list of 1 to `max_len` finite numbers, each from `min` to `max` (a staircase's
+    /// factors).
+    Numbers { min: f64, max: f64, max_len: usize },
     /// An optional object of sub-parameters (`budget`, `slowdown`); `start` is the JSON it
     /// starts as when an editor switches it on.
     Group { start: &'static str },
@@ -444,7 +454,7 @@ impl Param {
             | ParamValue::Flag { .. }
             | ParamValue::Group { .. }
             | ParamValue::Text => true,
-            ParamValue::Targets => false,
+            ParamValue::Targets | ParamValue::Numbers { .. } => false,
         }
     }
 
@@ -464,6 +474,7 @@ impl Param {
             ParamValue::Flag { absent } => absent.to_string(),
             ParamValue::Target { .. }
             | ParamValue::Targets
+            | ParamValue::Numbers { .. }
             | ParamValue::Group { .. }
             | ParamValue::Text => String::new(),
         }
@@ -759,6 +770,7 @@ mod tests {
                         assert!(refused(&with(kind, param, value), field), "{kind}.{field}");
                     }
                     ParamValue::Text => panic!("{kind}.{field}: blocks have no free text"),
+                    ParamValue::Numbers { .. } => panic!("{kind}.{field}: blocks have no lists"),
                 }
             }
             // And nothing else: a field the schema does not list is refused.
@@ -778,28 +790,51 @@ mod tests {
             trigger["kind"] = kind.as_str().into();
             trigger["target"] = "x".into();
             trigger["at_s"] = 1.into();
-            if !kind.instant() {
+            if kind.param("for_s").is_some() {
                 trigger["for_s"] = 2.into();
             }
             doc["triggers"] = serde_json::json!([trigger]);
             assert_eq!(problems(&doc), vec![], "{kind}");
+            let refused = |path: &str, value: Value| {
+                let mut bad = doc.clone();
+                bad["triggers"][0][path] = value;
+                problems(&bad).iter().any(|p| p.field == path)
+            };
             for param in kind.params() {
-                let below = match param.value {
-                    ParamValue::Number { min, .. } => Some(min - 1.0),
-                    ParamValue::Whole { .. } => Some(-1.0),
-                    _ => None,
-                };
-                if let Some(below) = below {
-                    let mut bad = doc.clone();
-                    bad["triggers"][0][param.path] = below.into();
-                    assert!(
-                        problems(&bad).iter().any(|p| p.field == param.path),
-                        "{kind}.{}",
-                        param.path
-                    );
+                let path = param.path;
+                match param.value {
+                    ParamValue::Number { min, .. } => {
+                        assert!(refused(path, (min - 1.0).into()), "{kind}.{path}");
+                    }
+                    ParamValue::Whole { .. } => {
+                        assert!(refused(path, (-1.0).into()), "{kind}.{path}");
+                    }
+                    ParamValue::Numbers { min, max, max_len } => {
+                        let list = |v: Vec<f64>| serde_json::json!(v);
+                        assert!(!refused(path, list(vec![min, max])), "{kind}.{path}");
+                        assert!(refused(path, list(vec![])), "{kind}.{path} empty");
+                        assert!(refused(path, list(vec![min, min - 1.0])), "{kind}.{path}");
+                        assert!(refused(path, list(vec![max * 2.0])), "{kind}.{path}");
+                        assert!(
+                            refused(path, list(vec![min; max_len + 1])),
+                            "{kind}.{path} too long"
+                        );
+                        assert!(!refused(path, list(vec![min; max_len])), "{kind}.{path}");
+                    }
+                    _ => {}
                 }
             }
-            assert_eq!(kind.instant(), kind.param("for_s").is_none(), "{kind}");
+            // An instant trigger has no length; one that lasts says how long, with or
+            // without a `for_s` of its own (a staircase lasts its steps).
+            let scenario = crate::Scenario::from_value_ref(&doc).unwrap();
+            assert_eq!(
+                scenario.triggers[0].for_s().is_none(),
+                kind.instant(),
+                "{kind}"
+            );
+            if kind.instant() {
+                assert!(kind.param("for_s").is_none(), "{kind}");
+            }
         }
     }
 

@@ -62,12 +62,16 @@ pub(crate) enum EventKind {
     AttemptTimeout,
     /// A retry's backoff ended: send the next attempt (`a` = slot, `b` = generation).
     RetryFire,
+    /// A hedging retry's hedge delay elapsed for a request (`a` = slot, `b` = generation).
+    HedgeFire,
     /// A cache hit's latency elapsed: answer the oldest pending hit.
     HitDone,
     /// A server finished a service (`a` = slot, `b` = generation).
     ServiceDone,
     /// Trigger `a` starts.
     TriggerStart,
+    /// Trigger `a` changes again before it ends (a staircase's next step).
+    TriggerStep,
     /// Trigger `a` ends.
     TriggerEnd,
     /// The oldest message on link lane `a` arrives (SPEC §8's `link_latency_s`).

@@ -14,7 +14,7 @@ pub use crate::blocks::limiter::{LimiterMode, LimiterSpec};
 pub use crate::blocks::retry::{Backoff, BackoffKind, Budget, Jitter, RetrySpec};
 pub use crate::blocks::server::{Discipline, Dist, OnFull, ServerSpec, Service, Slowdown};
 pub use crate::triggers::{
-    CacheFlush, Capacity, Errors, Latency, LoadSpike, Outage, Partition, Trigger,
+    CacheFlush, Capacity, Errors, Latency, LoadSpike, LoadSteps, Outage, Partition, Trigger,
 };
 
 pub use crate::kind::Block;
@@ -826,8 +826,38 @@ impl<'a> Validator<'a> {
             | ParamValue::Flag { .. }
             | ParamValue::Target { .. }
             | ParamValue::Targets
+            | ParamValue::Numbers { .. }
             | ParamValue::Group { .. }
             | ParamValue::Text => {}
+        }
+    }
+
+    /// Checks a list of numbers against its parameter: 1 to `max_len` entries, each finite and
+    /// within `[min, max]` (the first entry out of range is named by its position, from 1).
+    pub(crate) fn numbers(&mut self, param: &Param, values: &[f64]) {
+        let ParamValue::Numbers { min, max, max_len } = param.value else {
+            return;
+        };
+        let field = param.path;
+        if values.is_empty() {
+            self.problem(field, "needs at least one number");
+        } else if values.len() > max_len {
+            self.problem(
+                field,
+                format!("lists {} numbers; at most {max_len}", values.len()),
+            );
+        } else if let Some((i, value)) = values
+            .iter()
+            .enumerate()
+            .find(|(_, v)| !v.is_finite() || **v < min || **v > max)
+        {
+            self.problem(
+                field,
+                format!(
+                    "entry {} must be a number from {min} to {max} (got {value})",
+                    i + 1
+                ),
+            );
         }
     }
 
@@ -1073,8 +1103,9 @@ impl<'a> Validator<'a> {
             Some(_) => {}
         }
         self.param(&triggers::AT_S, t.at_s());
-        if let Some(for_s) = t.for_s() {
-            self.param(&triggers::FOR_S, for_s);
+        // A kind without a `for_s` of its own (a staircase) checks its length itself.
+        if let (Some(for_s), Some(param)) = (t.for_s(), t.kind().param("for_s")) {
+            self.param(param, for_s);
         }
         t.validate(self);
     }

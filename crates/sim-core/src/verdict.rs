@@ -164,6 +164,7 @@ fn first_and_last(scenario: &Scenario) -> Option<(&Trigger, &Trigger)> {
 fn trigger_noun(trigger: &Trigger) -> &'static str {
     match trigger {
         Trigger::LoadSpike { .. } => "the spike",
+        Trigger::LoadSteps { .. } => "the staircase",
         Trigger::Latency { .. } => "the latency blip",
         Trigger::Outage { .. } => "the outage",
         Trigger::Capacity { .. } => "the capacity loss",

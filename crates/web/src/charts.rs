@@ -642,6 +642,7 @@ fn trigger_words(trigger: &sim_core::scenario::Trigger) -> String {
     use sim_core::scenario::Trigger;
     match trigger {
         Trigger::LoadSpike(t) => format!("spike ×{}", crate::format::num(t.factor)),
+        Trigger::LoadSteps(t) => format!("steps {}", crate::format::factor_span(&t.factors)),
         Trigger::Latency(t) => format!("latency ×{}", crate::format::num(t.factor)),
         Trigger::Outage(_) => "outage".into(),
         Trigger::Capacity(t) => format!("{} workers", t.workers),

@@ -33,6 +33,9 @@ pub enum Input {
     Target { optional: bool },
     /// A list of block ids (a balancer's `to`).
     Targets,
+    /// A list of 1 to `max_len` numbers from `min` to `max` (a staircase's factors), typed
+    /// separated by commas.
+    Numbers { min: f64, max: f64, max_len: usize },
     /// An optional object switched on and off as a whole (`budget`, `slowdown`): when on, it
     /// starts as `default` and its sub-fields appear.
     Group { default: &'static str },
@@ -111,6 +114,17 @@ impl Field {
                     .collect();
                 json!(ids).to_string()
             }
+            Input::Numbers { .. } => {
+                // Each number as its shortest text (`1`, `1.5`): "1, 1.5, 2" is `[1,1.5,2]`.
+                let numbers: Option<Vec<String>> = list_items(typed)
+                    .map(|item| parse_number(item).map(|v| v.to_string()))
+                    .collect();
+                match numbers {
+                    Some(numbers) => format!("[{}]", numbers.join(",")),
+                    // Quoted, so the validator reports text where a list belongs.
+                    None => json!(typed).to_string(),
+                }
+            }
             Input::Group { default } => {
                 if typed == "true" {
                     default.into()
@@ -135,6 +149,9 @@ impl Field {
                 min, max, optional, ..
             } => (min, max, false, optional),
             Input::Integer { min, max, optional } => (min, max, true, optional),
+            Input::Numbers { min, max, max_len } => {
+                return self.check_numbers(typed, min, max, max_len)
+            }
             Input::Text => return Ok(()),
             _ => return Ok(()),
         };
@@ -181,6 +198,46 @@ impl Field {
         }
         Ok(())
     }
+}
+
+impl Field {
+    /// [`Field::check`] for a list of numbers: at least one, at most `max_len`, each a number
+    /// from `min` to `max`.
+    fn check_numbers(&self, typed: &str, min: f64, max: f64, max_len: usize) -> Result<(), String> {
+        let label = self.label;
+        let range = format!("from {} to {}", format::num(min), format::num(max));
+        let items: Vec<&str> = list_items(typed).collect();
+        if items.is_empty() {
+            return Err(format!(
+                "{label} needs at least one number ({range}), separated by commas"
+            ));
+        }
+        if items.len() > max_len {
+            return Err(format!(
+                "{label} takes at most {} numbers — you typed {}",
+                format::int(max_len as u64),
+                format::int(items.len() as u64)
+            ));
+        }
+        for item in items {
+            match parse_number(item) {
+                Some(v) if (min..=max).contains(&v) => {}
+                _ => {
+                    return Err(format!(
+                        "{label} must be numbers {range}, separated by commas — you typed {item}"
+                    ))
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The items of a typed list: separated by commas, semicolons or spaces, blanks skipped.
+fn list_items(typed: &str) -> impl Iterator<Item = &str> {
+    typed
+        .split(|c: char| c == ',' || c == ';' || c.is_whitespace())
+        .filter(|item| !item.is_empty())
 }
 
 /// A validator problem in plain words for the page: the block or trigger by what it is, the
@@ -455,6 +512,13 @@ const RETRY: &[Label] = &[
         "Give up on one try after this long. Empty: wait for the reply.",
     ),
     label(
+        "hedge_after_s",
+        "Hedge after",
+        "s",
+        0.01,
+        "Send the next try beside one that has had no reply for this long; the first success wins. Empty: no hedging.",
+    ),
+    label(
         "backoff.kind",
         "Backoff",
         "",
@@ -722,6 +786,23 @@ const LOAD_SPIKE: &[Label] = &[label(
     "The client's rate is multiplied by this.",
 )];
 
+const LOAD_STEPS: &[Label] = &[
+    label(
+        "step_s",
+        "Step length",
+        "s",
+        1.0,
+        "How long each step lasts.",
+    ),
+    label(
+        "factors",
+        "Factors",
+        "×",
+        0.1,
+        "The client's rate is multiplied by each in turn, one per step, separated by commas; undone after the last.",
+    ),
+];
+
 const LATENCY: &[Label] = &[label(
     "factor",
     "Factor",
@@ -845,6 +926,7 @@ pub fn kind_colour(kind: &str) -> &'static str {
 pub fn trigger_labels(kind: TriggerKind) -> &'static [Label] {
     match kind {
         TriggerKind::LoadSpike => LOAD_SPIKE,
+        TriggerKind::LoadSteps => LOAD_STEPS,
         TriggerKind::Latency => LATENCY,
         TriggerKind::Outage => OUTAGE,
         TriggerKind::Capacity => CAPACITY,
@@ -875,6 +957,7 @@ fn input(param: &Param, step: f64) -> Input {
         ParamValue::Flag { .. } => Input::Flag,
         ParamValue::Target { optional } => Input::Target { optional },
         ParamValue::Targets => Input::Targets,
+        ParamValue::Numbers { min, max, max_len } => Input::Numbers { min, max, max_len },
         ParamValue::Group { start } => Input::Group { default: start },
         ParamValue::Text => Input::Text,
     }
@@ -981,14 +1064,46 @@ pub fn new_trigger(kind: &str, target: &str, at_s: f64, for_s: f64) -> Option<Va
     let at_s = (at_s * 10.0).round() / 10.0;
     let for_s = (for_s * 10.0).round() / 10.0;
     let mut trigger = json!({"kind": kind.as_str(), "target": target, "at_s": at_s});
-    if !kind.instant() {
+    if kind.param("for_s").is_some() {
         trigger["for_s"] = json!(for_s);
     }
     let own: Value = serde_json::from_str(kind.template()).ok()?;
     for (key, value) in own.as_object()? {
         trigger[key] = value.clone();
     }
+    // A staircase has no `for_s`: it lasts as long as asked through its steps' length.
+    if trigger.get("step_s").is_some() {
+        set_trigger_length(&mut trigger, for_s);
+    }
     Some(trigger)
+}
+
+/// How long a trigger lasts, as its document says: its `for_s`, or a staircase's `step_s` ×
+/// its number of steps; `None` for an instant trigger (or one that does not say).
+pub fn trigger_length_s(trigger: &Value) -> Option<f64> {
+    if let Some(for_s) = trigger.get("for_s") {
+        return for_s.as_f64();
+    }
+    let step_s = trigger.get("step_s")?.as_f64()?;
+    let steps = trigger.get("factors")?.as_array()?.len();
+    Some(step_s * steps as f64)
+}
+
+/// Makes a trigger last `length_s` (at least 0.1 s; to a tenth of a second): its `for_s`,
+/// or a staircase's `step_s` (its length over its steps, to a tenth, at least 0.1 s). An
+/// instant trigger is left as it is.
+pub fn set_trigger_length(trigger: &mut Value, length_s: f64) {
+    let tenth = |x: f64| ((x * 10.0).round() / 10.0).max(0.1);
+    if trigger.get("for_s").is_some() {
+        trigger["for_s"] = json!(tenth(length_s.max(0.1)));
+    } else if trigger.get("step_s").is_some() {
+        let steps = trigger
+            .get("factors")
+            .and_then(Value::as_array)
+            .map_or(1, Vec::len)
+            .max(1);
+        trigger["step_s"] = json!(tenth(length_s / steps as f64));
+    }
 }
 
 /// A soft range for a slider beside the number input, for the fields people sweep by hand.
@@ -999,7 +1114,7 @@ pub fn slider_range(kind: &str, path: &str, duration_s: f64) -> Option<(f64, f64
     Some(match path {
         "rate" if kind == "client" => (0.0, 500.0, 1.0),
         "users" => (1.0, 1000.0, 1.0),
-        "think_s" | "timeout_s" | "attempt_timeout_s" => (0.05, 10.0, 0.05),
+        "think_s" | "timeout_s" | "attempt_timeout_s" | "hedge_after_s" => (0.05, 10.0, 0.05),
         "max_attempts" => (1.0, 10.0, 1.0),
         "workers" => (1.0, 100.0, 1.0),
         "service.mean_s" => (0.001, 1.0, 0.001),
@@ -1142,6 +1257,120 @@ mod tests {
         assert_eq!(timeout.raw_value(" 2.5 "), "2.5");
         let to = field_of("balancer", "to");
         assert_eq!(to.raw_value("a, b,"), r#"["a","b"]"#);
+    }
+
+    fn trigger_field(kind: &str, path: &str) -> Field {
+        trigger_fields(kind)
+            .into_iter()
+            .find(|f| f.path == path)
+            .unwrap_or_else(|| panic!("{kind}.{path}"))
+    }
+
+    #[test]
+    fn a_list_of_numbers_is_typed_separated_by_commas() {
+        let factors = trigger_field("load_steps", "factors");
+        assert!(matches!(
+            factors.input,
+            Input::Numbers { max_len: 1000, .. }
+        ));
+        assert_eq!(factors.raw_value("1, 1.5, 2"), "[1,1.5,2]");
+        assert_eq!(factors.raw_value(" 1;2  3, "), "[1,2,3]");
+        assert_eq!(factors.raw_value("0.1, 1e3"), "[0.1,1000]");
+        assert_eq!(
+            factors.raw_value("1, lots"),
+            "\"1, lots\"",
+            "text reaches the validator as text"
+        );
+        assert_eq!(factors.check("1, 1.1, 1.2"), Ok(()));
+        assert_eq!(factors.check("0"), Ok(()));
+        assert_eq!(
+            factors.check(""),
+            Err(
+                "Factors needs at least one number (from 0 to 1,000,000), separated by commas"
+                    .into()
+            )
+        );
+        assert_eq!(
+            factors.check("1, -1"),
+            Err(
+                "Factors must be numbers from 0 to 1,000,000, separated by commas — you typed -1"
+                    .into()
+            )
+        );
+        assert!(factors
+            .check("1, two")
+            .unwrap_err()
+            .contains("you typed two"));
+        let long = vec!["1"; 1001].join(",");
+        assert_eq!(
+            factors.check(&long),
+            Err("Factors takes at most 1,000 numbers — you typed 1,001".into())
+        );
+        // What the inspector shows is what it reads back.
+        let steps = new_trigger("load_steps", "users", 10.0, 30.0).unwrap();
+        assert_eq!(factors.text(&steps), "1.2, 1.4, 1.2");
+        assert_eq!(factors.raw_value(&factors.text(&steps)), "[1.2,1.4,1.2]");
+    }
+
+    /// Every field of every trigger kind, set to what it shows, keeps the scenario valid.
+    #[test]
+    fn every_trigger_field_round_trips_through_set_path() {
+        for kind in trigger_kinds() {
+            let target = match trigger_targets(kind)[0] {
+                "client" => "users",
+                "cache" => "cache",
+                _ => "api",
+            };
+            let trigger = new_trigger(kind, target, 10.0, 6.0).unwrap();
+            let doc = json!({"version": 1, "duration_s": 60, "blocks": [
+                {"id": "users", "kind": "client", "rate": 5, "to": "cache"},
+                {"id": "cache", "kind": "cache", "capacity": 5, "to": "api"},
+                {"id": "api", "kind": "server", "workers": 1, "service": {"mean_s": 0.1}},
+            ], "triggers": [trigger.clone()]});
+            for field in trigger_fields(kind) {
+                let raw = field.raw_value(&field.text(&trigger));
+                let mut edited = doc.clone();
+                set_path(&mut edited, &format!("triggers.0.{}", field.path), &raw).unwrap();
+                Scenario::from_value(edited)
+                    .unwrap_or_else(|e| panic!("{kind}.{} = {raw}: {e}", field.path));
+            }
+        }
+    }
+
+    #[test]
+    fn a_staircase_lasts_its_steps_and_is_resized_through_them() {
+        let mut steps = new_trigger("load_steps", "users", 10.0, 30.0).unwrap();
+        assert!(steps.get("for_s").is_none(), "a staircase has no for_s");
+        assert_eq!(steps["step_s"], json!(10.0), "30 s over 3 steps");
+        assert_eq!(trigger_length_s(&steps), Some(30.0));
+        set_trigger_length(&mut steps, 45.0);
+        assert_eq!(steps["step_s"], json!(15.0));
+        set_trigger_length(&mut steps, 0.0);
+        assert_eq!(
+            steps["step_s"],
+            json!(0.1),
+            "never shorter than a tenth per step"
+        );
+        let mut spike = new_trigger("load_spike", "users", 10.0, 30.0).unwrap();
+        assert_eq!(trigger_length_s(&spike), Some(30.0));
+        set_trigger_length(&mut spike, 12.34);
+        assert_eq!(spike["for_s"], json!(12.3));
+        let mut flush = new_trigger("cache_flush", "cache", 10.0, 30.0).unwrap();
+        assert_eq!(trigger_length_s(&flush), None);
+        set_trigger_length(&mut flush, 5.0);
+        assert!(flush.get("for_s").is_none() && flush.get("step_s").is_none());
+    }
+
+    #[test]
+    fn a_retry_block_hedges_only_when_asked() {
+        let hedge = field_of("retry", "hedge_after_s");
+        assert!(matches!(hedge.input, Input::Number { optional: true, .. }));
+        assert_eq!(
+            hedge.text(&json!({"kind": "retry"})),
+            "",
+            "empty: no hedging"
+        );
+        assert_eq!(hedge.raw_value(""), "null");
     }
 
     #[test]

@@ -57,6 +57,20 @@ pub fn with_unit(v: f64, unit: &str) -> String {
     }
 }
 
+/// The factors of a staircase as a span, lowest to highest: `×1–1.3` (one number, `×1.2`,
+/// when they are all equal; empty for none).
+pub fn factor_span(factors: &[f64]) -> String {
+    let low = factors.iter().copied().fold(f64::INFINITY, f64::min);
+    let high = factors.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    if factors.is_empty() {
+        String::new()
+    } else if num(low) == num(high) {
+        format!("×{}", num(low))
+    } else {
+        format!("×{}–{}", num(low), num(high))
+    }
+}
+
 /// A duration in seconds as people say it: `350 ms`, `12.5 s`, `4 min 10 s`.
 pub fn seconds(s: f64) -> String {
     if !s.is_finite() {
@@ -166,6 +180,14 @@ mod tests {
         assert_eq!(num(f64::NAN), "—");
         assert_eq!(int(222_628), "222,628");
         assert_eq!(int(7), "7");
+    }
+
+    #[test]
+    fn a_staircase_reads_as_the_span_of_its_factors() {
+        assert_eq!(factor_span(&[1.0, 1.1, 1.3, 1.2, 1.0]), "×1–1.3");
+        assert_eq!(factor_span(&[1.2, 1.2]), "×1.2");
+        assert_eq!(factor_span(&[2.0, 0.0]), "×0–2");
+        assert_eq!(factor_span(&[]), "");
     }
 
     #[test]

@@ -629,7 +629,7 @@ impl AppState {
             Action::SetTriggerKind { index, kind } => {
                 if let Some(old) = next.triggers().get(index).cloned() {
                     let at_s = old.get("at_s").and_then(Value::as_f64).unwrap_or(0.0);
-                    let for_s = old.get("for_s").and_then(Value::as_f64).unwrap_or(10.0);
+                    let for_s = fields::trigger_length_s(&old).unwrap_or(10.0);
                     let wanted = fields::trigger_targets(&kind);
                     let old_target = old.get("target").and_then(Value::as_str).unwrap_or("");
                     let target = if next
@@ -653,9 +653,8 @@ impl AppState {
                 if let Some(t) = next.doc.get_mut("triggers").and_then(|t| t.get_mut(index)) {
                     t["at_s"] = json!(round_tenth(at_s.max(0.0)));
                     if let Some(for_s) = for_s {
-                        if t.get("for_s").is_some() {
-                            t["for_s"] = json!(round_tenth(for_s.max(0.1)));
-                        }
+                        // `for_s`, or a staircase's step length.
+                        fields::set_trigger_length(t, for_s);
                     }
                     next.changed();
                 }
@@ -1504,6 +1503,32 @@ mod tests {
             next.block("api").unwrap()["ui"],
             json!({"x": 500.0, "y": 300.0})
         );
+    }
+
+    #[test]
+    fn a_staircase_is_added_resized_through_its_steps_and_changed_to_a_spike() {
+        let mut state = AppState::default();
+        state = state.reduce(Action::AddTrigger("load_steps".into()));
+        assert!(state.problems.is_empty(), "{:?}", state.problems);
+        let added = state.triggers()[1].clone();
+        assert_eq!(added["target"], "users");
+        assert!(added.get("for_s").is_none());
+        // Dragging its right edge stretches its steps.
+        state = state.reduce(Action::MoveTrigger {
+            index: 1,
+            at_s: 100.0,
+            for_s: Some(60.0),
+        });
+        assert_eq!(state.triggers()[1]["step_s"], json!(20.0));
+        assert!(state.triggers()[1].get("for_s").is_none());
+        assert!(state.problems.is_empty(), "{:?}", state.problems);
+        // Another kind in its place lasts as long as it did.
+        state = state.reduce(Action::SetTriggerKind {
+            index: 1,
+            kind: "load_spike".into(),
+        });
+        assert_eq!(state.triggers()[1]["for_s"], json!(60.0));
+        assert!(state.problems.is_empty(), "{:?}", state.problems);
     }
 
     #[test]

@@ -187,6 +187,15 @@ impl ClientSpec {
     }
 }
 
+/// The kinds of trigger that change a client's load; each keeps its own factor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Load {
+    /// `load_spike`.
+    Spike,
+    /// `load_steps`.
+    Steps,
+}
+
 /// Marks keys of clients without `keys`: every request then has a key of its own.
 const UNIQUE_KEY_BIT: u64 = 1 << 63;
 /// Unique keys carry the client's index above this bit.
@@ -208,8 +217,12 @@ pub(crate) struct Client {
     uniform: bool,
     users: u32,
     think_s: f64,
-    /// Product of the active load spikes.
+    /// The load factor: `spike_factor × steps_factor`.
     rate_factor: f64,
+    /// Product of the active load spikes.
+    spike_factor: f64,
+    /// Product of the active staircases' current steps.
+    steps_factor: f64,
     timeout: Option<(Time, LaneId)>,
     zipf: Option<Zipf>,
     next_unique_key: u64,
@@ -243,6 +256,8 @@ impl Client {
             users: spec.users.unwrap_or(0),
             think_s: spec.think_s.unwrap_or(DEFAULT_THINK_S),
             rate_factor: 1.0,
+            spike_factor: 1.0,
+            steps_factor: 1.0,
             timeout: spec.timeout_s.zip(lane).map(|(t, lane)| (to_time(t), lane)),
             zipf: spec
                 .keys
@@ -308,10 +323,18 @@ impl Client {
         );
     }
 
-    /// A load spike started or ended: the rate (or, closed loop, the think rate) changes now.
-    pub(crate) fn set_rate_factor(&mut self, factor: f64, ctx: &mut Ctx) {
+    /// A load trigger started, stepped or ended: `factor` is now the product of the active
+    /// triggers of that kind, and the rate (or, closed loop, the think rate) changes now to
+    /// the base one × the product of both kinds' factors.
+    pub(crate) fn set_load_factor(&mut self, load: Load, factor: f64, ctx: &mut Ctx) {
         let old_rate = self.rate();
-        self.rate_factor = factor;
+        match load {
+            Load::Spike => self.spike_factor = factor,
+            Load::Steps => self.steps_factor = factor,
+        }
+        // Without a staircase this is the spikes' product exactly (× 1.0 changes no bit).
+        self.rate_factor = self.spike_factor * self.steps_factor;
+        let factor = self.rate_factor;
         if self.closed {
             // Thinking users keep their draw; the next think uses the new factor. Users idled
             // by a factor of 0 start thinking again now.

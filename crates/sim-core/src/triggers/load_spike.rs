@@ -1,6 +1,7 @@
 //! `load_spike`: the client's rate (closed loop: its users' pace) × `factor` while it lasts.
 
 use super::{Change, Trigger, AT_S, FOR_S, TARGET};
+use crate::blocks::client::Load;
 use crate::engine::Node;
 use crate::kind::{Absent, Param};
 use crate::scenario::{limits, Validator};
@@ -25,7 +26,7 @@ impl LoadSpike {
     }
 }
 
-/// Overlapping spikes multiply.
+/// Overlapping spikes multiply (and the client multiplies their product with its staircases').
 pub(crate) fn apply(change: Change) {
     let factor = change
         .active
@@ -36,6 +37,6 @@ pub(crate) fn apply(change: Change) {
         })
         .product();
     if let Node::Client(c) = change.node {
-        c.set_rate_factor(factor, change.ctx);
+        c.set_load_factor(Load::Spike, factor, change.ctx);
     }
 }

@@ -4,13 +4,20 @@
 //! target when it starts or ends.
 //!
 //! Overlapping triggers of one kind on one target combine: factors multiply, settings take
-//! the one that started last (among equal starts, the later in the list).
+//! the one that started last (among equal starts, the later in the list). The two load
+//! triggers (`load_spike`, `load_steps`) also multiply with each other: the client keeps one
+//! factor per kind and runs at their product.
+//!
+//! A trigger may change again between its start and its end (a staircase's steps): it names
+//! those times ([`Trigger::changes`]), the engine schedules them with its start and end, and
+//! its kind's `apply` runs again at each.
 
 pub(crate) mod cache_flush;
 pub(crate) mod capacity;
 pub(crate) mod errors;
 pub(crate) mod latency;
 pub(crate) mod load_spike;
+pub(crate) mod load_steps;
 pub(crate) mod outage;
 pub(crate) mod partition;
 
@@ -19,12 +26,14 @@ pub use capacity::Capacity;
 pub use errors::Errors;
 pub use latency::Latency;
 pub use load_spike::LoadSpike;
+pub use load_steps::LoadSteps;
 pub use outage::Outage;
 pub use partition::Partition;
 
 use crate::ctx::Ctx;
 use crate::engine::Node;
 use crate::kind::{Absent, Param, ParamValue, TriggerKind};
+use crate::queue::Time;
 use crate::scenario::{limits, Validator};
 use serde::{Deserialize, Serialize};
 
@@ -33,6 +42,7 @@ use serde::{Deserialize, Serialize};
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Trigger {
     LoadSpike(LoadSpike),
+    LoadSteps(LoadSteps),
     Latency(Latency),
     Outage(Outage),
     Capacity(Capacity),
@@ -54,7 +64,8 @@ pub(crate) struct Change<'a> {
     /// The triggers of this kind active on the target now, in list order (the one that
     /// started or ended included if it started).
     pub active: &'a [&'a Trigger],
-    /// Whether this change is a start (an instant trigger acts only then).
+    /// Whether this change is a start (an instant trigger acts only then); false at its end
+    /// and at its intermediate changes (a staircase's steps).
     pub start: bool,
     /// The target's index.
     pub target: u32,
@@ -76,6 +87,7 @@ macro_rules! each {
     ($self:expr, $t:ident => $body:expr) => {
         match $self {
             Trigger::LoadSpike($t) => $body,
+            Trigger::LoadSteps($t) => $body,
             Trigger::Latency($t) => $body,
             Trigger::Outage($t) => $body,
             Trigger::Capacity($t) => $body,
@@ -90,6 +102,7 @@ impl Trigger {
     pub fn kind(&self) -> TriggerKind {
         match self {
             Trigger::LoadSpike(_) => TriggerKind::LoadSpike,
+            Trigger::LoadSteps(_) => TriggerKind::LoadSteps,
             Trigger::Latency(_) => TriggerKind::Latency,
             Trigger::Outage(_) => TriggerKind::Outage,
             Trigger::Capacity(_) => TriggerKind::Capacity,
@@ -109,11 +122,12 @@ impl Trigger {
         each!(self, t => t.at_s)
     }
 
-    /// How long it lasts; `None` for instant triggers.
+    /// How long it lasts; `None` for instant triggers. A staircase lasts all its steps.
     pub fn for_s(&self) -> Option<f64> {
         match self {
             Trigger::CacheFlush(_) => None,
             Trigger::LoadSpike(t) => Some(t.for_s),
+            Trigger::LoadSteps(t) => Some(t.length_s()),
             Trigger::Latency(t) => Some(t.for_s),
             Trigger::Outage(t) => Some(t.for_s),
             Trigger::Capacity(t) => Some(t.for_s),
@@ -127,10 +141,30 @@ impl Trigger {
         self.at_s() + self.for_s().unwrap_or(0.0)
     }
 
-    /// The checks of its own fields (the target, `at_s` and `for_s` are checked for all).
+    /// The times after its start and before its end at which its effect changes again, as
+    /// engine times, in order: a staircase's step boundaries; none for other kinds.
+    pub(crate) fn changes(&self) -> impl Iterator<Item = Time> + '_ {
+        let staircase = match self {
+            Trigger::LoadSteps(t) => Some(t),
+            Trigger::LoadSpike(_)
+            | Trigger::Latency(_)
+            | Trigger::Outage(_)
+            | Trigger::Capacity(_)
+            | Trigger::Errors(_)
+            | Trigger::Partition(_)
+            | Trigger::CacheFlush(_) => None,
+        };
+        staircase
+            .into_iter()
+            .flat_map(|t| (1..t.factors.len()).map(move |i| t.boundary(i)))
+    }
+
+    /// The checks of its own fields (the target, `at_s` and `for_s` are checked for all
+    /// that have them).
     pub(crate) fn validate(&self, v: &mut Validator) {
         match self {
             Trigger::LoadSpike(t) => t.validate(v),
+            Trigger::LoadSteps(t) => t.validate(v),
             Trigger::Latency(t) => t.validate(v),
             Trigger::Capacity(t) => t.validate(v),
             Trigger::Errors(t) => t.validate(v),
@@ -142,6 +176,7 @@ impl Trigger {
     pub(crate) fn apply(&self, change: Change) {
         match self {
             Trigger::LoadSpike(_) => load_spike::apply(change),
+            Trigger::LoadSteps(_) => load_steps::apply(change),
             Trigger::Latency(_) => latency::apply(change),
             Trigger::Outage(_) => outage::apply(change),
             Trigger::Capacity(_) => capacity::apply(change),
@@ -154,10 +189,11 @@ impl Trigger {
 
 impl TriggerKind {
     /// A new trigger of this kind as an editor adds it: its own fields with sensible values
-    /// (JSON without `kind`, `target`, `at_s` and `for_s`).
+    /// (JSON without `kind`, `target`, `at_s` and `for_s`; a staircase's `step_s` is its own).
     pub fn template(self) -> &'static str {
         match self {
             TriggerKind::LoadSpike => load_spike::TEMPLATE,
+            TriggerKind::LoadSteps => load_steps::TEMPLATE,
             TriggerKind::Latency => latency::TEMPLATE,
             TriggerKind::Outage => outage::TEMPLATE,
             TriggerKind::Capacity => capacity::TEMPLATE,

@@ -94,3 +94,33 @@ fn the_simulation_traces_the_models_state_variables() {
     sim.run();
     assert!(sim.fluid_trace().iter().all(|&(_, r)| r == 0.0));
 }
+
+/// A staircase is covered as one spike per step: the same model, the same trajectory as the
+/// spikes written out; hedging is not covered, and says so.
+#[test]
+fn a_staircase_is_piecewise_spikes_and_hedging_is_not_covered() {
+    let with_triggers = |triggers: &str| {
+        let mut doc: Value =
+            serde_json::from_str(presets::find("retry-storm").unwrap().json).unwrap();
+        doc["triggers"] = serde_json::from_str(triggers).unwrap();
+        sim_core::Scenario::from_value(doc).unwrap()
+    };
+    let steps = with_triggers(
+        r#"[{"kind": "load_steps", "target": "users", "at_s": 60, "step_s": 5, "factors": [1.5, 2, 1.2]}]"#,
+    );
+    let spikes = with_triggers(
+        r#"[{"kind": "load_spike", "target": "users", "at_s": 60, "for_s": 5, "factor": 1.5},
+            {"kind": "load_spike", "target": "users", "at_s": 65, "for_s": 5, "factor": 2},
+            {"kind": "load_spike", "target": "users", "at_s": 70, "for_s": 5, "factor": 1.2}]"#,
+    );
+    let (a, b) = (Fluid::of(&steps).unwrap(), Fluid::of(&spikes).unwrap());
+    assert_eq!(a, b);
+    assert_eq!(a.trajectory(1.0), b.trajectory(1.0));
+    assert_eq!(a.verdict(), b.verdict());
+
+    let mut doc: Value = serde_json::from_str(presets::find("retry-storm").unwrap().json).unwrap();
+    sim_core::set_path(&mut doc, "retries.hedge_after_s", "0.5").unwrap();
+    let hedging = sim_core::Scenario::from_value(doc).unwrap();
+    let refusal = Fluid::of(&hedging).unwrap_err();
+    assert!(refusal.contains("hedg"), "{refusal}");
+}

@@ -201,3 +201,66 @@ fn the_promised_verdict_is_kept_through_files_and_links() {
         "an unknown verdict is refused naming the field"
     );
 }
+
+#[test]
+fn hedging_cuts_the_tail_at_low_load_and_tips_the_system_at_twice_the_load() {
+    let p99 = |run: &crate::Run| run.sim.summary().latency_p99_s.unwrap();
+    let hedged = check("hedging-cuts-the-tail", &[]);
+    let plain = check("hedging-cuts-the-tail", &[("hedger.max_attempts", "1")]);
+    assert!(
+        p99(&hedged) < 0.25 && p99(&plain) > 0.4,
+        "p99 {} hedged, {} without",
+        p99(&hedged),
+        p99(&plain)
+    );
+    let share = hedged.mean("hedger.hedges", 10.0, 60.0) / hedged.mean("offered", 10.0, 60.0);
+    assert!((0.04..0.1).contains(&share), "{share} of requests hedge");
+    // At twice the load the spike leaves every request hedging: two attempts each.
+    let tipped = check("hedging-tips-over", &[]);
+    let amplification =
+        tipped.mean("attempts", 250.0, 300.0) / tipped.mean("offered", 250.0, 300.0);
+    assert!((1.95..2.05).contains(&amplification), "{amplification}");
+    let unhedged = check("hedging-tips-over", &[("hedger.max_attempts", "1")]);
+    assert_eq!(
+        unhedged.report.verdict,
+        Verdict::Recovered,
+        "{}",
+        unhedged.report.explanation
+    );
+}
+
+#[test]
+fn the_staircase_is_served_on_the_way_up_and_not_at_the_same_loads_on_the_way_down() {
+    let run = check("load-staircase-hysteresis", &[]);
+    // Steps of 30 s from 40 s: 80, 88, 96, 104, 96, 88, 80 requests/s.
+    let step = |k: f64| {
+        let from = 40.0 + 30.0 * k;
+        (
+            run.mean("goodput", from, from + 30.0),
+            run.mean("offered", from, from + 30.0),
+        )
+    };
+    for (up, down) in [(0.0, 6.0), (1.0, 5.0), (2.0, 4.0)] {
+        let ((good_up, offered_up), (good_down, offered_down)) = (step(up), step(down));
+        assert!((offered_up / offered_down - 1.0).abs() < 0.1);
+        assert!(
+            good_up > 0.9 * offered_up,
+            "step {up}: {good_up} of {offered_up}"
+        );
+        assert!(good_down < 0.1 * offered_down, "step {down}: {good_down}");
+    }
+}
+
+#[test]
+fn the_adaptive_limiter_learns_a_limit_and_keeps_the_queue_short_through_the_spike() {
+    let run = check("retry-storm-adaptive-limiter", &[]);
+    let limit = run.mean("gate.limit", 30.0, 60.0);
+    assert!((12.0..30.0).contains(&limit), "learnt limit {limit}");
+    let queue = run.column("api.queue")[60..72]
+        .iter()
+        .copied()
+        .fold(0.0, f64::max);
+    assert!(queue < 40.0, "longest queue in the spike: {queue}");
+    assert!(run.mean("gate.rejected", 60.0, 70.0) > 100.0);
+    assert!(run.mean("goodput", 60.0, 70.0) > 80.0);
+}

@@ -53,6 +53,8 @@ prop_compose! {
         cap in 0.5..3.0f64,
         budget in proptest::option::of((0.0..1.0f64, 1.0..50.0f64)),
         respect in any::<bool>(),
+        // Hedging, with delays below, near and beyond the attempt timeout.
+        hedge in proptest::option::of(prop_oneof![0.001..0.3f64, 0.3..3.0f64]),
     ) -> Value {
         let mut r = json!({"kind": "retry", "max_attempts": attempts,
             "backoff": {"kind": (["none", "constant", "exponential"][kind]), "base_s": base, "cap_s": cap,
@@ -60,6 +62,7 @@ prop_compose! {
             "respect_deadline": respect});
         if let Some(t) = attempt_timeout { r["attempt_timeout_s"] = json!(t); }
         if let Some((ratio, max)) = budget { r["budget"] = json!({"ratio": ratio, "max_tokens": max}); }
+        if let Some(h) = hedge { r["hedge_after_s"] = json!(h); }
         r
     }
 }
@@ -95,7 +98,7 @@ type RawTrigger = (usize, f64, f64, f64, u32, f64, usize);
 
 fn trigger() -> impl Strategy<Value = RawTrigger> {
     (
-        0usize..7,
+        0usize..8,
         0.0..30.0f64,
         0.1..15.0f64,
         0.0..4.0f64,
@@ -204,6 +207,21 @@ fn assemble(
             }
             5 => {
                 json!({"kind": "partition", "target": callees[pick % callees.len()], "at_s": at, "for_s": length})
+            }
+            6 => {
+                // A staircase of 1 to 8 steps over `length`, factors around `factor`, one of
+                // them 0 when `workers` says so.
+                let steps = 1 + pick % 8;
+                let factors: Vec<f64> = (0..steps)
+                    .map(|i| {
+                        if workers == 0 && i == steps / 2 {
+                            0.0
+                        } else {
+                            factor * (1.0 + i as f64) / steps as f64
+                        }
+                    })
+                    .collect();
+                json!({"kind": "load_steps", "target": "users", "at_s": at, "step_s": length / steps as f64, "factors": factors})
             }
             _ => match caches.first() {
                 Some(cache) => json!({"kind": "cache_flush", "target": cache, "at_s": at}),
@@ -320,7 +338,7 @@ proptest! {
     #[test]
     fn invalid_scenarios_are_refused_without_panic(
         doc in scenario(),
-        mutation in 0usize..9,
+        mutation in 0usize..11,
         pick in 0usize..100,
     ) {
         let mut doc = doc;
@@ -335,6 +353,9 @@ proptest! {
             5 => doc["blocks"][b]["id"] = doc["blocks"][(b + 1) % blocks]["id"].clone(),
             6 => doc["version"] = json!(99),
             7 => doc["blocks"][0]["timeout_s"] = json!("soon"),
+            // A staircase of no steps; a hedge after no time (or on a block that cannot).
+            9 => doc["triggers"] = json!([{"kind": "load_steps", "target": "users", "at_s": 1, "step_s": 1, "factors": []}]),
+            10 => doc["blocks"][b]["hedge_after_s"] = json!(0),
             _ => doc["triggers"] = json!([{"kind": "load_spike", "target": "nobody", "at_s": 1, "for_s": 1, "factor": 2}]),
         }
         // A duplicate id of the same block is no mutation at all when there is one block.

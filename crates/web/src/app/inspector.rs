@@ -109,7 +109,7 @@ fn field_row(
     // Text and number fields show the validator's messages themselves, beside their own.
     let drafted = matches!(
         field.input,
-        Input::Number { .. } | Input::Integer { .. } | Input::Text
+        Input::Number { .. } | Input::Integer { .. } | Input::Numbers { .. } | Input::Text
     );
     let draft_problems: Vec<AttrValue> = if drafted {
         problems
@@ -209,6 +209,17 @@ fn field_row(
                 </fieldset>
             }
         }
+        // A list of numbers is typed as text, separated by commas ("1, 1.1, 1.2").
+        Input::Numbers { .. } => html! {
+            <div class="number-row">
+                <super::draft::DraftInput key={dom_id.clone()} id={dom_id.clone()} value={text.clone()}
+                    on_commit={commit} check={Some(check)} problems={draft_problems.clone()}
+                    data_field={Some(AttrValue::from(field.path))} invalid={invalid}
+                    describedby={Some(AttrValue::from(format!("{dom_id}-help")))}
+                    on_blur={end_gesture.clone()} />
+                if !field.unit.is_empty() { <span class="unit">{ field.unit }</span> }
+            </div>
+        },
         Input::Text => html! {
             <super::draft::DraftInput key={dom_id.clone()} id={dom_id.clone()} value={text.clone()}
                 on_commit={commit} data_field={Some(AttrValue::from(field.path))} invalid={invalid}

@@ -41,6 +41,11 @@ fn describe(trigger: &Value) -> String {
             .get("factor")
             .and_then(Value::as_f64)
             .map(|f| format!(" ×{}", crate::format::num(f))),
+        Some(TriggerKind::LoadSteps) => trigger
+            .get("factors")
+            .and_then(Value::as_array)
+            .map(|f| f.iter().filter_map(Value::as_f64).collect::<Vec<f64>>())
+            .map(|f| format!(" {}", crate::format::factor_span(&f))),
         Some(TriggerKind::Capacity) => trigger
             .get("workers")
             .and_then(Value::as_f64)
@@ -96,10 +101,7 @@ pub fn timeline(props: &TimelineProps) -> Html {
             let triggers = store.0.triggers();
             match *drag {
                 Drag::Move { index, grab_s } => {
-                    let for_s = triggers
-                        .get(index)
-                        .and_then(|tr| tr.get("for_s"))
-                        .and_then(Value::as_f64);
+                    let for_s = triggers.get(index).and_then(fields::trigger_length_s);
                     let at_s = (t - grab_s).clamp(0.0, (duration - for_s.unwrap_or(0.0)).max(0.0));
                     store.dispatch(Action::MoveTrigger {
                         index,
@@ -130,7 +132,7 @@ pub fn timeline(props: &TimelineProps) -> Html {
 
     let bars = state.triggers().iter().enumerate().map(|(index, trigger)| {
         let at_s = trigger.get("at_s").and_then(Value::as_f64).unwrap_or(0.0);
-        let for_s = trigger.get("for_s").and_then(Value::as_f64);
+        let for_s = fields::trigger_length_s(trigger);
         let x = left + at_s.clamp(0.0, duration) * px_per_s;
         let w = for_s.map_or(4.0, |d| (d * px_per_s).max(4.0));
         let selected = state.selection == Selection::Trigger(index);
