@@ -10,6 +10,7 @@
 use crate::blocks::{Build, Call, Outcome, ReplyTo, Token};
 use crate::ctx::{Ctx, Link, MessageKind, Outbox, Waiting, NO_LINK};
 pub(crate) use crate::kind::Node;
+use crate::kind::TriggerKind;
 use crate::metrics::{BucketCounts, Histogram, Row, Totals, GLOBAL_COLUMNS};
 use crate::queue::SCHEDULED_BYTES;
 use crate::queue::{to_seconds, to_time, Event, EventKind, EventQueue, Time};
@@ -178,6 +179,11 @@ pub struct Sim {
     servers: Vec<usize>,
     trigger_targets: Vec<u32>,
     trigger_active: Vec<bool>,
+    /// Per trigger, its group in `trigger_groups`.
+    trigger_group: Vec<u32>,
+    /// The triggers of one kind on one target, in list order: what the kind's `apply`
+    /// combines when one of them starts, steps or ends.
+    trigger_groups: Vec<Vec<u32>>,
     events: u64,
     events_this_instant: u64,
     time_went_back: u64,
@@ -268,6 +274,23 @@ impl Sim {
             .iter()
             .map(|t| index(t.target()))
             .collect();
+        let mut group_of: BTreeMap<(u32, TriggerKind), u32> = BTreeMap::new();
+        let mut trigger_groups: Vec<Vec<u32>> = Vec::new();
+        let trigger_group = scenario
+            .triggers
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                let group = *group_of
+                    .entry((trigger_targets[i], t.kind()))
+                    .or_insert_with(|| {
+                        trigger_groups.push(Vec::new());
+                        (trigger_groups.len() - 1) as u32
+                    });
+                trigger_groups[group as usize].push(i as u32);
+                group
+            })
+            .collect();
 
         let mut sim = Sim {
             scenario: scenario.clone(),
@@ -299,6 +322,8 @@ impl Sim {
             servers,
             trigger_active: vec![false; trigger_targets.len()],
             trigger_targets,
+            trigger_group,
+            trigger_groups,
             events: 0,
             events_this_instant: 0,
             time_went_back: 0,
@@ -710,20 +735,23 @@ impl Sim {
     /// Starts, steps (`active` and not `start`) or ends trigger `index`; its kind's code
     /// then sets the target from every active trigger of that kind on it.
     fn apply_trigger(&mut self, index: usize, active: bool, start: bool) {
+        let step = active && !start;
         self.trigger_active[index] = active;
         let target = self.trigger_targets[index];
         let trigger = &self.scenario.triggers[index];
-        let kind = trigger.kind();
-        let active: Vec<&Trigger> = self
-            .scenario
-            .triggers
+        let peers = &self.trigger_groups[self.trigger_group[index] as usize];
+        let active: Vec<&Trigger> = peers
             .iter()
-            .enumerate()
-            .filter(|&(i, t)| {
-                self.trigger_active[i] && self.trigger_targets[i] == target && t.kind() == kind
-            })
-            .map(|(_, t)| t)
+            .map(|&i| i as usize)
+            .filter(|&i| self.trigger_active[i])
+            .map(|i| &self.scenario.triggers[i])
             .collect();
+        if step {
+            // A staircase's step is work like any event, plus the peers looked at and each
+            // active staircase's current step (a bisection): a thousand staircases of a
+            // thousand steps on one client must stay within the work budget.
+            self.ctx.work += (peers.len() + 2 * active.len()) as u64;
+        }
         trigger.apply(Change {
             active: &active,
             start,

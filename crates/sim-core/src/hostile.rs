@@ -86,3 +86,17 @@ pub fn long_to_list(entries: usize) -> String {
     ];
     scenario(10.0, blocks)
 }
+
+/// `n` staircases of `steps` steps each (0.01 s apiece, every factor 1) on one client: each
+/// step combines every staircase active on the client.
+pub fn staircases(n: usize, steps: usize) -> String {
+    let blocks = vec![
+        json!({"id": "users", "kind": "client", "rate": 1, "to": "api"}),
+        server("api"),
+    ];
+    let mut doc: Value = serde_json::from_str(&scenario(15.0, blocks)).unwrap_or_default();
+    let staircase = json!({"kind": "load_steps", "target": "users", "at_s": 1,
+                           "step_s": 0.01, "factors": vec![1; steps]});
+    doc["triggers"] = json!(vec![staircase; n]);
+    doc.to_string()
+}

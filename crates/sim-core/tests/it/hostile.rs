@@ -149,6 +149,34 @@ fn finding_4_work_not_events_bounds_a_run() {
 }
 
 #[test]
+fn a_thousand_staircases_of_a_thousand_steps_are_counted_as_work() {
+    // A million step events, each combining a thousand active staircases: before their
+    // work was counted, about 80 s natively whatever the work budget.
+    let s = scenario(&hostile::staircases(1000, 1000));
+    let limits = Limits {
+        max_work: 20_000_000,
+        ..Limits::default()
+    };
+    let started = Instant::now();
+    let sim = run(&s, limits);
+    let stopped = sim.stopped().expect("stops at the work budget");
+    assert_eq!(stopped.budget, Budget::Work, "{stopped}");
+    assert!(
+        sim.events() < 20_000_000 / 1000,
+        "each step counts its staircases: {} events",
+        sim.events()
+    );
+    eprintln!(
+        "a thousand staircases: stopped after {:?}",
+        started.elapsed()
+    );
+    // Fewer, shorter staircases run to the end.
+    let s = scenario(&hostile::staircases(10, 100));
+    let sim = run(&s, Limits::default());
+    assert!(sim.stopped().is_none() && sim.finished());
+}
+
+#[test]
 fn finding_5_validation_is_linear_and_stops_at_the_limit() {
     // A balancer listing one block 10⁶ times: before, validation did not finish in 60 s.
     let text = hostile::long_to_list(1_000_000);
