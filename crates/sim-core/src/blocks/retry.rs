@@ -163,8 +163,9 @@ struct Attempting {
     deadline: Time,
     /// The attempt under way or last made (1 = the first).
     attempt: u32,
-    /// The caller's priority, kept on every attempt.
+    /// The caller's priority and origin client, kept on every attempt.
     priority: u16,
+    client: u16,
     /// Decorrelated jitter's previous delay.
     previous_delay_s: f64,
     /// False during a backoff.
@@ -263,6 +264,7 @@ impl Retry {
             deadline: call.deadline,
             attempt: 1,
             priority: call.priority,
+            client: call.client,
             previous_delay_s: self.backoff.base_s,
             waiting: true,
             last_failure: Outcome::Error,
@@ -276,7 +278,8 @@ impl Retry {
         let Some(call) = self.calls.get(token) else {
             return;
         };
-        let (key, deadline, priority) = (call.key, call.deadline, call.priority);
+        let (key, deadline, priority, client) =
+            (call.key, call.deadline, call.priority, call.client);
         let attempt = u8::try_from(call.attempt).unwrap_or(u8::MAX);
         if let Some(lane) = self.attempt_timeout {
             ctx.on_lane(
@@ -300,6 +303,7 @@ impl Retry {
                 },
                 attempt,
                 priority,
+                client,
             },
         );
     }
