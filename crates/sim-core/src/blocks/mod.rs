@@ -107,6 +107,7 @@ impl<T> Default for Slab<T> {
 }
 
 impl<T> Slab<T> {
+    #[inline(always)]
     pub(crate) fn insert(&mut self, value: T) -> Token {
         self.live += 1;
         let slot = match self.free.pop() {

@@ -454,6 +454,7 @@ impl Keyed {
         }
     }
 
+    #[inline(never)]
     fn pop(&mut self) -> Option<Queued> {
         match self {
             Keyed::Off => None,
@@ -829,6 +830,12 @@ impl Server {
     }
 
     /// A call to a `priority` or `fair` server.
+    ///
+    /// Rationale for `inline(never)` here and on the other paths of the server additions:
+    /// kept out of line, they leave the FIFO and LIFO paths (and the engine's delivery loop
+    /// they are inlined into) as small as before, so servers that use none of the additions
+    /// run the same machine code as before.
+    #[inline(never)]
     fn on_call_keyed(&mut self, call: Call, ctx: &mut Ctx) {
         let waiting = self.keyed.len();
         if self.busy < self.workers && waiting == 0 {
@@ -839,6 +846,11 @@ impl Server {
             .queue_capacity
             .is_some_and(|capacity| waiting >= capacity)
         {
+            if let Keyed::Fair(room) = &self.keyed {
+                // Finding the longest lane scans the clients' lanes: work, as a balancer's
+                // scan is (SPEC §10).
+                ctx.work += room.lanes.len() as u64;
+            }
             match self.keyed.push_out(&call) {
                 Some(pushed_out) => self.refuse(pushed_out.call, ctx),
                 None => {
@@ -890,12 +902,19 @@ impl Server {
     }
 
     /// Answers a shed call with an error: at once, or after `shed_cost` of the worker's time.
+    #[inline]
     fn shed(&mut self, call: Call, ctx: &mut Ctx) {
         if self.shed_cost == 0 {
             ctx.error_made();
             ctx.reply(self.me, call.reply_to, Outcome::Error);
             return;
         }
+        self.shed_slowly(call, ctx);
+    }
+
+    /// A worker starts answering a shed call: the error goes out after `shed_cost`.
+    #[inline(never)]
+    fn shed_slowly(&mut self, call: Call, ctx: &mut Ctx) {
         self.set_busy(self.busy + 1, ctx.now);
         let token = self.working.insert(call);
         ctx.after(
@@ -905,6 +924,7 @@ impl Server {
     }
 
     /// A worker finished answering a call it shed: the error goes out, the worker is free.
+    #[inline(never)]
     pub(crate) fn on_shed_done(&mut self, token: Token, ctx: &mut Ctx) {
         let Some(call) = self.working.remove(token) else {
             return;
@@ -916,43 +936,75 @@ impl Server {
     }
 
     /// Free workers take queued calls, in the discipline's order.
+    ///
+    /// Rationale for `inline(always)`: it was inlined into the service and reply handlers
+    /// when they were its only callers; the additions' callers (out of line themselves) made
+    /// the compiler stop, which cost the hot path a call per service.
+    #[inline(always)]
     fn fill_workers(&mut self, ctx: &mut Ctx) {
+        match self.order {
+            Order::Fifo => {
+                while self.busy < self.workers {
+                    let Some(queued) = self.queue.pop_front() else {
+                        break;
+                    };
+                    self.take(queued.call, queued.since, self.max_queue_wait, ctx);
+                }
+            }
+            Order::Lifo => {
+                while self.busy < self.workers {
+                    let Some(queued) = self.queue.pop_back() else {
+                        break;
+                    };
+                    self.take(queued.call, queued.since, self.max_queue_wait, ctx);
+                }
+            }
+            Order::Codel | Order::Keyed => self.fill_workers_in_order(ctx),
+        }
+    }
+
+    /// [`Server::fill_workers`] for CoDel and the keyed rooms.
+    #[inline(never)]
+    fn fill_workers_in_order(&mut self, ctx: &mut Ctx) {
         while self.busy < self.workers {
             let mut max_wait = self.max_queue_wait;
-            let next = match self.order {
-                Order::Fifo => self.queue.pop_front(),
-                Order::Lifo => self.queue.pop_back(),
-                Order::Codel => {
-                    // Congested: the queue has not been empty within the last interval. Every
-                    // waiting call came after the queue was last empty, so the regime it
-                    // arrived in is read from the same moment: a call that arrived into a
-                    // congested queue may wait the target, one that did not, the interval.
-                    let congested =
-                        ctx.now.saturating_sub(self.nonempty_since) > self.codel_interval;
-                    let next = if congested {
-                        self.queue.pop_back()
-                    } else {
-                        self.queue.pop_front()
-                    };
-                    if let Some(queued) = &next {
-                        let leash = if queued.since.saturating_sub(self.nonempty_since)
-                            > self.codel_interval
-                        {
-                            self.codel_target
-                        } else {
-                            self.codel_interval
-                        };
-                        max_wait = Some(max_wait.map_or(leash, |max| max.min(leash)));
-                    }
-                    next
-                }
-                Order::Keyed => self.keyed.pop(),
+            let next = if self.order == Order::Codel {
+                let (next, leash) = self.codel_next(ctx.now);
+                max_wait = Some(max_wait.map_or(leash, |max| max.min(leash)));
+                next
+            } else {
+                self.keyed.pop()
             };
             let Some(queued) = next else {
                 break;
             };
             self.take(queued.call, queued.since, max_wait, ctx);
         }
+    }
+
+    /// CoDel: the call a free worker takes now, and how long it may have waited (its leash).
+    ///
+    /// Congested: the queue has not been empty within the last interval. Every waiting call
+    /// came after the queue was last empty, so the regime it arrived in is read from the same
+    /// moment: a call that arrived into a congested queue may wait the target, one that did
+    /// not, the interval.
+    #[inline(never)]
+    fn codel_next(&mut self, now: Time) -> (Option<Queued>, Time) {
+        let congested = now.saturating_sub(self.nonempty_since) > self.codel_interval;
+        let next = if congested {
+            self.queue.pop_back()
+        } else {
+            self.queue.pop_front()
+        };
+        let leash = match &next {
+            Some(queued)
+                if queued.since.saturating_sub(self.nonempty_since) > self.codel_interval =>
+            {
+                self.codel_target
+            }
+            _ => self.codel_interval,
+        };
+        (next, leash)
     }
 
     /// A service finished: answer, or call the dependency; then take the next queued call.
@@ -1004,6 +1056,7 @@ impl Server {
     /// The scaler's periodic decision: reads the mean utilization since the last one (busy
     /// over active worker-time) and adds workers (after `warmup`) or removes some (once the
     /// cool-down since its last change has passed). Nothing while a capacity trigger holds.
+    #[inline(never)]
     pub(crate) fn on_scale_tick(&mut self, ctx: &mut Ctx) {
         let now = ctx.now;
         self.set_busy(self.busy, now);
@@ -1051,6 +1104,7 @@ impl Server {
     }
 
     /// A batch of added workers finished warming up (`epoch`: the scaler's when it was added).
+    #[inline(never)]
     pub(crate) fn on_workers_ready(&mut self, epoch: u32, ctx: &mut Ctx) {
         let Some(scaler) = self.scaler.as_deref_mut() else {
             return;
@@ -1690,5 +1744,98 @@ mod autoscale_tests {
         assert!(busy[20..40].iter().all(|&b| b == 3.0), "{busy:?}");
         assert_eq!(busy[40], 10.0, "the scaler's 10 take the backlog: {busy:?}");
         assert_eq!(workers[45], 20.0, "then it scales up: {workers:?}");
+    }
+}
+
+#[cfg(test)]
+mod validation_tests {
+    use crate::Scenario;
+
+    /// The problems (field, message) of a client → server scenario with these server fields.
+    fn problems(server: &str) -> Vec<(String, String)> {
+        let json = format!(
+            r#"{{"version": 1, "duration_s": 10, "blocks": [
+            {{"id": "u", "kind": "client", "rate": 1, "to": "s"}},
+            {{"id": "s", "kind": "server", "workers": 10, "service": {{"mean_s": 0.1}}, {server}}}]}}"#
+        );
+        match Scenario::from_json(&json) {
+            Ok(_) => Vec::new(),
+            Err(e) => e
+                .problems()
+                .into_iter()
+                .map(|p| (p.field, p.message))
+                .collect(),
+        }
+    }
+
+    fn field_refused(server: &str, field: &str, words: &str) {
+        let found = problems(server);
+        assert!(
+            found.iter().any(|(f, m)| f == field && m.contains(words)),
+            "{server}: {found:?}"
+        );
+    }
+
+    #[test]
+    fn each_new_field_is_checked_in_words_that_name_it() {
+        field_refused(
+            r#""codel": {"target_s": 0.01}"#,
+            "codel",
+            "only for discipline \"codel\"",
+        );
+        field_refused(
+            r#""discipline": "codel", "codel": {"target_s": 0}"#,
+            "codel.target_s",
+            "must be > 0",
+        );
+        field_refused(
+            r#""discipline": "codel", "codel": {"interval_s": -1}"#,
+            "codel.interval_s",
+            "must be > 0",
+        );
+        field_refused(r#""shed_cost_s": -0.5"#, "shed_cost_s", "must be ≥ 0");
+        let scale = |fields: &str| format!(r#""autoscale": {{{fields}}}"#);
+        field_refused(
+            &scale(r#""target_utilization": 1.5, "max_workers": 20"#),
+            "autoscale.target_utilization",
+            "must be ≤ 1",
+        );
+        field_refused(
+            &scale(r#""target_utilization": 0.5, "min_workers": 30, "max_workers": 20"#),
+            "autoscale.min_workers",
+            "must be ≤ autoscale.max_workers (20)",
+        );
+        field_refused(
+            &scale(r#""target_utilization": 0.5, "max_workers": 5"#),
+            "workers",
+            "between autoscale.min_workers (1) and autoscale.max_workers (5)",
+        );
+        field_refused(
+            &scale(r#""target_utilization": 0.5, "max_workers": 20, "interval_s": 0"#),
+            "autoscale.interval_s",
+            "must be ≥ 0.001",
+        );
+        field_refused(
+            &scale(r#""target_utilization": 0.5, "max_workers": 20, "warmup_s": -1"#),
+            "autoscale.warmup_s",
+            "must be ≥ 0",
+        );
+        field_refused(
+            &scale(r#""target_utilization": 0.5"#),
+            "autoscale.max_workers",
+            "missing",
+        );
+        field_refused(
+            r#""slowdown": {"factor": 2}"#,
+            "slowdown.queue_above",
+            "missing",
+        );
+        // And the defaults are valid.
+        assert_eq!(
+            problems(
+                r#""discipline": "codel", "autoscale": {"target_utilization": 0.5, "max_workers": 20}"#
+            ),
+            vec![]
+        );
     }
 }
