@@ -22,16 +22,19 @@ pub(crate) struct Message {
     /// A call: the caller's key and the user's deadline (unused for a reply).
     pub(crate) key: u64,
     pub(crate) deadline: u64,
-    /// A call: the block called. A reply: the block replied to.
-    pub(crate) to: u32,
+    /// A call: the block called. A reply: the block replied to. Block indices fit in 16 bits
+    /// (a scenario has at most `limits::MAX_BLOCKS` blocks), which leaves room for `client`.
+    pub(crate) to: u16,
     /// A call: the caller (where the reply goes). Unused for a reply.
-    pub(crate) from: u32,
+    pub(crate) from: u16,
     /// The token of the call: the caller's for a call, the replied-to block's for a reply.
     pub(crate) token: Token,
     pub(crate) kind: MessageKind,
-    /// A call: its attempt number and priority (see [`Call`]), in what was padding.
+    /// A call: its attempt number, priority and origin client (see [`Call`]), in what was
+    /// padding.
     pub(crate) attempt: u8,
     pub(crate) priority: u16,
+    pub(crate) client: u16,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -144,18 +147,21 @@ impl Ctx {
     /// after the caller's link latency.
     #[inline]
     pub(crate) fn call(&mut self, to: u32, call: Call) {
+        // Block indices are below `limits::MAX_BLOCKS` (validated), so they fit in 16 bits.
+        debug_assert!(to <= u32::from(u16::MAX) && call.reply_to.block <= u32::from(u16::MAX));
         let link = self.link_from(call.reply_to.block);
         self.send(
             link,
             Message {
                 key: call.key,
                 deadline: call.deadline,
-                to,
-                from: call.reply_to.block,
+                to: to as u16,
+                from: call.reply_to.block as u16,
                 token: call.reply_to.token,
                 kind: MessageKind::Call,
                 attempt: call.attempt,
                 priority: call.priority,
+                client: call.client,
             },
         );
     }
@@ -178,6 +184,7 @@ impl Ctx {
         services: u32,
     ) {
         if self.partitioned[from as usize] == 0 {
+            debug_assert!(to.block <= u32::from(u16::MAX));
             let link = self.link_from(to.block);
             self.send(
                 link,
@@ -185,7 +192,7 @@ impl Ctx {
                     // A reply has no key: the field carries its services.
                     key: u64::from(services),
                     deadline: 0,
-                    to: to.block,
+                    to: to.block as u16,
                     from: 0,
                     token: to.token,
                     kind: match outcome {
@@ -196,6 +203,7 @@ impl Ctx {
                     },
                     attempt: 0,
                     priority: 0,
+                    client: 0,
                 },
             );
         }
@@ -230,7 +238,7 @@ impl Ctx {
         self.queue.push_lane(
             self.now,
             lane,
-            Event::new(message.to, EventKind::LinkArrival, link, 0),
+            Event::new(u32::from(message.to), EventKind::LinkArrival, link, 0),
         );
     }
 
@@ -357,7 +365,8 @@ pub(crate) fn lane_for(queue: &mut EventQueue, seconds: Option<f64>) -> Option<L
 #[cfg(test)]
 mod tests {
     /// Messages are copied at every delivery: what a call carries must fit in the 40 bytes
-    /// it has always had (the attempt and priority live in what was padding).
+    /// it has always had (the attempt, priority and client live in what was padding and in
+    /// the halves of `to` and `from` that block indices never used).
     #[test]
     fn a_message_stays_forty_bytes() {
         assert_eq!(std::mem::size_of::<super::Message>(), 40);

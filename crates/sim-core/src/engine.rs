@@ -352,8 +352,11 @@ impl Sim {
         }
         let Sim { nodes, ctx, .. } = &mut sim;
         for node in nodes.iter_mut() {
-            if let Node::Client(client) = node {
-                client.start(ctx);
+            match node {
+                Node::Client(client) => client.start(ctx),
+                // Only a server with `autoscale` schedules anything (its scaler's first tick).
+                Node::Server(server) => server.start(ctx),
+                _ => {}
             }
         }
         Ok(sim)
@@ -655,6 +658,21 @@ impl Sim {
                     server.on_service_done(token, ctx);
                 }
             }
+            EventKind::ShedDone => {
+                if let Node::Server(server) = node {
+                    server.on_shed_done(token, ctx);
+                }
+            }
+            EventKind::ScaleTick => {
+                if let Node::Server(server) = node {
+                    server.on_scale_tick(ctx);
+                }
+            }
+            EventKind::WorkersReady => {
+                if let Node::Server(server) = node {
+                    server.on_workers_ready(event.b, ctx);
+                }
+            }
             EventKind::LinkArrival => ctx.link_arrival(event.a),
             EventKind::TriggerStart => self.apply_trigger(event.a as usize, true, true),
             EventKind::TriggerStep => self.apply_trigger(event.a as usize, true, false),
@@ -684,11 +702,12 @@ impl Sim {
                         key: message.key,
                         deadline: message.deadline,
                         reply_to: ReplyTo {
-                            block: message.from,
+                            block: u32::from(message.from),
                             token: message.token,
                         },
                         attempt: message.attempt,
                         priority: message.priority,
+                        client: message.client,
                     };
                     if self.ctx.partitioned[to as usize] > 0 {
                         continue;
@@ -697,7 +716,7 @@ impl Sim {
                 }
                 kind => {
                     let to = ReplyTo {
-                        block: message.to,
+                        block: u32::from(message.to),
                         token: message.token,
                     };
                     let outcome = match kind {

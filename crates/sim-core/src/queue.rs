@@ -68,6 +68,13 @@ pub(crate) enum EventKind {
     HitDone,
     /// A server finished a service (`a` = slot, `b` = generation).
     ServiceDone,
+    /// A server's worker finished answering a call it shed (`shed_cost_s`; `a` = slot,
+    /// `b` = generation).
+    ShedDone,
+    /// A server's autoscaler decides.
+    ScaleTick,
+    /// A batch of a server's added workers finished warming up (`b` = the scaler's epoch).
+    WorkersReady,
     /// Trigger `a` starts.
     TriggerStart,
     /// Trigger `a` changes again before it ends (a staircase's next step).

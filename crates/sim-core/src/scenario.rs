@@ -616,6 +616,31 @@ fn parse(value: &Value) -> Result<Scenario, Vec<Problem>> {
     })
 }
 
+/// The path of a missing field: `field` itself when the block or trigger lacks it, or
+/// `group.field` when a group of its kind that is present lacks it (serde names the leaf
+/// alone: `max_workers` of `autoscale`).
+fn group_path(raw: &Value, field: String) -> String {
+    if raw.get(&field).is_some() || !raw.is_object() {
+        return field;
+    }
+    let kind = raw.get("kind").and_then(Value::as_str).unwrap_or("");
+    let params = BlockKind::parse(kind)
+        .map(BlockKind::params)
+        .or_else(|| crate::kind::TriggerKind::parse(kind).map(crate::kind::TriggerKind::params))
+        .unwrap_or(&[]);
+    if params.iter().any(|p| p.path == field) {
+        return field;
+    }
+    params
+        .iter()
+        .filter_map(|p| p.path.split_once('.').filter(|(_, leaf)| *leaf == field))
+        .find(|(group, _)| {
+            raw.get(*group)
+                .is_some_and(|g| g.is_object() && g.get(&field).is_none())
+        })
+        .map_or(field.clone(), |(group, _)| format!("{group}.{field}"))
+}
+
 /// A serde error said in words and pinned to its field.
 ///
 /// serde names the type it wanted and the value it got, but not the field (an internally
@@ -634,10 +659,8 @@ fn type_problem(location: Location, raw: &Value, message: &str) -> Problem {
         message,
     };
     if let Some(rest) = message.strip_prefix("missing field ") {
-        return plain(
-            between(rest, '`', '`').unwrap_or_default(),
-            "missing".into(),
-        );
+        let field = between(rest, '`', '`').unwrap_or_default();
+        return plain(group_path(raw, field), "missing".into());
     }
     if let Some(rest) = message.strip_prefix("unknown field ") {
         let field = between(rest, '`', '`').unwrap_or_default();

@@ -92,7 +92,7 @@ pub fn seconds(s: f64) -> String {
 }
 
 /// Each block's live figure from a run's last row, for the editor's blocks: a server's queue
-/// and utilization, a cache's hit rate, a retry layer's budget tokens, a breaker's state.
+/// and utilization (and, autoscaled, its workers and those warming up), a cache's hit rate, a retry layer's budget tokens, a breaker's state.
 /// `columns` are the run's columns (`<id>.<metric>` after the global ones), `values` the
 /// row's values in the same order.
 pub fn block_hints(
@@ -112,7 +112,15 @@ pub fn block_hints(
             let get = |name: &str| metrics.iter().find(|(m, _)| *m == name).map(|(_, v)| *v);
             let hint = if let Some(utilization) = get("utilization") {
                 let queue = get("queue").unwrap_or(0.0);
-                format!("q {} · {:.0}%", num(queue), utilization * 100.0)
+                let mut hint = format!("q {} · {:.0}%", num(queue), utilization * 100.0);
+                // An autoscaled server: its workers, and those warming up.
+                if let Some(workers) = get("workers") {
+                    hint += &format!(" · {} w", num(workers));
+                    if let Some(pending) = get("pending").filter(|&p| p > 0.0) {
+                        hint += &format!(" +{}", num(pending));
+                    }
+                }
+                hint
             } else if let Some(hit) = get("hit_rate") {
                 format!("hit {:.0}%", hit * 100.0)
             } else if let Some(tokens) = get("tokens") {
@@ -201,6 +209,11 @@ mod tests {
             "r.tokens",
             "r.timeouts",
             "b.state",
+            "auto.queue",
+            "auto.busy",
+            "auto.utilization",
+            "auto.workers",
+            "auto.pending",
         ]
         .iter()
         .map(|c| c.to_string())
@@ -214,13 +227,19 @@ mod tests {
             Some(2.5),
             Some(0.0),
             Some(1.0),
+            Some(0.0),
+            Some(12.0),
+            Some(0.75),
+            Some(16.0),
+            Some(4.0),
         ];
         let hints = block_hints(&columns, &values);
+        assert_eq!(hints["auto"], "q 0 · 75% · 16 w +4");
         assert_eq!(hints["api"], "q 4,210 · 99%");
         assert_eq!(hints["c"], "hit 35%");
         assert_eq!(hints["r"], "2.5 tokens");
         assert_eq!(hints["b"], "open");
-        assert_eq!(hints.len(), 4);
+        assert_eq!(hints.len(), 5);
     }
 
     #[test]

@@ -412,6 +412,8 @@ impl Client {
                 },
                 attempt: 1,
                 priority: self.priority,
+                // Block indices are below `limits::MAX_BLOCKS`.
+                client: self.me as u16,
             },
         );
     }

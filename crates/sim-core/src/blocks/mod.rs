@@ -101,6 +101,9 @@ pub(crate) struct Call {
     pub attempt: u8,
     /// The client's `priority` (0 = most important), kept by every block on the way.
     pub priority: u16,
+    /// The block index of the client that created the request (for a server's `fair`
+    /// discipline); every block on the way keeps it, a server's call to its dependency too.
+    pub client: u16,
 }
 
 /// What a reply says: a success, or a failure and its cause.
@@ -159,6 +162,7 @@ impl<T> Default for Slab<T> {
 }
 
 impl<T> Slab<T> {
+    #[inline(always)]
     pub(crate) fn insert(&mut self, value: T) -> Token {
         self.live += 1;
         let slot = match self.free.pop() {

@@ -199,8 +199,9 @@ struct Attempting {
     deadline: Time,
     /// The attempt under way or last made (1 = the first).
     attempt: u32,
-    /// The caller's priority, kept on every attempt.
+    /// The caller's priority and origin client, kept on every attempt.
     priority: u16,
+    client: u16,
     /// Decorrelated jitter's previous delay.
     previous_delay_s: f64,
     /// False during a backoff.
@@ -340,6 +341,7 @@ impl Retry {
             deadline: call.deadline,
             attempt: 1,
             priority: call.priority,
+            client: call.client,
             previous_delay_s: self.p.backoff.base_s,
             waiting: true,
             last_failure: Outcome::Error,
@@ -425,6 +427,7 @@ impl Retry {
             reply_to: call.caller,
             attempt: u8::try_from(call.attempt).unwrap_or(u8::MAX),
             priority: call.priority,
+            client: call.client,
         };
         ctx.retry_sent();
         self.send_attempt(token, next, ctx);
@@ -503,6 +506,8 @@ struct Hedging {
     /// Attempts sent and not yet answered or timed out.
     outstanding: u32,
     priority: u16,
+    /// The client that created the request (for a `fair` server below).
+    client: u16,
     /// Decorrelated jitter's previous delay.
     previous_delay_s: f64,
     /// How the last failed attempt failed: the answer when the retry layer gives up.
@@ -559,6 +564,7 @@ impl Hedged {
             attempt: 0,
             outstanding: 0,
             priority: call.priority,
+            client: call.client,
             previous_delay_s: self.p.backoff.base_s,
             last_failure: Outcome::Error,
             hedge_due: NEVER,
@@ -587,6 +593,7 @@ impl Hedged {
             },
             attempt: u8::try_from(r.attempt).unwrap_or(u8::MAX),
             priority: r.priority,
+            client: r.client,
         };
         let attempt = call.reply_to.token;
         if let Some(lane) = self.p.attempt_timeout {
@@ -990,6 +997,7 @@ mod hedge_tests {
             },
             attempt: 1,
             priority: 3,
+            client: 0,
         }
     }
 
@@ -1036,7 +1044,7 @@ mod hedge_tests {
         let mut out = Vec::new();
         while let Some(m) = ctx.outbox.pop() {
             assert_ne!(m.kind, MessageKind::Call, "{m:?}");
-            assert_eq!(m.to, CALLER);
+            assert_eq!(u32::from(m.to), CALLER);
             out.push(m.kind);
         }
         out

@@ -223,7 +223,7 @@ fn finding_7_type_errors_name_the_field() {
         ("api.workers", "[1]", "field `workers`: must be a whole number, 0 or more (got a list)"),
         ("api.service.mean_s", "\"slow\"", "field `service.mean_s`: must be a number (got \"slow\")"),
         ("retries.max_attempts", "5000000000", "field `max_attempts`: must be a whole number no larger than 4,294,967,295 (got 5000000000)"),
-        ("api.discipline", "\"random\"", "field `discipline`: must be fifo or lifo (got \"random\")"),
+        ("api.discipline", "\"random\"", "field `discipline`: must be one of fifo, lifo, priority, fair, codel (got \"random\")"),
         ("seed", "-1", "scenario, field `seed`: must be a whole number, 0 or more (got -1)"),
         ("seed", "1.5", "scenario, field `seed`: must be a whole number"),
         ("triggers.0.factor", "\"x\"", "trigger 0 (load_spike), field `factor`: must be a number (got \"x\")"),

@@ -92,6 +92,79 @@ fn the_stale_queue_shows_minutes_of_throughput_without_goodput_and_lifo_fixes_it
 }
 
 #[test]
+fn codel_ends_the_stale_queue_at_once() {
+    let fifo = check("stale-queue", &[]);
+    let codel = check("stale-queue-codel", &[]);
+    let (fifo_recovery, codel_recovery) = (
+        fifo.report.recovery_s.unwrap(),
+        codel.report.recovery_s.unwrap(),
+    );
+    assert!(
+        codel_recovery < 5.0 && fifo_recovery > 90.0,
+        "CoDel {codel_recovery} s, FIFO {fifo_recovery} s"
+    );
+    // During the blip CoDel keeps the queue short and some requests succeed.
+    assert!(codel.mean("queue", 62.0, 90.0) < 200.0);
+    assert!(codel.mean("goodput", 62.0, 90.0) > 5.0);
+    assert!(fifo.mean("queue", 85.0, 90.0) > 1000.0);
+}
+
+#[test]
+fn autoscaling_rescues_the_storm_only_above_the_amplified_load() {
+    let rescued = check("retry-storm-autoscale", &[]);
+    let capped = check("retry-storm-autoscale-ceiling", &[]);
+    // The storm's attempts, about four per request.
+    let amplified = capped.mean("attempts", 200.0, 300.0);
+    assert!((300.0..360.0).contains(&amplified), "{amplified}");
+    // The ceiling's capacity (30 workers, 0.1 s) is below it; the rescue's 60 are above.
+    assert_eq!(capped.mean("api.workers", 150.0, 300.0), 30.0);
+    assert!(capped.mean("api.queue", 280.0, 300.0) > capped.mean("api.queue", 150.0, 170.0));
+    let peak = rescued
+        .column("api.workers")
+        .into_iter()
+        .fold(0.0, f64::max);
+    assert!(peak * 10.0 > amplified, "{peak} workers");
+    // Both started the storm (no goodput for a while after the spike)...
+    assert!(rescued.mean("goodput", 75.0, 90.0) < 5.0);
+    // ...and the rescued one gave its extra workers back after recovering.
+    assert!(rescued.mean("api.workers", 280.0, 300.0) < 20.0);
+}
+
+#[test]
+fn shedding_helps_only_when_saying_no_is_cheap() {
+    let free = check("retry-storm-shed", &[]);
+    let slow = check("retry-storm-shed-slow", &[]);
+    assert!(free.report.recovery_s.unwrap() < 10.0);
+    // On the slow path every worker refuses stale calls: 10 workers / 0.05 s = 200 errors/s,
+    // and no service at all.
+    assert!(slow.mean("throughput", 100.0, 300.0) < 1.0);
+    let errors = slow.mean("errors", 100.0, 300.0);
+    assert!((195.0..=205.0).contains(&errors), "{errors}");
+    assert!((slow.mean("api.utilization", 100.0, 300.0) - 1.0).abs() < 1e-9);
+}
+
+#[test]
+fn first_attempts_first_stops_the_retries() {
+    let run = check("retry-storm-priority", &[]);
+    assert!(run.mean("retries", 200.0, 300.0) < 2.0);
+    // The retries left behind are still queued, served only in spare moments.
+    assert!(run.mean("queue", 280.0, 300.0) > 1000.0);
+}
+
+#[test]
+fn fair_queueing_keeps_the_shop_whole_while_the_crawler_storms() {
+    let fair = check("two-clients-fair", &[]);
+    let fifo = check("two-clients-fifo", &[]);
+    // The shop sends 45 requests/s; after the spike that is the goodput, all of it.
+    let after = fair.mean("goodput", 150.0, 300.0);
+    assert!((42.0..=48.0).contains(&after), "{after}");
+    // The crawler's attempts all time out, and its queue grows.
+    assert!(fair.mean("crawler-retries.timeouts", 150.0, 300.0) > 80.0);
+    assert!(fair.mean("api.queue", 280.0, 300.0) > fair.mean("api.queue", 150.0, 170.0));
+    assert!(fifo.mean("goodput", 150.0, 300.0) < 1.0);
+}
+
+#[test]
 fn the_cold_cache_needs_both_the_flush_and_the_surge() {
     let flush_only = check(
         "cold-cache",

@@ -25,8 +25,10 @@ prop_compose! {
         timeout in proptest::option::of(0.05..3.0f64),
         keys in proptest::option::of(1u64..500),
         zipf in 0.0..1.5f64,
+        priority in prop_oneof![Just(0u16), 0u16..4],
     ) -> Value {
         let mut c = json!({"id": "users", "kind": "client", "to": "entry"});
+        if priority > 0 { c["priority"] = json!(priority); }
         if closed {
             c["mode"] = json!("closed");
             c["users"] = json!(users);
@@ -68,11 +70,24 @@ prop_compose! {
 }
 
 prop_compose! {
+    /// The options of SPEC §8's server additions: a discipline (with CoDel's times when it
+    /// is codel), a slow error path, an autoscaler.
+    fn server_additions()(
+        discipline in 0usize..5,
+        codel in proptest::option::of((0.001..0.2f64, 0.01..1.0f64)),
+        shed_cost in prop_oneof![Just(0.0), 0.0..0.3f64],
+        autoscale in proptest::option::of((0.2..1.0f64, 1u32..4, 0u32..20, 0.5..8.0f64, 0.0..6.0f64, 0.0..10.0f64)),
+    ) -> (usize, Option<(f64, f64)>, f64, Option<(f64, u32, u32, f64, f64, f64)>) {
+        (discipline, codel, shed_cost, autoscale)
+    }
+}
+
+prop_compose! {
     fn server()(
         workers in 1u32..12,
         capacity in proptest::option::of(0u64..40),
         drop in any::<bool>(),
-        lifo in any::<bool>(),
+        additions in server_additions(),
         dist in 0usize..3,
         mean in 0.005..0.4f64,
         cv in 0.1..2.0f64,
@@ -81,14 +96,27 @@ prop_compose! {
         drop_expired in any::<bool>(),
         max_wait in proptest::option::of(0.05..2.0f64),
     ) -> Value {
+        let (discipline, codel, shed_cost, autoscale) = additions;
+        let discipline = ["fifo", "lifo", "priority", "fair", "codel"][discipline];
         let mut s = json!({"kind": "server", "workers": workers,
             "on_full": if drop { "drop" } else { "reject" },
-            "discipline": if lifo { "lifo" } else { "fifo" },
+            "discipline": discipline,
             "service": {"dist": (["exponential", "deterministic", "lognormal"][dist]), "mean_s": mean, "cv": cv},
             "error_rate": error_rate, "drop_expired": drop_expired});
         if let Some(c) = capacity { s["queue_capacity"] = json!(c); }
         if let Some((factor, above)) = slowdown { s["slowdown"] = json!({"factor": factor, "queue_above": above}); }
         if let Some(w) = max_wait { s["max_queue_wait_s"] = json!(w); }
+        if let (Some((target, interval)), "codel") = (codel, discipline) {
+            s["codel"] = json!({"target_s": target, "interval_s": interval});
+        }
+        if shed_cost > 0.0 { s["shed_cost_s"] = json!(shed_cost); }
+        if let Some((target, min, extra, interval, warmup, cooldown)) = autoscale {
+            // The server starts within [min, max].
+            let min = min.min(workers);
+            s["autoscale"] = json!({"target_utilization": target, "min_workers": min,
+                "max_workers": workers + extra, "interval_s": interval, "warmup_s": warmup,
+                "cooldown_s": cooldown});
+        }
         s
     }
 }
@@ -113,7 +141,7 @@ fn trigger() -> impl Strategy<Value = RawTrigger> {
 // Rationale: the parameters mirror the strategy tuple one to one; a struct would only rename them.
 #[allow(clippy::too_many_arguments)]
 fn assemble(
-    client: Value,
+    (client, other): (Value, Option<Value>),
     retry: Option<Value>,
     cache: Option<(u64, Option<f64>, f64, bool)>,
     breaker: Option<(f64, f64, u32, f64, u32)>,
@@ -125,6 +153,13 @@ fn assemble(
 ) -> Value {
     let mut blocks = vec![client];
     let mut chain: Vec<Value> = Vec::new();
+    // A second client (its own priority) sends to the first server directly, beside the
+    // chain: the servers then see calls of two origins (for `priority` and `fair`).
+    if let Some(mut other) = other {
+        other["id"] = json!("others");
+        other["to"] = json!("s0");
+        blocks.push(other);
+    }
     if let Some(mut r) = retry {
         r["id"] = json!("retry");
         chain.push(r);
@@ -235,7 +270,7 @@ fn assemble(
 
 fn scenario() -> impl Strategy<Value = Value> {
     (
-        client(),
+        (client(), proptest::option::of(client())),
         proptest::option::of(retry()),
         proptest::option::of((
             0u64..200,
