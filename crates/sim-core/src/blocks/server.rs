@@ -627,6 +627,9 @@ struct Scaler {
     /// ∫ active dt up to `active_since`, in worker·nanoseconds.
     active_time: u128,
     active_since: Time,
+    /// Busy worker-time of the metric buckets already closed (the server's `busy_integral`
+    /// holds the current one's).
+    busy_closed: u128,
     /// Busy and active worker-time at the start of the scaler's current window.
     window_busy: u128,
     window_active: u128,
@@ -652,6 +655,7 @@ impl Scaler {
             overridden: false,
             active_time: 0,
             active_since: 0,
+            busy_closed: 0,
             window_busy: 0,
             window_active: 0,
             bucket_active: 0,
@@ -690,15 +694,14 @@ pub(crate) struct Server {
     /// The waiting calls of FIFO, LIFO and CoDel servers.
     queue: VecDeque<Queued>,
     order: Order,
-    /// The waiting calls of `priority` and `fair` servers.
-    keyed: Keyed,
+    /// FIFO or LIFO (`order` as the two flags the hot path reads).
+    plain: bool,
+    lifo: bool,
+    /// What only the other disciplines use (boxed: FIFO and LIFO servers stay as small as
+    /// they were).
+    rooms: Box<Rooms>,
     queue_capacity: Option<usize>,
     drop_when_full: bool,
-    /// CoDel: the shedding age when congested and when not, and since when the queue has
-    /// held calls (the last moment it was empty).
-    codel_target: Time,
-    codel_interval: Time,
-    nonempty_since: Time,
     law: ServiceLaw,
     base_error_rate: f64,
     error_rate: f64,
@@ -720,11 +723,20 @@ pub(crate) struct Server {
     may_fail: bool,
     /// Calls in service (or waiting on the dependency, or being shed at a cost).
     working: Slab<Call>,
-    /// ∫ busy dt since the start, in worker·nanoseconds, up to `busy_since`.
-    busy_time: u128,
+    /// ∫ busy dt over the current bucket, in worker·nanoseconds, up to `busy_since`.
+    busy_integral: u128,
     busy_since: Time,
-    /// `busy_time` at the start of the current metric bucket.
-    bucket_busy: u128,
+}
+
+/// The waiting room of `priority` and `fair`, and CoDel's state.
+struct Rooms {
+    /// The waiting calls of `priority` and `fair` servers.
+    keyed: Keyed,
+    /// CoDel: the leash of calls that arrive congested and of the others, and since when the
+    /// queue has held calls (the last moment it was empty).
+    codel_target: Time,
+    codel_interval: Time,
+    nonempty_since: Time,
 }
 
 impl Server {
@@ -749,16 +761,20 @@ impl Server {
                 Discipline::Codel => Order::Codel,
                 Discipline::Priority | Discipline::Fair => Order::Keyed,
             },
-            keyed: match spec.discipline {
-                Discipline::Priority => Keyed::Priority(PriorityRoom::default()),
-                Discipline::Fair => Keyed::Fair(FairRoom::default()),
-                Discipline::Fifo | Discipline::Lifo | Discipline::Codel => Keyed::Off,
-            },
+            plain: matches!(spec.discipline, Discipline::Fifo | Discipline::Lifo),
+            lifo: spec.discipline == Discipline::Lifo,
+            rooms: Box::new(Rooms {
+                keyed: match spec.discipline {
+                    Discipline::Priority => Keyed::Priority(PriorityRoom::default()),
+                    Discipline::Fair => Keyed::Fair(FairRoom::default()),
+                    Discipline::Fifo | Discipline::Lifo | Discipline::Codel => Keyed::Off,
+                },
+                codel_target: to_time(codel.target_s.unwrap_or(DEFAULT_CODEL_TARGET_S)),
+                codel_interval: to_time(codel.interval_s.unwrap_or(DEFAULT_CODEL_INTERVAL_S)),
+                nonempty_since: 0,
+            }),
             queue_capacity: spec.queue_capacity.map(|c| c as usize),
             drop_when_full: spec.on_full == OnFull::Drop,
-            codel_target: to_time(codel.target_s.unwrap_or(DEFAULT_CODEL_TARGET_S)),
-            codel_interval: to_time(codel.interval_s.unwrap_or(DEFAULT_CODEL_INTERVAL_S)),
-            nonempty_since: 0,
             law: ServiceLaw::new(spec.service.dist, spec.service.mean_s, spec.service.cv),
             base_error_rate: spec.error_rate,
             error_rate: spec.error_rate,
@@ -780,9 +796,8 @@ impl Server {
             error_rng: Stream::new(seed, &spec.id, Purpose::Errors),
             may_fail: spec.error_rate > 0.0 || error_trigger,
             working: Slab::default(),
-            busy_time: 0,
+            busy_integral: 0,
             busy_since: 0,
-            bucket_busy: 0,
         }
     }
 
@@ -797,7 +812,7 @@ impl Server {
     }
 
     fn set_busy(&mut self, busy: u32, now: Time) {
-        self.busy_time += u128::from(self.busy) * u128::from(now - self.busy_since);
+        self.busy_integral += u128::from(self.busy) * u128::from(now - self.busy_since);
         self.busy_since = now;
         self.busy = busy;
     }
@@ -806,7 +821,7 @@ impl Server {
     #[inline]
     fn waiting_calls(&self) -> usize {
         match self.order {
-            Order::Keyed => self.keyed.len(),
+            Order::Keyed => self.rooms.keyed.len(),
             Order::Fifo | Order::Lifo | Order::Codel => self.queue.len(),
         }
     }
@@ -819,12 +834,15 @@ impl Server {
             ctx.reply(self.me, call.reply_to, Outcome::Rejected);
             return;
         }
-        if self.order == Order::Keyed {
-            self.on_call_keyed(call, ctx);
+        // A free worker means nobody waits (workers take waiting calls as soon as they are
+        // free), whatever the discipline: `priority` and `fair` keep `queue` empty.
+        if self.busy < self.workers && self.queue.is_empty() {
+            debug_assert_eq!(self.rooms.keyed.len(), 0);
+            self.take(call, ctx.now, self.max_queue_wait, ctx);
             return;
         }
-        if self.busy < self.workers && self.queue.is_empty() {
-            self.take(call, ctx.now, self.max_queue_wait, ctx);
+        if !self.plain {
+            self.wait_in_order(call, ctx);
             return;
         }
         if self
@@ -834,8 +852,32 @@ impl Server {
             self.refuse(call, ctx);
             return;
         }
-        if self.order == Order::Codel && self.queue.is_empty() {
-            self.nonempty_since = ctx.now;
+        self.queue.push_back(Queued {
+            call,
+            since: ctx.now,
+        });
+    }
+
+    /// A call that must wait, at a CoDel, `priority` or `fair` server.
+    ///
+    /// Rationale for `inline(never)` here and on the other paths of the server additions:
+    /// kept out of line, they leave the FIFO and LIFO paths (and the engine's delivery loop
+    /// they are inlined into) as small as before.
+    #[inline(never)]
+    fn wait_in_order(&mut self, call: Call, ctx: &mut Ctx) {
+        if self.order == Order::Keyed {
+            self.wait_keyed(call, ctx);
+            return;
+        }
+        if self
+            .queue_capacity
+            .is_some_and(|capacity| self.queue.len() >= capacity)
+        {
+            self.refuse(call, ctx);
+            return;
+        }
+        if self.queue.is_empty() {
+            self.rooms.nonempty_since = ctx.now;
         }
         self.queue.push_back(Queued {
             call,
@@ -843,29 +885,19 @@ impl Server {
         });
     }
 
-    /// A call to a `priority` or `fair` server.
-    ///
-    /// Rationale for `inline(never)` here and on the other paths of the server additions:
-    /// kept out of line, they leave the FIFO and LIFO paths (and the engine's delivery loop
-    /// they are inlined into) as small as before, so servers that use none of the additions
-    /// run the same machine code as before.
-    #[inline(never)]
-    fn on_call_keyed(&mut self, call: Call, ctx: &mut Ctx) {
-        let waiting = self.keyed.len();
-        if self.busy < self.workers && waiting == 0 {
-            self.take(call, ctx.now, self.max_queue_wait, ctx);
-            return;
-        }
+    /// A call to a `priority` or `fair` server whose workers are all busy.
+    fn wait_keyed(&mut self, call: Call, ctx: &mut Ctx) {
+        let waiting = self.rooms.keyed.len();
         if self
             .queue_capacity
             .is_some_and(|capacity| waiting >= capacity)
         {
-            if let Keyed::Fair(room) = &self.keyed {
+            if let Keyed::Fair(room) = &self.rooms.keyed {
                 // Finding the longest lane scans the clients' lanes: work, as a balancer's
                 // scan is (SPEC §10).
                 ctx.work += room.lanes.len() as u64;
             }
-            match self.keyed.push_out(&call) {
+            match self.rooms.keyed.push_out(&call) {
                 Some(pushed_out) => self.refuse(pushed_out.call, ctx),
                 None => {
                     self.refuse(call, ctx);
@@ -873,7 +905,7 @@ impl Server {
                 }
             }
         }
-        self.keyed.push(Queued {
+        self.rooms.keyed.push(Queued {
             call,
             since: ctx.now,
         });
@@ -956,24 +988,20 @@ impl Server {
     /// the compiler stop, which cost the hot path a call per service.
     #[inline(always)]
     fn fill_workers(&mut self, ctx: &mut Ctx) {
-        match self.order {
-            Order::Fifo => {
-                while self.busy < self.workers {
-                    let Some(queued) = self.queue.pop_front() else {
-                        break;
-                    };
-                    self.take(queued.call, queued.since, self.max_queue_wait, ctx);
-                }
-            }
-            Order::Lifo => {
-                while self.busy < self.workers {
-                    let Some(queued) = self.queue.pop_back() else {
-                        break;
-                    };
-                    self.take(queued.call, queued.since, self.max_queue_wait, ctx);
-                }
-            }
-            Order::Codel | Order::Keyed => self.fill_workers_in_order(ctx),
+        if !self.plain {
+            self.fill_workers_in_order(ctx);
+            return;
+        }
+        while self.busy < self.workers {
+            let next = if self.lifo {
+                self.queue.pop_back()
+            } else {
+                self.queue.pop_front()
+            };
+            let Some(queued) = next else {
+                break;
+            };
+            self.take(queued.call, queued.since, self.max_queue_wait, ctx);
         }
     }
 
@@ -987,7 +1015,7 @@ impl Server {
                 max_wait = Some(max_wait.map_or(leash, |max| max.min(leash)));
                 next
             } else {
-                self.keyed.pop()
+                self.rooms.keyed.pop()
             };
             let Some(queued) = next else {
                 break;
@@ -1004,7 +1032,8 @@ impl Server {
     /// not, the interval.
     #[inline(never)]
     fn codel_next(&mut self, now: Time) -> (Option<Queued>, Time) {
-        let congested = now.saturating_sub(self.nonempty_since) > self.codel_interval;
+        let rooms = &*self.rooms;
+        let congested = now.saturating_sub(rooms.nonempty_since) > rooms.codel_interval;
         let next = if congested {
             self.queue.pop_back()
         } else {
@@ -1012,11 +1041,11 @@ impl Server {
         };
         let leash = match &next {
             Some(queued)
-                if queued.since.saturating_sub(self.nonempty_since) > self.codel_interval =>
+                if queued.since.saturating_sub(rooms.nonempty_since) > rooms.codel_interval =>
             {
-                self.codel_target
+                rooms.codel_target
             }
-            _ => self.codel_interval,
+            _ => rooms.codel_interval,
         };
         (next, leash)
     }
@@ -1078,11 +1107,12 @@ impl Server {
     pub(crate) fn on_scale_tick(&mut self, ctx: &mut Ctx) {
         let now = ctx.now;
         self.set_busy(self.busy, now);
-        let busy_time = self.busy_time;
+        let busy_integral = self.busy_integral;
         let me = self.me;
         let Some(scaler) = self.scaler.as_deref_mut() else {
             return;
         };
+        let busy_time = scaler.busy_closed + busy_integral;
         ctx.after(scaler.interval, Event::new(me, EventKind::ScaleTick, 0, 0));
         let active_time = scaler.active_time_at(now);
         let busy = busy_time - scaler.window_busy;
@@ -1163,13 +1193,13 @@ impl Server {
     /// scaler's next window starts afresh.
     pub(crate) fn set_workers(&mut self, workers: Option<u32>, ctx: &mut Ctx) {
         self.set_busy(self.busy, ctx.now);
-        let busy_time = self.busy_time;
+        let busy_integral = self.busy_integral;
         match self.scaler.as_deref_mut() {
             None => self.workers = workers.unwrap_or(self.base_workers),
             Some(scaler) => {
                 scaler.overridden = workers.is_some();
                 self.workers = workers.unwrap_or(scaler.active);
-                scaler.window_busy = busy_time;
+                scaler.window_busy = scaler.busy_closed + busy_integral;
                 scaler.window_active = scaler.active_time_at(ctx.now);
             }
         }
@@ -1202,11 +1232,12 @@ impl Server {
     /// `autoscale`); with `autoscale`, `workers` (active) and `pending` (warming up).
     pub(crate) fn columns_of(&mut self, end: Time, length: Time, out: &mut Vec<Option<f64>>) {
         self.set_busy(self.busy, end);
-        let busy = self.busy_time - self.bucket_busy;
-        self.bucket_busy = self.busy_time;
+        let busy = self.busy_integral;
+        self.busy_integral = 0;
         let capacity = match self.scaler.as_deref_mut() {
             None => f64::from(self.base_workers) * length as f64,
             Some(scaler) => {
+                scaler.busy_closed += busy;
                 let active = scaler.active_time_at(end);
                 let capacity = (active - scaler.bucket_active) as f64;
                 scaler.bucket_active = active;
@@ -1225,7 +1256,7 @@ impl Server {
 
     pub(crate) fn bytes(&self) -> usize {
         self.queue.len() * std::mem::size_of::<Queued>()
-            + self.keyed.bytes()
+            + self.rooms.keyed.bytes()
             + self.working.bytes()
             + self.scaler.as_ref().map_or(0, |s| s.pending.len() * 4)
     }
