@@ -304,6 +304,32 @@ impl Policy {
         true
     }
 
+    /// After the failure of attempt number `attempt` (none other under way): schedules the
+    /// retry of the call behind `token` after its backoff and returns true, or returns false
+    /// when the layer must give up (attempts, deadline or budget exhausted).
+    fn back_off(
+        &mut self,
+        token: Token,
+        attempt: u32,
+        deadline: Time,
+        previous_delay_s: &mut f64,
+        ctx: &mut Ctx,
+    ) -> bool {
+        let exhausted = attempt >= self.max_attempts;
+        let past_deadline = self.respect_deadline && ctx.now >= deadline;
+        if exhausted || past_deadline || !self.take_token() {
+            return false;
+        }
+        let delay_s = self
+            .backoff
+            .delay_s(attempt, previous_delay_s, &mut self.jitter);
+        let fire = Event::new(self.me, EventKind::RetryFire, token.slot, token.generation);
+        // A zero delay is still an event: after whatever is already scheduled for this instant.
+        ctx.after(to_time(delay_s), fire);
+        self.in_backoff += 1;
+        true
+    }
+
     /// `tokens` (state at the bucket's end; empty without a budget) and `timeouts` per second.
     fn columns(&mut self, length: Time, out: &mut Vec<Option<f64>>) {
         out.push(self.budget.map(|_| self.tokens));
@@ -445,20 +471,13 @@ impl Retry {
         };
         call.waiting = false;
         call.last_failure = failure;
-        let exhausted = call.attempt >= self.p.max_attempts;
-        let past_deadline = self.p.respect_deadline && ctx.now >= call.deadline;
-        if exhausted || past_deadline || !self.p.take_token() {
+        let (attempt, deadline) = (call.attempt, call.deadline);
+        if !self
+            .p
+            .back_off(token, attempt, deadline, &mut call.previous_delay_s, ctx)
+        {
             self.give_up(token, ctx);
-            return;
         }
-        let p = &mut self.p;
-        let delay_s = p
-            .backoff
-            .delay_s(call.attempt, &mut call.previous_delay_s, &mut p.jitter);
-        let fire = Event::new(p.me, EventKind::RetryFire, token.slot, token.generation);
-        // A zero delay is still an event: after whatever is already scheduled for this instant.
-        ctx.after(to_time(delay_s), fire);
-        p.in_backoff += 1;
     }
 
     /// Answers the caller with the last attempt's failure.
@@ -703,19 +722,13 @@ impl Hedged {
         if r.outstanding > 0 {
             return;
         }
-        let exhausted = r.attempt >= self.p.max_attempts;
-        let past_deadline = self.p.respect_deadline && ctx.now >= r.deadline;
-        if exhausted || past_deadline || !self.p.take_token() {
+        let (attempt, deadline) = (r.attempt, r.deadline);
+        if !self
+            .p
+            .back_off(request, attempt, deadline, &mut r.previous_delay_s, ctx)
+        {
             self.give_up(request, ctx);
-            return;
         }
-        let p = &mut self.p;
-        let delay_s = p
-            .backoff
-            .delay_s(r.attempt, &mut r.previous_delay_s, &mut p.jitter);
-        let fire = Event::new(p.me, EventKind::RetryFire, request.slot, request.generation);
-        ctx.after(to_time(delay_s), fire);
-        p.in_backoff += 1;
     }
 
     /// Answers the caller with the last attempt's failure.
