@@ -22,6 +22,7 @@ pub mod kind;
 mod metrics;
 pub mod presets;
 mod queue;
+pub mod replicate;
 mod rng;
 pub mod scenario;
 pub mod share;

@@ -109,7 +109,7 @@ pub struct Summary {
 }
 
 /// Rows in `[from, to)` (by bucket start; only whole buckets: a bucket must also end by `to`).
-fn window(rows: &[Row], from: f64, to: f64, duration: f64) -> Vec<(&Row, f64)> {
+pub(crate) fn window(rows: &[Row], from: f64, to: f64, duration: f64) -> Vec<(&Row, f64)> {
     let mut out = Vec::new();
     for (i, row) in rows.iter().enumerate() {
         let end = rows.get(i + 1).map_or(duration, |next| next.t);
@@ -121,7 +121,7 @@ fn window(rows: &[Row], from: f64, to: f64, duration: f64) -> Vec<(&Row, f64)> {
 }
 
 /// Length-weighted mean of a column over a window.
-fn mean(window: &[(&Row, f64)], value: impl Fn(&Row) -> f64) -> Option<f64> {
+pub(crate) fn mean(window: &[(&Row, f64)], value: impl Fn(&Row) -> f64) -> Option<f64> {
     let total: f64 = window.iter().map(|(_, len)| len).sum();
     (total > 0.0).then(|| window.iter().map(|(r, len)| value(r) * len).sum::<f64>() / total)
 }
@@ -159,6 +159,16 @@ fn first_and_last(scenario: &Scenario) -> Option<(&Trigger, &Trigger)> {
         .iter()
         .max_by(|a, b| a.end_s().total_cmp(&b.end_s()))?;
     Some((first, last))
+}
+
+/// The start of the window the verdict reads "after": the last 20% of the run, or later if a
+/// trigger is still on then.
+pub(crate) fn after_start_s(scenario: &Scenario) -> f64 {
+    let tail = 0.8 * scenario.duration_s;
+    match first_and_last(scenario) {
+        Some((_, last)) => tail.max(last.end_s()),
+        None => tail,
+    }
 }
 
 fn trigger_noun(trigger: &Trigger) -> &'static str {
