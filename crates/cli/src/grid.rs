@@ -45,16 +45,16 @@ fn preflight_points(
 }
 
 /// How the runs of a sweep or tip share the machine.
-struct Budgets {
-    threads: usize,
+pub(crate) struct Budgets {
+    pub(crate) threads: usize,
     /// Each run's limits: the work budget whole, the state budget divided among the threads.
-    per_run: Limits,
+    pub(crate) per_run: Limits,
     /// The state budget as given (for messages).
     total_state_bytes: u64,
 }
 
 impl Budgets {
-    fn of(limits: &LimitArgs) -> Budgets {
+    pub(crate) fn of(limits: &LimitArgs) -> Budgets {
         let total = limits.limits();
         let threads = rayon::current_num_threads().max(1);
         Budgets {
@@ -68,7 +68,7 @@ impl Budgets {
     }
 
     /// The sentence after a run's stop: for the state budget, that it is shared.
-    fn why(&self, stopped: &LimitExceeded) -> String {
+    pub(crate) fn why(&self, stopped: &LimitExceeded) -> String {
         if stopped.budget == Budget::State && self.threads > 1 {
             format!(
                 " (the state budget of {} MiB is shared: each of the {} threads' runs has {} MiB of it)",
@@ -82,7 +82,7 @@ impl Budgets {
     }
 
     /// "16 MiB of state and 4000000000 units of work per run".
-    fn per_run_text(&self) -> String {
+    pub(crate) fn per_run_text(&self) -> String {
         format!(
             "{} MiB of state and {} units of work per run",
             mib(self.per_run.max_state_bytes),
@@ -101,7 +101,7 @@ fn mib(bytes: u64) -> String {
 }
 
 /// A progress bar on a terminal; nothing in a pipe or a log.
-fn progress(len: u64, what: &str) -> ProgressBar {
+pub(crate) fn progress(len: u64, what: &str) -> ProgressBar {
     let bar = if std::io::stderr().is_terminal() {
         ProgressBar::new(len)
     } else {
@@ -117,7 +117,11 @@ fn progress(len: u64, what: &str) -> ProgressBar {
 }
 
 /// The refusal of a search larger than allowed.
-fn check_runs(runs: u64, max_runs: Option<u64>, what: impl FnOnce() -> String) -> Result<()> {
+pub(crate) fn check_runs(
+    runs: u64,
+    max_runs: Option<u64>,
+    what: impl FnOnce() -> String,
+) -> Result<()> {
     let max = max_runs.unwrap_or(DEFAULT_MAX_RUNS);
     if runs > max {
         bail!(
@@ -230,7 +234,7 @@ pub fn sweep(args: SweepArgs, out: &mut Stdout) -> Result<()> {
     Ok(())
 }
 
-fn plural(n: u32) -> &'static str {
+pub(crate) fn plural(n: u32) -> &'static str {
     if n == 1 {
         ""
     } else {

@@ -166,6 +166,20 @@ pub fn difference(a: &[f64], b: &[f64]) -> Option<Interval> {
     })
 }
 
+/// The difference of two proportions `b − a` (`sa` of `na`, `sb` of `nb`) with Newcombe's
+/// 95% interval, built from the two Wilson intervals (his method 10): like them it stays
+/// inside [−1, 1] and is honest at 0 and at 1. `None` if either count is zero.
+pub fn share_difference(sa: usize, na: usize, sb: usize, nb: usize) -> Option<(f64, f64, f64)> {
+    let (la, ua) = wilson(sa, na)?;
+    let (lb, ub) = wilson(sb, nb)?;
+    let pa = sa.min(na) as f64 / na as f64;
+    let pb = sb.min(nb) as f64 / nb as f64;
+    let d = pb - pa;
+    let low = d - ((pb - lb).powi(2) + (ua - pa).powi(2)).sqrt();
+    let high = d + ((ub - pb).powi(2) + (pa - la).powi(2)).sqrt();
+    Some((d, low.max(-1.0), high.min(1.0)))
+}
+
 /// The `p` quantile of sorted values, interpolating between order statistics (Hyndman and
 /// Fan's type 7, the default of R and NumPy). `None` for no values.
 pub fn quantile(sorted: &[f64], p: f64) -> Option<f64> {
@@ -445,6 +459,22 @@ mod tests {
         assert!(close(df, 5.5208, 1e-3), "{df}");
         let same = difference(&a, &a).unwrap();
         assert_eq!(same.mean, 0.0);
+    }
+
+    #[test]
+    fn share_differences_follow_newcombe() {
+        // Newcombe (1998), table II, example (a): 56/70 − 48/80 = 0.2, interval
+        // 0.0524 to 0.3339 (method 10).
+        let (d, low, high) = share_difference(48, 80, 56, 70).unwrap();
+        assert!(close(d, 0.2, 1e-12));
+        assert!(close(low, 0.0524, 1e-4), "{low}");
+        assert!(close(high, 0.3339, 1e-4), "{high}");
+        // Swapping the two negates it.
+        let (d2, low2, high2) = share_difference(56, 70, 48, 80).unwrap();
+        assert!(close(d2, -d, 1e-12) && close(low2, -high, 1e-12) && close(high2, -low, 1e-12));
+        // Equal counts: zero, and an interval around it.
+        let (d, low, high) = share_difference(9, 10, 9, 10).unwrap();
+        assert!(d == 0.0 && low < 0.0 && high > 0.0);
     }
 
     #[test]

@@ -1,0 +1,492 @@
+//! `metastable run --seeds k` and `metastable compare`: one scenario (or two) over k seeds,
+//! and what the seeds say together (SPEC §9, [`sim_core::replicate`]).
+//!
+//! The seeds run in parallel like a sweep's points ([`crate::pool`]), sharing the state
+//! budget among the threads ([`Budgets`]); each seed's global rows are kept for the bands
+//! (the per-bucket mean and quantiles), which the state budget also covers.
+
+use crate::grid::{progress, Budgets};
+use crate::input::preflight;
+use crate::output::{note, Stdout};
+use crate::pool::{run_in_order, Job};
+use crate::LimitArgs;
+use anyhow::{anyhow, bail, Result};
+use serde_json::{json, Value};
+use sim_core::replicate::{difference, share_difference, Aggregate, Bands, Interval, Replica};
+use sim_core::{Row, Scenario, Sim, GLOBAL_COLUMNS};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// The runs of one scenario's seeds s, s + 1, …, s + k − 1.
+pub struct Seeded {
+    pub scenario: Scenario,
+    pub replicas: Vec<Replica>,
+    /// Each seed's rows, global columns only.
+    pub rows: Vec<Vec<Row>>,
+}
+
+impl Seeded {
+    pub fn aggregate(&self) -> Aggregate {
+        Aggregate::of(&self.replicas)
+    }
+
+    pub fn bands(&self) -> Bands {
+        let runs: Vec<&[Row]> = self.rows.iter().map(Vec::as_slice).collect();
+        Bands::of(&runs)
+    }
+}
+
+/// Runs `scenario` with `seeds` seeds on every core. `label` names it in messages.
+pub fn run_seeds(
+    label: &str,
+    scenario: &Scenario,
+    seeds: u32,
+    limits: &LimitArgs,
+) -> Result<Seeded> {
+    let budgets = Arc::new(Budgets::of(limits));
+    preflight(label, scenario, &budgets.per_run)?;
+    // The kept rows: one `Row` per bucket per seed (their per-block cells dropped).
+    let buckets = (scenario.duration_s / scenario.bucket_s).ceil().max(1.0);
+    let kept = f64::from(seeds) * buckets * std::mem::size_of::<Row>() as f64;
+    let budget = limits.limits().max_state_bytes as f64;
+    if kept > budget / 2.0 {
+        bail!(
+            "{label}: {seeds} seeds × {buckets} buckets of rows would take {:.0} MiB, more than half the state budget ({:.0} MiB): use fewer seeds, a larger bucket_s, or a larger --max-state-mib",
+            kept / f64::from(1 << 20),
+            budget / f64::from(1 << 20)
+        );
+    }
+    let base = Arc::new(scenario.clone());
+    let bar = progress(u64::from(seeds), "seeds");
+    let job: Job<(Replica, Vec<Row>)> = {
+        let (base, budgets, bar) = (base.clone(), budgets.clone(), bar.clone());
+        let label = label.to_string();
+        Arc::new(move |i| {
+            let mut scenario = (*base).clone();
+            scenario.seed = base.seed.wrapping_add(i as u64);
+            let mut sim = Sim::with_limits(&scenario, budgets.per_run)
+                .map_err(|e| anyhow!("{label}: {e}"))?;
+            let started = Instant::now();
+            sim.run();
+            let wall_s = started.elapsed().as_secs_f64();
+            bar.inc(1);
+            if let Some(stopped) = sim.stopped() {
+                bail!(
+                    "{label}, seed {}: {stopped}{}",
+                    scenario.seed,
+                    budgets.why(stopped)
+                );
+            }
+            let mut replica = Replica::of(&sim);
+            replica.summary.wall_s = Some(wall_s);
+            let rows = sim
+                .rows()
+                .iter()
+                .map(|row| Row {
+                    blocks: Vec::new(),
+                    ..row.clone()
+                })
+                .collect();
+            Ok((replica, rows))
+        })
+    };
+    let mut replicas = Vec::with_capacity(seeds as usize);
+    let mut rows = Vec::with_capacity(seeds as usize);
+    let threads = budgets.threads;
+    let result = run_in_order(seeds as usize, threads, 4 * threads, job, |_, (r, kept)| {
+        replicas.push(r);
+        rows.push(kept);
+        Ok(())
+    });
+    bar.finish_and_clear();
+    result?;
+    Ok(Seeded {
+        scenario: scenario.clone(),
+        replicas,
+        rows,
+    })
+}
+
+/// A number for a person: about four significant figures, no exponent for ordinary sizes.
+pub fn figure(v: f64) -> String {
+    let a = v.abs();
+    let text = if a == 0.0 {
+        "0".to_string()
+    } else if a >= 1000.0 {
+        format!("{v:.0}")
+    } else if a >= 100.0 {
+        format!("{v:.1}")
+    } else if a >= 10.0 {
+        format!("{v:.2}")
+    } else if a >= 0.01 {
+        format!("{v:.3}")
+    } else {
+        format!("{v:.2e}")
+    };
+    // "-0.000" is zero.
+    if text
+        .trim_start_matches('-')
+        .chars()
+        .all(|c| c == '0' || c == '.')
+    {
+        "0".into()
+    } else {
+        text
+    }
+}
+
+/// "4.0029 ± 0.0081": the mean to the decimals of the half-width's second significant digit.
+pub fn plus_minus(mean: f64, half_width: f64) -> String {
+    if half_width.is_nan() || half_width <= 0.0 || !half_width.is_finite() {
+        return format!("{} ± 0", figure(mean));
+    }
+    let decimals = (1 - half_width.log10().floor() as i32).clamp(0, 6) as usize;
+    format!("{mean:.decimals$} ± {half_width:.decimals$}")
+}
+
+/// "12.3 ± 0.41", or "12.3" for one value; "—" for none.
+pub fn interval_text(interval: Option<&Interval>, scale: f64) -> String {
+    match interval {
+        None => "—".into(),
+        Some(i) => match i.half_width {
+            Some(h) => plus_minus(i.mean * scale, h * scale),
+            None => figure(i.mean * scale),
+        },
+    }
+}
+
+fn percent(x: f64) -> String {
+    format!("{:.0}%", 100.0 * x)
+}
+
+/// The headline figures of an aggregate, in words, one per line.
+pub fn aggregate_lines(aggregate: &Aggregate) -> Vec<String> {
+    let verdicts: Vec<String> = aggregate
+        .verdicts
+        .iter()
+        .map(|(v, n)| format!("{v} {n}"))
+        .collect();
+    let recovered = aggregate.recovery_s.as_ref().map_or(0, |i| i.n);
+    let recovery = if recovered == 0 {
+        "recovery: in no seed did goodput come back".to_string()
+    } else {
+        format!(
+            "recovery: {} s (over the {recovered} seed{} whose goodput came back)",
+            interval_text(aggregate.recovery_s.as_ref(), 1.0),
+            if recovered == 1 { "" } else { "s" }
+        )
+    };
+    vec![
+        if verdicts.len() > 1 {
+            format!("{} ({})", aggregate.sentence(), verdicts.join(", "))
+        } else {
+            aggregate.sentence()
+        },
+        format!(
+            "goodput after: {} requests/s",
+            interval_text(aggregate.goodput_after.as_ref(), 1.0)
+        ),
+        recovery,
+        format!(
+            "latency p99: {} s",
+            interval_text(aggregate.latency_p99_s.as_ref(), 1.0)
+        ),
+        format!(
+            "amplification: {} attempts per request",
+            interval_text(aggregate.amplification.as_ref(), 1.0)
+        ),
+        format!(
+            "wasted work: {} % of server work",
+            interval_text(aggregate.wasted.as_ref(), 100.0)
+        ),
+        "(± is the half-width of a 95% t-interval over the seeds)".into(),
+    ]
+}
+
+/// `run --seeds k`'s per-seed line.
+fn seed_line(replica: &Replica) -> String {
+    let s = &replica.summary;
+    let opt = |v: Option<f64>| v.map_or("—".to_string(), figure);
+    format!(
+        "seed {}: {} · goodput after {} /s · recovery {} s · p99 {} s",
+        replica.seed,
+        s.verdict,
+        opt(s.goodput_after),
+        opt(s.recovery_s),
+        opt(s.latency_p99_s)
+    )
+}
+
+/// What `run --seeds k` prints: `--summary` the per-seed summaries and the aggregate (JSON);
+/// otherwise the bands as CSV (or JSON), with the per-seed lines and the aggregate in words
+/// on standard error.
+pub fn print_run(seeded: &Seeded, summary: bool, json_rows: bool, out: &mut Stdout) -> Result<()> {
+    let aggregate = seeded.aggregate();
+    /// The order of the keys as written (a `json!` object would sort them).
+    #[derive(serde::Serialize)]
+    struct Output<'a> {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        name: Option<&'a str>,
+        aggregate: &'a Aggregate,
+        seeds: &'a [Replica],
+        #[serde(skip_serializing_if = "Option::is_none")]
+        columns: Option<&'a [&'a str]>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        bands: Option<&'a Bands>,
+    }
+    if summary {
+        out.line(serde_json::to_string_pretty(&Output {
+            name: None,
+            aggregate: &aggregate,
+            seeds: &seeded.replicas,
+            columns: None,
+            bands: None,
+        })?)?;
+        return Ok(());
+    }
+    let bands = seeded.bands();
+    if json_rows {
+        out.line(serde_json::to_string(&Output {
+            name: Some(&seeded.scenario.name),
+            aggregate: &aggregate,
+            seeds: &seeded.replicas,
+            columns: Some(&GLOBAL_COLUMNS[1..]),
+            bands: Some(&bands),
+        })?)?;
+    } else {
+        out.bytes(bands.global_csv().as_bytes())?;
+    }
+    out.flush()?;
+    for replica in &seeded.replicas {
+        note!("{}", seed_line(replica));
+    }
+    for line in aggregate_lines(&aggregate) {
+        note!("{line}");
+    }
+    Ok(())
+}
+
+/// One compared figure: its per-seed values in A and B, and how it is scaled and named.
+struct Compared {
+    name: &'static str,
+    unit: &'static str,
+    scale: f64,
+    get: fn(&Replica) -> Option<f64>,
+}
+
+const COMPARED: [Compared; 5] = [
+    Compared {
+        name: "goodput after",
+        unit: "requests/s",
+        scale: 1.0,
+        get: |r| r.summary.goodput_after,
+    },
+    Compared {
+        name: "recovery",
+        unit: "s",
+        scale: 1.0,
+        get: |r| r.summary.recovery_s,
+    },
+    Compared {
+        name: "latency p99",
+        unit: "s",
+        scale: 1.0,
+        get: |r| r.summary.latency_p99_s,
+    },
+    Compared {
+        name: "amplification",
+        unit: "×",
+        scale: 1.0,
+        get: |r| r.amplification,
+    },
+    Compared {
+        name: "wasted work",
+        unit: "%",
+        scale: 100.0,
+        get: |r| r.wasted,
+    },
+];
+
+fn values(seeded: &Seeded, get: fn(&Replica) -> Option<f64>) -> Vec<f64> {
+    seeded.replicas.iter().filter_map(get).collect()
+}
+
+/// "+1.23 (0.52 to 1.94)" for a difference with its interval, to the decimals of the
+/// half-width's second significant digit.
+fn difference_text(d: Option<&Interval>, scale: f64) -> String {
+    let Some(i) = d else {
+        return "—".into();
+    };
+    let mean = i.mean * scale;
+    match i.half_width.map(|h| h * scale) {
+        Some(h) if h > 0.0 && h.is_finite() => {
+            let d = (1 - h.log10().floor() as i32).clamp(0, 6) as usize;
+            format!("{mean:+.d$} ({:.d$} to {:.d$})", mean - h, mean + h)
+        }
+        Some(_) if mean == 0.0 => "0 (0 to 0)".into(),
+        _ if mean == 0.0 => "0".into(),
+        _ => format!("{}{}", if mean > 0.0 { "+" } else { "" }, figure(mean)),
+    }
+}
+
+/// B − A for one figure: paired by seed (the same seeds in both, so the difference of each
+/// pair cancels what the seeds share) when every seed has the figure on both sides, else
+/// Welch's interval over the seeds that have it.
+fn compared_difference(
+    a: &Seeded,
+    b: &Seeded,
+    get: fn(&Replica) -> Option<f64>,
+) -> Option<Interval> {
+    let paired: Option<Vec<f64>> = (a.replicas.len() == b.replicas.len()
+        && a.scenario.seed == b.scenario.seed)
+        .then(|| {
+            a.replicas
+                .iter()
+                .zip(&b.replicas)
+                .map(|(x, y)| Some(get(y)? - get(x)?))
+                .collect()
+        })
+        .flatten();
+    match paired {
+        Some(d) => sim_core::replicate::mean_interval(&d),
+        None => difference(&values(a, get), &values(b, get)),
+    }
+}
+
+/// The output formats of `compare`.
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum CompareFormat {
+    /// The two summaries side by side with the differences, for a person.
+    Table,
+    /// Per bucket, each global column's mean in A, in B, and B − A.
+    Csv,
+    /// Both aggregates, their seeds and the differences with their intervals.
+    Json,
+}
+
+/// `metastable compare`'s output.
+pub fn print_compare(
+    a: &Seeded,
+    b: &Seeded,
+    format: CompareFormat,
+    out: &mut Stdout,
+) -> Result<()> {
+    let (agg_a, agg_b) = (a.aggregate(), b.aggregate());
+    let share = share_difference(agg_a.metastable, agg_a.seeds, agg_b.metastable, agg_b.seeds);
+    match format {
+        CompareFormat::Table => {
+            let name = |s: &Seeded| crate::output::escape(&s.scenario.name).into_owned();
+            let head = [
+                "".to_string(),
+                format!("A: {}", name(a)),
+                format!("B: {}", name(b)),
+                "B − A (95% CI)".to_string(),
+            ];
+            let mut rows: Vec<Vec<String>> = vec![head.to_vec()];
+            let meta = |agg: &Aggregate| {
+                let (l, h) = agg.metastable_interval;
+                format!(
+                    "{} of {} ({}–{})",
+                    agg.metastable,
+                    agg.seeds,
+                    percent(l),
+                    percent(h)
+                )
+            };
+            rows.push(vec![
+                "metastable".into(),
+                meta(&agg_a),
+                meta(&agg_b),
+                share.map_or("—".into(), |(d, l, h)| {
+                    let d = if d == 0.0 {
+                        "0%".to_string()
+                    } else {
+                        format!("{:+.0}%", 100.0 * d)
+                    };
+                    format!("{d} ({} to {})", percent(l), percent(h))
+                }),
+            ]);
+            for c in &COMPARED {
+                let (va, vb) = (values(a, c.get), values(b, c.get));
+                rows.push(vec![
+                    format!("{} ({})", c.name, c.unit),
+                    interval_text(sim_core::replicate::mean_interval(&va).as_ref(), c.scale),
+                    interval_text(sim_core::replicate::mean_interval(&vb).as_ref(), c.scale),
+                    difference_text(compared_difference(a, b, c.get).as_ref(), c.scale),
+                ]);
+            }
+            let widths: Vec<usize> = (0..4)
+                .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
+                .collect();
+            for row in &rows {
+                let mut line = String::new();
+                for (i, cell) in row.iter().enumerate() {
+                    line.push_str(cell);
+                    if i < 3 {
+                        let pad = widths[i] - cell.chars().count() + 2;
+                        line.extend(std::iter::repeat_n(' ', pad));
+                    }
+                }
+                out.line(line.trim_end())?;
+            }
+            out.line(format_args!(
+                "({} seed{} each, from seed {} in A and {} in B. ± and the intervals are 95%: t-intervals; differences paired by seed when both start from the same seed, else Welch's; Wilson's and Newcombe's for the shares)",
+                agg_a.seeds.max(agg_b.seeds),
+                if agg_a.seeds == 1 { "" } else { "s" },
+                a.scenario.seed,
+                b.scenario.seed
+            ))?;
+        }
+        CompareFormat::Csv => {
+            use std::fmt::Write as _;
+            let (ba, bb) = (a.bands(), b.bands());
+            let mut text = String::from("t");
+            for name in &GLOBAL_COLUMNS[1..] {
+                let _ = write!(text, ",{name}_a,{name}_b,{name}_diff");
+            }
+            text.push('\n');
+            let buckets = ba.t.len().min(bb.t.len());
+            for i in 0..buckets {
+                let _ = write!(text, "{}", ba.t[i]);
+                for (ca, cb) in ba.columns.iter().zip(&bb.columns) {
+                    let (x, y) = (ca.mean[i], cb.mean[i]);
+                    for cell in [x, y, x.zip(y).map(|(x, y)| y - x)] {
+                        text.push(',');
+                        if let Some(v) = cell {
+                            let _ = write!(text, "{v}");
+                        }
+                    }
+                }
+                text.push('\n');
+            }
+            out.bytes(text.as_bytes())?;
+        }
+        CompareFormat::Json => {
+            let mut differences = serde_json::Map::new();
+            differences.insert(
+                "metastable_share".into(),
+                share.map_or(
+                    Value::Null,
+                    |(d, l, h)| json!({"mean": d, "low": l, "high": h}),
+                ),
+            );
+            let key = |name: &str| name.replace(' ', "_");
+            for c in &COMPARED {
+                let d = compared_difference(a, b, c.get);
+                differences.insert(
+                    key(c.name),
+                    d.map_or(Value::Null, |i| {
+                        let (l, h) = i.ends();
+                        json!({"mean": i.mean, "low": l, "high": h, "n": i.n})
+                    }),
+                );
+            }
+            out.line(serde_json::to_string_pretty(&json!({
+                "a": {"name": a.scenario.name, "aggregate": agg_a, "seeds": a.replicas},
+                "b": {"name": b.scenario.name, "aggregate": agg_b, "seeds": b.replicas},
+                "difference": differences,
+            }))?)?;
+        }
+    }
+    Ok(())
+}
