@@ -53,6 +53,7 @@ node tests/e2e/person.test.mjs dist
 node tests/e2e/site.test.mjs dist
 node tests/e2e/share.test.mjs dist
 node tests/e2e/analysis.test.mjs dist
+node tests/e2e/instrument.test.mjs dist
 
 step "playground: browser benchmark (figures only; the native CLI runs the same scenario)"
 cargo build --release -p metastable-cli --locked

@@ -12,7 +12,10 @@ use crate::pool::{run_in_order, Job};
 use crate::LimitArgs;
 use anyhow::{anyhow, bail, Result};
 use serde_json::{json, Value};
-use sim_core::replicate::{difference, share_difference, Aggregate, Bands, Interval, Replica};
+use sim_core::replicate::{
+    compare, mean_interval, share_difference, short as figure, Aggregate, Bands, Interval, Replica,
+    FIGURES,
+};
 use sim_core::{Row, Scenario, Sim, GLOBAL_COLUMNS};
 use std::sync::Arc;
 use std::time::Instant;
@@ -107,52 +110,9 @@ pub fn run_seeds(
     })
 }
 
-/// A number for a person: about four significant figures, no exponent for ordinary sizes.
-pub fn figure(v: f64) -> String {
-    let a = v.abs();
-    let text = if a == 0.0 {
-        "0".to_string()
-    } else if a >= 1000.0 {
-        format!("{v:.0}")
-    } else if a >= 100.0 {
-        format!("{v:.1}")
-    } else if a >= 10.0 {
-        format!("{v:.2}")
-    } else if a >= 0.01 {
-        format!("{v:.3}")
-    } else {
-        format!("{v:.2e}")
-    };
-    // "-0.000" is zero.
-    if text
-        .trim_start_matches('-')
-        .chars()
-        .all(|c| c == '0' || c == '.')
-    {
-        "0".into()
-    } else {
-        text
-    }
-}
-
-/// "4.0029 ± 0.0081": the mean to the decimals of the half-width's second significant digit.
-pub fn plus_minus(mean: f64, half_width: f64) -> String {
-    if half_width.is_nan() || half_width <= 0.0 || !half_width.is_finite() {
-        return format!("{} ± 0", figure(mean));
-    }
-    let decimals = (1 - half_width.log10().floor() as i32).clamp(0, 6) as usize;
-    format!("{mean:.decimals$} ± {half_width:.decimals$}")
-}
-
 /// "12.3 ± 0.41", or "12.3" for one value; "—" for none.
 pub fn interval_text(interval: Option<&Interval>, scale: f64) -> String {
-    match interval {
-        None => "—".into(),
-        Some(i) => match i.half_width {
-            Some(h) => plus_minus(i.mean * scale, h * scale),
-            None => figure(i.mean * scale),
-        },
-    }
+    interval.map_or_else(|| "—".into(), |i| i.words(scale))
 }
 
 fn percent(x: f64) -> String {
@@ -266,91 +226,9 @@ pub fn print_run(seeded: &Seeded, summary: bool, json_rows: bool, out: &mut Stdo
     Ok(())
 }
 
-/// One compared figure: its per-seed values in A and B, and how it is scaled and named.
-struct Compared {
-    name: &'static str,
-    unit: &'static str,
-    scale: f64,
-    get: fn(&Replica) -> Option<f64>,
-}
-
-const COMPARED: [Compared; 5] = [
-    Compared {
-        name: "goodput after",
-        unit: "requests/s",
-        scale: 1.0,
-        get: |r| r.summary.goodput_after,
-    },
-    Compared {
-        name: "recovery",
-        unit: "s",
-        scale: 1.0,
-        get: |r| r.summary.recovery_s,
-    },
-    Compared {
-        name: "latency p99",
-        unit: "s",
-        scale: 1.0,
-        get: |r| r.summary.latency_p99_s,
-    },
-    Compared {
-        name: "amplification",
-        unit: "×",
-        scale: 1.0,
-        get: |r| r.amplification,
-    },
-    Compared {
-        name: "wasted work",
-        unit: "%",
-        scale: 100.0,
-        get: |r| r.wasted,
-    },
-];
-
-fn values(seeded: &Seeded, get: fn(&Replica) -> Option<f64>) -> Vec<f64> {
-    seeded.replicas.iter().filter_map(get).collect()
-}
-
-/// "+1.23 (0.52 to 1.94)" for a difference with its interval, to the decimals of the
-/// half-width's second significant digit.
+/// "+1.23 (0.52 to 1.94)" for a difference with its interval, "—" for none.
 fn difference_text(d: Option<&Interval>, scale: f64) -> String {
-    let Some(i) = d else {
-        return "—".into();
-    };
-    let mean = i.mean * scale;
-    match i.half_width.map(|h| h * scale) {
-        Some(h) if h > 0.0 && h.is_finite() => {
-            let d = (1 - h.log10().floor() as i32).clamp(0, 6) as usize;
-            format!("{mean:+.d$} ({:.d$} to {:.d$})", mean - h, mean + h)
-        }
-        Some(_) if mean == 0.0 => "0 (0 to 0)".into(),
-        _ if mean == 0.0 => "0".into(),
-        _ => format!("{}{}", if mean > 0.0 { "+" } else { "" }, figure(mean)),
-    }
-}
-
-/// B − A for one figure: paired by seed (the same seeds in both, so the difference of each
-/// pair cancels what the seeds share) when every seed has the figure on both sides, else
-/// Welch's interval over the seeds that have it.
-fn compared_difference(
-    a: &Seeded,
-    b: &Seeded,
-    get: fn(&Replica) -> Option<f64>,
-) -> Option<Interval> {
-    let paired: Option<Vec<f64>> = (a.replicas.len() == b.replicas.len()
-        && a.scenario.seed == b.scenario.seed)
-        .then(|| {
-            a.replicas
-                .iter()
-                .zip(&b.replicas)
-                .map(|(x, y)| Some(get(y)? - get(x)?))
-                .collect()
-        })
-        .flatten();
-    match paired {
-        Some(d) => sim_core::replicate::mean_interval(&d),
-        None => difference(&values(a, get), &values(b, get)),
-    }
+    d.map_or_else(|| "—".into(), |i| i.difference_words(scale))
 }
 
 /// The output formats of `compare`.
@@ -406,13 +284,16 @@ pub fn print_compare(
                     format!("{d} ({} to {})", percent(l), percent(h))
                 }),
             ]);
-            for c in &COMPARED {
-                let (va, vb) = (values(a, c.get), values(b, c.get));
+            for c in &FIGURES {
+                let of = |s: &Seeded| {
+                    let v: Vec<f64> = s.replicas.iter().filter_map(c.get).collect();
+                    interval_text(mean_interval(&v).as_ref(), c.scale)
+                };
                 rows.push(vec![
                     format!("{} ({})", c.name, c.unit),
-                    interval_text(sim_core::replicate::mean_interval(&va).as_ref(), c.scale),
-                    interval_text(sim_core::replicate::mean_interval(&vb).as_ref(), c.scale),
-                    difference_text(compared_difference(a, b, c.get).as_ref(), c.scale),
+                    of(a),
+                    of(b),
+                    difference_text(compare(&a.replicas, &b.replicas, c.get).as_ref(), c.scale),
                 ]);
             }
             let widths: Vec<usize> = (0..4)
@@ -471,8 +352,8 @@ pub fn print_compare(
                 ),
             );
             let key = |name: &str| name.replace(' ', "_");
-            for c in &COMPARED {
-                let d = compared_difference(a, b, c.get);
+            for c in &FIGURES {
+                let d = compare(&a.replicas, &b.replicas, c.get);
                 differences.insert(
                     key(c.name),
                     d.map_or(Value::Null, |i| {

@@ -16,7 +16,7 @@
 
 use crate::verdict::{after_start_s, mean, window};
 use crate::{Row, Scenario, Sim, Summary, Verdict};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The 97.5% quantile of the standard normal distribution: a 95% two-sided interval is
 /// ±`Z_975` standard errors.
@@ -118,6 +118,74 @@ impl Interval {
     }
 }
 
+/// "4.0029 ± 0.0081": a mean to the decimals of its half-width's second significant digit
+/// (the digits the interval vouches for), "12.5 ± 0" when the seeds agree exactly.
+pub fn plus_minus(mean: f64, half_width: f64) -> String {
+    if half_width.is_nan() || half_width <= 0.0 || !half_width.is_finite() {
+        return format!("{} ± 0", short(mean));
+    }
+    let decimals = (1 - half_width.log10().floor() as i32).clamp(0, 6) as usize;
+    format!("{mean:.decimals$} ± {half_width:.decimals$}")
+}
+
+/// A number for a person: three significant figures (whole numbers from 100 up), no
+/// exponent for ordinary sizes.
+pub fn short(v: f64) -> String {
+    let a = v.abs();
+    let text = if a == 0.0 || !v.is_finite() {
+        return if v.is_finite() {
+            "0".into()
+        } else {
+            v.to_string()
+        };
+    } else if a >= 100.0 {
+        format!("{v:.0}")
+    } else if a >= 10.0 {
+        format!("{v:.1}")
+    } else if a >= 1.0 {
+        format!("{v:.2}")
+    } else if a >= 0.01 {
+        format!("{v:.3}")
+    } else {
+        format!("{v:.2e}")
+    };
+    // "-0.000" is zero.
+    if text
+        .trim_start_matches('-')
+        .chars()
+        .all(|c| c == '0' || c == '.')
+    {
+        "0".into()
+    } else {
+        text
+    }
+}
+
+impl Interval {
+    /// "+1.23 (0.52 to 1.94)": a difference (scaled) with its interval's ends, to the
+    /// decimals of the half-width's second significant digit; "0 (0 to 0)" for none at all.
+    pub fn difference_words(&self, scale: f64) -> String {
+        let mean = self.mean * scale;
+        match self.half_width.map(|h| h * scale) {
+            Some(h) if h > 0.0 && h.is_finite() => {
+                let d = (1 - h.log10().floor() as i32).clamp(0, 6) as usize;
+                format!("{mean:+.d$} ({:.d$} to {:.d$})", mean - h, mean + h)
+            }
+            Some(_) if mean == 0.0 => "0 (0 to 0)".into(),
+            _ if mean == 0.0 => "0".into(),
+            _ => format!("{}{}", if mean > 0.0 { "+" } else { "" }, short(mean)),
+        }
+    }
+
+    /// "12.3 ± 0.41" (scaled, e.g. by 100 for a percentage), or the mean alone for one value.
+    pub fn words(&self, scale: f64) -> String {
+        match self.half_width {
+            Some(h) => plus_minus(self.mean * scale, h * scale),
+            None => short(self.mean * scale),
+        }
+    }
+}
+
 /// The mean of `values` with its 95% t-interval; `None` for no values.
 pub fn mean_interval(values: &[f64]) -> Option<Interval> {
     let n = values.len();
@@ -191,7 +259,7 @@ pub fn quantile(sorted: &[f64], p: f64) -> Option<f64> {
 }
 
 /// One seed's run, reduced to what the aggregate reads.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Replica {
     pub seed: u64,
     pub summary: Summary,
@@ -223,6 +291,72 @@ impl Replica {
             summary,
             amplification: (offered > 0.0).then(|| attempts / offered),
             wasted: (throughput > 0.0).then(|| (1.0 - useful / throughput).clamp(0.0, 1.0)),
+        }
+    }
+}
+
+/// A figure two runs are compared on: its name, unit and scale for people, and where a
+/// replica has it.
+pub struct Figure {
+    pub name: &'static str,
+    pub unit: &'static str,
+    /// What the value is multiplied by for display (100 for a share shown in %).
+    pub scale: f64,
+    pub get: fn(&Replica) -> Option<f64>,
+}
+
+/// The figures a comparison shows, after the share metastable (SPEC §9).
+pub const FIGURES: [Figure; 5] = [
+    Figure {
+        name: "goodput after",
+        unit: "requests/s",
+        scale: 1.0,
+        get: |r| r.summary.goodput_after,
+    },
+    Figure {
+        name: "recovery",
+        unit: "s",
+        scale: 1.0,
+        get: |r| r.summary.recovery_s,
+    },
+    Figure {
+        name: "latency p99",
+        unit: "s",
+        scale: 1.0,
+        get: |r| r.summary.latency_p99_s,
+    },
+    Figure {
+        name: "amplification",
+        unit: "×",
+        scale: 1.0,
+        get: |r| r.amplification,
+    },
+    Figure {
+        name: "wasted work",
+        unit: "%",
+        scale: 100.0,
+        get: |r| r.wasted,
+    },
+];
+
+/// B − A of one figure over two sets of runs: paired by seed when both ran the same seeds
+/// and every seed has the figure on both sides (what the seeds share then cancels: common
+/// random numbers), else Welch's interval over the seeds that have it.
+pub fn compare(a: &[Replica], b: &[Replica], get: fn(&Replica) -> Option<f64>) -> Option<Interval> {
+    let same_seeds = a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.seed == y.seed);
+    let paired: Option<Vec<f64>> = same_seeds
+        .then(|| {
+            a.iter()
+                .zip(b)
+                .map(|(x, y)| Some(get(y)? - get(x)?))
+                .collect()
+        })
+        .flatten();
+    match paired {
+        Some(d) => mean_interval(&d),
+        None => {
+            let values = |r: &[Replica]| r.iter().filter_map(get).collect::<Vec<f64>>();
+            difference(&values(a), &values(b))
         }
     }
 }

@@ -87,7 +87,7 @@ pub struct Report {
 }
 
 /// The summary of SPEC §5, field order included.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
     pub verdict: Verdict,
     pub requests: u64,

@@ -11,10 +11,11 @@
 use crate::embed::{knob_candidates, query_value, resolve_knob, unescape};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use sim_core::replicate::Replica;
 use sim_core::sweep::{
     bisect, number_text, tip_header, tip_row, Axis, Outcome, Point, Sweep, Threshold,
 };
-use sim_core::{get_path, Budget, LimitExceeded, Limits, Sim, Verdict};
+use sim_core::{get_path, Budget, LimitExceeded, Limits, Row, Scenario, Sim, Verdict};
 
 /// Most runs one analysis may ask of a browser (a phase grid's points × seeds; a tipping
 /// search's loads × trials × seeds, at most).
@@ -534,6 +535,16 @@ pub enum Request {
         high: f64,
         steps: u32,
     },
+    /// One seed of a whole scenario, for the playground's replications (SPEC §9): its rows
+    /// and its figures. `batch` names the page's request it belongs to, so the page can tell
+    /// an answer to an old request (the scenario has changed since) from a current one.
+    Replicate {
+        batch: u64,
+        scenario: Value,
+        seed: u64,
+        #[serde(default = "one")]
+        workers: u32,
+    },
 }
 
 /// A worker's answer to a job (JSON).
@@ -565,6 +576,92 @@ pub enum Reply {
     Failed {
         message: String,
     },
+    /// One seed's run: its rows ([`row_to_wire`]) and figures.
+    Replicated {
+        batch: u64,
+        seed: u64,
+        rows: Vec<Vec<Option<f64>>>,
+        replica: Box<Replica>,
+    },
+    /// A seed that could not run, or stopped at a limit: why, in words.
+    Refused {
+        batch: u64,
+        message: String,
+    },
+}
+
+/// A row as a worker sends it: [`Row::values`] (the CSV's cells, per-block ones included),
+/// then how requests ended, which the CSV leaves out (`ended_late`, `failed_timeout`,
+/// `failed_error`, `failed_rejected`).
+pub fn row_to_wire(row: &Row) -> Vec<Option<f64>> {
+    row.values()
+        .chain([
+            Some(row.ended_late),
+            Some(row.failed_timeout),
+            Some(row.failed_error),
+            Some(row.failed_rejected),
+        ])
+        .collect()
+}
+
+/// The row that [`row_to_wire`] sent (`None` for cells too few to be one).
+pub fn row_from_wire(cells: &[Option<f64>]) -> Option<Row> {
+    const GLOBAL: usize = 15;
+    const ENDINGS: usize = 4;
+    if cells.len() < GLOBAL + ENDINGS {
+        return None;
+    }
+    let (values, endings) = cells.split_at(cells.len() - ENDINGS);
+    let n = |i: usize| values[i].unwrap_or(0.0);
+    let e = |i: usize| endings[i].unwrap_or(0.0);
+    Some(Row {
+        t: n(0),
+        offered: n(1),
+        goodput: n(2),
+        throughput: n(3),
+        attempts: n(4),
+        retries: n(5),
+        timeouts: n(6),
+        errors: n(7),
+        rejected: n(8),
+        latency_p50: values[9],
+        latency_p99: values[10],
+        latency_mean: values[11],
+        in_flight: n(12),
+        queue: n(13),
+        useful: n(14),
+        blocks: values[GLOBAL..].to_vec(),
+        ended_late: e(0),
+        failed_timeout: e(1),
+        failed_error: e(2),
+        failed_rejected: e(3),
+    })
+}
+
+/// Runs one seed of a scenario for [`Request::Replicate`].
+fn replicate(batch: u64, mut doc: Value, seed: u64, limits: Limits) -> Reply {
+    if let Some(object) = doc.as_object_mut() {
+        object.insert("seed".into(), Value::from(seed));
+    }
+    let refused = |message: String| Reply::Refused { batch, message };
+    let scenario = match Scenario::from_value(doc) {
+        Ok(scenario) => scenario,
+        Err(e) => return refused(sentence(e.to_string())),
+    };
+    let mut sim = match Sim::with_limits(&scenario, limits) {
+        Ok(sim) => sim,
+        Err(e) => return refused(sentence(e.to_string())),
+    };
+    sim.run();
+    if let Some(stopped) = sim.stopped() {
+        return refused(format!("Seed {seed} stopped at a limit: {stopped}."));
+    }
+    Reply::Replicated {
+        batch,
+        seed,
+        rows: sim.rows().iter().map(row_to_wire).collect(),
+        replica: Box::new(Replica::of(&sim)),
+    }
 }
 
 /// Most points of a traced path sent back to the page.
@@ -635,6 +732,12 @@ impl WorkerState {
                 high,
                 steps,
             } => Some(self.tip(load, low, high, steps)),
+            Request::Replicate {
+                batch,
+                scenario,
+                seed,
+                workers,
+            } => Some(replicate(batch, scenario, seed, worker_limits(workers))),
         }
     }
 
@@ -885,7 +988,8 @@ impl Results {
                 Ok(())
             }
             Reply::Ready => Ok(()),
-            Reply::Failed { message } => Err(message),
+            Reply::Failed { message } | Reply::Refused { message, .. } => Err(message),
+            Reply::Replicated { .. } => Err("A worker answered a job of another view.".into()),
         }
     }
 
@@ -1054,6 +1158,53 @@ mod tests {
 
     use super::*;
     use sim_core::presets;
+
+    #[test]
+    fn a_replicated_seed_is_the_run_of_that_seed_rows_and_endings_included() {
+        let mut scenario = presets::load("cold-cache").unwrap().unwrap();
+        let doc = serde_json::to_value(&scenario).unwrap();
+        let reply = WorkerState::default().handle(Request::Replicate {
+            batch: 4,
+            scenario: doc,
+            seed: 99,
+            workers: 2,
+        });
+        let Some(Reply::Replicated {
+            batch,
+            seed,
+            rows,
+            replica,
+        }) = reply
+        else {
+            panic!("{reply:?}");
+        };
+        assert_eq!((batch, seed), (4, 99));
+        scenario.seed = 99;
+        let mut sim = Sim::new(&scenario).unwrap();
+        sim.run();
+        let back: Vec<Row> = rows.iter().map(|r| row_from_wire(r).unwrap()).collect();
+        assert_eq!(back, sim.rows(), "every cell, per-block ones and how requests ended");
+        assert!(back.iter().any(|r| r.failed_timeout > 0.0 || r.failed_rejected > 0.0));
+        assert_eq!(*replica, Replica::of(&sim));
+        // Through the JSON the page reads.
+        let text = serde_json::to_string(&Reply::Replicated {
+            batch,
+            seed,
+            rows,
+            replica,
+        })
+        .unwrap();
+        assert!(matches!(serde_json::from_str::<Reply>(&text), Ok(Reply::Replicated { .. })));
+        // A scenario that cannot run says why, for its batch.
+        let refused = WorkerState::default().handle(Request::Replicate {
+            batch: 5,
+            scenario: serde_json::json!({"version": 1}),
+            seed: 1,
+            workers: 1,
+        });
+        assert!(matches!(refused, Some(Reply::Refused { batch: 5, .. })), "{refused:?}");
+        assert_eq!(row_from_wire(&[Some(1.0); 5]), None);
+    }
 
     fn storm() -> Value {
         serde_json::from_str(presets::find("retry-storm").unwrap().json).unwrap()

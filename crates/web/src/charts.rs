@@ -120,6 +120,13 @@ pub struct ChartData<'a> {
     /// The fluid model's trajectory for this scenario, when the model covers it: drawn
     /// dashed over the simulated goodput and queue, as far as the run has got.
     pub model: Option<&'a [fluid::State]>,
+    /// Every seed's rows when a run has several seeds (SPEC §9), the current run's among
+    /// them: each line is then the seeds' median, over a shaded band from their 2.5% to their
+    /// 97.5% quantile, and each stacked area the seeds' median.
+    pub seeds: &'a [&'a [Row]],
+    /// The pinned baseline's rows (one per seed): drawn beside the run as dashed, lighter
+    /// lines of the same colours (the global series: the baseline's blocks are its own).
+    pub baseline: Option<&'a [&'a [Row]]>,
 }
 
 /// The fluid model's line on a chart.
@@ -370,6 +377,18 @@ enum Source {
 }
 
 impl Source {
+    /// Sets this series' value in `row`, for the sources a stack is made of (the seeds'
+    /// medians drawn as one stack); other sources are left alone.
+    fn set(self, row: &mut Row, v: f64) {
+        match self {
+            Source::Goodput => row.goodput = v,
+            Source::FailedTimeout => row.failed_timeout = v,
+            Source::FailedError => row.failed_error = v,
+            Source::FailedRejected => row.failed_rejected = v,
+            _ => {}
+        }
+    }
+
     /// The value of this series in `row`; `None` for a gap, including NaN and infinities, so
     /// odd data breaks the line instead of dragging the axis or the line to nonsense.
     fn value(self, row: &Row) -> Option<f64> {
@@ -781,6 +800,12 @@ struct Line {
 /// (in the order they happened) at the column's centre: the line looks the same as with every
 /// point, a one-bucket spike included, at a cost bounded by the plot's width.
 fn build_line(rows: &[Row], source: Source, axes: &Axes, line: &mut Line) {
+    let values: Vec<(f64, Option<f64>)> = rows.iter().map(|r| (r.t, source.value(r))).collect();
+    build_line_of(&values, axes, line);
+}
+
+/// [`build_line`] of values already read: `(t, value)` per bucket, in time order.
+fn build_line_of(rows: &[(f64, Option<f64>)], axes: &Axes, line: &mut Line) {
     let Axes {
         ref y,
         t_max,
@@ -790,7 +815,7 @@ fn build_line(rows: &[Row], source: Source, axes: &Axes, line: &mut Line) {
     let Line { points, runs } = line;
     // Plotters does not clip, so a value beyond the axis (only absurd data has one) is held
     // at its edge rather than drawn over the labels.
-    let value = |row: &Row| source.value(row).map(|v| v.clamp(y.start, y.end));
+    let value = |row: &(f64, Option<f64>)| row.1.map(|v| v.clamp(y.start, y.end));
     points.clear();
     runs.clear();
     let mut start = 0;
@@ -805,9 +830,9 @@ fn build_line(rows: &[Row], source: Source, axes: &Axes, line: &mut Line) {
         for row in rows {
             match value(row) {
                 Some(v) => {
-                    points.push((row.t, v));
+                    points.push((row.0, v));
                     if let Some(bucket) = step {
-                        points.push(((row.t + bucket).min(t_max), v));
+                        points.push(((row.0 + bucket).min(t_max), v));
                     }
                 }
                 None => close(points, &mut start),
@@ -819,7 +844,7 @@ fn build_line(rows: &[Row], source: Source, axes: &Axes, line: &mut Line) {
     let column_of = |t: f64| pixel_column(t, t_max, width_px);
     // The current column's (minimum, maximum, whether the minimum came first), once it has a
     // value: the order keeps the line's shape when the column is joined to its neighbours.
-    let mut column = column_of(rows[0].t);
+    let mut column = column_of(rows[0].0);
     let mut extremes: Option<(f64, f64, bool)> = None;
     let flush = |column: usize, extremes: Option<(f64, f64, bool)>, points: &mut Vec<_>| {
         let x = (column as f64 + 0.5) / width_px as f64 * t_max;
@@ -836,7 +861,7 @@ fn build_line(rows: &[Row], source: Source, axes: &Axes, line: &mut Line) {
         }
     };
     for row in rows {
-        let c = column_of(row.t);
+        let c = column_of(row.0);
         if c != column {
             if !flush(column, extremes, points) {
                 close(points, &mut start);
@@ -872,6 +897,123 @@ fn pixel_column(t: f64, t_max: f64, width_px: usize) -> usize {
     } else {
         0
     }
+}
+
+/// Per bucket: its start and the seeds' (median, 2.5%, 97.5% quantile), if any has a value.
+type Spread = Vec<(f64, Option<(f64, f64, f64)>)>;
+/// Per bucket: its start and a value, if any.
+type Values = Vec<(f64, Option<f64>)>;
+
+/// How opaque the band of the seeds' 2.5%–97.5% quantiles is.
+const BAND_ALPHA: f64 = 0.22;
+/// How opaque the baseline's dashed lines are: the run's own lines stand out over them.
+const BASELINE_ALPHA: f64 = 0.6;
+
+/// The rows of a run that fall on the axis (`t < t_max`).
+fn on_axis(rows: &[Row], t_max: f64) -> usize {
+    rows.partition_point(|r| r.t < t_max)
+}
+
+/// Per bucket that every seed has (on the axis): the seeds' median, 2.5% and 97.5% quantiles
+/// of a series (`None` where no seed has a value).
+fn spread(seeds: &[&[Row]], source: Source, t_max: f64) -> Spread {
+    use sim_core::replicate::quantile;
+    let n = seeds.iter().map(|r| on_axis(r, t_max)).min().unwrap_or(0);
+    let mut values = Vec::with_capacity(seeds.len());
+    (0..n)
+        .map(|b| {
+            values.clear();
+            values.extend(seeds.iter().filter_map(|r| source.value(&r[b])));
+            values.sort_by(f64::total_cmp);
+            let q = |p| quantile(&values, p);
+            let cell = match (q(0.5), q(0.025), q(0.975)) {
+                (Some(m), Some(l), Some(h)) => Some((m, l, h)),
+                _ => None,
+            };
+            (seeds[0][b].t, cell)
+        })
+        .collect()
+}
+
+/// The band's outlines: one polygon per stretch without gaps (the low edge forward, the high
+/// edge back). With more than two buckets per pixel column, each column spans its lowest low
+/// and highest high, as lines keep their extremes.
+fn band_polygons(spread: &Spread, axes: &Axes) -> Vec<Vec<(f64, f64)>> {
+    let (lo, hi) = (axes.y.start, axes.y.end);
+    let width = axes.width_px.max(1);
+    let mut cells: Vec<Option<(f64, f64, f64)>> = Vec::new();
+    if spread.len() <= 2 * width {
+        cells.extend(
+            spread
+                .iter()
+                .map(|&(t, v)| v.map(|(_, l, h)| (t, l.clamp(lo, hi), h.clamp(lo, hi)))),
+        );
+    } else {
+        let mut column = pixel_column(spread[0].0, axes.t_max, width);
+        let mut acc: Option<(f64, f64)> = None;
+        let centre = |c: usize| (c as f64 + 0.5) / width as f64 * axes.t_max;
+        for &(t, v) in spread {
+            let c = pixel_column(t, axes.t_max, width);
+            if c != column {
+                cells.push(acc.map(|(l, h)| (centre(column), l, h)));
+                column = c;
+                acc = None;
+            }
+            if let Some((_, l, h)) = v {
+                let (l, h) = (l.clamp(lo, hi), h.clamp(lo, hi));
+                acc = Some(acc.map_or((l, h), |(a, b)| (a.min(l), b.max(h))));
+            }
+        }
+        cells.push(acc.map(|(l, h)| (centre(column), l, h)));
+    }
+    let mut polygons = Vec::new();
+    for stretch in cells.split(Option::is_none) {
+        let points: Vec<(f64, f64, f64)> = stretch.iter().flatten().copied().collect();
+        if points.len() < 2 {
+            continue;
+        }
+        let outline = points
+            .iter()
+            .map(|&(t, l, _)| (t, l))
+            .chain(points.iter().rev().map(|&(t, _, h)| (t, h)))
+            .collect();
+        polygons.push(outline);
+    }
+    polygons
+}
+
+/// A series of a set of runs as one line: the runs' median per bucket, or the one run's
+/// values.
+fn median_values(runs: &[&[Row]], source: Source, t_max: f64) -> Values {
+    match runs {
+        [one] => one[..on_axis(one, t_max)]
+            .iter()
+            .map(|r| (r.t, source.value(r)))
+            .collect(),
+        _ => spread(runs, source, t_max)
+            .into_iter()
+            .map(|(t, v)| (t, v.map(|c| c.0)))
+            .collect(),
+    }
+}
+
+/// The seeds' medians of a stack's sources, as rows the stack is built from.
+fn median_rows(seeds: &[&[Row]], sources: &[Source], t_max: f64) -> Vec<Row> {
+    use sim_core::replicate::quantile;
+    let n = seeds.iter().map(|r| on_axis(r, t_max)).min().unwrap_or(0);
+    let mut values = Vec::with_capacity(seeds.len());
+    (0..n)
+        .map(|b| {
+            let mut row = seeds[0][b].clone();
+            for &source in sources {
+                values.clear();
+                values.extend(seeds.iter().map(|r| stacked_value(source, &r[b])));
+                values.sort_by(f64::total_cmp);
+                source.set(&mut row, quantile(&values, 0.5).unwrap_or(0.0));
+            }
+            row
+        })
+        .collect()
 }
 
 /// A stacked series' value in a row: a count, so a gap or a negative value counts as 0.
@@ -955,6 +1097,8 @@ enum Mark {
     Dashed,
     /// A stacked area.
     Area,
+    /// The light band of the seeds' spread.
+    Band,
 }
 
 /// One legend entry: a swatch and its label.
@@ -993,6 +1137,43 @@ pub fn draw<DB: DrawingBackend>(
             y.end = pad(top).min(VALUE_LIMIT);
         }
     }
+    // Several seeds: each line's spread across them. A baseline: its lines (the global
+    // series; of a stack, its bottom area's edge). Both stay inside the y range.
+    let seeded = data.seeds.len() > 1;
+    let spreads: Vec<Option<Spread>> = series
+        .iter()
+        .map(|s| (seeded && !s.stacked).then(|| spread(data.seeds, s.source, t_max)))
+        .collect();
+    let first_stacked = series.iter().position(|s| s.stacked);
+    let baseline_lines: Vec<Option<Values>> = series
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let runs = data.baseline.filter(|b| !b.is_empty())?;
+            let drawn =
+                !matches!(s.source, Source::Block(_)) && (!s.stacked || Some(i) == first_stacked);
+            drawn.then(|| median_values(runs, s.source, t_max))
+        })
+        .collect();
+    if !matches!(kind, ChartKind::CacheHitRate | ChartKind::BreakerState) {
+        let highs = spreads
+            .iter()
+            .flatten()
+            .flatten()
+            .filter_map(|(_, c)| c.map(|c| c.2));
+        let baselines = baseline_lines
+            .iter()
+            .flatten()
+            .flatten()
+            .filter_map(|p| p.1);
+        let top = highs
+            .chain(baselines)
+            .filter(|v| v.is_finite())
+            .fold(0.0, f64::max);
+        if top > y.end {
+            y.end = pad(top).min(VALUE_LIMIT);
+        }
+    }
     let timeout = match kind {
         ChartKind::Latency => timeout_s(data.scenario),
         _ => None,
@@ -1024,6 +1205,20 @@ pub fn draw<DB: DrawingBackend>(
         legend.push(LegendEntry {
             label: "timeout",
             color: PURPLE.rgb,
+            mark: Mark::Dashed,
+        });
+    }
+    if spreads.iter().any(Option::is_some) {
+        legend.push(LegendEntry {
+            label: "95% of seeds",
+            color: theme.axis(),
+            mark: Mark::Band,
+        });
+    }
+    if baseline_lines.iter().any(Option::is_some) {
+        legend.push(LegendEntry {
+            label: "baseline",
+            color: theme.axis(),
             mark: Mark::Dashed,
         });
     }
@@ -1155,7 +1350,14 @@ pub fn draw<DB: DrawingBackend>(
     let stacked: Vec<&Series> = series.iter().filter(|s| s.stacked).collect();
     if !stacked.is_empty() {
         let sources: Vec<Source> = stacked.iter().map(|s| s.source).collect();
-        let edges = build_stack(rows, &sources, &axes);
+        let medians;
+        let stack_rows = if seeded {
+            medians = median_rows(data.seeds, &sources, t_max);
+            &medians[..]
+        } else {
+            rows
+        };
+        let edges = build_stack(stack_rows, &sources, &axes);
         let floor = y.start.max(0.0).min(y.end);
         for (i, (s, upper)) in stacked.iter().zip(&edges).enumerate() {
             let lower: Vec<(f64, f64)> = match i.checked_sub(1) {
@@ -1178,8 +1380,23 @@ pub fn draw<DB: DrawingBackend>(
         }
     }
     let mut buffers = Line::default();
-    for s in series.iter().filter(|s| !s.stacked) {
-        build_line(rows, s.source, &axes, &mut buffers);
+    for (s, spread) in series.iter().zip(&spreads).filter(|(s, _)| !s.stacked) {
+        match spread {
+            Some(spread) => {
+                let fill = s.swatch.rgb.mix(BAND_ALPHA).filled();
+                chart
+                    .draw_series(
+                        band_polygons(spread, &axes)
+                            .into_iter()
+                            .map(|outline| Polygon::new(outline, fill)),
+                    )
+                    .map_err(err)?;
+                let medians: Vec<(f64, Option<f64>)> =
+                    spread.iter().map(|(t, c)| (*t, c.map(|c| c.0))).collect();
+                build_line_of(&medians, &axes, &mut buffers);
+            }
+            None => build_line(rows, s.source, &axes, &mut buffers),
+        }
         let Line { points, runs } = &buffers;
         let line = s.swatch.rgb.stroke_width(2);
         chart
@@ -1198,6 +1415,24 @@ pub fn draw<DB: DrawingBackend>(
                     .map(|r| Circle::new(points[r.start], 2, dot)),
             )
             .map_err(err)?;
+    }
+
+    for (s, values) in series.iter().zip(&baseline_lines) {
+        let Some(values) = values else {
+            continue;
+        };
+        build_line_of(values, &axes, &mut buffers);
+        let style = s.swatch.rgb.mix(BASELINE_ALPHA).stroke_width(2);
+        for run in buffers.runs.iter().filter(|r| r.len() > 1) {
+            chart
+                .draw_series(DashedLineSeries::new(
+                    buffers.points[run.clone()].to_vec(),
+                    7,
+                    4,
+                    style,
+                ))
+                .map_err(err)?;
+        }
     }
 
     if let Some(line) = model {
@@ -1314,6 +1549,13 @@ fn draw_header<DB: DrawingBackend>(
                 ))
                 .map_err(err)?;
             }
+            Mark::Band => {
+                root.draw(&Rectangle::new(
+                    [(x, mid - 5), (x + 14, mid + 5)],
+                    entry.color.mix(2.0 * BAND_ALPHA).filled(),
+                ))
+                .map_err(err)?;
+            }
         }
         root.draw_text(entry.label, legend_style, (x + 18, y + 1))
             .map_err(err)?;
@@ -1356,8 +1598,119 @@ mod tests {
                 columns: &self.columns,
                 rows: &self.rows,
                 model: None,
+                seeds: &[],
+                baseline: None,
             }
         }
+    }
+
+    /// Runs of a preset with consecutive seeds.
+    fn seeds_of(name: &str, first: u64, k: u64) -> Vec<Run> {
+        (first..first + k)
+            .map(|seed| {
+                let mut scenario = presets::load(name).unwrap().unwrap();
+                scenario.seed = seed;
+                Run::of(scenario)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn seeds_draw_their_median_over_a_band_of_their_quantiles() {
+        let runs = seeds_of("retry-storm", 7, 5);
+        let rows: Vec<&[Row]> = runs.iter().map(|r| r.rows.as_slice()).collect();
+        let data = ChartData {
+            seeds: &rows,
+            ..runs[0].data()
+        };
+        let (svg, _) = svg_of(ChartKind::Traffic, &data, (800, 220), Theme::LIGHT, None);
+        assert!(has_text(&svg, "95% of seeds"), "the band is in the legend");
+        // A band per line, in the line's colour, light.
+        let bands = polygons(&svg, GREEN.hex);
+        assert!(!bands.is_empty(), "goodput has a band");
+        let height = |p: &Vec<(i32, i32)>| {
+            p.iter().map(|q| q.1).max().unwrap() - p.iter().map(|q| q.1).min().unwrap()
+        };
+        assert!(
+            bands.iter().any(|b| height(b) > 20),
+            "the seeds differ: the band is wide"
+        );
+        // The median is not seed 7's own line.
+        let (single, _) = svg_of(
+            ChartKind::Traffic,
+            &runs[0].data(),
+            (800, 220),
+            Theme::LIGHT,
+            None,
+        );
+        assert_ne!(polylines(&svg, GREEN.hex), polylines(&single, GREEN.hex));
+        assert!(!has_text(&single, "95% of seeds"));
+
+        // Identical seeds: the median is the run's own line and the band has no height.
+        let same: Vec<&[Row]> = vec![&runs[0].rows; 3];
+        let data = ChartData {
+            seeds: &same,
+            ..runs[0].data()
+        };
+        let (svg, _) = svg_of(ChartKind::Traffic, &data, (800, 220), Theme::LIGHT, None);
+        assert_eq!(polylines(&svg, GREEN.hex), polylines(&single, GREEN.hex));
+        for band in polygons(&svg, GREEN.hex) {
+            // Each outline goes out along the low edge and back along the high edge.
+            let n = band.len();
+            for i in 0..n / 2 {
+                assert_eq!(
+                    band[i],
+                    band[n - 1 - i],
+                    "a band of identical seeds is a line"
+                );
+            }
+        }
+        // Every chart of every kind draws with seeds (the stacked outcomes take medians).
+        for run in [Run::preset("cold-cache"), Run::preset("retry-storm-budget")] {
+            let many: Vec<&[Row]> = vec![&run.rows; 2];
+            let data = ChartData {
+                seeds: &many,
+                ..run.data()
+            };
+            for kind in charts_for(&run.scenario) {
+                svg_of(kind, &data, (600, 200), Theme::DARK, None);
+            }
+        }
+    }
+
+    #[test]
+    fn a_baseline_is_drawn_dashed_and_lighter_beside_the_run() {
+        let run = Run::preset("retry-storm-budget");
+        let before = Run::preset("retry-storm");
+        let baseline: Vec<&[Row]> = vec![&before.rows];
+        let data = ChartData {
+            baseline: Some(&baseline),
+            ..run.data()
+        };
+        for kind in [ChartKind::Traffic, ChartKind::Outcomes, ChartKind::Backlog] {
+            let (svg, _) = svg_of(kind, &data, (800, 220), Theme::LIGHT, None);
+            assert!(has_text(&svg, "baseline"), "{kind:?}: in the legend");
+            let (alone, _) = svg_of(kind, &run.data(), (800, 220), Theme::LIGHT, None);
+            assert!(!has_text(&alone, "baseline"));
+            let faint = |svg: &str| {
+                tags(svg, "polyline")
+                    .into_iter()
+                    .filter(|t| attr(t, "opacity").is_some_and(|o| o.starts_with("0.6")))
+                    .count()
+            };
+            assert!(faint(&svg) > 10, "{kind:?}: dashes of the baseline");
+            assert_eq!(faint(&alone), 0, "{kind:?}");
+        }
+        // The baseline's collapse is higher than the fixed run: the axis grows to show it.
+        let (svg, _) = svg_of(ChartKind::Backlog, &data, (800, 220), Theme::LIGHT, None);
+        let (alone, _) = svg_of(
+            ChartKind::Backlog,
+            &run.data(),
+            (800, 220),
+            Theme::LIGHT,
+            None,
+        );
+        assert_ne!(texts(&svg), texts(&alone), "the y ticks differ");
     }
 
     fn svg_of(
@@ -1665,6 +2018,8 @@ mod tests {
             columns: &[],
             rows: &[],
             model: None,
+            seeds: &[],
+            baseline: None,
         };
         for kind in ChartKind::ALL {
             let (svg, area) = svg_of(kind, &data, (360, 220), Theme::DARK, Some(10.0));
@@ -1684,6 +2039,8 @@ mod tests {
         let trajectory = fluid::Fluid::of(&run.scenario).unwrap().trajectory(1.0);
         let with_model = ChartData {
             model: Some(&trajectory),
+            seeds: &[],
+            baseline: None,
             ..run.data()
         };
         let size = (800, 220);
@@ -1846,6 +2203,8 @@ mod tests {
             columns: &[],
             rows: &rows,
             model: None,
+            seeds: &[],
+            baseline: None,
         };
         let (svg, area) = svg_of(ChartKind::Latency, &data, (800, 300), Theme::LIGHT, None);
         for hex in [BLUE.hex, VERMILLION.hex] {
@@ -1883,6 +2242,8 @@ mod tests {
             columns: &[],
             rows: &rows,
             model: None,
+            seeds: &[],
+            baseline: None,
         };
         let (svg, _) = svg_of(ChartKind::Latency, &data, (800, 300), Theme::LIGHT, None);
         assert!(polylines(&svg, VERMILLION.hex).is_empty());
@@ -1905,6 +2266,8 @@ mod tests {
             columns: &[],
             rows: &rows,
             model: None,
+            seeds: &[],
+            baseline: None,
         };
         let (svg, area) = svg_of(ChartKind::Traffic, &data, (300, 200), Theme::LIGHT, None);
         let lines = polylines(&svg, ORANGE.hex);
@@ -2010,6 +2373,8 @@ mod tests {
                     columns: &columns,
                     rows,
                     model: None,
+                    seeds: &[],
+                    baseline: None,
                 };
                 for kind in ChartKind::ALL {
                     for size in [(800, 300), (360, 200), (20, 20), (1, 1)] {
@@ -2040,6 +2405,8 @@ mod tests {
             columns: &[],
             rows: &zeros,
             model: None,
+            seeds: &[],
+            baseline: None,
         };
         let series = series_of(ChartKind::Traffic, &data);
         assert_eq!(
@@ -2095,6 +2462,8 @@ mod tests {
                 .map(|f| f.trajectory(1.0));
             let data = ChartData {
                 model: trajectory.as_deref(),
+                seeds: &[],
+                baseline: None,
                 ..run.data()
             };
             for kind in charts_for(&run.scenario) {
@@ -2156,6 +2525,8 @@ mod tests {
             columns: &[],
             rows: &rows,
             model: None,
+            seeds: &[],
+            baseline: None,
         };
         let (svg, area) = svg_of(ChartKind::Outcomes, &data, (800, 300), Theme::LIGHT, None);
         // The axis runs to 1.1 × the stack's top, 80.
@@ -2214,6 +2585,8 @@ mod tests {
             columns: &[],
             rows: &rows,
             model: None,
+            seeds: &[],
+            baseline: None,
         };
         let (svg, area) = svg_of(ChartKind::Outcomes, &data, (300, 200), Theme::LIGHT, None);
         let width = usize::try_from(area.right - area.left).unwrap();

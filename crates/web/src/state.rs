@@ -180,6 +180,25 @@ pub enum Action {
     Paste(String),
     /// A copy of the selected block beside it (Ctrl+D).
     Duplicate,
+    /// How many seeds each run has (1: one run; more: the others run in workers and the
+    /// charts draw their median and 95% band).
+    SetSeeds(u32),
+    /// Keep the current scenario as the baseline the charts draw beside every later run.
+    PinBaseline,
+    /// Pin this scenario document as the baseline (a fix opened against its original).
+    PinDoc(Value),
+    /// Forget the baseline.
+    Unpin,
+}
+
+/// Most seeds the playground runs at once.
+pub const MAX_SEEDS: u32 = 20;
+
+/// A pinned run: the scenario the charts draw beside the current one (SPEC §9).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Baseline {
+    pub doc: Value,
+    pub scenario: Rc<Scenario>,
 }
 
 /// How many earlier documents undo can go back to.
@@ -289,7 +308,11 @@ impl Action {
             | Action::RestoreView(_)
             | Action::Undo
             | Action::Redo
-            | Action::EndGesture => None,
+            | Action::EndGesture
+            | Action::SetSeeds(_)
+            | Action::PinBaseline
+            | Action::PinDoc(_)
+            | Action::Unpin => None,
         }
     }
 }
@@ -327,6 +350,10 @@ pub struct AppState {
     pub history: History,
     /// Whether the notice is about a change that undo takes back (it then offers Undo).
     pub notice_undo: bool,
+    /// Seeds per run (1 to [`MAX_SEEDS`]).
+    pub seeds: u32,
+    /// The pinned baseline, if any.
+    pub baseline: Option<Baseline>,
 }
 
 /// The preset whose scenario this is, if it is one unchanged (a link to a preset).
@@ -369,6 +396,8 @@ impl AppState {
             analysis: None,
             history: History::default(),
             notice_undo: false,
+            seeds: 1,
+            baseline: None,
         }
     }
 
@@ -701,6 +730,25 @@ impl AppState {
             }
             Action::Reset => next.run_id += 1,
             Action::SetSpeed(speed) => next.speed = speed,
+            Action::SetSeeds(seeds) => next.seeds = seeds.clamp(1, MAX_SEEDS),
+            Action::PinBaseline => {
+                if !next.scenario.blocks.is_empty() {
+                    next.baseline = Some(Baseline {
+                        doc: serde_json::to_value(&*next.scenario).unwrap_or(Value::Null),
+                        scenario: next.scenario.clone(),
+                    });
+                }
+            }
+            Action::PinDoc(doc) => match Scenario::from_value(doc.clone()) {
+                Ok(scenario) => {
+                    next.baseline = Some(Baseline {
+                        doc,
+                        scenario: Rc::new(scenario),
+                    })
+                }
+                Err(e) => next.notice = Some(format!("That baseline cannot be pinned: {e}")),
+            },
+            Action::Unpin => next.baseline = None,
             Action::SetDark(dark) => next.dark = dark,
             Action::DismissNotice => {}
             Action::OpenAnalysis => {

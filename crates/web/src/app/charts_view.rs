@@ -1,8 +1,10 @@
 //! The charts: one canvas per chart kind that applies to the scenario, drawn by
 //! [`crate::charts::draw`] through plotters-canvas, with a shared hover cursor and readout.
 
+use super::replicas::{Replicas, SeedsView};
 use super::runner::{RunView, Runner};
 use crate::charts::{self, ChartData, ChartKind, PlotArea, Theme};
+use sim_core::Row;
 use sim_core::Scenario;
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -10,6 +12,12 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::HtmlCanvasElement;
 use yew::prelude::*;
+
+/// Whether the live run has all its rows, so the other seeds' band can join it.
+fn props_finished(seeds: &SeedsView, rows: &[Row], scenario: &Scenario) -> bool {
+    let buckets = (scenario.duration_s / scenario.bucket_s).ceil();
+    seeds.seeds > 1 && seeds.complete() && rows.len() as f64 >= buckets
+}
 
 /// Chart height in CSS pixels.
 const CHART_H: u32 = 190;
@@ -26,6 +34,11 @@ pub struct ChartsProps {
     /// Only these charts, in this order, of those that apply (empty: all that apply).
     #[prop_or_default]
     pub pick: Vec<ChartKind>,
+    /// The other seeds and the baseline, when there are any (SPEC §9).
+    #[prop_or_default]
+    pub replicas: Option<Rc<RefCell<Replicas>>>,
+    #[prop_or_default]
+    pub seeds: SeedsView,
 }
 
 impl PartialEq for ChartsProps {
@@ -36,6 +49,8 @@ impl PartialEq for ChartsProps {
             && self.dark == other.dark
             && self.cursor_t == other.cursor_t
             && self.pick == other.pick
+            && self.seeds == other.seeds
+            && self.replicas.as_ref().map(Rc::as_ptr) == other.replicas.as_ref().map(Rc::as_ptr)
     }
 }
 
@@ -100,7 +115,10 @@ pub fn charts_view(props: &ChartsProps) -> Html {
             *resized,
             Rc::as_ptr(&props.scenario) as usize,
             kinds.clone(),
+            props.seeds.clone(),
         );
+        let replicas = props.replicas.clone();
+        let seeds_view = props.seeds.clone();
         let cursor_t = props.cursor_t;
         let dark = props.dark;
         let model = model.clone();
@@ -115,11 +133,26 @@ pub fn charts_view(props: &ChartsProps) -> Html {
                 } else {
                     runner.rows()
                 };
+                let replicas = replicas.as_ref().map(|r| r.borrow());
+                // The seeds' band once the live run has ended and every other seed is in.
+                let seeds: Vec<&[Row]> = match replicas.as_ref().and_then(|r| r.current.as_ref()) {
+                    Some(set) if props_finished(&seeds_view, rows, &scenario) => set
+                        .rows()
+                        .map(|others| std::iter::once(rows).chain(others).collect())
+                        .unwrap_or_default(),
+                    _ => Vec::new(),
+                };
+                let baseline: Option<Vec<&[Row]>> = replicas
+                    .as_ref()
+                    .and_then(|r| r.baseline.as_ref())
+                    .and_then(|set| set.rows());
                 let data = ChartData {
                     scenario: &scenario,
                     columns: runner.columns(),
                     rows,
                     model: model.as_deref(),
+                    seeds: &seeds,
+                    baseline: baseline.as_deref(),
                 };
                 let mut new_areas = Vec::with_capacity(kinds.len());
                 // Every width is read before any canvas is resized: a resize invalidates the
@@ -180,6 +213,8 @@ pub fn charts_view(props: &ChartsProps) -> Html {
         columns: runner.columns(),
         rows: runner.rows(),
         model: model.as_deref(),
+        seeds: &[],
+        baseline: None,
     };
     let charts = kinds.iter().enumerate().map(|(i, kind)| {
         // The pointer (a mouse hovering, a finger tapping or sliding) and the keyboard (arrows

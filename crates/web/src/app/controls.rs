@@ -26,6 +26,9 @@ fn fresh_seed() -> u64 {
     }
 }
 
+/// The seed counts the Seeds menu offers.
+const SEED_CHOICES: [u32; 5] = [1, 3, 5, 10, 20];
+
 #[function_component(Controls)]
 pub fn controls(props: &ControlsProps) -> Html {
     let store = &props.state;
@@ -129,6 +132,48 @@ pub fn controls(props: &ControlsProps) -> Html {
                 onclick={dispatch(Action::SetDark(!state.dark))}
                 title="Switch between dark and light themes">
                 { if state.dark { "Light" } else { "Dark" } }
+            </button>
+        </div>
+    }
+}
+
+/// The instrument beside the verdict (SPEC §9): how many seeds each run has, and pinning
+/// the scenario as the baseline later runs are drawn against.
+#[function_component(Instrument)]
+pub fn instrument(props: &ControlsProps) -> Html {
+    let store = &props.state;
+    let state = &store.0;
+    let on_seeds = {
+        let store = store.clone();
+        Callback::from(move |e: Event| {
+            if let Some(select) = e
+                .target()
+                .and_then(|t| t.dyn_into::<HtmlSelectElement>().ok())
+            {
+                if let Ok(k) = select.value().parse::<u32>() {
+                    store.dispatch(Action::SetSeeds(k));
+                }
+            }
+        })
+    };
+    let pin = {
+        let store = store.clone();
+        Callback::from(move |_| store.dispatch(Action::PinBaseline))
+    };
+    html! {
+        <div class="instrument" role="group" aria-label="How sure, and compared with what">
+            <select id="seeds" onchange={on_seeds} aria-label="Seeds per run"
+                title="Run this many seeds (the others in the background) and draw their median and 95% band">
+                { for SEED_CHOICES.iter().map(|k| html! {
+                    <option value={k.to_string()} selected={*k == state.seeds}>
+                        { if *k == 1 { "1 seed".to_string() } else { format!("{k} seeds") } }
+                    </option>
+                }) }
+            </select>
+            <button type="button" data-testid="pin" onclick={pin}
+                disabled={state.scenario.blocks.is_empty()}
+                title="Keep this scenario as the baseline: every chart then draws it dashed beside the runs that follow, with their differences">
+                { if state.baseline.is_some() { "Pin this instead" } else { "Pin as baseline" } }
             </button>
         </div>
     }

@@ -12,6 +12,8 @@ mod editor;
 mod embed_view;
 mod files;
 mod inspector;
+mod pool;
+mod replicas;
 mod runner;
 mod share;
 mod timeline;
@@ -351,6 +353,31 @@ pub fn app(props: &AppProps) -> Html {
     let store = use_reducer(|| Store(link::initial_state(&href, prefers_dark())));
     let state = &store.0;
     let (runner, view) = use_run(state);
+    let (replicas, seeds_view) = replicas::use_replicas(state);
+    // The live seed's figures once it has ended, and what all seeds (or the one) say.
+    let live = {
+        let runner = runner.clone();
+        use_memo((view.run_id, view.finished), move |_| {
+            runner.borrow().replica()
+        })
+    };
+    let all_replicas = {
+        let replicas = replicas.clone();
+        let live = live.clone();
+        use_memo(
+            (view.run_id, view.finished, seeds_view.clone()),
+            move |(_, _, sv)| {
+                replicas::all_replicas((*live).clone(), &replicas.borrow(), sv).map(Rc::new)
+            },
+        )
+    };
+    let seeds_line = runner::SeedsLine {
+        aggregate: (*all_replicas)
+            .as_deref()
+            .filter(|_| state.seeds > 1)
+            .map(|all| Rc::new(sim_core::replicate::Aggregate::of(all))),
+        progress: replicas::progress_words(&seeds_view, &view),
+    };
     let go_on = {
         let runner = runner.clone();
         Callback::from(move |()| runner.borrow_mut().go_on())
@@ -568,7 +595,14 @@ pub fn app(props: &AppProps) -> Html {
                             <button class="notice-close" onclick={dismiss} aria-label="Dismiss">{ "✕" }</button>
                         </p>
                     }
-                    <runner::VerdictBanner view={view.clone()} problems={state.problems.len()} on_go_on={go_on} />
+                    <div class="verdict-row">
+                        <runner::VerdictBanner view={view.clone()} problems={state.problems.len()} on_go_on={go_on} seeds={seeds_line} />
+                        <controls::Instrument state={store.clone()} />
+                    </div>
+                    if let Some(baseline) = &state.baseline {
+                        <replicas::BaselineTable state={store.clone()} name={baseline.scenario.name.clone()}
+                            current={(*all_replicas).clone()} replicas={replicas.clone()} seeds={seeds_view.clone()} />
+                    }
                     </div>
                     <editor::Editor state={store.clone()} hints={(*hints).clone()} />
                     <div class="results">
@@ -581,6 +615,8 @@ pub fn app(props: &AppProps) -> Html {
                         cursor_t={*cursor_t}
                         {on_cursor}
                         {on_plot_area}
+                        replicas={Some(replicas.clone())}
+                        seeds={seeds_view.clone()}
                     />
                     </div>
                 </section>

@@ -95,6 +95,12 @@ impl Runner {
         self.sim.as_ref().map_or(&[], |s| s.rows())
     }
 
+    /// The figures of the current run once it has ended (not at a limit).
+    pub fn replica(&self) -> Option<sim_core::replicate::Replica> {
+        let sim = self.sim.as_ref()?;
+        (sim.finished() && sim.stopped().is_none()).then(|| sim_core::replicate::Replica::of(sim))
+    }
+
     /// The columns of the current run.
     pub fn columns(&self) -> &[String] {
         self.sim.as_ref().map_or(&[], |s| s.columns())
@@ -323,10 +329,22 @@ fn plain_stop(reason: &str) -> String {
     )
 }
 
+/// What a run of several seeds adds to the banner.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SeedsLine {
+    /// What every seed says together, once they are all in.
+    pub aggregate: Option<Rc<sim_core::replicate::Aggregate>>,
+    /// The seeds still running, in words.
+    pub progress: Option<String>,
+}
+
 #[derive(Properties, PartialEq)]
 pub struct BannerProps {
     pub view: RunView,
     pub problems: usize,
+    /// With several seeds: their aggregate, or how far they have got.
+    #[prop_or_default]
+    pub seeds: SeedsLine,
     /// Lets a run stopped by the work budget go on ("Go on").
     #[prop_or_default]
     pub on_go_on: Option<Callback<()>>,
@@ -377,6 +395,19 @@ pub fn verdict_banner(props: &BannerProps) -> Html {
             "Add a client and a server and connect them to run a scenario.".to_string(),
         ),
     };
+    // Several seeds: the verdict most of them give, the share metastable with its interval
+    // and the figures with theirs, then the first seed's own sentence.
+    let (class, verdict, text) = match props.seeds.aggregate.as_deref() {
+        Some(a) if a.seeds > 1 && view.error.is_none() => {
+            let majority = majority(a);
+            (
+                verdict_class(majority),
+                majority.as_str().to_string(),
+                format!("{} {text}", seeds_sentence(a)),
+            )
+        }
+        _ => (class, verdict, text),
+    };
     let label = match verdict.as_str() {
         "running" => "Running".to_string(),
         "ready" => "Ready".to_string(),
@@ -396,6 +427,9 @@ pub fn verdict_banner(props: &BannerProps) -> Html {
             <strong class="verdict-label">{ label }</strong>
             { " " }
             <span class="verdict-text">{ text }</span>
+            if let Some(progress) = &props.seeds.progress {
+                <span class="verdict-note" data-testid="seeds-progress">{ format!(" {progress}") }</span>
+            }
             if props.problems > 0 {
                 <span class="verdict-note">
                     { problems_note(props.problems, view.duration_s > 0.0) }
@@ -410,6 +444,55 @@ pub fn verdict_banner(props: &BannerProps) -> Html {
             }
         </div>
     }
+}
+
+/// The verdict most seeds gave; a tie goes to the more worrying one.
+fn majority(a: &sim_core::replicate::Aggregate) -> Verdict {
+    const CONCERN: [Verdict; 7] = [
+        Verdict::Metastable,
+        Verdict::Overloaded,
+        Verdict::Recovering,
+        Verdict::Degraded,
+        Verdict::Recovered,
+        Verdict::Stable,
+        Verdict::Undefined,
+    ];
+    let count = |v: Verdict| a.verdicts.iter().find(|(w, _)| *w == v).map_or(0, |c| c.1);
+    let most = a.verdicts.iter().map(|c| c.1).max().unwrap_or(0);
+    CONCERN
+        .into_iter()
+        .find(|v| most > 0 && count(*v) == most)
+        .unwrap_or(Verdict::Undefined)
+}
+
+/// "Metastable in 9 of 10 seeds (95% CI 60–98%); goodput after 3.1 ± 2.0 requests/s, p99
+/// 0.79 ± 0.03 s, recovery 41 ± 6 s in 1 seed. Seed 7:"
+fn seeds_sentence(a: &sim_core::replicate::Aggregate) -> String {
+    let (low, high) = a.metastable_interval;
+    let mut parts = Vec::new();
+    if let Some(g) = &a.goodput_after {
+        parts.push(format!("goodput after {} requests/s", g.words(1.0)));
+    }
+    if let Some(p) = &a.latency_p99_s {
+        parts.push(format!("p99 {} s", p.words(1.0)));
+    }
+    parts.push(match &a.recovery_s {
+        Some(r) => format!(
+            "recovery {} s in {} seed{}",
+            r.words(1.0),
+            r.n,
+            if r.n == 1 { "" } else { "s" }
+        ),
+        None => "no seed recovered".into(),
+    });
+    format!(
+        "Metastable in {} of {} seeds (95% CI {:.0}–{:.0}%); {}. The first seed:",
+        a.metastable,
+        a.seeds,
+        100.0 * low,
+        100.0 * high,
+        parts.join(", ")
+    )
 }
 
 /// The report's sentence without its opening verdict, which the banner's label shows, with

@@ -1,0 +1,118 @@
+// The instrument (SPEC §9) in the browser, used as a person uses it: several seeds with their
+// bands and the verdict's interval, a pinned baseline drawn beside the run with a table of
+// differences, "What would fix this?" and the hysteresis picture.
+//
+// usage: node tests/e2e/instrument.test.mjs [distDir] [--only SUBSTRING]
+// Screenshots go to tests/e2e/screenshots/instrument-*.png: look at them.
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { runSuite } from './suite.mjs';
+import { withApps, waitForVerdict, nextFrames, chartInk, assert, MIN_INK } from './browser.mjs';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const SCREENSHOTS = path.join(HERE, 'screenshots');
+mkdirSync(SCREENSHOTS, { recursive: true });
+
+const tests = [];
+const test = (name, fn, timeoutMs = 5 * 60_000) => tests.push({ name, fn, timeoutMs });
+const withApp = (ctx, fn, options = {}) => withApps(ctx.browser, async (open) => fn(await open(ctx.url, options)));
+
+/** Pixels of a chart's canvas whose colour is near `rgb` but lighter (a translucent band). */
+function bandPixels(id, rgb) {
+  return (page) =>
+    page.evaluate(
+      ({ id, rgb }) => {
+        const canvas = document.querySelector(`figure[data-chart="${id}"] canvas`);
+        const ctx = canvas.getContext('2d');
+        const { data } = ctx.getImageData(0, 0, canvas.width, canvas.height);
+        // A band of alpha 0.22 over white: 0.22·c + 0.78·255 per channel.
+        const want = rgb.map((c) => 0.22 * c + 0.78 * 255);
+        let n = 0;
+        for (let i = 0; i < data.length; i += 4) {
+          if (Math.abs(data[i] - want[0]) < 12 && Math.abs(data[i + 1] - want[1]) < 12 && Math.abs(data[i + 2] - want[2]) < 12) n++;
+        }
+        return n;
+      },
+      { id, rgb },
+    );
+}
+
+/** Waits until every seed is in and the banner speaks for all of them. */
+async function waitForSeeds(page, k, timeout = 60_000) {
+  await page.waitForFunction(
+    (k) => {
+      const text = document.querySelector('[data-testid=verdict]')?.textContent ?? '';
+      return new RegExp(`in \\d+ of ${k} seeds \\(95% CI`).test(text) && !document.querySelector('[data-testid=seeds-progress]');
+    },
+    k,
+    { timeout, polling: 50 },
+  );
+  await nextFrames(page, 3);
+}
+
+test('ten seeds of the default preset draw bands and say how sure the verdict is', async (ctx) =>
+  withApp(ctx, async ({ page }) => {
+    await waitForVerdict(page, { what: 'the default scenario' });
+    const blue = [0x00, 0x72, 0xb2]; // throughput's band
+    const before = await bandPixels('traffic', blue)(page);
+    await page.locator('#seeds').selectOption('10');
+    await waitForSeeds(page, 10);
+    const text = await page.locator('[data-testid=verdict]').textContent();
+    assert(/Metastable in (9|10) of 10 seeds \(95% CI \d+–\d+%\)/.test(text), `banner: ${text}`);
+    assert(/goodput after [\d.]+ ± [\d.]+ requests\/s/.test(text), `the figures carry intervals: ${text}`);
+    assert((await page.locator('[data-testid=verdict]').getAttribute('data-verdict')) === 'metastable');
+    const after = await bandPixels('traffic', blue)(page);
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'instrument-seeds-1440.png') });
+    assert(after > before + 200, `the traffic chart shades a band (${before} → ${after} band-coloured pixels)`);
+    const ink = await chartInk(page);
+    for (const [id, n] of Object.entries(ink)) assert(n > MIN_INK, `chart ${id} has ink ${n}`);
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'instrument-seeds-1440.png') });
+
+    // A slider-like edit re-runs every seed: the band follows the new scenario.
+    const runId = await page.locator('[data-testid=status]').getAttribute('data-run-id');
+    await page.locator('#seed').click();
+    await page.keyboard.press('Control+A');
+    await page.locator('#seed').pressSequentially('8', { delay: 120 });
+    await page.keyboard.press('Enter');
+    await waitForVerdict(page, { notRunId: runId, what: 'seed 8' });
+    await waitForSeeds(page, 10);
+    const again = await page.locator('[data-testid=verdict]').textContent();
+    assert(/The first seed:/.test(again), again);
+
+    // Back to one seed: no band, the plain verdict.
+    await page.locator('#seeds').selectOption('1');
+    await nextFrames(page, 4);
+    const one = await page.locator('[data-testid=verdict]').textContent();
+    assert(!/of 10 seeds/.test(one), `one seed: ${one}`);
+    const plain = await bandPixels('traffic', blue)(page);
+    assert(plain < after, `the band goes with the seeds (${after} → ${plain})`);
+  }));
+
+test('a pinned baseline is drawn beside the run, with a table of differences', async (ctx) =>
+  withApp(ctx, async ({ page }) => {
+    await waitForVerdict(page, { what: 'the default scenario' });
+    await page.locator('[data-testid=pin]').click();
+    await page.waitForSelector('[data-testid=baseline]', { timeout: 5000 });
+    // Open the fixed storm: the storm stays as the baseline.
+    const runId = await page.locator('[data-testid=status]').getAttribute('data-run-id');
+    await page.locator('#preset-picker').selectOption('retry-storm-budget');
+    await waitForVerdict(page, { notRunId: runId, what: 'the budget preset' });
+    await page.waitForFunction(() => /→/.test(document.querySelector('[data-testid=baseline-line]')?.textContent ?? ''), null, { timeout: 30_000 });
+    const line = await page.locator('[data-testid=baseline-line]').textContent();
+    assert(/Baseline “Retry storm” \(dashed\): goodput after 0 → [\d.]+ requests\/s \(\+[\d.]+\); metastable in 1 → 0 of 1 seeds/.test(line), `line: ${line}`);
+    // The details open with the keyboard.
+    await page.locator('[data-testid=baseline-line]').focus();
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('[data-testid=baseline-table]', { state: 'visible', timeout: 5000 });
+    const table = await page.locator('[data-testid=baseline-table]').innerText();
+    assert(/metastable seeds\s+1 of 1\s+0 of 1\s+-100%/.test(table), `table: ${table}`);
+    assert(/goodput after \(requests\/s\)\s+0\s+[\d.]+\s+\+[\d.]+/.test(table), `table: ${table}`);
+    await nextFrames(page, 3);
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'instrument-baseline-1280.png') });
+    // Unpin: the table goes.
+    await page.locator('[data-testid=unpin]').click();
+    await page.waitForSelector('[data-testid=baseline]', { state: 'detached', timeout: 5000 });
+  }, { viewport: { width: 1280, height: 720 } }));
+
+runSuite('instrument', tests);
