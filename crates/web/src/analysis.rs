@@ -1183,8 +1183,14 @@ mod tests {
         let mut sim = Sim::new(&scenario).unwrap();
         sim.run();
         let back: Vec<Row> = rows.iter().map(|r| row_from_wire(r).unwrap()).collect();
-        assert_eq!(back, sim.rows(), "every cell, per-block ones and how requests ended");
-        assert!(back.iter().any(|r| r.failed_timeout > 0.0 || r.failed_rejected > 0.0));
+        assert_eq!(
+            back,
+            sim.rows(),
+            "every cell, per-block ones and how requests ended"
+        );
+        assert!(back
+            .iter()
+            .any(|r| r.failed_timeout > 0.0 || r.failed_rejected > 0.0));
         assert_eq!(*replica, Replica::of(&sim));
         // Through the JSON the page reads.
         let text = serde_json::to_string(&Reply::Replicated {
@@ -1194,7 +1200,10 @@ mod tests {
             replica,
         })
         .unwrap();
-        assert!(matches!(serde_json::from_str::<Reply>(&text), Ok(Reply::Replicated { .. })));
+        assert!(matches!(
+            serde_json::from_str::<Reply>(&text),
+            Ok(Reply::Replicated { .. })
+        ));
         // A scenario that cannot run says why, for its batch.
         let refused = WorkerState::default().handle(Request::Replicate {
             batch: 5,
@@ -1202,7 +1211,10 @@ mod tests {
             seed: 1,
             workers: 1,
         });
-        assert!(matches!(refused, Some(Reply::Refused { batch: 5, .. })), "{refused:?}");
+        assert!(
+            matches!(refused, Some(Reply::Refused { batch: 5, .. })),
+            "{refused:?}"
+        );
         assert_eq!(row_from_wire(&[Some(1.0); 5]), None);
     }
 

@@ -7,7 +7,7 @@
 //! for the user: never a panic, never a blank page.
 
 use crate::analysis::AnalysisConfig;
-use crate::embed::EmbedConfig;
+use crate::embed::{query_value, EmbedConfig};
 use crate::state::AppState;
 use serde_json::Value;
 use sim_core::share;
@@ -43,7 +43,43 @@ pub fn initial_state(href: &str, dark: bool) -> AppState {
         Some(Err(message)) => state.notice = Some(message),
     }
     state.analysis = view_of(href, &state.doc);
+    let query = query_of(href);
+    if let Some(k) = query_value(query, "seeds").and_then(|k| k.parse::<u32>().ok()) {
+        state = state.reduce(crate::state::Action::SetSeeds(k));
+    }
+    if let Some(payload) = query_value(query, "b") {
+        match share::decode_doc(&format!("s={payload}")) {
+            Ok(doc) => state = state.reduce(crate::state::Action::PinDoc(doc)),
+            Err(e) => {
+                state.notice = Some(format!(
+                    "The link's baseline could not be opened: {e}. Showing the scenario without it."
+                ))
+            }
+        }
+    }
     state
+}
+
+/// The query of an address (after `?`, before `#`), or its fragment's when it has none.
+fn query_of(href: &str) -> &str {
+    let address = href.split('#').next().unwrap_or("");
+    match address.split_once('?') {
+        Some((_, q)) => q,
+        None => href.split_once('#').map_or("", |(_, f)| f),
+    }
+}
+
+/// What a link adds for the instrument: the seed count when more than one, and the pinned
+/// baseline's scenario (`b=`, the same encoding as `s=`), so a link opens the same pair.
+pub fn instrument_query(state: &AppState) -> String {
+    let mut query = String::new();
+    if state.seeds > 1 {
+        query.push_str(&format!("seeds={}&", state.seeds));
+    }
+    if let Some(baseline) = &state.baseline {
+        query.push_str(&format!("b={}&", share::encode_doc(&baseline.doc)));
+    }
+    query
 }
 
 /// The analysis view's settings in an address, if it asks for that view.
@@ -61,17 +97,24 @@ pub fn share_url(href: &str, state: &AppState) -> Option<String> {
         return None;
     }
     let payload = share::encode_doc(&state.doc);
+    let extra = instrument_query(state);
     Some(match &state.analysis {
         // The analysis view's link: its settings, then the scenario.
-        Some(config) => format!("{}?{}&s={payload}", page_base(href), config.to_query()),
+        Some(config) => format!(
+            "{}?{}&{extra}s={payload}",
+            page_base(href),
+            config.to_query()
+        ),
+        None if !extra.is_empty() => format!("{}?{extra}s={payload}", page_base(href)),
         None => share::link_with_payload(page_base(href), &payload),
     })
 }
 
 /// The embed link of a (valid) scenario document with the author's choices.
-pub fn embed_url(href: &str, config: &EmbedConfig, doc: &Value) -> String {
+/// `extra`: the instrument's part of the query ([`instrument_query`]), which an embed keeps.
+pub fn embed_url(href: &str, config: &EmbedConfig, doc: &Value, extra: &str) -> String {
     format!(
-        "{}?{}&s={}",
+        "{}?{}&{extra}s={}",
         page_base(href),
         config.to_query(),
         share::encode_doc(doc)
@@ -156,6 +199,45 @@ mod tests {
 
     fn storm() -> Scenario {
         presets::load("retry-storm").unwrap().unwrap()
+    }
+
+    #[test]
+    fn a_link_carries_the_seed_count_and_the_baseline_and_opens_the_same_pair() {
+        let state = AppState::with_preset("retry-storm")
+            .reduce(Action::PinBaseline)
+            .reduce(Action::LoadPreset("retry-storm-budget".into()))
+            .reduce(Action::SetSeeds(10));
+        let url = share_url(PAGE, &state).unwrap();
+        assert!(url.contains("seeds=10&") && url.contains("b=1."), "{url}");
+        let back = initial_state(&url, false);
+        assert_eq!(back.seeds, 10);
+        assert_eq!(back.scenario, state.scenario);
+        let baseline = back
+            .baseline
+            .as_ref()
+            .expect("the baseline came with the link");
+        assert_eq!(baseline.scenario.name, "Retry storm");
+        assert_eq!(baseline.scenario, state.baseline.as_ref().unwrap().scenario);
+        // The embed keeps the pair too.
+        let config = EmbedConfig::default();
+        let embed = embed_url(PAGE, &config, &state.doc, &instrument_query(&state));
+        let framed = initial_state(&embed, false);
+        assert_eq!((framed.seeds, framed.baseline.is_some()), (10, true));
+        // A damaged baseline leaves the scenario and says so; a silly seed count is held in
+        // range.
+        let broken = url.replace("b=1.", "b=1.%%%");
+        let opened = initial_state(&broken, false);
+        assert_eq!(opened.scenario, state.scenario);
+        assert!(opened.baseline.is_none());
+        assert!(opened
+            .notice
+            .unwrap()
+            .contains("baseline could not be opened"));
+        let many = initial_state(&url.replace("seeds=10", "seeds=99999"), false);
+        assert_eq!(many.seeds, crate::state::MAX_SEEDS);
+        // Nothing pinned, one seed: the link is the plain one.
+        let plain = AppState::with_preset("retry-storm");
+        assert!(!share_url(PAGE, &plain).unwrap().contains("seeds="));
     }
 
     #[test]
@@ -263,7 +345,7 @@ mod tests {
             ..EmbedConfig::default()
         };
         let doc = serde_json::from_str(presets::find("retry-storm").unwrap().json).unwrap();
-        let url = embed_url("https://example.org/m/?s=old", &config, &doc);
+        let url = embed_url("https://example.org/m/?s=old", &config, &doc, "");
         assert!(url.starts_with("https://example.org/m/?embed&"), "{url}");
         assert_eq!(
             EmbedConfig::from_query(&url[url.find('?').unwrap()..]),

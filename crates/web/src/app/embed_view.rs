@@ -92,6 +92,27 @@ pub fn embed_app() -> Html {
     });
     let state = &store.0;
     let (runner, view) = use_run(state);
+    // A link's seeds and baseline (`seeds=`, `b=`): the embed draws the pair too.
+    let (replicas, seeds_view) = super::replicas::use_replicas(state);
+    let live = {
+        let runner = runner.clone();
+        use_memo((view.run_id, view.finished), move |_| {
+            runner.borrow().replica()
+        })
+    };
+    let seeds_line = {
+        let replicas = replicas.clone();
+        let seeds = state.seeds;
+        use_memo(
+            (view.run_id, view.finished, seeds_view.clone()),
+            move |(_, _, sv)| super::runner::SeedsLine {
+                aggregate: super::replicas::all_replicas((*live).clone(), &replicas.borrow(), sv)
+                    .filter(|_| seeds > 1)
+                    .map(|all| std::rc::Rc::new(sim_core::replicate::Aggregate::of(&all))),
+                progress: None,
+            },
+        )
+    };
     let go_on = {
         let runner = runner.clone();
         Callback::from(move |()| runner.borrow_mut().go_on())
@@ -192,7 +213,13 @@ pub fn embed_app() -> Html {
             if !knobs.is_empty() {
                 <div class="embed-knobs">{ for sliders }</div>
             }
-            <VerdictBanner view={view.clone()} problems={state.problems.len()} on_go_on={go_on} />
+            <VerdictBanner view={view.clone()} problems={state.problems.len()} on_go_on={go_on}
+                seeds={(*seeds_line).clone()} />
+            if let Some(baseline) = &state.baseline {
+                <p class="embed-baseline" data-testid="baseline-line">
+                    { format!("Dashed: the baseline \u{201c}{}\u{201d}.", baseline.scenario.name) }
+                </p>
+            }
             <div class="embed-controls">
                 if view.finished {
                     <button id="play" class="primary" data-finished="true" onclick={replay}>{ "↻ Replay" }</button>
@@ -206,7 +233,8 @@ pub fn embed_app() -> Html {
             </div>
             <Charts scenario={state.scenario.clone()} runner={runner} view={view}
                 dark={state.dark} cursor_t={*cursor_t} {on_cursor}
-                on_plot_area={Callback::from(|_: PlotArea| ())} pick={config.charts.clone()} />
+                on_plot_area={Callback::from(|_: PlotArea| ())} pick={config.charts.clone()}
+                replicas={Some(replicas)} seeds={seeds_view} />
         </div>
     }
 }

@@ -170,6 +170,11 @@ fn use_address(store: &UseReducerHandle<Store>, enabled: bool) {
         state.nav,
         state.problems.is_empty(),
         state.analysis.as_ref().map(|a| a.to_query()),
+        state.seeds,
+        state
+            .baseline
+            .as_ref()
+            .map(|b| Rc::as_ptr(&b.scenario) as usize),
     );
     let store = store.clone();
     use_effect_with(deps, move |_| {

@@ -17,6 +17,9 @@ use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 use yew::prelude::*;
 
+/// How often the seed count in the banner is refreshed while seeds come in.
+const PROGRESS_MS: f64 = 250.0;
+
 /// One scenario's seeds run by the workers.
 pub struct Set {
     batch: u64,
@@ -63,6 +66,8 @@ pub struct Replicas {
     next_batch: u64,
     /// Seeds per run, as the page last asked.
     seeds: u32,
+    /// When the page was last given a new view while seeds came in.
+    last_view_ms: f64,
     /// The current scenario's seeds after the first (s + 1 … s + k − 1).
     pub current: Option<Set>,
     /// The baseline's k seeds (from its own seed).
@@ -236,7 +241,15 @@ pub fn use_replicas(state: &AppState) -> (Rc<RefCell<Replicas>>, SeedsView) {
             if let Some(replicas) = weak.upgrade() {
                 let mut r = replicas.borrow_mut();
                 r.take(reply);
-                setter.set(r.view(r.seeds));
+                // Every answer re-renders the page: while seeds stream in, at most every
+                // PROGRESS_MS (the count in the banner); at once when a set is done.
+                let view = r.view(r.seeds);
+                let now = now_ms();
+                let settled = view.complete() || view.failed.is_some();
+                if settled || now - r.last_view_ms >= PROGRESS_MS {
+                    r.last_view_ms = now;
+                    setter.set(view);
+                }
             }
         })
     };

@@ -123,7 +123,7 @@ pub fn share_dialog(props: &ShareProps) -> Html {
 
     let href = href();
     let url = link::share_url(&href, state).unwrap_or_default();
-    let embed_url = link::embed_url(&href, &config, &state.doc);
+    let embed_url = link::embed_url(&href, &config, &state.doc, &link::instrument_query(state));
     let snippet = embed::snippet(
         &embed_url,
         &origin(),
