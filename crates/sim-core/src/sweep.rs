@@ -683,9 +683,10 @@ impl Shard {
         Ok(Shard { index, count })
     }
 
-    /// Parses `I/N` (`2/3`: the second of three shards).
+    /// Parses `I/N` (`2/3`: the second of three shards). The error says what is wrong, not
+    /// the text (which the caller quotes with its flag or file).
     pub fn parse(text: &str) -> Result<Shard, String> {
-        let expected = || format!("`{text}`: expected I/N, e.g. 2/3 (the second of three shards)");
+        let expected = || "expected I/N, e.g. 2/3 (the second of three shards)".to_string();
         let (index, count) = text.trim().split_once('/').ok_or_else(expected)?;
         let number = |part: &str| {
             let part = part.trim();
@@ -697,7 +698,7 @@ impl Shard {
             Ok(part.parse::<u32>().unwrap_or(u32::MAX))
         };
         let (index, count) = (number(index)?, number(count)?);
-        Shard::new(index, count).map_err(|e| format!("`{text}`: {e}"))
+        Shard::new(index, count)
     }
 
     /// The shard's number, from 1.
@@ -924,13 +925,10 @@ mod tests {
         for (bad, says) in [
             (
                 "0/3",
-                "`0/3`: the shard number must be 1 to 3 (got 0; shards are counted from 1)",
+                "the shard number must be 1 to 3 (got 0; shards are counted from 1)",
             ),
-            ("4/3", "`4/3`: the shard number must be 1 to 3 (got 4;"),
-            (
-                "1/0",
-                "`1/0`: the number of shards must be 1 to 10000 (got 0)",
-            ),
+            ("4/3", "the shard number must be 1 to 3 (got 4;"),
+            ("1/0", "the number of shards must be 1 to 10000 (got 0)"),
             (
                 "1/10001",
                 "the number of shards must be 1 to 10000 (got 10001)",
@@ -939,7 +937,7 @@ mod tests {
                 "1/99999999999",
                 "the number of shards must be 1 to 10000 (got 4294967295)",
             ),
-            ("2", "`2`: expected I/N, e.g. 2/3"),
+            ("2", "expected I/N, e.g. 2/3"),
             ("a/3", "expected I/N"),
             ("-1/3", "expected I/N"),
             ("+1/3", "expected I/N"),
