@@ -4,7 +4,8 @@
 # used (crates.io, npm, Debian): Trunk is pinned to tools on PATH and never downloads.
 #
 #   bash scripts/setup.sh            Rust components, the wasm target, Trunk, wasm-bindgen,
-#                                    wasm-opt (npm binaryen) and playwright-core
+#                                    wasm-opt (npm binaryen), playwright-core and GNU parallel
+#                                    (the sharded sweeps' test runs the shards under it)
 #   bash scripts/setup.sh --browser  the same, plus Debian's Chromium and ChromeDriver (tests)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -50,6 +51,13 @@ if [ ! -x node_modules/.bin/wasm-opt ] || [ ! -d node_modules/playwright-core ] 
    || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   say "installing npm packages"
   npm ci --no-audit --no-fund --loglevel=error
+fi
+
+# GNU parallel: crates/cli/tests/cli.rs runs a sharded sweep under it (docs/distributed.md).
+# (moreutils has a `parallel` of its own: the GNU one says so in its version.)
+if [[ "$(parallel --version 2>/dev/null || true)" != "GNU parallel"* ]]; then
+  say "installing GNU parallel"
+  apt_install parallel
 fi
 
 if [ "${1:-}" = "--browser" ]; then

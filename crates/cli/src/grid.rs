@@ -5,15 +5,20 @@
 //! within the limit a single run has; the work budget applies to each run. Both refuse a
 //! search of more than [`DEFAULT_MAX_RUNS`] runs unless `--max-points` raises it, and both
 //! stream their rows in grid order as the points finish ([`crate::pool`]), with a progress
-//! bar on standard error when it is a terminal.
+//! bar on standard error when it is a terminal. With `--shard I/N` either makes only its
+//! shard's points and tags its rows for `metastable merge` ([`crate::shard`]); the limits are
+//! then the shard's: its runs count against `--max-points`, its threads share the budget.
 
 use crate::input::{load_doc, preflight, validate, Edits};
 use crate::output::{note, write_file, Stdout};
 use crate::pool::{run_in_order, Job};
+use crate::shard::{self, Kind};
 use crate::{phase, LimitArgs};
 use anyhow::{anyhow, bail, Result};
 use indicatif::{ProgressBar, ProgressStyle};
-use sim_core::sweep::{bisect, tip_header, tip_row_at, Axis, Outcome, Point, Sweep, Threshold};
+use sim_core::sweep::{
+    bisect, tip_header, tip_row_at, Axis, Outcome, Point, Shard, Sweep, Threshold,
+};
 use sim_core::{Budget, LimitExceeded, Limits, Sim, Summary, Verdict};
 use std::io::IsTerminal;
 use std::path::Path;
@@ -142,11 +147,29 @@ pub struct SweepArgs<'a> {
     pub plot: Option<&'a Path>,
     pub limits: &'a LimitArgs,
     pub max_runs: Option<u64>,
+    pub shard: Option<Shard>,
+}
+
+/// `--plot` draws a whole grid: with `--shard`, `merge --plot` draws it.
+fn check_plot(shard: Option<Shard>, plot: Option<&Path>) -> Result<()> {
+    if let (Some(shard), Some(plot)) = (shard, plot) {
+        bail!(
+            "--plot draws the whole grid, and shard {shard} computes a part of it: draw it when the shards are merged (`metastable merge SHARDS… --plot {}`)",
+            crate::output::escape(&plot.display().to_string())
+        );
+    }
+    Ok(())
+}
+
+/// "shard 2/3: " before a note, or nothing.
+fn shard_prefix(shard: Option<Shard>) -> String {
+    shard.map_or(String::new(), |s| format!("shard {s}: "))
 }
 
 /// `metastable sweep`: every (point, seed) run in parallel, each point's row printed as soon
 /// as it and every point before it are done.
 pub fn sweep(args: SweepArgs, out: &mut Stdout) -> Result<()> {
+    check_plot(args.shard, args.plot)?;
     // The document as written (with the edits), so every field it names can be swept; it is
     // validated first, so that a problem of the scenario itself is not blamed on a point. (Read
     // once: standard input cannot be read twice.)
@@ -160,14 +183,23 @@ pub fn sweep(args: SweepArgs, out: &mut Stdout) -> Result<()> {
         .map_err(|e| anyhow!("--y {e}"))?;
     let seeds = args.seeds;
     let sweep = Arc::new(Sweep::new(base, x, y, seeds).map_err(|e| anyhow!("{e}"))?);
-    let points = Arc::new(sweep.points());
-    let runs = sweep.runs();
-    check_runs(runs, args.max_runs, || {
-        format!(
+    let points = Arc::new(match args.shard {
+        Some(shard) => sweep.shard_points(shard),
+        None => sweep.points(),
+    });
+    let runs = points.len() as u64 * u64::from(seeds);
+    check_runs(runs, args.max_runs, || match args.shard {
+        Some(shard) => format!(
+            "shard {shard} has {} of the grid's {} points × {seeds} seed{}",
+            points.len(),
+            sweep.runs() / u64::from(seeds),
+            plural(seeds)
+        ),
+        None => format!(
             "the grid has {} points × {seeds} seed{}",
             points.len(),
             plural(seeds)
-        )
+        ),
     })?;
     let budgets = Arc::new(Budgets::of(args.limits));
     preflight_points(&sweep, points.iter().copied(), &budgets)?;
@@ -196,7 +228,16 @@ pub fn sweep(args: SweepArgs, out: &mut Stdout) -> Result<()> {
             Ok(sim.summary())
         })
     };
-    out.line(sweep.header())?;
+    match args.shard {
+        Some(shard) => out.line(shard::head(
+            Kind::Sweep,
+            shard,
+            &sweep,
+            "sweep",
+            &sweep.header(),
+        ))?,
+        None => out.line(sweep.header())?,
+    }
     out.flush()?;
     let mut seeds_of_point: Vec<Summary> = Vec::with_capacity(seeds as usize);
     let mut outcomes: Vec<Outcome> = Vec::with_capacity(points.len());
@@ -210,7 +251,10 @@ pub fn sweep(args: SweepArgs, out: &mut Stdout) -> Result<()> {
             seeds_of_point.push(summary);
             if seeds_of_point.len() == seeds as usize {
                 let point = points[j / seeds as usize];
-                let row = sweep.row(point, &seeds_of_point);
+                let mut row = sweep.row(point, &seeds_of_point);
+                if args.shard.is_some() {
+                    row = shard::row(sweep.index(point), &row);
+                }
                 outcomes.push(Outcome::of(&seeds_of_point));
                 seeds_of_point.clear();
                 bar.suspend(|| out.line(row).and_then(|()| out.flush()))?;
@@ -222,7 +266,8 @@ pub fn sweep(args: SweepArgs, out: &mut Stdout) -> Result<()> {
     result?;
     let wall_s = started.elapsed().as_secs_f64();
     note!(
-        "{} points × {seeds} seeds = {runs} runs in {wall_s:.2} s on {threads} threads ({})",
+        "{}{} points × {seeds} seeds = {runs} runs in {wall_s:.2} s on {threads} threads ({})",
+        shard_prefix(args.shard),
         points.len(),
         budgets.per_run_text()
     );
@@ -253,6 +298,7 @@ pub struct TipArgs<'a> {
     pub plot: Option<&'a Path>,
     pub limits: &'a LimitArgs,
     pub max_runs: Option<u64>,
+    pub shard: Option<Shard>,
 }
 
 /// `metastable tip`: a bisection per load point, the load points in parallel, each trial's
@@ -261,6 +307,7 @@ pub struct TipArgs<'a> {
 pub fn tip(args: TipArgs, out: &mut Stdout) -> Result<()> {
     use rayon::prelude::*;
 
+    check_plot(args.shard, args.plot)?;
     let (seeds, steps) = (args.seeds, args.steps);
     if steps > 30 {
         bail!("--steps must be 0 to 30 (got {steps})");
@@ -280,19 +327,33 @@ pub fn tip(args: TipArgs, out: &mut Stdout) -> Result<()> {
     let (low, high) = (range.values[0], range.values[1]);
     let sweep = Arc::new(Sweep::new(base, loads, Some(range), seeds).map_err(|e| anyhow!("{e}"))?);
     let whole = sweep.y_is_whole();
-    let load_points: Arc<Vec<Point>> =
-        Arc::new(sweep.points().into_iter().filter(|p| p.iy == 0).collect());
+    // A shard's loads: the loads are the grid (the trigger's two ends are not points of it).
+    let load_points: Arc<Vec<Point>> = Arc::new(
+        sweep
+            .points()
+            .into_iter()
+            .filter(|p| p.iy == 0 && args.shard.is_none_or(|s| s.owns(*p)))
+            .collect(),
+    );
     // Both ends, then one trial per halving at most: the most runs the search can make.
     let most_runs = load_points.len() as u64 * u64::from(seeds) * (u64::from(steps) + 2);
     check_runs(most_runs, args.max_runs, || {
         format!(
-            "the search may make {} loads × {seeds} seed{} × ({steps} halvings + 2 ends)",
+            "{}the search may make {} loads × {seeds} seed{} × ({steps} halvings + 2 ends)",
+            shard_prefix(args.shard),
             load_points.len(),
             plural(seeds)
         )
     })?;
     let budgets = Arc::new(Budgets::of(args.limits));
-    preflight_points(&sweep, sweep.points(), &budgets)?;
+    preflight_points(
+        &sweep,
+        sweep
+            .points()
+            .into_iter()
+            .filter(|p| args.shard.is_none_or(|s| s.owns(Point { iy: 0, ..*p }))),
+        &budgets,
+    )?;
 
     let bar = progress(load_points.len() as u64, "loads");
     let started = Instant::now();
@@ -354,12 +415,26 @@ pub fn tip(args: TipArgs, out: &mut Stdout) -> Result<()> {
         })
     };
     let trigger_path = sweep.y.as_ref().map_or("", |y| y.path.as_str());
-    out.line(tip_header(&sweep.x.path, trigger_path))?;
+    let header = tip_header(&sweep.x.path, trigger_path);
+    match args.shard {
+        Some(shard) => out.line(shard::head(
+            Kind::Tip,
+            shard,
+            &sweep,
+            &format!("tip steps={steps}"),
+            &header,
+        ))?,
+        None => out.line(header)?,
+    }
     out.flush()?;
     let threads = budgets.threads;
     let mut thresholds = Vec::with_capacity(load_points.len());
     let result = run_in_order(load_points.len(), threads, 4 * threads + 16, job, |i, t| {
-        let row = tip_row_at(&sweep.x_text(load_points[i]), Some(t), seeds, low, high);
+        let point = load_points[i];
+        let mut row = tip_row_at(&sweep.x_text(point), Some(t), seeds, low, high);
+        if args.shard.is_some() {
+            row = shard::row(point.ix, &row);
+        }
         thresholds.push(t);
         bar.suspend(|| out.line(row).and_then(|()| out.flush()))
     });
@@ -367,7 +442,8 @@ pub fn tip(args: TipArgs, out: &mut Stdout) -> Result<()> {
     result?;
     let wall_s = started.elapsed().as_secs_f64();
     note!(
-        "{} loads, {} runs in {wall_s:.2} s on {threads} threads ({})",
+        "{}{} loads, {} runs in {wall_s:.2} s on {threads} threads ({})",
+        shard_prefix(args.shard),
         load_points.len(),
         runs.load(Ordering::Relaxed),
         budgets.per_run_text()

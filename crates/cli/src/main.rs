@@ -31,6 +31,7 @@ mod output;
 mod phase;
 mod pool;
 mod replicas;
+mod shard;
 mod state_space;
 
 use anyhow::{anyhow, bail, Result};
@@ -39,6 +40,7 @@ use input::{load, Edits};
 use output::{escape, escape_lines, note, write_file, Stdout};
 use serde_json::Value;
 use sim_core::fluid::Fluid;
+use sim_core::sweep::Shard;
 use sim_core::{presets, share, Limits, Scenario, Sim};
 use std::process::ExitCode;
 use std::time::Instant;
@@ -170,6 +172,10 @@ enum Command {
         /// Most runs (grid points × seeds) to make [default: 10000].
         #[arg(long, visible_alias = "max-runs", value_name = "N")]
         max_points: Option<u64>,
+        /// Compute only shard I of N of the grid (1 ≤ I ≤ N), for `metastable merge`: its rows
+        /// tagged by point, after a line naming the shard and the sweep (docs/distributed.md).
+        #[arg(long, value_name = "I/N", value_parser = Shard::parse)]
+        shard: Option<Shard>,
     },
     /// For each load, find by bisection the smallest trigger that tips the scenario into
     /// `metastable` in at least half of k seeds, and print one CSV row per load as it is
@@ -206,6 +212,23 @@ enum Command {
         /// Most runs the search may make (loads × seeds × (steps + 2)) [default: 10000].
         #[arg(long, visible_alias = "max-runs", value_name = "N")]
         max_points: Option<u64>,
+        /// Compute only shard I of N of the loads (1 ≤ I ≤ N), for `metastable merge`: its rows
+        /// tagged by point, after a line naming the shard and the search (docs/distributed.md).
+        #[arg(long, value_name = "I/N", value_parser = Shard::parse)]
+        shard: Option<Shard>,
+    },
+    /// Join the shards of `sweep --shard I/N` (or `tip --shard I/N`) into exactly what the
+    /// whole command prints; refuse, naming the file, a missing shard, one given twice, one
+    /// cut short, or shards of different sweeps.
+    Merge {
+        /// The shard files, in any order; `-` reads standard input (which, like a file, may
+        /// hold several shards one after another).
+        #[arg(required = true, value_name = "SHARDS")]
+        files: Vec<String>,
+        /// Also draw the figure the whole command's `--plot` draws (the phase diagram, or the
+        /// tipping curve) to this SVG file.
+        #[arg(long, value_name = "FILE.svg")]
+        plot: Option<std::path::PathBuf>,
     },
     /// The fluid model beside the simulation (client → retry → FIFO server): its equilibria
     /// and their stability, the loads at which it is bistable, and its verdict; with `--csv`,
@@ -434,6 +457,7 @@ fn run(cli: Cli, out: &mut Stdout) -> Result<()> {
             plot,
             limits,
             max_points,
+            shard,
         } => {
             limits.check()?;
             grid::sweep(
@@ -446,6 +470,7 @@ fn run(cli: Cli, out: &mut Stdout) -> Result<()> {
                     plot: plot.as_deref(),
                     limits: &limits,
                     max_runs: max_points,
+                    shard,
                 },
                 out,
             )
@@ -460,6 +485,7 @@ fn run(cli: Cli, out: &mut Stdout) -> Result<()> {
             plot,
             limits,
             max_points,
+            shard,
         } => {
             limits.check()?;
             grid::tip(
@@ -473,10 +499,12 @@ fn run(cli: Cli, out: &mut Stdout) -> Result<()> {
                     plot: plot.as_deref(),
                     limits: &limits,
                     max_runs: max_points,
+                    shard,
                 },
                 out,
             )
         }
+        Command::Merge { files, plot } => shard::merge(&files, plot.as_deref(), out),
         Command::Fluid {
             scenario,
             edits,

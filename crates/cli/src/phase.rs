@@ -41,17 +41,40 @@ fn edges(values: &[f64]) -> Vec<f64> {
     }
 }
 
+/// What a figure says about its grid besides the points: the axes' paths and the seeds per
+/// point. A sweep knows them; `metastable merge` reads them from the shards.
+pub struct Labels<'a> {
+    pub x: &'a str,
+    pub y: Option<&'a str>,
+    pub seeds: u32,
+}
+
+impl<'a> Labels<'a> {
+    pub fn of(sweep: &'a Sweep) -> Labels<'a> {
+        Labels {
+            x: &sweep.x.path,
+            y: sweep.y.as_ref().map(|y| y.path.as_str()),
+            seeds: sweep.seeds,
+        }
+    }
+}
+
 /// The phase diagram as SVG text (written by the caller, every error checked:
 /// [`crate::output::write_file`]).
 pub fn draw(sweep: &Sweep, points: &[Point], outcomes: &[Outcome]) -> Result<String> {
+    draw_labelled(&Labels::of(sweep), points, outcomes)
+}
+
+/// [`draw`] from the labels alone.
+pub fn draw_labelled(labels: &Labels, points: &[Point], outcomes: &[Outcome]) -> Result<String> {
     let mut svg = String::new();
-    draw_into(&mut svg, sweep, points, outcomes)?;
+    draw_into(&mut svg, labels, points, outcomes)?;
     Ok(svg)
 }
 
 fn draw_into(
     svg: &mut String,
-    sweep: &Sweep,
+    labels: &Labels,
     points: &[Point],
     outcomes: &[Outcome],
 ) -> Result<()> {
@@ -59,7 +82,7 @@ fn draw_into(
     // One value per grid index (whole-number fields may repeat a value after rounding:
     // their cells are then empty, never misplaced).
     let xs: Vec<f64> = points.iter().filter(|p| p.iy == 0).map(|p| p.x).collect();
-    let ys: Vec<f64> = match &sweep.y {
+    let ys: Vec<f64> = match &labels.y {
         Some(_) => points.iter().filter(|p| p.ix == 0).map(|p| p.y).collect(),
         None => vec![0.0],
     };
@@ -67,34 +90,32 @@ fn draw_into(
     let root = SVGBackend::with_string(svg, (WIDTH, HEIGHT)).into_drawing_area();
     root.fill(&WHITE).map_err(plot)?;
     let (chart_area, legend_area) = root.split_horizontally(WIDTH - 170);
-    let y_label = sweep.y.as_ref().map_or("", |y| y.path.as_str());
+    let y_label = labels.y.unwrap_or("");
     let mut chart = ChartBuilder::on(&chart_area)
         .caption(
             format!(
                 "Phase diagram: majority verdict of {} seed{} per point",
-                sweep.seeds,
-                if sweep.seeds == 1 { "" } else { "s" }
+                labels.seeds,
+                if labels.seeds == 1 { "" } else { "s" }
             ),
             ("sans-serif", 18),
         )
         .margin(12)
         .x_label_area_size(44)
-        .y_label_area_size(if sweep.y.is_some() { 64 } else { 20 })
+        .y_label_area_size(if labels.y.is_some() { 64 } else { 20 })
         .build_cartesian_2d(
             x_edges[0]..x_edges[x_edges.len() - 1],
             y_edges[0]..y_edges[y_edges.len() - 1],
         )
         .map_err(plot)?;
     let mut mesh = chart.configure_mesh();
-    mesh.disable_mesh()
-        .x_desc(sweep.x.path.as_str())
-        .y_desc(y_label);
-    if sweep.y.is_none() {
+    mesh.disable_mesh().x_desc(labels.x).y_desc(y_label);
+    if labels.y.is_none() {
         mesh.disable_y_axis();
     }
     mesh.draw().map_err(plot)?;
     for (point, outcome) in points.iter().zip(outcomes) {
-        let (ix, iy) = (point.ix, if sweep.y.is_some() { point.iy } else { 0 });
+        let (ix, iy) = (point.ix, if labels.y.is_some() { point.iy } else { 0 });
         let cell = [
             (x_edges[ix], y_edges[iy]),
             (x_edges[ix + 1], y_edges[iy + 1]),
@@ -159,14 +180,24 @@ pub fn draw_tipping(
     thresholds: &[Threshold],
     range: (f64, f64),
 ) -> Result<String> {
+    draw_tipping_labelled(&Labels::of(sweep), loads, thresholds, range)
+}
+
+/// [`draw_tipping`] from the labels alone (`y`: the trigger's path).
+pub fn draw_tipping_labelled(
+    labels: &Labels,
+    loads: &[Point],
+    thresholds: &[Threshold],
+    range: (f64, f64),
+) -> Result<String> {
     let mut svg = String::new();
-    draw_tipping_into(&mut svg, sweep, loads, thresholds, range)?;
+    draw_tipping_into(&mut svg, labels, loads, thresholds, range)?;
     Ok(svg)
 }
 
 fn draw_tipping_into(
     svg: &mut String,
-    sweep: &Sweep,
+    labels: &Labels,
     loads: &[Point],
     thresholds: &[Threshold],
     (low, high): (f64, f64),
@@ -176,7 +207,7 @@ fn draw_tipping_into(
     root.fill(&WHITE).map_err(plot)?;
     let xs: Vec<f64> = loads.iter().map(|p| p.x).collect();
     let x_edges = edges(&xs);
-    let trigger = sweep.y.as_ref().map_or("trigger", |y| y.path.as_str());
+    let trigger = labels.y.unwrap_or("trigger");
     let mut chart = ChartBuilder::on(&root)
         .caption(
             "Minimum trigger that causes a metastable failure vs offered load",
@@ -192,10 +223,10 @@ fn draw_tipping_into(
         .map_err(plot)?;
     chart
         .configure_mesh()
-        .x_desc(sweep.x.path.as_str())
+        .x_desc(labels.x)
         .y_desc(format!(
             "smallest {trigger} that tips ≥ half of {} seeds",
-            sweep.seeds
+            labels.seeds
         ))
         .draw()
         .map_err(plot)?;

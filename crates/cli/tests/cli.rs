@@ -1507,6 +1507,15 @@ fn finding_8_sweep_threads_share_one_budget() {
     let file = TempFile::new("growing.json", GROWING.as_bytes());
     for args in [
         vec!["sweep", file.path(), "--x", "users.rate=20000..20003:4"],
+        // A shard's threads share its budget the same way.
+        vec![
+            "sweep",
+            file.path(),
+            "--x",
+            "users.rate=20000..20007:8",
+            "--shard",
+            "2/2",
+        ],
         vec![
             "tip",
             file.path(),
@@ -1807,4 +1816,425 @@ fn finding_5_a_long_list_and_a_forged_link_are_refused_in_milliseconds() {
         m.wall_s * 1e3,
         m.peak_rss_mib
     );
+}
+
+// ---------------------------------------------------------------------------------------
+// Past one machine (SPEC §9, issue 14): `--shard I/N` and `merge`.
+
+/// A directory in the temporary directory, removed with what is in it when dropped.
+struct TempDir(std::path::PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> TempDir {
+        let path = std::env::temp_dir().join(format!("metastable-{name}-{}", std::process::id()));
+        std::fs::remove_dir_all(&path).ok();
+        std::fs::create_dir_all(&path).unwrap();
+        TempDir(path)
+    }
+
+    fn file(&self, name: &str) -> String {
+        self.0.join(name).to_str().unwrap().to_string()
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        std::fs::remove_dir_all(&self.0).ok();
+    }
+}
+
+/// GNU parallel, which `scripts/setup.sh` installs; its absence fails the test, saying so.
+fn gnu_parallel() -> Command {
+    let found = Command::new("parallel")
+        .arg("--version")
+        .stdin(Stdio::null())
+        .output()
+        .is_ok_and(|o| o.status.success() && stdout(&o).starts_with("GNU parallel"));
+    assert!(
+        found,
+        "GNU parallel is not installed: run scripts/setup.sh (it installs Debian's `parallel`), \
+         which the sharded-sweep tests run the shards under"
+    );
+    let mut parallel = Command::new("parallel");
+    parallel
+        .args(["--will-cite", "--halt", "now,fail=1", "-j", "3"])
+        // The shards run side by side: one thread each.
+        .env("RAYON_NUM_THREADS", "1")
+        .stdin(Stdio::null());
+    parallel
+}
+
+/// The whole command's standard output (and its plot, when `plot` names a file).
+fn whole(args: &[&str]) -> Vec<u8> {
+    let out = metastable(args, None);
+    assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+    out.stdout
+}
+
+/// `metastable merge` of these arguments: its standard output, checked to be a success.
+fn merged(args: &[&str], stdin: Option<&[u8]>) -> Vec<u8> {
+    let mut all = vec!["merge"];
+    all.extend_from_slice(args);
+    let out = metastable(&all, stdin.map(|s| std::str::from_utf8(s).unwrap()));
+    assert!(out.status.success(), "{all:?}: {}", stderr(&out));
+    out.stdout
+}
+
+#[test]
+fn sharded_sweeps_under_gnu_parallel_merge_into_the_whole_sweeps_bytes() {
+    let started = std::time::Instant::now();
+    let dir = TempDir::new("shards");
+    let bin = env!("CARGO_BIN_EXE_metastable");
+
+    // One axis, one seed: three shards written to files by parallel, merged from the files.
+    let line = [
+        "sweep",
+        "retry-storm",
+        "--x",
+        "users.rate=40..100:7",
+        "--set",
+        "duration_s=150",
+    ];
+    let mut shards = line.to_vec();
+    let target = dir.file("line-{}.csv");
+    shards.extend(["--shard", "{}/3", ">", &target, ":::", "1", "2", "3"]);
+    let out = gnu_parallel().arg(bin).args(&shards).output().unwrap();
+    assert!(out.status.success(), "parallel: {}", stderr(&out));
+    let files: Vec<String> = [3, 1, 2]
+        .iter()
+        .map(|i| dir.file(&format!("line-{i}.csv")))
+        .collect();
+    let first = std::fs::read_to_string(&files[1]).unwrap();
+    assert!(
+        first.starts_with("# metastable-shard format=1 kind=sweep shard=1/3 grid=7 seeds=1 id="),
+        "{first}"
+    );
+    let rows: Vec<&str> = first
+        .lines()
+        .skip(2)
+        .map(|l| l.split(',').next().unwrap())
+        .collect();
+    assert_eq!(rows, ["0", "3", "6"], "shard 1/3 of 7 points: every third");
+    let files: Vec<&str> = files.iter().map(String::as_str).collect();
+    let whole_line = whole(&line);
+    assert_eq!(
+        String::from_utf8_lossy(&merged(&files, None)),
+        String::from_utf8_lossy(&whole_line)
+    );
+    assert_eq!(whole_line.iter().filter(|&&b| b == b'\n').count(), 1 + 7);
+
+    // Two axes, two seeds: parallel's grouped output piped into `merge -`, and the figures.
+    let grid = [
+        "sweep",
+        "retry-storm",
+        "--x",
+        "triggers.0.factor=1..3:4",
+        "--y",
+        "users.rate=50..90:3",
+        "--seeds",
+        "2",
+        "--set",
+        "duration_s=120",
+    ];
+    let mut shards = grid.to_vec();
+    shards.extend(["--shard", "{}/3", ":::", "1", "2", "3"]);
+    let out = gnu_parallel().arg(bin).args(&shards).output().unwrap();
+    assert!(out.status.success(), "parallel: {}", stderr(&out));
+    assert_eq!(stdout(&out).matches("# metastable-shard").count(), 3);
+    let (whole_svg, merged_svg) = (dir.file("whole.svg"), dir.file("merged.svg"));
+    let mut with_plot = grid.to_vec();
+    with_plot.extend(["--plot", &whole_svg]);
+    let whole_grid = whole(&with_plot);
+    let merged_grid = merged(&["-", "--plot", &merged_svg], Some(&out.stdout));
+    assert_eq!(
+        String::from_utf8_lossy(&merged_grid),
+        String::from_utf8_lossy(&whole_grid)
+    );
+    assert_eq!(whole_grid.iter().filter(|&&b| b == b'\n').count(), 1 + 12);
+    assert!(
+        std::fs::read(&merged_svg).unwrap() == std::fs::read(&whole_svg).unwrap(),
+        "merge --plot draws the sweep's own phase diagram"
+    );
+
+    // A tipping search, per load.
+    let tip = [
+        "tip",
+        "retry-storm",
+        "--load",
+        "users.rate=50..90:5",
+        "--trigger",
+        "triggers.0.factor=1..4",
+        "--seeds",
+        "1",
+        "--steps",
+        "3",
+        "--set",
+        "duration_s=150",
+    ];
+    let mut shards = tip.to_vec();
+    shards.extend(["--shard", "{}/2", ":::", "1", "2"]);
+    let out = gnu_parallel().arg(bin).args(&shards).output().unwrap();
+    assert!(out.status.success(), "parallel: {}", stderr(&out));
+    let mut with_plot = tip.to_vec();
+    with_plot.extend(["--plot", &whole_svg]);
+    let whole_tip = whole(&with_plot);
+    let merged_tip = merged(&["-", "--plot", &merged_svg], Some(&out.stdout));
+    assert_eq!(
+        String::from_utf8_lossy(&merged_tip),
+        String::from_utf8_lossy(&whole_tip)
+    );
+    assert!(std::fs::read(&merged_svg).unwrap() == std::fs::read(&whole_svg).unwrap());
+    eprintln!(
+        "sharded sweeps and search under GNU parallel, merged and compared: {:.2} s",
+        started.elapsed().as_secs_f64()
+    );
+}
+
+#[test]
+fn merge_refuses_what_is_not_one_whole_set_of_shards_naming_the_file() {
+    let dir = TempDir::new("merge-refusals");
+    let sweep = [
+        "sweep",
+        "retry-storm",
+        "--x",
+        "users.rate=50..90:3",
+        "--y",
+        "triggers.0.factor=1..2:2",
+        "--seeds",
+        "2",
+        "--set",
+        "duration_s=60",
+    ];
+    let shard = |spec: &str, extra: &[&str], name: &str| -> String {
+        let mut args = sweep.to_vec();
+        args.extend(["--shard", spec]);
+        args.extend_from_slice(extra);
+        let path = dir.file(name);
+        std::fs::write(&path, whole(&args)).unwrap();
+        path
+    };
+    let one = shard("1/3", &[], "one.csv");
+    let two = shard("2/3", &[], "two.csv");
+    let three = shard("3/3", &[], "three.csv");
+    let other = shard("2/3", &["--set", "api.workers=9"], "other.csv");
+    let half = shard("1/2", &[], "half.csv");
+    let text = std::fs::read_to_string(&two).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines.len(),
+        2 + 2,
+        "shard 2/3 of a 3 × 2 grid: two points\n{text}"
+    );
+    let write = |name: &str, text: &str| -> String {
+        let path = dir.file(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    let cut_row = write("cut-row.csv", &text[..text.len() - 10]);
+    let cut_short = write("cut-short.csv", &format!("{}\n", lines[..3].join("\n")));
+    let twice = write(
+        "twice.csv",
+        &format!("{}\n{}\n", lines.join("\n"), lines[3]),
+    );
+    let stray_row = lines[2].replacen(lines[2].split(',').next().unwrap(), "0", 1);
+    let stray = write(
+        "stray.csv",
+        &format!("{}\n{stray_row}\n{}\n", lines[..2].join("\n"), lines[3]),
+    );
+    let whole_sweep = write("whole.csv", std::str::from_utf8(&whole(&sweep)).unwrap());
+    let refuse = |args: &[&str], says: &str| {
+        let mut all = vec!["merge"];
+        all.extend_from_slice(args);
+        let out = metastable(&all, None);
+        assert_eq!(out.status.code(), Some(2), "{all:?}: {}", stderr(&out));
+        assert!(stdout(&out).is_empty(), "{all:?}: nothing is printed");
+        assert!(
+            stderr(&out).contains(says),
+            "{all:?}: expected {says:?} in\n{}",
+            stderr(&out)
+        );
+    };
+    refuse(
+        &[&one, &three],
+        &format!("error: shard 2/3 is missing: merge needs all 3 shards of the sweep (given: 1/3 from {one}, 3/3 from {three})"),
+    );
+    refuse(
+        &[&one, &other, &three],
+        &format!("error: {other} is a shard of another sweep than {one} (sweep "),
+    );
+    refuse(
+        &[&one, &two, &three, &two],
+        &format!("error: {two} and {two} are both shard 2/3: each shard must be given once"),
+    );
+    refuse(
+        &[&one, &half, &three],
+        &format!(
+            "error: {one} is shard 1/3 and {half} is shard 1/2: the shards of one split merge"
+        ),
+    );
+    refuse(
+        &[&one, &cut_row, &three],
+        &format!("error: {cut_row} ends in the middle of line 4: it was cut short"),
+    );
+    refuse(
+        &[&one, &cut_short, &three],
+        &format!("error: {cut_short} (shard 2/3) has 1 of its 2 points (point "),
+    );
+    refuse(
+        &[&one, &twice, &three],
+        &format!("error: {twice}, line 5: point "),
+    );
+    refuse(
+        &[&one, &stray, &three],
+        &format!(
+            "error: {stray}, line 3: point 0 is not one of shard 2/3's points (it is shard 1/3's)"
+        ),
+    );
+    refuse(
+        &[&whole_sweep],
+        &format!(
+            "error: {whole_sweep} is not a shard: its first line is not `# metastable-shard …`"
+        ),
+    );
+    refuse(&["-", "-"], "`-` (standard input) is given more than once");
+    // The same set, whole, in any order and as one stream on standard input.
+    let expected = whole(&sweep);
+    assert!(merged(&[&three, &one, &two], None) == expected);
+    let stream: String = [&two, &three, &one]
+        .iter()
+        .map(|f| std::fs::read_to_string(f).unwrap())
+        .collect();
+    assert!(merged(&["-"], Some(stream.as_bytes())) == expected);
+    if let Some(full) = dev_full() {
+        let out = with_outputs(&["merge", &one, &two, &three], full, Stdio::piped());
+        assert_eq!(out.status.code(), Some(2));
+        assert!(
+            stderr(&out).contains("writing to standard output"),
+            "{}",
+            stderr(&out)
+        );
+    }
+}
+
+#[test]
+fn a_malformed_shard_or_a_shard_with_plot_exits_2_naming_the_flag() {
+    for (spec, says) in [
+        (
+            "0/3",
+            "the shard number must be 1 to 3 (got 0; shards are counted from 1)",
+        ),
+        ("4/3", "the shard number must be 1 to 3 (got 4;"),
+        ("1/0", "the number of shards must be 1 to 10000 (got 0)"),
+        ("3", "expected I/N, e.g. 2/3"),
+    ] {
+        for command in [
+            &["sweep", "retry-storm", "--x", "users.rate=50..90:3"][..],
+            &[
+                "tip",
+                "retry-storm",
+                "--load",
+                "users.rate=50..90:3",
+                "--trigger",
+                "triggers.0.factor=1..3",
+            ],
+        ] {
+            let mut all = command.to_vec();
+            all.extend(["--shard", spec]);
+            let out = metastable(&all, None);
+            assert_eq!(out.status.code(), Some(2), "{all:?}");
+            let message = stderr(&out);
+            assert!(
+                message.contains(&format!(
+                    "invalid value '{spec}' for '--shard <I/N>': {says}"
+                )),
+                "{all:?}: {message}"
+            );
+        }
+    }
+    let out = metastable(
+        &[
+            "sweep",
+            "retry-storm",
+            "--x",
+            "users.rate=50..90:3",
+            "--shard",
+            "1/2",
+            "--plot",
+            "p.svg",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("--plot draws the whole grid, and shard 1/2 computes a part of it: draw it when the shards are merged (`metastable merge SHARDS… --plot p.svg`)"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!std::path::Path::new("p.svg").exists());
+}
+
+#[test]
+fn a_shard_counts_its_own_runs_against_max_points() {
+    let sweep = [
+        "sweep",
+        "retry-storm",
+        "--x",
+        "users.rate=1..100:100",
+        "--seeds",
+        "3",
+        "--set",
+        "duration_s=1",
+    ];
+    let mut all = sweep.to_vec();
+    all.extend(["--max-points", "150"]);
+    let out = metastable(&all, None);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("the grid has 100 points × 3 seeds = 300 runs, more than 150"));
+    let mut third = sweep.to_vec();
+    third.extend(["--shard", "1/3", "--max-points", "100"]);
+    let out = metastable(&third, None);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains(
+            "error: shard 1/3 has 34 of the grid's 100 points × 3 seeds = 102 runs, more than 100"
+        ),
+        "{}",
+        stderr(&out)
+    );
+    let mut half = sweep.to_vec();
+    half.extend(["--shard", "2/2", "--max-points", "150"]);
+    let out = metastable(&half, None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out).lines().count(), 2 + 50);
+    assert!(
+        stderr(&out).contains("shard 2/2: 50 points × 3 seeds = 150 runs"),
+        "{}",
+        stderr(&out)
+    );
+    // More shards than points: the empty ones still merge.
+    let dir = TempDir::new("empty-shards");
+    let tiny = [
+        "sweep",
+        "retry-storm",
+        "--x",
+        "users.rate=50..60:2",
+        "--set",
+        "duration_s=20",
+    ];
+    let files: Vec<String> = (1..=4)
+        .map(|i| {
+            let mut args = tiny.to_vec();
+            let spec = format!("{i}/4");
+            args.extend(["--shard", &spec]);
+            let path = dir.file(&format!("{i}.csv"));
+            std::fs::write(&path, whole(&args)).unwrap();
+            path
+        })
+        .collect();
+    assert_eq!(
+        std::fs::read_to_string(&files[3]).unwrap().lines().count(),
+        2
+    );
+    let files: Vec<&str> = files.iter().map(String::as_str).collect();
+    assert!(merged(&files, None) == whole(&tiny));
 }

@@ -647,6 +647,148 @@ impl Sweep {
     }
 }
 
+/// Most shards a grid may be cut into ([`Shard`]): as many as a grid may have points.
+pub const MAX_SHARDS: u32 = MAX_POINTS as u32;
+
+/// One of `count` disjoint slices of a grid (`--shard index/count`, counted from 1), so that
+/// a sweep or a tipping search can run on several machines and be joined back together.
+///
+/// Shard `i` of `n` owns the point `(ix, iy)` when `(ix + iy) mod n = i − 1`: every `n`th
+/// point of each row, one further along in each next row (diagonal stripes; on a one-axis
+/// grid, every `n`th point). Every point is in exactly one shard, and each shard holds every
+/// `x` and every `y` value about equally often: a run's cost grows along an axis (a higher
+/// load runs more events; a metastable corner the most), and contiguous blocks would give
+/// one shard that whole corner. Shard sizes differ by at most `min(a, b, n − a, n − b)`
+/// points, where `a` and `b` are the two sides of the grid modulo `n` (by at most one on a
+/// one-axis grid).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Shard {
+    index: u32,
+    count: u32,
+}
+
+impl Shard {
+    /// Shard `index` (1 to `count`) of `count` (1 to [`MAX_SHARDS`]).
+    pub fn new(index: u32, count: u32) -> Result<Shard, String> {
+        if count == 0 || count > MAX_SHARDS {
+            return Err(format!(
+                "the number of shards must be 1 to {MAX_SHARDS} (got {count})"
+            ));
+        }
+        if index == 0 || index > count {
+            return Err(format!(
+                "the shard number must be 1 to {count} (got {index}; shards are counted from 1)"
+            ));
+        }
+        Ok(Shard { index, count })
+    }
+
+    /// Parses `I/N` (`2/3`: the second of three shards). The error says what is wrong, not
+    /// the text (which the caller quotes with its flag or file).
+    pub fn parse(text: &str) -> Result<Shard, String> {
+        let expected = || "expected I/N, e.g. 2/3 (the second of three shards)".to_string();
+        let (index, count) = text.trim().split_once('/').ok_or_else(expected)?;
+        let number = |part: &str| {
+            let part = part.trim();
+            // Digits only: no sign, no spaces inside (`u32::from_str` takes a `+`).
+            if part.is_empty() || !part.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(expected());
+            }
+            // A number past `u32` is past every limit below; say so with the limit.
+            Ok(part.parse::<u32>().unwrap_or(u32::MAX))
+        };
+        let (index, count) = (number(index)?, number(count)?);
+        Shard::new(index, count)
+    }
+
+    /// The shard's number, from 1.
+    pub fn index(self) -> u32 {
+        self.index
+    }
+
+    /// How many shards the grid is cut into.
+    pub fn count(self) -> u32 {
+        self.count
+    }
+
+    /// The shards of a grid cut into `count`, in order.
+    pub fn all(count: u32) -> impl Iterator<Item = Shard> {
+        (1..=count).map(move |index| Shard { index, count })
+    }
+
+    /// The number (from 1) of the shard of `count` that owns a grid point.
+    pub fn number_of(point: Point, count: u32) -> u32 {
+        let count = count.max(1) as usize;
+        ((point.ix % count + point.iy % count) % count) as u32 + 1
+    }
+
+    /// Whether this shard owns a grid point.
+    pub fn owns(self, point: Point) -> bool {
+        Shard::number_of(point, self.count) == self.index
+    }
+}
+
+impl std::fmt::Display for Shard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
+}
+
+impl Sweep {
+    /// How many values the `x` axis has (a row of the grid).
+    pub fn nx(&self) -> usize {
+        self.x.values.len()
+    }
+
+    /// A grid point's place in grid order ([`Sweep::points`], `x` varying fastest): the
+    /// number a shard's rows are tagged with.
+    pub fn index(&self, point: Point) -> usize {
+        point.iy * self.nx() + point.ix
+    }
+
+    /// The points a shard owns, in grid order.
+    pub fn shard_points(&self, shard: Shard) -> Vec<Point> {
+        self.points()
+            .into_iter()
+            .filter(|p| shard.owns(*p))
+            .collect()
+    }
+
+    /// A 64-bit fingerprint of everything the rows of the grid depend on: the base document
+    /// (with its edits), both axes' paths and exact values, and the seeds per point, with
+    /// `purpose` (what the grid is run for, e.g. `sweep` or a tipping search's settings).
+    /// Shards whose fingerprints differ are not parts of one sweep. FNV-1a over a canonical
+    /// text: the same on every machine and build (not a defence against forgery).
+    pub fn fingerprint(&self, purpose: &str) -> u64 {
+        let mut text = format!("metastable grid\n{purpose}\n{}\n", self.base);
+        for axis in std::iter::once(&self.x).chain(self.y.as_ref()) {
+            text.push_str(&format!("{}\n", axis.path));
+            for value in &axis.values {
+                text.push_str(&format!("{:016x} ", value.to_bits()));
+            }
+            text.push('\n');
+        }
+        for (axis, seeds) in [("x", &self.axis_seeds.0), ("y", &self.axis_seeds.1)] {
+            if let Some(seeds) = seeds {
+                text.push_str(&format!("{axis} seeds"));
+                for seed in seeds {
+                    text.push_str(&format!(" {seed}"));
+                }
+                text.push('\n');
+            }
+        }
+        text.push_str(&format!("seeds {}\n", self.seeds));
+        fnv1a_64(text.as_bytes())
+    }
+}
+
+/// The 64-bit FNV-1a hash of some bytes.
+pub fn fnv1a_64(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &b| {
+        (hash ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
 fn round_if(value: f64, whole: bool) -> f64 {
     if whole {
         value.round()
@@ -772,6 +914,126 @@ mod tests {
         )
         .unwrap_err();
         assert!(error.contains("40000 points"), "{error}");
+    }
+
+    #[test]
+    fn a_shard_is_i_of_n_counted_from_1_and_anything_else_says_why() {
+        let shard = Shard::parse("2/3").unwrap();
+        assert_eq!((shard.index(), shard.count()), (2, 3));
+        assert_eq!(shard.to_string(), "2/3");
+        assert_eq!(Shard::parse(" 1 / 1 ").unwrap(), Shard::new(1, 1).unwrap());
+        for (bad, says) in [
+            (
+                "0/3",
+                "the shard number must be 1 to 3 (got 0; shards are counted from 1)",
+            ),
+            ("4/3", "the shard number must be 1 to 3 (got 4;"),
+            ("1/0", "the number of shards must be 1 to 10000 (got 0)"),
+            (
+                "1/10001",
+                "the number of shards must be 1 to 10000 (got 10001)",
+            ),
+            (
+                "1/99999999999",
+                "the number of shards must be 1 to 10000 (got 4294967295)",
+            ),
+            ("2", "expected I/N, e.g. 2/3"),
+            ("a/3", "expected I/N"),
+            ("-1/3", "expected I/N"),
+            ("+1/3", "expected I/N"),
+            ("1/2/3", "expected I/N"),
+            ("/3", "expected I/N"),
+            ("", "expected I/N"),
+        ] {
+            let error = Shard::parse(bad).unwrap_err();
+            assert!(error.contains(says), "{bad}: {error}");
+        }
+    }
+
+    #[test]
+    fn shards_take_diagonal_stripes_of_a_grid() {
+        let sweep = Sweep::new(
+            storm(),
+            Axis::parse("triggers.0.factor=1..3:3").unwrap(),
+            Some(Axis::parse("users.rate=50..90:3").unwrap()),
+            1,
+        )
+        .unwrap();
+        let owners: Vec<u32> = sweep
+            .points()
+            .iter()
+            .map(|p| Shard::number_of(*p, 3))
+            .collect();
+        // Rows of the grid (x fastest): each shard has one point per row and per column.
+        assert_eq!(owners, [1, 2, 3, 2, 3, 1, 3, 1, 2]);
+        let second = sweep.shard_points(Shard::new(2, 3).unwrap());
+        let indices: Vec<usize> = second.iter().map(|p| sweep.index(*p)).collect();
+        assert_eq!(indices, [1, 3, 8]);
+        // One axis: every n-th point.
+        let line = Sweep::new(
+            storm(),
+            Axis::parse("users.rate=50..90:5").unwrap(),
+            None,
+            1,
+        )
+        .unwrap();
+        let first: Vec<usize> = line
+            .shard_points(Shard::new(1, 2).unwrap())
+            .iter()
+            .map(|p| line.index(*p))
+            .collect();
+        assert_eq!(first, [0, 2, 4]);
+        assert!(line.shard_points(Shard::new(7, 7).unwrap()).is_empty());
+    }
+
+    #[test]
+    fn the_fingerprint_changes_with_everything_the_rows_depend_on() {
+        let x = || Axis::parse("users.rate=50..90:3").unwrap();
+        let of = |base: Value, x: Axis, y: Option<Axis>, seeds: u32, purpose: &str| {
+            Sweep::new(base, x, y, seeds).unwrap().fingerprint(purpose)
+        };
+        let reference = of(storm(), x(), None, 2, "sweep");
+        assert_eq!(
+            reference,
+            of(storm(), x(), None, 2, "sweep"),
+            "the same sweep"
+        );
+        let mut other = storm();
+        set_path(&mut other, "api.workers", "9").unwrap();
+        let y = Axis::parse("triggers.0.factor=1..2:2").unwrap();
+        for (what, fingerprint) in [
+            ("the scenario", of(other, x(), None, 2, "sweep")),
+            (
+                "x's values",
+                of(
+                    storm(),
+                    Axis::parse("users.rate=50..91:3").unwrap(),
+                    None,
+                    2,
+                    "sweep",
+                ),
+            ),
+            (
+                "x's path",
+                of(
+                    storm(),
+                    Axis::parse("api.workers=50..90:3").unwrap(),
+                    None,
+                    2,
+                    "sweep",
+                ),
+            ),
+            ("a y axis", of(storm(), x(), Some(y), 2, "sweep")),
+            ("the seeds", of(storm(), x(), None, 3, "sweep")),
+            ("the purpose", of(storm(), x(), None, 2, "tip 6")),
+        ] {
+            assert_ne!(fingerprint, reference, "{what} changes the fingerprint");
+        }
+        // Two seeds that are one `f64` apart only in their exact values.
+        let seed = |s: u64| of(storm(), Axis::of_seeds(vec![s]), None, 1, "sweep");
+        assert_ne!(seed(1 << 60), seed((1 << 60) + 1));
+        assert_eq!(fnv1a_64(b""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(fnv1a_64(b"a"), 0xaf63_dc4c_8601_ec8c);
     }
 
     #[test]

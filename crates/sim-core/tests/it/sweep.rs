@@ -91,3 +91,51 @@ fn the_smallest_tipping_spike_shrinks_as_load_rises() {
         "the vulnerable region grows with load: {thresholds:?}"
     );
 }
+
+mod shards {
+    use super::storm;
+    use proptest::prelude::*;
+    use sim_core::sweep::{Axis, Shard, Sweep};
+
+    proptest! {
+        #![proptest_config(ProptestConfig {
+            cases: if crate::slow() { 256 } else { 64 },
+            ..ProptestConfig::default()
+        })]
+
+        /// The shards of any grid partition its points: each point is in exactly one shard,
+        /// each shard lists its points in grid order, and the sizes are as even as
+        /// documented (`Shard`).
+        #[test]
+        fn the_shards_of_a_grid_partition_its_points(
+            nx in 1usize..=14,
+            ny in 0usize..=14,
+            seeds in 1u32..=4,
+            count in 1u32..=20,
+        ) {
+            let x = Axis::parse(&format!("users.rate=40..100:{nx}")).unwrap();
+            let y = (ny > 0).then(|| Axis::parse(&format!("triggers.0.factor=1..3:{ny}")).unwrap());
+            let sweep = Sweep::new(storm(), x, y, seeds).unwrap();
+            let points = sweep.points();
+            let mut owners = vec![0u32; points.len()];
+            let mut sizes = Vec::new();
+            for shard in Shard::all(count) {
+                let mine = sweep.shard_points(shard);
+                let indices: Vec<usize> = mine.iter().map(|p| sweep.index(*p)).collect();
+                prop_assert!(indices.windows(2).all(|w| w[0] < w[1]), "{shard}: {indices:?}");
+                for (point, index) in mine.iter().zip(&indices) {
+                    prop_assert_eq!(points[*index], *point, "index {} is the grid's point", index);
+                    prop_assert_eq!(Shard::number_of(*point, count), shard.index());
+                    owners[*index] += 1;
+                }
+                sizes.push(mine.len());
+            }
+            prop_assert!(owners.iter().all(|&n| n == 1), "every point in exactly one shard: {owners:?}");
+            let n = count as usize;
+            let (a, b) = (nx % n, ny.max(1) % n);
+            let bound = if ny == 0 { usize::from(a != 0) } else { a.min(b).min(n - a).min(n - b) };
+            let spread = sizes.iter().max().unwrap() - sizes.iter().min().unwrap();
+            prop_assert!(spread <= bound, "sizes {sizes:?}: spread {spread} > {bound}");
+        }
+    }
+}
