@@ -5,8 +5,14 @@
 //! reads, per step, goodput and backlog on the way up and on the way down. The *tipping
 //! load* is the first step up at which goodput collapses; the *recovery load* is the first
 //! step down at which it is healthy again. A metastable system shows a band between the two:
-//! loads it serves on the way up and not on the way down. The definitions, and why each
-//! choice was made, are in `docs/hysteresis.md`.
+//! loads it serves on the way up and not on the way down.
+//!
+//! "Healthy again" on the way down means goodput is back, *or* the backlog is draining (its
+//! least-squares slope over the step's measured part is negative by more than three standard
+//! errors, as for the `recovering` verdict): a collapse that has stopped sustaining itself.
+//! Waiting for goodput itself would measure how long the system spent collapsed, not the
+//! system — a retry storm's runaway builds a backlog that no symmetric staircase drains. The
+//! definitions, and why each choice was made, are in `docs/hysteresis.md`.
 //!
 //! Plain data and pure functions, like [`crate::sweep`]: [`Experiment::new`] builds the
 //! experiment's scenario (one per seed, [`Experiment::scenario`]) from a base scenario, a load
@@ -18,6 +24,7 @@ use crate::fluid::Fluid;
 use crate::metrics::Row;
 use crate::scenario::{limits, Block, ClientMode, LoadSteps, Scenario, Trigger};
 use crate::sweep::{number_text, Axis, MAX_SEEDS};
+use crate::verdict::slope;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::fmt;
@@ -132,6 +139,10 @@ pub struct Measure {
     pub throughput: f64,
     /// Requests in flight plus calls queued at the servers, at the buckets' ends.
     pub backlog: f64,
+    /// The backlog's least-squares slope, per second (0 when it cannot be fitted).
+    pub backlog_slope: f64,
+    /// Whether that slope is negative by more than three standard errors.
+    pub draining: bool,
 }
 
 impl Measure {
@@ -139,6 +150,11 @@ impl Measure {
     /// load (nothing offered is healthy).
     pub fn healthy(&self) -> bool {
         self.goodput >= COLLAPSE * self.offered
+    }
+
+    /// Whether the system was back in this run: healthy, or its backlog draining.
+    pub fn back(&self) -> bool {
+        self.healthy() || self.draining
     }
 }
 
@@ -154,9 +170,13 @@ pub struct Level {
 pub struct Edges {
     /// The first step up at which goodput collapsed (none: it never did).
     pub tipping: Option<Level>,
-    /// After a collapse, the first step down (the top step first) at which it was healthy
-    /// again (none: still collapsed at the lightest load, or it never tipped).
+    /// After a collapse, the first step down (the top step first) at which it was back:
+    /// healthy, or its backlog draining (none: stuck at the lightest load too, or it never
+    /// tipped).
     pub recovery: Option<Level>,
+    /// After a collapse, the first step down at which goodput itself was healthy again (at or
+    /// below the recovery load: a draining backlog takes time).
+    pub healthy_again: Option<Level>,
 }
 
 /// What the two paths say together.
@@ -180,12 +200,20 @@ pub enum Band {
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct StepResult {
     pub step: Step,
-    /// The seeds' means of the step's [`Measure`].
-    pub mean: Measure,
+    /// The seeds' means of the step's [`Measure`] figures.
+    pub offered: f64,
+    pub goodput: f64,
+    pub throughput: f64,
+    pub backlog: f64,
+    pub backlog_slope: f64,
     /// The share of seeds healthy at this step.
     pub healthy: f64,
-    /// Whether the step counts as collapsed: at least half of the seeds collapsed.
+    /// The share of seeds whose backlog was draining.
+    pub draining: f64,
+    /// Whether the step counts as collapsed: at least half of the seeds were not healthy.
     pub collapsed: bool,
+    /// Whether the step counts as back: more than half of the seeds healthy or draining.
+    pub back: bool,
 }
 
 /// The experiment's result.
@@ -230,6 +258,24 @@ impl Experiment {
     /// step lasts `hold_s` seconds; `seeds` runs (seeds s, s + 1, …). Everything is checked
     /// here, so a bad input is refused before anything runs, naming the input.
     pub fn new(base: Value, load: Axis, hold_s: f64, seeds: u32) -> Result<Experiment, Refusal> {
+        let spec = axis_text(&load);
+        Experiment::build(base, load, &spec, hold_s, seeds)
+    }
+
+    /// [`Experiment::new`] with the load axis as text, `PATH=LO..HI:N` ([`Axis::parse`]);
+    /// refusals quote it as written.
+    pub fn parse(base: Value, load: &str, hold_s: f64, seeds: u32) -> Result<Experiment, Refusal> {
+        let axis = Axis::parse(load).map_err(|e| refuse(Input::Load, e))?;
+        Experiment::build(base, axis, load.trim(), hold_s, seeds)
+    }
+
+    fn build(
+        base: Value,
+        load: Axis,
+        spec: &str,
+        hold_s: f64,
+        seeds: u32,
+    ) -> Result<Experiment, Refusal> {
         if seeds == 0 || seeds > MAX_SEEDS {
             return Err(refuse(
                 Input::Seeds,
@@ -242,7 +288,6 @@ impl Experiment {
                 format!("cannot be applied: the scenario itself is invalid: {e}"),
             )
         })?;
-        let spec = axis_text(&load);
         let (client, field, base_value) = load_target(&base, &load.path)
             .map_err(|e| refuse(Input::Load, format!("`{spec}`: {e}")))?;
         let n = load.values.len();
@@ -265,7 +310,7 @@ impl Experiment {
         if load.values.iter().any(|v| !v.is_finite()) || lo >= hi {
             return Err(refuse(
                 Input::Load,
-                format!("`{spec}`: LO must be below HI (got {} and {}): the staircase climbs from one to the other", number_text(lo), number_text(hi)),
+                format!("`{spec}`: LO must be below HI (got {} and {}): the staircase climbs from one to the other", shown(lo), shown(hi)),
             ));
         }
         let factor = |value: f64| -> Result<f64, Refusal> {
@@ -274,10 +319,7 @@ impl Experiment {
                     if value < 0.0 {
                         return Err(refuse(
                             Input::Load,
-                            format!(
-                                "`{spec}`: a rate must be 0 or more (got {})",
-                                number_text(value)
-                            ),
+                            format!("`{spec}`: a rate must be 0 or more (got {})", shown(value)),
                         ));
                     }
                     value / base_value
@@ -288,7 +330,7 @@ impl Experiment {
                             Input::Load,
                             format!(
                                 "`{spec}`: a think time must be above 0 (got {}): the staircase multiplies the users' pace, 1 / think time",
-                                number_text(value)
+                                shown(value)
                             ),
                         ));
                     }
@@ -300,9 +342,9 @@ impl Experiment {
                     Input::Load,
                     format!(
                         "`{spec}`: {} is {factor:e} times the scenario's own {} ({}), more than a staircase's largest factor ({:e})",
-                        number_text(value),
+                        shown(value),
                         load.path,
-                        number_text(base_value),
+                        shown(base_value),
                         limits::MAX_FACTOR
                     ),
                 ));
@@ -322,7 +364,10 @@ impl Experiment {
         if !(hold_s.is_finite() && hold_s > 0.0) {
             return Err(refuse(
                 Input::HoldS,
-                format!("must be a number of seconds above 0 (got {hold_s})"),
+                format!(
+                    "must be a number of seconds above 0 (got {})",
+                    shown(hold_s)
+                ),
             ));
         }
         let bucket_s = hold_s / BUCKETS_PER_STEP as f64;
@@ -331,8 +376,8 @@ impl Experiment {
                 Input::HoldS,
                 format!(
                     "must be at least {} s (got {}): each step is measured in {BUCKETS_PER_STEP} buckets, and a bucket is at least {} s",
-                    number_text(limits::MIN_BUCKET_S * BUCKETS_PER_STEP as f64),
-                    number_text(hold_s),
+                    shown(limits::MIN_BUCKET_S * BUCKETS_PER_STEP as f64),
+                    shown(hold_s),
                     limits::MIN_BUCKET_S
                 ),
             ));
@@ -344,7 +389,7 @@ impl Experiment {
                 Input::HoldS,
                 format!(
                     "{} s × {steps} steps = {duration_s:e} s, longer than the longest run ({:e} s)",
-                    number_text(hold_s),
+                    shown(hold_s),
                     limits::MAX_DURATION_S
                 ),
             ));
@@ -430,18 +475,26 @@ impl Experiment {
                 let mean = |f: &dyn Fn(&Row) -> f64| {
                     measured.iter().map(f).sum::<f64>() / measured.len() as f64
                 };
+                let backlog: Vec<(f64, f64)> = measured
+                    .iter()
+                    .map(|r| (r.t, r.in_flight + r.queue))
+                    .collect();
+                let slope = slope(&backlog);
                 Measure {
                     offered: mean(&|r| r.offered),
                     goodput: mean(&|r| r.goodput),
                     throughput: mean(&|r| r.throughput),
                     backlog: mean(&|r| r.in_flight + r.queue),
+                    backlog_slope: slope.map_or(0.0, |(b, _)| b),
+                    draining: slope.is_some_and(|(b, se)| b < -3.0 * se),
                 }
             })
             .collect())
     }
 
-    /// A run's tipping and recovery loads from whether each step was healthy.
-    pub fn edges(&self, healthy: &[bool]) -> Edges {
+    /// A run's tipping and recovery loads from whether each step was healthy and whether it
+    /// was back (healthy or draining).
+    pub fn edges(&self, healthy: &[bool], back: &[bool]) -> Edges {
         let steps = self.steps();
         let n = self.levels.len();
         let at = |s: &Step| Level {
@@ -454,16 +507,22 @@ impl Experiment {
             .take(n)
             .find(|(_, h)| !**h)
             .map(|(s, _)| at(s));
-        // Down from the top step (the turning point), the first healthy one.
-        let recovery = tipping.and_then(|_| {
-            steps
-                .iter()
-                .zip(healthy)
-                .skip(n - 1)
-                .find(|(_, h)| **h)
-                .map(|(s, _)| at(s))
-        });
-        Edges { tipping, recovery }
+        // Down from the top step (the turning point), the first one where `flags` holds.
+        let first_down = |flags: &[bool]| {
+            tipping.and_then(|_| {
+                steps
+                    .iter()
+                    .zip(flags)
+                    .skip(n - 1)
+                    .find(|(_, f)| **f)
+                    .map(|(s, _)| at(s))
+            })
+        };
+        Edges {
+            tipping,
+            recovery: first_down(back),
+            healthy_again: first_down(healthy),
+        }
     }
 
     /// What the seeds' runs say together: `runs` holds each seed's [`Experiment::measure`].
@@ -478,26 +537,38 @@ impl Experiment {
             .map(|(i, &step)| {
                 let of_step: Vec<Measure> = runs.iter().filter_map(|r| r.get(i).copied()).collect();
                 let mean = |f: &dyn Fn(&Measure) -> f64| of_step.iter().map(f).sum::<f64>() / k;
-                let healthy = of_step.iter().filter(|m| m.healthy()).count();
-                let collapsed = of_step.len() - healthy;
+                let count = |f: &dyn Fn(&Measure) -> bool| of_step.iter().filter(|m| f(m)).count();
+                let (healthy, draining, back) = (
+                    count(&Measure::healthy),
+                    count(&|m| m.draining),
+                    count(&Measure::back),
+                );
                 StepResult {
                     step,
-                    mean: Measure {
-                        offered: mean(&|m| m.offered),
-                        goodput: mean(&|m| m.goodput),
-                        throughput: mean(&|m| m.throughput),
-                        backlog: mean(&|m| m.backlog),
-                    },
+                    offered: mean(&|m| m.offered),
+                    goodput: mean(&|m| m.goodput),
+                    throughput: mean(&|m| m.throughput),
+                    backlog: mean(&|m| m.backlog),
+                    backlog_slope: mean(&|m| m.backlog_slope),
                     healthy: healthy as f64 / k,
-                    collapsed: 2 * collapsed >= runs.len().max(1),
+                    draining: draining as f64 / k,
+                    // At least half not healthy is a collapse; more than half back is back:
+                    // a tie counts against the system both ways.
+                    collapsed: 2 * (of_step.len() - healthy) >= runs.len().max(1),
+                    back: 2 * back > runs.len(),
                 }
             })
             .collect();
-        let majority: Vec<bool> = results.iter().map(|r| !r.collapsed).collect();
-        let edges = self.edges(&majority);
+        let healthy: Vec<bool> = results.iter().map(|r| !r.collapsed).collect();
+        let back: Vec<bool> = results.iter().map(|r| r.back).collect();
+        let edges = self.edges(&healthy, &back);
         let per_seed = runs
             .iter()
-            .map(|run| self.edges(&run.iter().map(Measure::healthy).collect::<Vec<_>>()))
+            .map(|run| {
+                let healthy: Vec<bool> = run.iter().map(Measure::healthy).collect();
+                let back: Vec<bool> = run.iter().map(Measure::back).collect();
+                self.edges(&healthy, &back)
+            })
             .collect();
         Hysteresis {
             path: self.path.clone(),
@@ -549,6 +620,17 @@ fn level_of(index: usize, n: usize) -> usize {
     }
 }
 
+/// A number in a message: as [`number_text`], in scientific notation when very large or very
+/// small (`1e-300`, not three hundred digits).
+fn shown(value: f64) -> String {
+    let size = value.abs();
+    if size != 0.0 && !(1e-4..1e15).contains(&size) {
+        format!("{value:e}")
+    } else {
+        number_text(value)
+    }
+}
+
 /// The axis as the person wrote it, for messages.
 fn axis_text(axis: &Axis) -> String {
     let (lo, hi) = (
@@ -558,8 +640,8 @@ fn axis_text(axis: &Axis) -> String {
     format!(
         "{}={}..{}:{}",
         axis.path,
-        number_text(lo),
-        number_text(hi),
+        shown(lo),
+        shown(hi),
         axis.values.len()
     )
 }
@@ -633,21 +715,23 @@ fn load_target(scenario: &Scenario, path: &str) -> Result<(String, LoadField, f6
 
 /// The CSV header of [`csv_row`].
 pub const CSV_HEADER: &str =
-    "load,direction,goodput,backlog,offered,throughput,healthy,step,start_s";
+    "load,direction,goodput,backlog,offered,throughput,backlog_slope,healthy,draining,step,start_s";
 
-/// A step's CSV row: the load, its direction, the seeds' mean goodput, backlog, offered load
-/// and throughput (per second; backlog in requests and calls), the share of seeds healthy,
-/// the step's place and start.
+/// A step's CSV row: the load, its direction, the seeds' mean goodput, backlog, offered load,
+/// throughput and backlog slope (per second; backlog in requests and calls), the share of
+/// seeds healthy and the share draining, the step's place and start.
 pub fn csv_row(step: &StepResult) -> String {
     format!(
-        "{},{},{},{},{},{},{},{},{}",
+        "{},{},{},{},{},{},{},{},{},{},{}",
         number_text(step.step.load),
         step.step.direction.as_str(),
-        decimals(step.mean.goodput),
-        decimals(step.mean.backlog),
-        decimals(step.mean.offered),
-        decimals(step.mean.throughput),
+        decimals(step.goodput),
+        decimals(step.backlog),
+        decimals(step.offered),
+        decimals(step.throughput),
+        decimals(step.backlog_slope),
         decimals(step.healthy),
+        decimals(step.draining),
         step.step.index,
         number_text(step.step.start_s),
     )
@@ -676,13 +760,60 @@ mod tests {
         Axis::parse(spec).unwrap()
     }
 
-    fn measure(offered: f64, goodput: f64) -> Measure {
+    /// A step of a run: healthy (`H`), collapsed and stuck (`S`) or collapsed and draining
+    /// (`D`).
+    fn state(c: char) -> Measure {
         Measure {
-            offered,
-            goodput,
-            throughput: goodput,
-            backlog: 0.0,
+            offered: 10.0,
+            goodput: if c == 'H' { 10.0 } else { 1.0 },
+            throughput: 10.0,
+            backlog: if c == 'H' { 1.0 } else { 1000.0 },
+            backlog_slope: if c == 'D' { -5.0 } else { 0.0 },
+            draining: c == 'D',
         }
+    }
+
+    fn run(states: &str) -> Vec<Measure> {
+        states.chars().filter(|c| *c != ' ').map(state).collect()
+    }
+
+    fn row(i: usize) -> Row {
+        Row {
+            t: i as f64,
+            offered: 0.0,
+            goodput: 0.0,
+            throughput: 0.0,
+            attempts: 0.0,
+            retries: 0.0,
+            timeouts: 0.0,
+            errors: 0.0,
+            rejected: 0.0,
+            latency_p50: None,
+            latency_p99: None,
+            latency_mean: None,
+            in_flight: 0.0,
+            queue: 0.0,
+            useful: 0.0,
+            blocks: Vec::new(),
+            ended_late: 0.0,
+            failed_timeout: 0.0,
+            failed_error: 0.0,
+            failed_rejected: 0.0,
+        }
+    }
+
+    #[test]
+    fn a_load_as_text_is_quoted_as_written() {
+        let refusal = Experiment::parse(storm(), " users.rate=10..110:1", 60.0, 1).unwrap_err();
+        assert_eq!(
+            refusal.to_string(),
+            "--load `users.rate=10..110:1`: the staircase needs at least 2 loads (got 1)"
+        );
+        let refusal = Experiment::parse(storm(), "users.rate=9..1:3", 60.0, 1).unwrap_err();
+        assert_eq!(refusal.input, Input::Load);
+        assert!(refusal.message.contains("below the low end"), "{refusal}");
+        let e = Experiment::parse(storm(), "users.rate=10..110:3", 60.0, 1).unwrap();
+        assert_eq!(e.levels, [10.0, 60.0, 110.0]);
     }
 
     #[test]
@@ -851,33 +982,19 @@ mod tests {
     #[test]
     fn a_step_is_measured_over_its_latter_half() {
         let e = Experiment::new(storm(), axis("users.rate=40..100:2"), 20.0, 1).unwrap();
-        let template = |i: usize| Row {
-            t: i as f64,
-            offered: 0.0,
-            goodput: 0.0,
-            throughput: 0.0,
-            attempts: 0.0,
-            retries: 0.0,
-            timeouts: 0.0,
-            errors: 0.0,
-            rejected: 0.0,
-            latency_p50: None,
-            latency_p99: None,
-            latency_mean: None,
-            in_flight: 0.0,
-            queue: 0.0,
-            useful: 0.0,
-            blocks: Vec::new(),
-            ended_late: 0.0,
-            failed_timeout: 0.0,
-            failed_error: 0.0,
-            failed_rejected: 0.0,
-        };
-        // The first half of each step offers 1000 (warm-up, settling), the second half 10·step.
+        // The first half of each step offers 1000 (warm-up, settling), the second half
+        // 10 × (step + 1), with goodput 5. The backlog is flat at 3 in step 0, falls by 50 a
+        // bucket (with a little noise) in the latter half of step 1 and rises in step 2.
         let rows: Vec<Row> = (0..3 * BUCKETS_PER_STEP)
             .map(|i| {
                 let step = i / BUCKETS_PER_STEP;
                 let late = i % BUCKETS_PER_STEP >= BUCKETS_PER_STEP / 2;
+                let wobble = if i % 2 == 0 { 1.0 } else { -1.0 };
+                let backlog = match step {
+                    0 => 3.0,
+                    1 => 5000.0 - 50.0 * (i % BUCKETS_PER_STEP) as f64 + wobble,
+                    _ => 100.0 + 50.0 * (i % BUCKETS_PER_STEP) as f64,
+                };
                 Row {
                     offered: if late {
                         10.0 * (step + 1) as f64
@@ -885,9 +1002,9 @@ mod tests {
                         1000.0
                     },
                     goodput: if late { 5.0 } else { 0.0 },
-                    in_flight: 2.0,
-                    queue: 1.0,
-                    ..template(i)
+                    in_flight: 1.0,
+                    queue: backlog - 1.0,
+                    ..row(i)
                 }
             })
             .collect();
@@ -897,11 +1014,21 @@ mod tests {
             m.iter().map(|m| m.offered).collect::<Vec<_>>(),
             [10.0, 20.0, 30.0]
         );
-        assert_eq!(m[1].backlog, 3.0);
+        assert_eq!(m[0].backlog, 3.0);
         assert_eq!(
             m.iter().map(Measure::healthy).collect::<Vec<_>>(),
             [true, false, false],
             "5 of 10 is healthy, 5 of 20 is not"
+        );
+        assert_eq!(
+            m.iter().map(|m| m.draining).collect::<Vec<_>>(),
+            [false, true, false]
+        );
+        assert!((m[1].backlog_slope + 50.0).abs() < 1.0, "{m:?}");
+        assert!((m[2].backlog_slope - 50.0).abs() < 1e-9, "{m:?}");
+        assert_eq!(
+            m.iter().map(Measure::back).collect::<Vec<_>>(),
+            [true, true, false]
         );
         let error = e.measure(&rows[..59]).unwrap_err();
         assert!(error.contains("59 of the 60 buckets"), "{error}");
@@ -910,18 +1037,12 @@ mod tests {
     #[test]
     fn tipping_recovery_and_band_follow_the_two_paths() {
         let e = Experiment::new(storm(), axis("users.rate=20..100:5"), 10.0, 1).unwrap();
-        // Steps: 20 40 60 80 100 | 80 60 40 20.
-        let run = |healthy: [bool; 9]| -> Vec<Measure> {
-            healthy
-                .iter()
-                .map(|&h| measure(10.0, if h { 10.0 } else { 1.0 }))
-                .collect()
-        };
-        let (t, f) = (true, false);
+        let loads = |l: Option<Level>| l.map(|l| l.load);
+        // Steps:                    20 40 60 80 100 | 80 60 40 20
         // Collapsed at 80 going up, healthy again only at 20 coming down.
-        let storm_like = e.result(&[run([t, t, t, f, f, f, f, f, t])]);
-        assert_eq!(storm_like.edges.tipping.map(|l| l.load), Some(80.0));
-        assert_eq!(storm_like.edges.recovery.map(|l| l.load), Some(20.0));
+        let storm_like = e.result(&[run("HHHSS SSSH")]);
+        assert_eq!(loads(storm_like.edges.tipping), Some(80.0));
+        assert_eq!(loads(storm_like.edges.recovery), Some(20.0));
         assert_eq!(
             storm_like.band,
             Band::Between {
@@ -929,8 +1050,8 @@ mod tests {
                 tipping: 80.0
             }
         );
-        // Never healthy again: the band reaches below the axis.
-        let stuck = e.result(&[run([t, t, t, f, f, f, f, f, f])]);
+        // Stuck all the way down: the band reaches below the axis.
+        let stuck = e.result(&[run("HHHSS SSSS")]);
         assert_eq!(
             stuck.band,
             Band::Between {
@@ -938,54 +1059,62 @@ mod tests {
                 tipping: 80.0
             }
         );
-        // Healthy one step below where it tipped: no band.
-        let plain = e.result(&[run([t, t, t, f, f, f, t, t, t])]);
-        assert_eq!(plain.edges.recovery.map(|l| l.load), Some(60.0));
+        assert_eq!(stuck.edges.healthy_again, None);
+        // Draining from 40 down: back at 40, goodput itself only at 20.
+        let draining = e.result(&[run("HHHSS SSDH")]);
+        assert_eq!(loads(draining.edges.recovery), Some(40.0));
+        assert_eq!(loads(draining.edges.healthy_again), Some(20.0));
+        assert_eq!(
+            draining.band,
+            Band::Between {
+                recovery: Some(40.0),
+                tipping: 80.0
+            }
+        );
+        // Back one step below where it tipped (draining there): no band.
+        let plain = e.result(&[run("HHHSS SDHH")]);
+        assert_eq!(loads(plain.edges.recovery), Some(60.0));
         assert_eq!(plain.band, Band::None);
         // Healthy again at the top (a blip at 80): recovery above tipping, no band.
-        let blip = e.result(&[run([t, t, t, f, t, t, t, t, t])]);
-        assert_eq!(blip.edges.recovery.map(|l| l.load), Some(100.0));
+        let blip = e.result(&[run("HHHSH HHHH")]);
+        assert_eq!(loads(blip.edges.recovery), Some(100.0));
         assert_eq!(blip.band, Band::None);
-        assert_eq!(e.result(&[run([t; 9])]).band, Band::NotTipped);
-        assert_eq!(e.result(&[run([f; 9])]).band, Band::CollapsedAtStart);
+        let never = e.result(&[run("HHHHH HHHH")]);
+        assert_eq!(never.band, Band::NotTipped);
+        assert_eq!(never.edges.recovery, None);
+        assert_eq!(e.result(&[run("SSSSS SSSS")]).band, Band::CollapsedAtStart);
     }
 
     #[test]
     fn seeds_count_by_majority_and_keep_their_own_edges() {
         let e = Experiment::new(storm(), axis("users.rate=20..60:3"), 10.0, 3).unwrap();
+        let loads = |l: Option<Level>| l.map(|l| l.load);
         // Steps: 20 40 60 | 40 20.
-        let run = |healthy: [bool; 5]| -> Vec<Measure> {
-            healthy
-                .iter()
-                .map(|&h| measure(10.0, if h { 9.0 } else { 0.0 }))
-                .collect()
-        };
-        let (t, f) = (true, false);
-        let runs = [
-            run([t, f, f, f, f]),
-            run([t, t, f, f, t]),
-            run([t, f, f, t, t]),
-        ];
+        let runs = [run("HSS SS"), run("HHS SH"), run("HSS DH")];
         let r = e.result(&runs);
         assert_eq!(r.seeds, 3);
         let healthy: Vec<f64> = r.steps.iter().map(|s| s.healthy).collect();
-        assert_eq!(healthy, [1.0, 1.0 / 3.0, 0.0, 1.0 / 3.0, 2.0 / 3.0]);
-        assert_eq!(r.edges.tipping.map(|l| l.load), Some(40.0));
-        assert_eq!(r.edges.recovery.map(|l| l.load), Some(20.0));
+        assert_eq!(healthy, [1.0, 1.0 / 3.0, 0.0, 0.0, 2.0 / 3.0]);
+        let draining: Vec<f64> = r.steps.iter().map(|s| s.draining).collect();
+        assert_eq!(draining, [0.0, 0.0, 0.0, 1.0 / 3.0, 0.0]);
+        assert_eq!(loads(r.edges.tipping), Some(40.0));
+        assert_eq!(
+            loads(r.edges.recovery),
+            Some(20.0),
+            "one seed of three back at 40 is not a majority"
+        );
         assert_eq!(r.band, Band::None, "20 is one step below 40");
         assert_eq!(r.per_seed[0].recovery, None);
-        assert_eq!(r.per_seed[1].tipping.map(|l| l.load), Some(60.0));
-        assert!((r.steps[0].mean.goodput - 9.0).abs() < 1e-12);
-        assert!((r.steps[1].mean.goodput - 3.0).abs() < 1e-12);
-        // Two seeds of four collapsed: at least half, so collapsed.
+        assert_eq!(loads(r.per_seed[1].tipping), Some(60.0));
+        assert_eq!(loads(r.per_seed[2].recovery), Some(40.0));
+        assert_eq!(loads(r.per_seed[2].healthy_again), Some(20.0));
+        assert!((r.steps[0].goodput - 10.0).abs() < 1e-12);
+        assert!((r.steps[1].goodput - 4.0).abs() < 1e-12);
+        // Two seeds of four: collapsed (at least half), not back (not more than half).
         let e4 = Experiment::new(storm(), axis("users.rate=20..60:3"), 10.0, 4).unwrap();
-        let r = e4.result(&[
-            run([t, f, f, f, f]),
-            run([t, f, f, f, f]),
-            run([t, t, t, t, t]),
-            run([t, t, t, t, t]),
-        ]);
-        assert_eq!(r.edges.tipping.map(|l| l.load), Some(40.0));
+        let r = e4.result(&[run("HSS SS"), run("HSS SS"), run("HHH DD"), run("HHH DD")]);
+        assert_eq!(loads(r.edges.tipping), Some(40.0));
+        assert_eq!(r.edges.recovery, None);
     }
 
     #[test]
@@ -1005,20 +1134,19 @@ mod tests {
     #[test]
     fn rows_of_the_csv() {
         let e = Experiment::new(storm(), axis("users.rate=20..60:3"), 10.0, 1).unwrap();
-        let r = e.result(&[vec![
-            Measure {
-                offered: 20.123_456,
-                goodput: 20.0,
-                throughput: 19.999_9,
-                backlog: 2.5,
-            };
-            5
-        ]]);
-        assert_eq!(csv_row(&r.steps[3]), "40,down,20,2.5,20.123,20,1,3,30");
+        let step = Measure {
+            offered: 20.123_456,
+            goodput: 20.0,
+            throughput: 19.999_9,
+            backlog: 2.5,
+            backlog_slope: -0.000_1,
+            draining: false,
+        };
+        let r = e.result(&[vec![step; 5]]);
+        assert_eq!(csv_row(&r.steps[3]), "40,down,20,2.5,20.123,20,0,1,0,3,30");
         assert_eq!(
             CSV_HEADER.split(',').count(),
             csv_row(&r.steps[0]).split(',').count()
         );
-        assert_eq!(decimals(-0.0001), "0");
     }
 }
