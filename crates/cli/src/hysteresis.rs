@@ -40,7 +40,7 @@ pub struct Args {
     #[arg(long, value_name = "SECONDS", default_value_t = DEFAULT_HOLD_S, allow_negative_numbers = true)]
     hold_s: f64,
     /// Seeds: the scenario's seed s, then s + 1, … s + k − 1. A step counts as collapsed when
-    /// at least half of them collapse there.
+    /// at least half of them collapse there, and as back when more than half are back.
     #[arg(long, default_value_t = 1)]
     seeds: u32,
     /// Also draw goodput against the load, up and down, with the band and the fluid model's

@@ -228,8 +228,9 @@ enum Command {
     },
     /// Drive a client's load up a staircase and back down, and print per step goodput and
     /// backlog both ways (CSV), then, on standard error, the tipping load (the first step up
-    /// at which goodput collapses), the recovery load (the first step down at which it is
-    /// healthy again), the band between them, and the fluid model's bistable loads.
+    /// at which goodput collapses), the recovery load (the first step down at which goodput is
+    /// healthy again or the backlog drains), the band between them, and the fluid model's
+    /// bistable loads.
     ///
     /// The scenario's own triggers are left out. Like `sweep`, the seeds run on all cores
     /// and share one state budget. See docs/hysteresis.md.
