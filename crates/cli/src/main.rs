@@ -26,6 +26,7 @@ macro_rules! base_url_variable {
 const BASE_URL_VARIABLE: &str = base_url_variable!();
 
 mod grid;
+mod hysteresis;
 mod input;
 mod output;
 mod phase;
@@ -248,6 +249,15 @@ enum Command {
         #[command(flatten)]
         limits: LimitArgs,
     },
+    /// Drive a client's load up a staircase and back down, and print per step goodput and
+    /// backlog both ways (CSV), then, on standard error, the tipping load (the first step up
+    /// at which goodput collapses), the recovery load (the first step down at which goodput is
+    /// healthy again or the backlog drains), the band between them, and the fluid model's
+    /// bistable loads.
+    ///
+    /// The scenario's own triggers are left out. Like `sweep`, the seeds run on all cores
+    /// and share one state budget. See docs/hysteresis.md.
+    Hysteresis(hysteresis::Args),
     /// List the presets.
     Presets {
         /// Also print each preset's caption.
@@ -517,6 +527,7 @@ fn run(cli: Cli, out: &mut Stdout) -> Result<()> {
             let scenario = load(&scenario, &edits, &limits)?;
             fluid(&scenario, csv, plot.as_deref(), limits, out)
         }
+        Command::Hysteresis(args) => hysteresis::run(args, out),
         Command::Presets { captions } => {
             for preset in presets::ALL {
                 let scenario = Scenario::from_json(preset.json)

@@ -18,6 +18,7 @@ mod ctx;
 mod engine;
 pub mod fluid;
 pub mod hostile;
+pub mod hysteresis;
 pub mod kind;
 mod metrics;
 pub mod presets;

@@ -6,6 +6,7 @@
 
 mod fluid;
 mod hostile;
+mod hysteresis;
 mod links;
 mod presets;
 mod properties;
