@@ -9,11 +9,12 @@ use crate::grid::{check_runs, plural, progress, Budgets};
 use crate::input::{load, preflight, Edits};
 use crate::output::{escape, note, Stdout};
 use crate::pool::{run_in_order, Job};
+use crate::replicas::interval_text;
 use crate::LimitArgs;
 use anyhow::{anyhow, bail, Result};
 use clap::ValueEnum;
 use sim_core::fix::{self, Candidate, Ranked, CSV_HEADER, ORIGINAL};
-use sim_core::replicate::{Aggregate, Interval, Replica};
+use sim_core::replicate::{Aggregate, Replica};
 use sim_core::sweep::MAX_SEEDS;
 use sim_core::{Scenario, Sim};
 use std::sync::Arc;
@@ -235,7 +236,7 @@ fn table(
         "goodput after /s",
         "recovery s",
         "p99 s",
-        "wasted",
+        "wasted %",
         "changes",
     ];
     let rows: Vec<[String; 8]> = ranked
@@ -243,19 +244,19 @@ fn table(
         .map(|r| {
             let a = &r.aggregate;
             let recovery = match a.recovery_s {
-                Some(i) if i.n < seeds => format!("{} ({} of {seeds})", interval(i, 1), i.n),
-                Some(i) => interval(i, 1),
+                Some(i) if i.n < seeds => format!("{} ({} of {seeds})", i.words(1.0), i.n),
+                Some(i) => i.words(1.0),
                 None => "never".into(),
             };
             [
                 r.rank.to_string(),
                 r.name.clone(),
                 format!("{}/{}", a.recovered, a.seeds),
-                a.goodput_after.map_or("–".into(), |i| interval(i, 1)),
+                interval_text(a.goodput_after.as_ref(), 1.0),
                 recovery,
-                a.latency_p99_s.map_or("–".into(), |i| interval(i, 3)),
+                interval_text(a.latency_p99_s.as_ref(), 1.0),
                 a.wasted
-                    .map_or("–".into(), |i| format!("{:.1}%", 100.0 * i.mean)),
+                    .map_or("—".into(), |i| format!("{}%", i.words(100.0))),
                 if r.name == ORIGINAL {
                     "(the scenario as given)".into()
                 } else {
@@ -289,12 +290,4 @@ fn table(
         out.line(line(&cells))?;
     }
     Ok(())
-}
-
-/// `79.6 ± 1.2` (the 95% half-width when there are two seeds or more).
-fn interval(i: Interval, decimals: usize) -> String {
-    match i.half_width {
-        Some(h) => format!("{:.decimals$} ± {:.decimals$}", i.mean, h),
-        None => format!("{:.decimals$}", i.mean),
-    }
 }
