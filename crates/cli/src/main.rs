@@ -25,6 +25,7 @@ macro_rules! base_url_variable {
 }
 const BASE_URL_VARIABLE: &str = base_url_variable!();
 
+mod fix;
 mod grid;
 mod hysteresis;
 mod input;
@@ -258,6 +259,31 @@ enum Command {
     /// The scenario's own triggers are left out. Like `sweep`, the seeds run on all cores
     /// and share one state budget. See docs/hysteresis.md.
     Hysteresis(hysteresis::Args),
+    /// Try each mitigation of the catalogue that applies to a scenario (no retries, a retry
+    /// budget, LIFO with expiry, CoDel, limiters, a breaker, autoscaling, more workers, …),
+    /// each over k seeds beside the scenario as given, and print them ranked: share of seeds
+    /// recovered, then goodput after, recovery time, p99 latency, wasted work.
+    Fix {
+        /// A scenario file, `-` for standard input, a share link, or a preset name.
+        scenario: String,
+        #[command(flatten)]
+        edits: Edits,
+        /// Seeds per fix: the scenario's seed s, then s + 1, … s + k - 1, the same for every
+        /// fix.
+        #[arg(long, default_value_t = 5)]
+        seeds: u32,
+        /// Print the scenario of this fix (pretty JSON, which `metastable run -` runs) instead.
+        #[arg(long, value_name = "NAME")]
+        emit: Option<String>,
+        /// How to print the ranking.
+        #[arg(long, value_enum, default_value_t = fix::FixFormat::Table)]
+        format: fix::FixFormat,
+        #[command(flatten)]
+        limits: LimitArgs,
+        /// Most runs ((fixes + 1) × seeds) to make [default: 10000].
+        #[arg(long, visible_alias = "max-runs", value_name = "N")]
+        max_points: Option<u64>,
+    },
     /// List the presets.
     Presets {
         /// Also print each preset's caption.
@@ -528,6 +554,29 @@ fn run(cli: Cli, out: &mut Stdout) -> Result<()> {
             fluid(&scenario, csv, plot.as_deref(), limits, out)
         }
         Command::Hysteresis(args) => hysteresis::run(args, out),
+        Command::Fix {
+            scenario,
+            edits,
+            seeds,
+            emit,
+            format,
+            limits,
+            max_points,
+        } => {
+            limits.check()?;
+            fix::fix(
+                fix::FixArgs {
+                    source: &scenario,
+                    edits: &edits,
+                    seeds,
+                    emit: emit.as_deref(),
+                    format,
+                    limits: &limits,
+                    max_runs: max_points,
+                },
+                out,
+            )
+        }
         Command::Presets { captions } => {
             for preset in presets::ALL {
                 let scenario = Scenario::from_json(preset.json)

@@ -2238,3 +2238,174 @@ fn a_shard_counts_its_own_runs_against_max_points() {
     let files: Vec<&str> = files.iter().map(String::as_str).collect();
     assert!(merged(&files, None) == whole(&tiny));
 }
+
+/// `metastable fix … --format json`: the ranked rows.
+fn fix_ranking(args: &[&str]) -> (String, Vec<serde_json::Value>) {
+    let mut all = vec!["fix"];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["--format", "json"]);
+    let out = metastable(&all, None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let report: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let rows = report["ranking"].as_array().unwrap().clone();
+    (text, rows)
+}
+
+#[test]
+fn fix_ranks_the_fixes_of_the_retry_storm_the_same_way_every_time() {
+    let (text, rows) = fix_ranking(&["retry-storm", "--seeds", "3"]);
+    let (again, _) = fix_ranking(&["retry-storm", "--seeds", "3"]);
+    assert_eq!(
+        text, again,
+        "the same scenario and seeds give the same bytes"
+    );
+    let names: Vec<&str> = rows.iter().map(|r| r["name"].as_str().unwrap()).collect();
+    // Every fix but fill-late (no cache), and the original.
+    assert_eq!(names.len(), 14, "{names:?}");
+    for name in [
+        "original",
+        "no-retries",
+        "retry-budget",
+        "breaker",
+        "more-workers",
+    ] {
+        assert!(names.contains(&name), "{name}: {names:?}");
+    }
+    assert!(!names.contains(&"fill-late"));
+    let ranks: Vec<u64> = rows.iter().map(|r| r["rank"].as_u64().unwrap()).collect();
+    assert_eq!(ranks, (1..=14).collect::<Vec<u64>>());
+    let recovered = |name: &str| {
+        let row = rows.iter().find(|r| r["name"] == name).unwrap();
+        row["aggregate"]["recovered"].as_u64().unwrap()
+    };
+    assert_eq!(recovered("original"), 0);
+    assert_eq!(recovered("more-workers"), 0);
+    let all_seeds = rows
+        .iter()
+        .take_while(|r| r["aggregate"]["recovered"] == 3)
+        .count();
+    assert!(all_seeds >= 3, "{text}");
+    // Every fix that recovered on every seed ranks above the original.
+    let original = names.iter().position(|n| *n == "original").unwrap();
+    assert!(original >= all_seeds);
+    assert_eq!(
+        rows[0]["aggregate"]["seeds"], 3,
+        "the aggregate says how many seeds"
+    );
+}
+
+#[test]
+fn fix_prints_a_table_with_the_original_for_reference() {
+    let out = metastable(&["fix", "retry-storm", "--seeds", "2"], None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    // A title, the header and one row per fix and the original.
+    assert_eq!(lines.len(), 2 + 14, "{text}");
+    assert!(lines[0].starts_with("Retry storm: 13 fixes and the original, seeds 7–8"));
+    assert!(lines[1].starts_with("#") && lines[1].contains("recovered"));
+    let original = lines.iter().find(|l| l.contains(" original ")).unwrap();
+    assert!(
+        original.contains("0/2") && original.contains("never"),
+        "{original}"
+    );
+    let budget = lines.iter().find(|l| l.contains(" retry-budget ")).unwrap();
+    assert!(
+        budget.contains("2/2") && budget.contains("retries.budget = {max_tokens 10, ratio 0.1}"),
+        "{budget}"
+    );
+    assert!(
+        stderr(&out).contains("13 fixes and the original × 2 seeds = 28 runs"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn fix_emit_prints_a_scenario_that_runs_and_recovers() {
+    let out = metastable(&["fix", "retry-storm", "--emit", "adaptive-limiter"], None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let emitted = stdout(&out);
+    let doc: serde_json::Value = serde_json::from_str(&emitted).unwrap();
+    assert_eq!(
+        doc["name"],
+        "Retry storm with an adaptive concurrency limiter"
+    );
+    assert_eq!(doc["blocks"][1]["to"], "api-limiter");
+    let run = metastable(&["run", "-", "--summary"], Some(&emitted));
+    assert!(run.status.success(), "{}", stderr(&run));
+    let summary: serde_json::Value = serde_json::from_str(&stdout(&run)).unwrap();
+    assert_eq!(summary["verdict"], "recovered");
+    // The seed and the edits given to `fix` are in the emitted scenario.
+    let out = metastable(
+        &[
+            "fix",
+            "retry-storm",
+            "--seed",
+            "11",
+            "--set",
+            "api.workers=20",
+            "--emit",
+            "more-workers",
+        ],
+        None,
+    );
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(doc["seed"], 11);
+    assert_eq!(doc["blocks"][2]["workers"], 25);
+}
+
+#[test]
+fn fix_emit_of_a_fix_that_does_not_apply_exits_2_naming_those_that_do() {
+    let out = metastable(&["fix", "retry-storm", "--emit", "fill-late"], None);
+    assert_eq!(out.status.code(), Some(2));
+    let message = stderr(&out);
+    assert!(
+        message.contains("fill-late does not apply")
+            && message.contains("caches with fill_late false")
+            && message.contains("no-retries, retry-budget"),
+        "{message}"
+    );
+    assert!(stdout(&out).is_empty());
+    let out = metastable(&["fix", "retry-storm", "--emit", "more-cowbell"], None);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("no fix has that name; the fixes that apply: no-retries"),
+        "{}",
+        stderr(&out)
+    );
+    let out = metastable(&["fix", "retry-storm", "--seeds", "0"], None);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("--seeds must be 1 to"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn fix_offers_no_retry_fixes_without_retries_and_prints_csv() {
+    let out = metastable(
+        &["fix", "stale-queue", "--seeds", "1", "--format", "csv"],
+        None,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let mut lines = text.lines();
+    let header = lines.next().unwrap();
+    assert!(
+        header.starts_with("rank,name,recovered,seeds,goodput_after,"),
+        "{header}"
+    );
+    let names: Vec<&str> = lines.map(|l| l.split(',').nth(1).unwrap()).collect();
+    assert!(names.contains(&"original") && names.contains(&"lifo-drop-expired"));
+    for retry_fix in [
+        "no-retries",
+        "retry-budget",
+        "deadline-aware",
+        "backoff-jitter",
+    ] {
+        assert!(!names.contains(&retry_fix), "{names:?}");
+    }
+}

@@ -16,6 +16,7 @@
 mod blocks;
 mod ctx;
 mod engine;
+pub mod fix;
 pub mod fluid;
 pub mod hostile;
 pub mod hysteresis;

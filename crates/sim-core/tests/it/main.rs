@@ -4,6 +4,7 @@
 //! Long statistical runs are gated by `METASTABLE_SLOW=1` (set by CI); without it the same
 //! tests run shorter with wider tolerances.
 
+mod fix;
 mod fluid;
 mod hostile;
 mod hysteresis;
