@@ -225,7 +225,7 @@ fn table(
         format!("seeds {first}–{last}")
     };
     out.line(format_args!(
-        "{}: {} fixes and the original, {seed_text}, ranked by share recovered, goodput after, recovery time, p99, wasted work",
+        "{}: {} fixes and the original, {seed_text}, ranked by share recovered, goodput after (to 5% of before), recovery time, p99, wasted work",
         escape(if scenario.name.is_empty() { "the scenario" } else { &scenario.name }),
         ranked.len().saturating_sub(1),
     ))?;

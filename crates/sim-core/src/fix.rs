@@ -809,19 +809,40 @@ fn free_id(target: &str, suffix: &str, taken: &BTreeSet<String>) -> String {
 }
 
 /// How two aggregates rank (SPEC §9): the share of seeds recovered (more first), then goodput
-/// after (higher first), recovery time (shorter first), p99 latency (lower first) and wasted
-/// work (less first); a figure that is missing (no seed recovered, no good request) ranks
-/// after any value.
+/// after (higher first) in steps of [`GOODPUT_STEP`] of goodput before, recovery time
+/// (shorter first), p99 latency (lower first), wasted work (less first) and last goodput
+/// after itself; a figure that is missing (no seed recovered, no good request) ranks after
+/// any value.
+///
+/// Rationale: fixes that all recover differ in goodput after by tenths of a request per
+/// second (a limiter refuses 1% of calls in the steady state), so goodput compared exactly
+/// would decide every ranking and recovery time never would: a scenario that took two
+/// minutes to recover would rank above fixes that recover at once. Steps of a fixed share of
+/// goodput before keep the comparison a total order.
 pub fn compare(a: &Aggregate, b: &Aggregate) -> Ordering {
     let share = |x: &Aggregate| (x.recovered as u128, x.seeds.max(1) as u128);
     let ((ra, na), (rb, nb)) = (share(a), share(b));
     // Higher share first: compare rb/nb with ra/na without division.
     (rb * na)
         .cmp(&(ra * nb))
-        .then_with(|| lower_first(b.goodput_after, a.goodput_after))
+        .then_with(|| goodput_step(b).cmp(&goodput_step(a)))
         .then_with(|| lower_first(a.recovery_s, b.recovery_s))
         .then_with(|| lower_first(a.latency_p99_s, b.latency_p99_s))
         .then_with(|| lower_first(a.wasted, b.wasted))
+        .then_with(|| lower_first(b.goodput_after, a.goodput_after))
+}
+
+/// The share of goodput before that counts as a difference in goodput after when fixes are
+/// ranked.
+pub const GOODPUT_STEP: f64 = 0.05;
+
+/// Goodput after in steps of [`GOODPUT_STEP`] of goodput before (`None`, which ranks last,
+/// without either).
+fn goodput_step(a: &Aggregate) -> Option<i64> {
+    let after = a.goodput_after?.mean;
+    let before = a.goodput_before?.mean;
+    let step = (after / before / GOODPUT_STEP).round();
+    (before > 0.0 && step.is_finite()).then_some(step as i64)
 }
 
 /// The lower mean first, a missing one last.
@@ -1146,6 +1167,7 @@ mod tests {
             metastable_share: 0.0,
             metastable_interval: (0.0, 1.0),
             recovered,
+            goodput_before: Some(interval(100.0)),
             goodput_after: goodput.map(interval),
             recovery_s: recovery.map(interval),
             latency_p99_s: None,
@@ -1155,17 +1177,19 @@ mod tests {
     }
 
     #[test]
-    fn ranking_goes_by_recovered_share_then_goodput_then_recovery_time() {
+    fn ranking_goes_by_recovered_share_then_goodput_in_steps_then_recovery_time() {
+        // Goodput before is 100 throughout: steps of 5 requests/s.
         let all = [
             aggregate(0, 5, Some(0.0), None),        // 0: never recovers
-            aggregate(5, 5, Some(79.0), Some(20.0)), // 1
-            aggregate(5, 5, Some(80.0), Some(30.0)), // 2: more goodput wins
+            aggregate(5, 5, Some(79.0), Some(20.0)), // 1: 79 and 80 are one step
+            aggregate(5, 5, Some(80.0), Some(30.0)), // 2
             aggregate(4, 5, Some(90.0), Some(1.0)),  // 3: one seed short loses to any 5/5
-            aggregate(5, 5, Some(80.0), Some(10.0)), // 4: same goodput as 2, faster
+            aggregate(5, 5, Some(80.0), Some(10.0)), // 4: the fastest of the step
             aggregate(5, 5, Some(80.0), None),       // 5: no recovery time ranks last of those
-            aggregate(8, 10, Some(95.0), Some(1.0)), // 6: 80%, like 3, more goodput
+            aggregate(8, 10, Some(95.0), Some(1.0)), // 6: 80%, like 3, a step more goodput
+            aggregate(5, 5, Some(70.0), Some(1.0)),  // 7: two steps less goodput than 1–5
         ];
         let refs: Vec<&Aggregate> = all.iter().collect();
-        assert_eq!(rank(&refs), [4, 2, 5, 1, 6, 3, 0]);
+        assert_eq!(rank(&refs), [4, 1, 2, 5, 7, 6, 3, 0]);
     }
 }

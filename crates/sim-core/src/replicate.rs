@@ -374,6 +374,8 @@ pub struct Aggregate {
     pub metastable_interval: (f64, f64),
     /// Seeds that recovered (`stable` or `recovered`).
     pub recovered: usize,
+    /// Goodput before the first trigger: what goodput after is measured against.
+    pub goodput_before: Option<Interval>,
     pub goodput_after: Option<Interval>,
     /// Over the seeds whose goodput came back (those with a `recovery_s`).
     pub recovery_s: Option<Interval>,
@@ -413,6 +415,7 @@ impl Aggregate {
             },
             metastable_interval: wilson(metastable, n).unwrap_or((0.0, 1.0)),
             recovered: count(Verdict::Stable) + count(Verdict::Recovered),
+            goodput_before: figure(&|r| r.summary.goodput_before),
             goodput_after: figure(&|r| r.summary.goodput_after),
             recovery_s: figure(&|r| r.summary.recovery_s),
             latency_p99_s: figure(&|r| r.summary.latency_p99_s),
