@@ -115,4 +115,50 @@ test('a pinned baseline is drawn beside the run, with a table of differences', a
     await page.waitForSelector('[data-testid=baseline]', { state: 'detached', timeout: 5000 });
   }, { viewport: { width: 1280, height: 720 } }));
 
+test('"What would fix this?" ranks the catalogue over seeds, and a row opens its scenario against the original', async (ctx) =>
+  withApp(ctx, async ({ page }) => {
+    await waitForVerdict(page, { what: 'the default scenario' });
+    await page.locator('[data-testid=fix]').click();
+    await page.waitForSelector('#fix-dialog', { timeout: 5000 });
+    assert(await page.evaluate(() => document.activeElement?.id === 'fix-dialog'), 'the dialog takes the focus');
+    await page.waitForSelector('[data-testid=fix-table]', { timeout: 60_000 });
+    const rows = await page.locator('[data-testid=fix-table] tbody tr').evaluateAll((trs) =>
+      trs.map((tr) => ({ name: tr.dataset.fix, recovered: tr.querySelector('[data-recovered]').dataset.recovered })),
+    );
+    const names = rows.map((r) => r.name);
+    assert(names.includes('original') && names.length >= 10, `rows: ${names.join(', ')}`);
+    // Seeds 7–9: the storm as given never recovers, the limiters always do, more workers never.
+    const of = (name) => rows.find((r) => r.name === name);
+    assert(of('original').recovered === '0', JSON.stringify(of('original')));
+    assert(of('more-workers').recovered === '0', JSON.stringify(of('more-workers')));
+    const recovering = rows.filter((r) => r.recovered === '3').map((r) => r.name);
+    assert(recovering.length >= 3, `fixes that recover on all 3 seeds: ${recovering.join(', ')}`);
+    // Ranked: every row that recovers on all seeds comes before the original.
+    assert(names.indexOf('original') > Math.max(...recovering.map((n) => names.indexOf(n))), `order: ${names.join(', ')}`);
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'instrument-fix-1440.png') });
+
+    // The best row, opened against the original: the fix runs, the storm is the baseline.
+    const best = names[0];
+    const runId = await page.locator('[data-testid=status]').getAttribute('data-run-id');
+    await page.locator(`[data-fix-pin="${best}"]`).click();
+    await page.waitForSelector('#fix-dialog', { state: 'detached', timeout: 5000 });
+    const state = await waitForVerdict(page, { notRunId: runId, what: `the fix ${best}` });
+    assert(state.verdict === 'recovered' || state.verdict === 'stable', `the fix ${best} gives ${state.verdict}`);
+    await page.waitForFunction(() => /Baseline “Retry storm”/.test(document.querySelector('[data-testid=baseline-line]')?.textContent ?? ''), null, { timeout: 30_000 });
+    const title = await page.locator('[data-testid=title]').textContent();
+    assert(/with/.test(title), `the fixed scenario says what it is: ${title}`);
+
+    // Escape closes the dialog; a scenario without retries offers no retry fix.
+    await page.locator('button[data-preset="stale-queue"]').click();
+    await waitForVerdict(page, { what: 'the stale queue' });
+    await page.locator('[data-testid=fix]').click();
+    await page.waitForSelector('[data-testid=fix-table]', { timeout: 60_000 });
+    const stale = await page.locator('[data-testid=fix-table] tbody tr').evaluateAll((trs) => trs.map((tr) => tr.dataset.fix));
+    for (const retryFix of ['no-retries', 'retry-budget', 'deadline-aware', 'backoff-jitter']) {
+      assert(!stale.includes(retryFix), `${retryFix} offered without a retry block: ${stale.join(', ')}`);
+    }
+    await page.keyboard.press('Escape');
+    await page.waitForSelector('#fix-dialog', { state: 'detached', timeout: 5000 });
+  }));
+
 runSuite('instrument', tests);

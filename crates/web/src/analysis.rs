@@ -544,7 +544,14 @@ pub enum Request {
         seed: u64,
         #[serde(default = "one")]
         workers: u32,
+        /// Whether the answer carries the run's rows (the charts' bands need them; a
+        /// ranking of fixes needs only the figures).
+        #[serde(default = "yes")]
+        rows: bool,
     },
+    /// The fixes of the catalogue that apply to a scenario (SPEC §9), each with its document:
+    /// worked out in the worker, so the page never carries the catalogue.
+    Candidates { scenario: Value },
 }
 
 /// A worker's answer to a job (JSON).
@@ -583,11 +590,46 @@ pub enum Reply {
         rows: Vec<Vec<Option<f64>>>,
         replica: Box<Replica>,
     },
+    /// The fixes that apply, in catalogue order.
+    Candidates {
+        candidates: Vec<CandidateMsg>,
+    },
     /// A seed that could not run, or stopped at a limit: why, in words.
     Refused {
         batch: u64,
         message: String,
     },
+}
+
+/// A fix that applies, as the page shows and runs it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CandidateMsg {
+    pub name: String,
+    pub title: String,
+    /// What it changes, in words.
+    pub changes: String,
+    /// The scenario with the fix in it.
+    pub doc: Value,
+}
+
+/// The fixes of the catalogue that apply to the scenario `doc`.
+fn candidates(doc: Value) -> Reply {
+    match Scenario::from_value(doc) {
+        Ok(scenario) => Reply::Candidates {
+            candidates: sim_core::fix::applicable(&scenario)
+                .into_iter()
+                .map(|c| CandidateMsg {
+                    name: c.name.to_string(),
+                    title: c.title.to_string(),
+                    changes: c.words(),
+                    doc: c.doc().clone(),
+                })
+                .collect(),
+        },
+        Err(e) => Reply::Failed {
+            message: sentence(e.to_string()),
+        },
+    }
 }
 
 /// A row as a worker sends it: [`Row::values`] (the CSV's cells, per-block ones included),
@@ -639,7 +681,7 @@ pub fn row_from_wire(cells: &[Option<f64>]) -> Option<Row> {
 }
 
 /// Runs one seed of a scenario for [`Request::Replicate`].
-fn replicate(batch: u64, mut doc: Value, seed: u64, limits: Limits) -> Reply {
+fn replicate(batch: u64, mut doc: Value, seed: u64, limits: Limits, with_rows: bool) -> Reply {
     if let Some(object) = doc.as_object_mut() {
         object.insert("seed".into(), Value::from(seed));
     }
@@ -659,7 +701,11 @@ fn replicate(batch: u64, mut doc: Value, seed: u64, limits: Limits) -> Reply {
     Reply::Replicated {
         batch,
         seed,
-        rows: sim.rows().iter().map(row_to_wire).collect(),
+        rows: if with_rows {
+            sim.rows().iter().map(row_to_wire).collect()
+        } else {
+            Vec::new()
+        },
         replica: Box::new(Replica::of(&sim)),
     }
 }
@@ -686,6 +732,10 @@ impl Default for WorkerState {
 
 fn one() -> u32 {
     1
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// The limits of each of `workers` workers: the tab's work budget for each run, and a share
@@ -737,7 +787,15 @@ impl WorkerState {
                 scenario,
                 seed,
                 workers,
-            } => Some(replicate(batch, scenario, seed, worker_limits(workers))),
+                rows,
+            } => Some(replicate(
+                batch,
+                scenario,
+                seed,
+                worker_limits(workers),
+                rows,
+            )),
+            Request::Candidates { scenario } => Some(candidates(scenario)),
         }
     }
 
@@ -989,7 +1047,9 @@ impl Results {
             }
             Reply::Ready => Ok(()),
             Reply::Failed { message } | Reply::Refused { message, .. } => Err(message),
-            Reply::Replicated { .. } => Err("A worker answered a job of another view.".into()),
+            Reply::Replicated { .. } | Reply::Candidates { .. } => {
+                Err("A worker answered a job of another view.".into())
+            }
         }
     }
 
@@ -1168,6 +1228,7 @@ mod tests {
             scenario: doc,
             seed: 99,
             workers: 2,
+            rows: true,
         });
         let Some(Reply::Replicated {
             batch,
@@ -1210,6 +1271,7 @@ mod tests {
             scenario: serde_json::json!({"version": 1}),
             seed: 1,
             workers: 1,
+            rows: false,
         });
         assert!(
             matches!(refused, Some(Reply::Refused { batch: 5, .. })),

@@ -731,10 +731,17 @@ impl AppState {
             Action::Reset => next.run_id += 1,
             Action::SetSpeed(speed) => next.speed = speed,
             Action::SetSeeds(seeds) => next.seeds = seeds.clamp(1, MAX_SEEDS),
+            // The document is pinned (it is the scenario while it has no problems): the
+            // page never serialises a scenario, whose serialiser the first visit would carry.
             Action::PinBaseline => {
-                if !next.scenario.blocks.is_empty() {
+                if !next.problems.is_empty() {
+                    next.notice = Some(
+                        "The scenario has problems (see the inspector): fix them to pin it as the baseline."
+                            .into(),
+                    );
+                } else if !next.scenario.blocks.is_empty() {
                     next.baseline = Some(Baseline {
-                        doc: serde_json::to_value(&*next.scenario).unwrap_or(Value::Null),
+                        doc: next.doc.clone(),
                         scenario: next.scenario.clone(),
                     });
                 }

@@ -139,8 +139,15 @@ pub fn controls(props: &ControlsProps) -> Html {
 
 /// The instrument beside the verdict (SPEC §9): how many seeds each run has, and pinning
 /// the scenario as the baseline later runs are drawn against.
+#[derive(Properties, PartialEq)]
+pub struct InstrumentProps {
+    pub state: UseReducerHandle<Store>,
+    /// Opens "What would fix this?".
+    pub on_fix: Callback<()>,
+}
+
 #[function_component(Instrument)]
-pub fn instrument(props: &ControlsProps) -> Html {
+pub fn instrument(props: &InstrumentProps) -> Html {
     let store = &props.state;
     let state = &store.0;
     let on_seeds = {
@@ -174,6 +181,11 @@ pub fn instrument(props: &ControlsProps) -> Html {
                 disabled={state.scenario.blocks.is_empty()}
                 title="Keep this scenario as the baseline: every chart then draws it dashed beside the runs that follow, with their differences">
                 { if state.baseline.is_some() { "Pin this instead" } else { "Pin as baseline" } }
+            </button>
+            <button type="button" data-testid="fix" onclick={props.on_fix.reform(|_| ())}
+                disabled={state.scenario.blocks.is_empty() || !state.problems.is_empty()}
+                title="Try every mitigation from the catalogue that applies here, over several seeds, and rank them">
+                { "What would fix this?" }
             </button>
         </div>
     }

@@ -96,7 +96,12 @@ fn queue(runs: &mut Runs) {
 
 /// Asks a pool of its own (closed with the dialog) for the fixes that apply, then runs each
 /// and the original over `seeds` seeds.
-fn start(doc: Value, first_seed: u64, seeds: u32, progress: UseStateSetter<usize>) -> Rc<RefCell<Runs>> {
+fn start(
+    doc: Value,
+    first_seed: u64,
+    seeds: u32,
+    progress: UseStateSetter<usize>,
+) -> Rc<RefCell<Runs>> {
     let runs = Rc::new(RefCell::new(Runs {
         rows: vec![Row {
             name: fix::ORIGINAL.to_string(),
@@ -147,7 +152,10 @@ fn start(doc: Value, first_seed: u64, seeds: u32, progress: UseStateSetter<usize
                     }
                 }
                 Reply::Refused { batch, message } => {
-                    let name = r.rows.get(batch as usize).map_or("", |row| row.name.as_str());
+                    let name = r
+                        .rows
+                        .get(batch as usize)
+                        .map_or("", |row| row.name.as_str());
                     r.failed = Some(format!("{name}: {message}"));
                 }
                 Reply::Failed { message } => r.failed = Some(message),
@@ -250,13 +258,13 @@ pub fn fix_dialog(props: &FixProps) -> Html {
                             if !row.changes.is_empty() {
                                 <code class="fix-changes">{ row.changes.clone() }</code>
                             }
+                            <span class="fix-actions">{ buttons }</span>
                         </th>
                         <td data-recovered={a.recovered.to_string()}>{ format!("{} of {}", a.recovered, a.seeds) }</td>
                         <td>{ figure(a.goodput_after, 1.0) }</td>
                         <td>{ figure(a.recovery_s, 1.0) }</td>
                         <td>{ figure(a.latency_p99_s, 1.0) }</td>
                         <td>{ figure(a.wasted, 100.0) }</td>
-                        <td class="fix-actions">{ buttons }</td>
                     </tr>
                 }
             });
@@ -267,11 +275,10 @@ pub fn fix_dialog(props: &FixProps) -> Html {
                             <th scope="col">{ "#" }</th>
                             <th scope="col">{ "fix" }</th>
                             <th scope="col">{ "recovered" }</th>
-                            <th scope="col">{ "goodput after (req/s)" }</th>
+                            <th scope="col">{ "goodput after (/s)" }</th>
                             <th scope="col">{ "recovery (s)" }</th>
                             <th scope="col">{ "p99 (s)" }</th>
                             <th scope="col">{ "wasted work (%)" }</th>
-                            <th scope="col"><span class="visually-hidden">{ "open" }</span></th>
                         </tr></thead>
                         <tbody>{ for rows }</tbody>
                     </table>
@@ -289,7 +296,7 @@ pub fn fix_dialog(props: &FixProps) -> Html {
                     <button id="fix-close" onclick={on_close} aria-label="Close">{ "✕" }</button>
                 </header>
                 <p class="dialog-help">
-                    { format!("Each mitigation from the catalogue that applies to \u{201c}{}\u{201d}, run over {seeds} seeds (from seed {}) beside the original, ranked by the share of seeds that recover, then goodput after the trigger, recovery time, p99 latency and wasted work. ± is a 95% interval. The same ranking as ", state.scenario.name, state.scenario.seed) }
+                    { format!("Each mitigation from the catalogue that applies to \u{201c}{}\u{201d}, run over {seeds} seeds (from seed {}) beside the original, ranked by the share of seeds that recover, then goodput after the trigger (in steps of 5% of goodput before), recovery time, p99 latency and wasted work. ± is a 95% interval. The same ranking as ", state.scenario.name, state.scenario.seed) }
                     <code>{ "metastable fix" }</code>{ "." }
                 </p>
                 { body }

@@ -11,6 +11,7 @@ mod draft;
 mod editor;
 mod embed_view;
 mod files;
+mod fixes;
 mod inspector;
 mod pool;
 mod replicas;
@@ -403,6 +404,7 @@ pub fn app(props: &AppProps) -> Html {
     };
     let plot_area = use_state(PlotArea::default);
     let sharing = use_state(|| false);
+    let fixing = use_state(|| false);
     let dropping = use_state(|| false);
     use_address(&store, props.address);
     use_effect_with(state.dark, move |dark| set_theme(*dark));
@@ -479,6 +481,14 @@ pub fn app(props: &AppProps) -> Html {
     let on_share = {
         let sharing = sharing.clone();
         Callback::from(move |()| sharing.set(true))
+    };
+    let on_fix = {
+        let fixing = fixing.clone();
+        Callback::from(move |()| fixing.set(true))
+    };
+    let on_fix_close = {
+        let fixing = fixing.clone();
+        Callback::from(move |()| fixing.set(false))
     };
     let on_share_close = {
         let sharing = sharing.clone();
@@ -559,6 +569,9 @@ pub fn app(props: &AppProps) -> Html {
                 }
                 <files::FileMenu state={store.clone()} {on_share} />
             </header>
+            if *fixing {
+                <fixes::FixDialog state={store.clone()} on_close={on_fix_close} />
+            }
             if *sharing {
                 <share::ShareDialog state={store.clone()} on_close={on_share_close} />
             }
@@ -602,7 +615,7 @@ pub fn app(props: &AppProps) -> Html {
                     }
                     <div class="verdict-row">
                         <runner::VerdictBanner view={view.clone()} problems={state.problems.len()} on_go_on={go_on} seeds={seeds_line} />
-                        <controls::Instrument state={store.clone()} />
+                        <controls::Instrument state={store.clone()} on_fix={on_fix} />
                     </div>
                     if let Some(baseline) = &state.baseline {
                         <replicas::BaselineTable state={store.clone()} name={baseline.scenario.name.clone()}

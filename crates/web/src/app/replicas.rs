@@ -12,7 +12,7 @@ use super::runner::RunView;
 use crate::analysis::{row_from_wire, Reply, Request};
 use crate::state::{AppState, MAX_SEEDS};
 use sim_core::replicate::{Aggregate, Replica};
-use sim_core::{Row, Scenario};
+use sim_core::Row;
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 use yew::prelude::*;
@@ -135,11 +135,11 @@ impl Replicas {
         }
     }
 
-    /// Starts a set of `seeds` seeds of `scenario` from `first_seed`, replacing the jobs of
-    /// the set it replaces (`old`) in the queue.
+    /// Starts a set of `seeds` seeds of the scenario `doc` (a valid document) from
+    /// `first_seed`, replacing the jobs of the set it replaces (`old`) in the queue.
     fn start(
         this: &Rc<RefCell<Replicas>>,
-        scenario: &Scenario,
+        doc: &serde_json::Value,
         first_seed: u64,
         seeds: u32,
         on_reply: Rc<dyn Fn(Reply)>,
@@ -164,7 +164,6 @@ impl Replicas {
         }
         if let Some(pool) = &replicas.pool {
             let workers = pool.size() as u32;
-            let doc = serde_json::to_value(scenario).unwrap_or_default();
             pool.retain(
                 |job| !matches!(job, Request::Replicate { batch, .. } if Some(*batch) == old),
             );
@@ -173,6 +172,7 @@ impl Replicas {
                 scenario: doc.clone(),
                 seed: first_seed.wrapping_add(i),
                 workers,
+                rows: true,
             }));
         }
         set
@@ -257,13 +257,19 @@ pub fn use_replicas(state: &AppState) -> (Rc<RefCell<Replicas>>, SeedsView) {
         let replicas = replicas.clone();
         let setter = view.setter();
         let scenario = state.scenario.clone();
+        // The document is the scenario when it has no problems (the scenario changes only
+        // then; a seed count changed meanwhile waits for the next valid edit).
+        let doc = state.problems.is_empty().then(|| state.doc.clone());
         let on_reply = on_reply.clone();
         use_effect_with((Rc::as_ptr(&state.scenario) as usize, seeds), move |_| {
             let old = replicas.borrow().current.as_ref().map(|s| s.batch);
+            let Some(doc) = doc else {
+                return;
+            };
             let set = (seeds > 1 && !scenario.blocks.is_empty()).then(|| {
                 Replicas::start(
                     &replicas,
-                    &scenario,
+                    &doc,
                     scenario.seed.wrapping_add(1),
                     seeds - 1,
                     on_reply,
@@ -279,13 +285,15 @@ pub fn use_replicas(state: &AppState) -> (Rc<RefCell<Replicas>>, SeedsView) {
     {
         let replicas = replicas.clone();
         let setter = view.setter();
-        let baseline = state.baseline.as_ref().map(|b| b.scenario.clone());
-        let key = (baseline.as_ref().map(|b| Rc::as_ptr(b) as usize), seeds);
+        let baseline = state.baseline.clone();
+        let key = (
+            baseline.as_ref().map(|b| Rc::as_ptr(&b.scenario) as usize),
+            seeds,
+        );
         use_effect_with(key, move |_| {
             let old = replicas.borrow().baseline.as_ref().map(|s| s.batch);
-            let set = baseline.map(|scenario| {
-                Replicas::start(&replicas, &scenario, scenario.seed, seeds, on_reply, old)
-            });
+            let set = baseline
+                .map(|b| Replicas::start(&replicas, &b.doc, b.scenario.seed, seeds, on_reply, old));
             let mut r = replicas.borrow_mut();
             r.baseline = set;
             setter.set(r.view(seeds));

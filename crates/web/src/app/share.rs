@@ -52,13 +52,13 @@ fn initial_height(config: &EmbedConfig) -> u32 {
     120 + 34 * config.knobs.len() as u32 + 228 * config.charts.len().max(1) as u32
 }
 
-/// Keeps Tab and Shift+Tab inside the dialog (it is modal): from its last control to its
-/// first and back, and into it from wherever the focus strayed.
-fn trap_focus(e: &KeyboardEvent) {
+/// Keeps Tab and Shift+Tab inside the dialog `dialog_id` (it is modal): from its last
+/// control to its first and back, and into it from wherever the focus strayed.
+fn trap_focus(e: &KeyboardEvent, dialog_id: &str) {
     let Some(document) = web_sys::window().and_then(|w| w.document()) else {
         return;
     };
-    let Some(dialog) = document.get_element_by_id("share-dialog") else {
+    let Some(dialog) = document.get_element_by_id(dialog_id) else {
         return;
     };
     let Ok(list) = dialog.query_selector_all(
@@ -89,6 +89,34 @@ fn trap_focus(e: &KeyboardEvent) {
         e.prevent_default();
         let _ = target.focus();
     }
+}
+
+/// Escape closes the modal dialog `dialog_id` wherever the focus is (even outside it, after
+/// a click on its text), and Tab stays inside it: a listener on the document for as long as
+/// the dialog is open.
+#[hook]
+pub(super) fn use_modal_keys(dialog_id: &'static str, on_close: Callback<()>) {
+    use_effect_with((), move |_| {
+        let on_key = Closure::<dyn FnMut(KeyboardEvent)>::new(move |e: KeyboardEvent| {
+            if e.key() == "Escape" {
+                on_close.emit(());
+            } else if e.key() == "Tab" {
+                trap_focus(&e, dialog_id);
+            }
+        });
+        let document = web_sys::window().and_then(|w| w.document());
+        if let Some(d) = &document {
+            let _ = d.add_event_listener_with_callback("keydown", on_key.as_ref().unchecked_ref());
+        }
+        move || {
+            if let Some(d) = document {
+                let _ = d.remove_event_listener_with_callback(
+                    "keydown",
+                    on_key.as_ref().unchecked_ref(),
+                );
+            }
+        }
+    });
 }
 
 #[function_component(ShareDialog)]
@@ -198,33 +226,7 @@ pub fn share_dialog(props: &ShareProps) -> Html {
         })
     };
     let on_close = props.on_close.reform(|_| ());
-    {
-        // Escape closes the dialog wherever the focus is (even outside it, after a click on
-        // its text): a listener on the document for as long as the dialog is open.
-        let on_close = props.on_close.clone();
-        use_effect_with((), move |_| {
-            let on_key = Closure::<dyn FnMut(KeyboardEvent)>::new(move |e: KeyboardEvent| {
-                if e.key() == "Escape" {
-                    on_close.emit(());
-                } else if e.key() == "Tab" {
-                    trap_focus(&e);
-                }
-            });
-            let document = web_sys::window().and_then(|w| w.document());
-            if let Some(d) = &document {
-                let _ =
-                    d.add_event_listener_with_callback("keydown", on_key.as_ref().unchecked_ref());
-            }
-            move || {
-                if let Some(d) = document {
-                    let _ = d.remove_event_listener_with_callback(
-                        "keydown",
-                        on_key.as_ref().unchecked_ref(),
-                    );
-                }
-            }
-        });
-    }
+    use_modal_keys("share-dialog", props.on_close.clone());
     let candidates = embed::knob_candidates(&state.doc);
     let knob_select = |slot: usize| {
         let current = config.knobs.get(slot).cloned().unwrap_or_default();
