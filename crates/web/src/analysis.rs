@@ -554,9 +554,11 @@ pub enum Request {
     Candidates { scenario: Value },
 }
 
-/// A worker's answer to a job (JSON).
+/// A worker's answer to a job (JSON). Externally tagged (`{"ran": {…}}`): an internally
+/// tagged enum is read through a buffer of every field's content, which costs the page a
+/// second deserialiser for each field's type.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum Reply {
     /// The worker has loaded and listens (sent once, first).
     Ready,
@@ -583,12 +585,12 @@ pub enum Reply {
     Failed {
         message: String,
     },
-    /// One seed's run: its rows ([`row_to_wire`]) and figures.
+    /// One seed's run: its rows ([`row_to_wire`]) and figures ([`replica_to_wire`]).
     Replicated {
         batch: u64,
         seed: u64,
         rows: Vec<Vec<Option<f64>>>,
-        replica: Box<Replica>,
+        replica: Vec<Option<f64>>,
     },
     /// The fixes that apply, in catalogue order.
     Candidates {
@@ -644,6 +646,67 @@ pub fn row_to_wire(row: &Row) -> Vec<Option<f64>> {
             Some(row.failed_rejected),
         ])
         .collect()
+}
+
+/// A run's figures as a worker sends them: numbers in a fixed order (the verdict by its place
+/// in [`Verdict::ALL`]), read by the same code as the rows, so the page carries no
+/// deserialiser of its own for them.
+pub fn replica_to_wire(r: &Replica) -> Vec<Option<f64>> {
+    let s = &r.summary;
+    let whole = |n: u64| Some(n as f64);
+    vec![
+        Verdict::ALL
+            .iter()
+            .position(|v| *v == s.verdict)
+            .map(|i| i as f64),
+        whole(s.requests),
+        whole(s.good),
+        whole(s.late),
+        whole(s.failed),
+        whole(s.in_flight),
+        whole(s.events),
+        whole(s.work),
+        s.goodput_before,
+        s.goodput_after,
+        s.recovery_s,
+        s.latency_mean_s,
+        s.latency_p99_s,
+        s.wall_s,
+        r.amplification,
+        r.wasted,
+    ]
+}
+
+/// The figures [`replica_to_wire`] sent for the run of `seed` (`None` if they are not such).
+pub fn replica_from_wire(seed: u64, cells: &[Option<f64>]) -> Option<Replica> {
+    let &[verdict, requests, good, late, failed, in_flight, events, work, goodput_before, goodput_after, recovery_s, latency_mean_s, latency_p99_s, wall_s, amplification, wasted] =
+        cells
+    else {
+        return None;
+    };
+    // Counts below 2^53 pass through an f64 exactly.
+    let whole = |v: Option<f64>| v.map_or(0, |v| v as u64);
+    Some(Replica {
+        seed,
+        summary: sim_core::Summary {
+            verdict: *Verdict::ALL.get(verdict? as usize)?,
+            requests: whole(requests),
+            good: whole(good),
+            late: whole(late),
+            failed: whole(failed),
+            in_flight: whole(in_flight),
+            events: whole(events),
+            work: whole(work),
+            goodput_before,
+            goodput_after,
+            recovery_s,
+            latency_mean_s,
+            latency_p99_s,
+            wall_s,
+        },
+        amplification,
+        wasted,
+    })
 }
 
 /// The row that [`row_to_wire`] sent (`None` for cells too few to be one).
@@ -706,7 +769,7 @@ fn replicate(batch: u64, mut doc: Value, seed: u64, limits: Limits, with_rows: b
         } else {
             Vec::new()
         },
-        replica: Box::new(Replica::of(&sim)),
+        replica: replica_to_wire(&Replica::of(&sim)),
     }
 }
 
@@ -1252,7 +1315,8 @@ mod tests {
         assert!(back
             .iter()
             .any(|r| r.failed_timeout > 0.0 || r.failed_rejected > 0.0));
-        assert_eq!(*replica, Replica::of(&sim));
+        assert_eq!(replica_from_wire(99, &replica), Some(Replica::of(&sim)));
+        assert_eq!(replica_from_wire(99, &replica[1..]), None);
         // Through the JSON the page reads.
         let text = serde_json::to_string(&Reply::Replicated {
             batch,

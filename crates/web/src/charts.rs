@@ -909,6 +909,19 @@ const BAND_ALPHA: f64 = 0.22;
 /// How opaque the baseline's dashed lines are: the run's own lines stand out over them.
 const BASELINE_ALPHA: f64 = 0.6;
 
+/// Sorts the few values of one bucket across seeds (at most [`crate::state::MAX_SEEDS`]):
+/// insertion sort, which for so few is as fast as the standard library's and keeps its
+/// general sorts (several kilobytes each) out of the page.
+fn sort_few(values: &mut [f64]) {
+    for i in 1..values.len() {
+        let mut j = i;
+        while j > 0 && values[j - 1].total_cmp(&values[j]).is_gt() {
+            values.swap(j - 1, j);
+            j -= 1;
+        }
+    }
+}
+
 /// The rows of a run that fall on the axis (`t < t_max`).
 fn on_axis(rows: &[Row], t_max: f64) -> usize {
     rows.partition_point(|r| r.t < t_max)
@@ -924,7 +937,7 @@ fn spread(seeds: &[&[Row]], source: Source, t_max: f64) -> Spread {
         .map(|b| {
             values.clear();
             values.extend(seeds.iter().filter_map(|r| source.value(&r[b])));
-            values.sort_by(f64::total_cmp);
+            sort_few(&mut values);
             let q = |p| quantile(&values, p);
             let cell = match (q(0.5), q(0.025), q(0.975)) {
                 (Some(m), Some(l), Some(h)) => Some((m, l, h)),
@@ -1008,7 +1021,7 @@ fn median_rows(seeds: &[&[Row]], sources: &[Source], t_max: f64) -> Vec<Row> {
             for &source in sources {
                 values.clear();
                 values.extend(seeds.iter().map(|r| stacked_value(source, &r[b])));
-                values.sort_by(f64::total_cmp);
+                sort_few(&mut values);
                 source.set(&mut row, quantile(&values, 0.5).unwrap_or(0.0));
             }
             row

@@ -143,12 +143,19 @@ fn start(
                     ..
                 } => {
                     let index = seed.wrapping_sub(r.first_seed) as usize;
-                    if let Some(slot) = r
-                        .rows
-                        .get_mut(batch as usize)
-                        .and_then(|row| row.runs.get_mut(index))
-                    {
-                        *slot = Some(*replica);
+                    match crate::analysis::replica_from_wire(seed, &replica) {
+                        Some(replica) => {
+                            if let Some(slot) = r
+                                .rows
+                                .get_mut(batch as usize)
+                                .and_then(|row| row.runs.get_mut(index))
+                            {
+                                *slot = Some(replica);
+                            }
+                        }
+                        None => {
+                            r.failed = Some("a worker sent figures that could not be read".into())
+                        }
                     }
                 }
                 Reply::Refused { batch, message } => {

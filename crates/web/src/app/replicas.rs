@@ -9,7 +9,7 @@
 use super::now_ms;
 use super::pool::{cores, Pool};
 use super::runner::RunView;
-use crate::analysis::{row_from_wire, Reply, Request};
+use crate::analysis::{replica_from_wire, row_from_wire, Reply, Request};
 use crate::state::{AppState, MAX_SEEDS};
 use sim_core::replicate::{Aggregate, Replica};
 use sim_core::Row;
@@ -196,8 +196,12 @@ impl Replicas {
                     }
                     let index = seed.wrapping_sub(set.first_seed) as usize;
                     let rows: Vec<Row> = rows.iter().filter_map(|r| row_from_wire(r)).collect();
+                    let Some(replica) = replica_from_wire(seed, &replica) else {
+                        set.failed = Some("A worker sent figures that could not be read.".into());
+                        continue;
+                    };
                     if let Some(slot) = set.runs.get_mut(index) {
-                        *slot = Some(((*replica).clone(), Rc::new(rows)));
+                        *slot = Some((replica, Rc::new(rows)));
                     }
                     if set.complete() {
                         set.done_ms = Some(now_ms());
