@@ -169,6 +169,7 @@ async function rerun(browser, url, runs, seeds = 1) {
                   simMs: Number(status.dataset.simMs),
                   events: Number(status.dataset.events),
                   ink: inkOf(canvas),
+                  seedsMs: Number(banner.dataset.seedsMs ?? NaN),
                 });
               });
             });
@@ -185,7 +186,8 @@ async function rerun(browser, url, runs, seeds = 1) {
       results.push(r);
       console.log(
         `  seed ${100 + i}: finished ${r.finished.toFixed(1)} ms, painted ${r.painted.toFixed(1)} ms ` +
-          `(sim ${r.simMs} ms, ${r.events} events, ${r.verdict}, ink ${r.ink})`,
+          `(sim ${r.simMs} ms, ${r.events} events, ${r.verdict}, ink ${r.ink}` +
+          (Number.isNaN(r.seedsMs) ? ')' : `; the other seeds' last answer at ${r.seedsMs} ms)`),
       );
     }
     app.check();

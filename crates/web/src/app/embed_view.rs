@@ -110,6 +110,7 @@ pub fn embed_app() -> Html {
                     .filter(|_| seeds > 1)
                     .map(|all| std::rc::Rc::new(sim_core::replicate::Aggregate::of(&all))),
                 progress: None,
+                ms: None,
             },
         )
     };
@@ -234,7 +235,7 @@ pub fn embed_app() -> Html {
             <Charts scenario={state.scenario.clone()} runner={runner} view={view}
                 dark={state.dark} cursor_t={*cursor_t} {on_cursor}
                 on_plot_area={Callback::from(|_: PlotArea| ())} pick={config.charts.clone()}
-                replicas={Some(replicas)} seeds={seeds_view} />
+                replicas={Some(replicas)} seeds={seeds_view.for_charts()} />
         </div>
     }
 }

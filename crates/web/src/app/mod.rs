@@ -383,6 +383,7 @@ pub fn app(props: &AppProps) -> Html {
             .filter(|_| state.seeds > 1)
             .map(|all| Rc::new(sim_core::replicate::Aggregate::of(all))),
         progress: replicas::progress_words(&seeds_view, &view),
+        ms: seeds_view.ms,
     };
     let go_on = {
         let runner = runner.clone();
@@ -634,7 +635,7 @@ pub fn app(props: &AppProps) -> Html {
                         {on_cursor}
                         {on_plot_area}
                         replicas={Some(replicas.clone())}
-                        seeds={seeds_view.clone()}
+                        seeds={seeds_view.for_charts()}
                     />
                     </div>
                 </section>

@@ -100,6 +100,19 @@ pub struct SeedsView {
 }
 
 impl SeedsView {
+    /// What the charts draw from: which sets there are and whether they are complete, not
+    /// how far they have got (a chart redrawn at every answer would take the cores the
+    /// seeds need).
+    pub fn for_charts(&self) -> SeedsView {
+        let whole = |done: usize, needed: usize| if done >= needed { needed } else { 0 };
+        SeedsView {
+            done: whole(self.done, self.needed),
+            baseline_done: whole(self.baseline_done, self.baseline_needed),
+            ms: None,
+            ..self.clone()
+        }
+    }
+
     /// Every seed of the current set is in (nothing is needed with one seed).
     pub fn complete(&self) -> bool {
         self.failed.is_none() && self.done >= self.needed
@@ -147,6 +160,8 @@ impl Replicas {
     ) -> Set {
         let mut replicas = this.borrow_mut();
         replicas.next_batch += 1;
+        // The first progress report waits a while too: a fast set is done before it.
+        replicas.last_view_ms = now_ms();
         let batch = replicas.next_batch;
         let set = Set {
             batch,

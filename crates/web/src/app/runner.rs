@@ -336,6 +336,8 @@ pub struct SeedsLine {
     pub aggregate: Option<Rc<sim_core::replicate::Aggregate>>,
     /// The seeds still running, in words.
     pub progress: Option<String>,
+    /// Milliseconds from the change to the last other seed's answer (for the benchmark).
+    pub ms: Option<f64>,
 }
 
 #[derive(Properties, PartialEq)]
@@ -423,7 +425,8 @@ pub fn verdict_banner(props: &BannerProps) -> Html {
     };
     html! {
         <div class={classes!("verdict-banner", class)} data-testid="verdict"
-             data-verdict={verdict} role="status" aria-live="polite">
+             data-verdict={verdict} role="status" aria-live="polite"
+             data-seeds-ms={props.seeds.ms.map(|ms| format!("{ms:.1}"))}>
             <strong class="verdict-label">{ label }</strong>
             { " " }
             <span class="verdict-text">{ text }</span>
