@@ -4,15 +4,30 @@
 //
 // usage: node tests/e2e/instrument.test.mjs [distDir] [--only SUBSTRING]
 // Screenshots go to tests/e2e/screenshots/instrument-*.png: look at them.
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
 import { runSuite } from './suite.mjs';
 import { withApps, waitForVerdict, nextFrames, chartInk, assert, MIN_INK } from './browser.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const SCREENSHOTS = path.join(HERE, 'screenshots');
 mkdirSync(SCREENSHOTS, { recursive: true });
+
+const require = createRequire(import.meta.url);
+const AXE_SOURCE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+
+/** axe-core's serious and critical violations on the page as it is. */
+async function axe(page) {
+  await page.evaluate(AXE_SOURCE);
+  return page.evaluate(async () => {
+    const result = await window.axe.run(document, { resultTypes: ['violations'] });
+    return result.violations
+      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+      .map((v) => `${v.impact} ${v.id}: ${v.help} (${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join('; ')})`);
+  });
+}
 
 const tests = [];
 const test = (name, fn, timeoutMs = 5 * 60_000) => tests.push({ name, fn, timeoutMs });
@@ -160,5 +175,43 @@ test('"What would fix this?" ranks the catalogue over seeds, and a row opens its
     await page.keyboard.press('Escape');
     await page.waitForSelector('#fix-dialog', { state: 'detached', timeout: 5000 });
   }));
+
+test('on a phone, by keyboard, in both themes: seeds, the baseline and the fixes are usable and axe finds nothing serious', async (ctx) =>
+  withApp(ctx, async ({ page }) => {
+    await waitForVerdict(page, { what: 'the default scenario' });
+    const found = [];
+    // By keyboard: focus the seed count and choose 5 with the arrows.
+    await page.locator('#seeds').focus();
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('ArrowDown');
+    await waitForSeeds(page, 5);
+    await page.locator('[data-testid=pin]').focus();
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('[data-testid=baseline]', { timeout: 5000 });
+    // The phone has the preset picker, not the gallery.
+    await page.locator('#preset-picker').selectOption('retry-storm-budget');
+    await page.waitForFunction(() => /→/.test(document.querySelector('[data-testid=baseline-line]')?.textContent ?? ''), null, { timeout: 60_000 });
+    await page.locator('[data-testid=baseline-line]').click();
+    await nextFrames(page, 3);
+    for (const theme of ['light', 'dark']) {
+      if (theme === 'dark') await page.locator('#theme').click();
+      await nextFrames(page, 2);
+      found.push(...(await axe(page)).map((v) => `${theme} playground with seeds and a baseline: ${v}`));
+      await page.screenshot({ path: path.join(SCREENSHOTS, `instrument-phone-${theme}.png`), fullPage: false });
+      await page.locator('[data-testid=fix]').click();
+      await page.waitForSelector('[data-testid=fix-table]', { timeout: 60_000 });
+      found.push(...(await axe(page)).map((v) => `${theme} fix dialog: ${v}`));
+      await page.screenshot({ path: path.join(SCREENSHOTS, `instrument-phone-fix-${theme}.png`) });
+      // Tab stays inside the dialog; Escape closes it.
+      for (let i = 0; i < 40; i++) await page.keyboard.press('Tab');
+      assert(await page.evaluate(() => document.getElementById('fix-dialog').contains(document.activeElement)), 'the focus left the dialog');
+      await page.keyboard.press('Escape');
+      await page.waitForSelector('#fix-dialog', { state: 'detached', timeout: 5000 });
+    }
+    // Nothing on the phone is wider than the screen.
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert(overflow <= 0, `the page scrolls sideways by ${overflow} px`);
+    assert(found.length === 0, `accessibility violations:\n${found.join('\n')}`);
+  }, { viewport: { width: 390, height: 844 } }));
 
 runSuite('instrument', tests);
