@@ -54,6 +54,8 @@ function expectedCharts(scenario) {
   if (blocks.some((b) => b.kind === 'retry' && b.budget != null)) ids.push('tokens');
   if (blocks.some((b) => b.kind === 'breaker')) ids.push('breaker');
   if (blocks.some((b) => b.kind === 'limiter')) ids.push('limiter');
+  if (blocks.some((b) => b.kind === 'retry' && b.hedge_after_s != null)) ids.push('hedges');
+  if (blocks.some((b) => b.kind === 'server' && b.autoscale != null)) ids.push('workers');
   return ids;
 }
 

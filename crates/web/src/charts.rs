@@ -40,11 +40,15 @@ pub enum ChartKind {
     BreakerState,
     /// Calls each limiter refused, per second.
     LimiterRejected,
+    /// Hedged attempts each hedging retry layer sent, per second.
+    Hedges,
+    /// Each autoscaled server's active and warming-up workers.
+    Workers,
 }
 
 impl ChartKind {
     /// Every chart, in display order.
-    pub const ALL: [ChartKind; 10] = [
+    pub const ALL: [ChartKind; 12] = [
         ChartKind::Traffic,
         ChartKind::Outcomes,
         ChartKind::Latency,
@@ -55,6 +59,8 @@ impl ChartKind {
         ChartKind::RetryTokens,
         ChartKind::BreakerState,
         ChartKind::LimiterRejected,
+        ChartKind::Hedges,
+        ChartKind::Workers,
     ];
 
     /// A short stable name, used in embed URLs and element ids.
@@ -70,6 +76,8 @@ impl ChartKind {
             ChartKind::RetryTokens => "tokens",
             ChartKind::BreakerState => "breaker",
             ChartKind::LimiterRejected => "limiter",
+            ChartKind::Hedges => "hedges",
+            ChartKind::Workers => "workers",
         }
     }
 
@@ -86,6 +94,8 @@ impl ChartKind {
             ChartKind::RetryTokens => "Retry budget tokens",
             ChartKind::BreakerState => "Circuit breaker state",
             ChartKind::LimiterRejected => "Calls refused by limiters",
+            ChartKind::Hedges => "Hedged attempts",
+            ChartKind::Workers => "Autoscaled workers",
         }
     }
 
@@ -101,6 +111,8 @@ impl ChartKind {
             ChartKind::RetryTokens => "tokens",
             ChartKind::BreakerState => "state",
             ChartKind::LimiterRejected => "calls/s",
+            ChartKind::Hedges => "hedges/s",
+            ChartKind::Workers => "workers",
         }
     }
 
@@ -181,6 +193,12 @@ pub fn charts_for(scenario: &Scenario) -> Vec<ChartKind> {
     }
     if has(|b| matches!(b, Block::Limiter(_))) {
         kinds.push(ChartKind::LimiterRejected);
+    }
+    if has(|b| matches!(b, Block::Retry(r) if r.hedge_after_s.is_some())) {
+        kinds.push(ChartKind::Hedges);
+    }
+    if has(|b| matches!(b, Block::Server(s) if s.autoscale.is_some())) {
+        kinds.push(ChartKind::Workers);
     }
     kinds
 }
@@ -503,6 +521,29 @@ fn series_of<'a>(kind: ChartKind, data: &ChartData<'a>) -> Vec<Series<'a>> {
         ChartKind::LimiterRejected => block_series(data, "rejected", Unit::Rate, |b| {
             matches!(b, Block::Limiter(_))
         }),
+        ChartKind::Hedges => block_series(
+            data,
+            "hedges",
+            Unit::Rate,
+            |b| matches!(b, Block::Retry(r) if r.hedge_after_s.is_some()),
+        ),
+        // One autoscaled server: its active and its warming-up workers; several: each one's
+        // active workers, by id.
+        ChartKind::Workers => {
+            let wanted = |b: &Block| matches!(b, Block::Server(s) if s.autoscale.is_some());
+            let mut servers = data.scenario.blocks.iter().filter(|b| wanted(b));
+            match (servers.next(), servers.next()) {
+                (Some(one), None) => {
+                    let column =
+                        |metric| Source::Block(block_column(data.columns, one.id(), metric));
+                    vec![
+                        global("active", BLUE, column("workers"), Unit::Calls),
+                        global("warming up", ORANGE, column("pending"), Unit::Calls),
+                    ]
+                }
+                _ => block_series(data, "workers", Unit::Calls, wanted),
+            }
+        }
     }
 }
 
@@ -1358,7 +1399,8 @@ pub fn draw<DB: DrawingBackend>(
         y: y.clone(),
         t_max,
         width_px: usize::try_from(right - left).unwrap_or(1).max(1),
-        step: (kind == ChartKind::BreakerState).then_some(bucket_s(data.scenario)),
+        step: matches!(kind, ChartKind::BreakerState | ChartKind::Workers)
+            .then_some(bucket_s(data.scenario)),
     };
     let stacked: Vec<&Series> = series.iter().filter(|s| s.stacked).collect();
     if !stacked.is_empty() {
@@ -1889,6 +1931,13 @@ mod tests {
             charts_for(&limiter),
             [&base[..], &[ChartKind::LimiterRejected]].concat()
         );
+        let hedging = presets::load("hedging-cuts-the-tail").unwrap().unwrap();
+        assert!(charts_for(&hedging).contains(&ChartKind::Hedges));
+        let autoscale = presets::load("retry-storm-autoscale").unwrap().unwrap();
+        assert_eq!(
+            charts_for(&autoscale),
+            [&base[..], &[ChartKind::Workers]].concat()
+        );
     }
 
     #[test]
@@ -1898,6 +1947,8 @@ mod tests {
             Run::preset("cold-cache"),
             Run::preset("retry-storm-budget"),
             Run::preset("retry-storm-rate-limiter"),
+            Run::preset("hedging-cuts-the-tail"),
+            Run::preset("retry-storm-autoscale"),
             Run::of(breaker_scenario()),
         ];
         for run in &runs {
