@@ -10,18 +10,21 @@ use crate::input::{load, preflight, Edits};
 use crate::output::{escape, note, Stdout};
 use crate::pool::{run_in_order, Job};
 use crate::replicas::interval_text;
+use crate::shard;
 use crate::LimitArgs;
 use anyhow::{anyhow, bail, Result};
 use clap::ValueEnum;
+use serde::{Deserialize, Serialize};
 use sim_core::fix::{self, Candidate, Ranked, CSV_HEADER, ORIGINAL};
 use sim_core::replicate::{Aggregate, Replica};
-use sim_core::sweep::MAX_SEEDS;
+use sim_core::sweep::{Shard, MAX_SEEDS};
 use sim_core::{Scenario, Sim};
 use std::sync::Arc;
 use std::time::Instant;
 
 /// How `fix` prints its ranking.
-#[derive(Clone, Copy, ValueEnum)]
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum FixFormat {
     /// A table for people.
     Table,
@@ -40,6 +43,7 @@ pub struct FixArgs<'a> {
     pub format: FixFormat,
     pub limits: &'a LimitArgs,
     pub max_runs: Option<u64>,
+    pub shard: Option<Shard>,
 }
 
 /// One row to run: the original or a fix.
@@ -50,12 +54,35 @@ struct Subject {
     scenario: Scenario,
 }
 
+/// A row of the ranking as a shard carries it: what the ranking prints besides the figures.
+#[derive(Serialize, Deserialize)]
+struct Named {
+    name: String,
+    title: String,
+    changes: String,
+}
+
+/// What a shard of `fix` carries besides its runs.
+#[derive(Serialize, Deserialize)]
+struct FixContext {
+    format: FixFormat,
+    /// The scenario's name.
+    name: String,
+    /// The first seed.
+    seed: u64,
+    /// The original, then the fixes that ran, in the catalogue's order.
+    subjects: Vec<Named>,
+}
+
 /// `metastable fix`.
 pub fn fix(args: FixArgs, out: &mut Stdout) -> Result<()> {
     let budgets = Arc::new(Budgets::of(args.limits));
     let scenario = load(args.source, args.edits, &args.limits.limits())?;
     let candidates = fix::applicable(&scenario);
     if let Some(name) = args.emit {
+        if let Some(shard) = args.shard {
+            bail!("--emit prints one fix's scenario, and --shard {shard} computes a part of the ranking's runs: give one of them");
+        }
         let candidate = find(&candidates, name)?;
         let fixed = candidate.scenario().map_err(|e| anyhow!("{e}"))?;
         return out.line(fixed.to_json_pretty());
@@ -90,10 +117,45 @@ pub fn fix(args: FixArgs, out: &mut Stdout) -> Result<()> {
             Err(e) => note!("left out: {e:#}"),
         }
     }
-    let runs = subjects.len() as u64 * u64::from(seeds);
+    // The runs to make, subject by subject: all of them, or the shard's.
+    let context = serde_json::to_value(FixContext {
+        format: args.format,
+        name: scenario.name.clone(),
+        seed: scenario.seed,
+        subjects: subjects
+            .iter()
+            .map(|s| Named {
+                name: s.name.clone(),
+                title: s.title.clone(),
+                changes: s.changes.clone(),
+            })
+            .collect(),
+    })?;
+    let names: Vec<&str> = subjects.iter().map(|s| s.name.as_str()).collect();
+    let fingerprint = format!(
+        "{}\nseeds {seeds}\nformat {}\nsubjects {}\n",
+        serde_json::to_string(&scenario)?,
+        serde_json::to_string(&args.format)?,
+        names.join(" ")
+    );
+    let units = args.shard.map(|shard| shard::Units {
+        kind: shard::Kind::Fix,
+        shard,
+        seeds,
+        subjects: Some(subjects.len()),
+        fingerprint: &fingerprint,
+        context: &context,
+    });
+    let chosen: Vec<(usize, usize)> = (0..subjects.len())
+        .flat_map(|r| (0..seeds as usize).map(move |s| (r, s)))
+        .filter(|&(r, s)| units.as_ref().is_none_or(|u| u.owns(s, r)))
+        .collect();
+    let runs = chosen.len() as u64;
     check_runs(runs, args.max_runs, || {
         format!(
-            "{} fixes and the original × {seeds} seed{}",
+            "{}{} fixes and the original × {seeds} seed{}",
+            args.shard
+                .map_or(String::new(), |s| format!("shard {s} has {runs} runs of ")),
             subjects.len() - 1,
             plural(seeds)
         )
@@ -101,12 +163,15 @@ pub fn fix(args: FixArgs, out: &mut Stdout) -> Result<()> {
     preflight("the scenario", &scenario, &budgets.per_run)?;
 
     let subjects = Arc::new(subjects);
+    let chosen = Arc::new(chosen);
     let bar = progress(runs, "runs");
     let started = Instant::now();
     let job: Job<Replica> = {
         let (subjects, budgets, bar) = (subjects.clone(), budgets.clone(), bar.clone());
+        let chosen = chosen.clone();
         Arc::new(move |j| {
-            let (r, s) = (j / seeds as usize, (j % seeds as usize) as u64);
+            let (r, s) = chosen[j];
+            let s = s as u64;
             let subject = &subjects[r];
             let mut run = subject.scenario.clone();
             // Seeds s, s + 1, …, s + k − 1 for every row: the same draws for every fix.
@@ -127,6 +192,7 @@ pub fn fix(args: FixArgs, out: &mut Stdout) -> Result<()> {
         })
     };
     let mut replicas: Vec<Vec<Replica>> = vec![Vec::with_capacity(seeds as usize); subjects.len()];
+    let mut rows = String::new();
     let threads = budgets.threads;
     let result = run_in_order(
         runs as usize,
@@ -134,14 +200,71 @@ pub fn fix(args: FixArgs, out: &mut Stdout) -> Result<()> {
         4 * threads + 16,
         job,
         |j, replica| {
-            replicas[j / seeds as usize].push(replica);
+            let (r, s) = chosen[j];
+            match &units {
+                Some(units) => {
+                    rows.push_str(&shard::unit_row(units.index(s, r), &replica, || {
+                        format!("{}, seed {}", subjects[r].name, replica.seed)
+                    })?);
+                    rows.push('\n');
+                }
+                None => replicas[r].push(replica),
+            }
             Ok(())
         },
     );
     bar.finish_and_clear();
     result?;
     let wall_s = started.elapsed().as_secs_f64();
+    if let Some(units) = &units {
+        out.line(units.head()?)?;
+        out.bytes(rows.as_bytes())?;
+        out.flush()?;
+        note!(
+            "shard {}: {runs} of the {} runs in {wall_s:.2} s on {threads} threads ({})",
+            units.shard,
+            subjects.len() * seeds as usize,
+            budgets.per_run_text()
+        );
+        return Ok(());
+    }
 
+    let named: Vec<Named> = subjects
+        .iter()
+        .map(|s| Named {
+            name: s.name.clone(),
+            title: s.title.clone(),
+            changes: s.changes.clone(),
+        })
+        .collect();
+    print_ranking(
+        &scenario.name,
+        scenario.seed,
+        seeds,
+        &named,
+        &replicas,
+        args.format,
+        out,
+    )?;
+    note!(
+        "{} fixes and the original × {seeds} seed{} = {runs} runs in {wall_s:.2} s on {threads} threads ({})",
+        subjects.len() - 1,
+        plural(seeds),
+        budgets.per_run_text()
+    );
+    Ok(())
+}
+
+/// The ranking of the subjects' runs, printed in `format`.
+fn print_ranking(
+    name: &str,
+    first: u64,
+    seeds: u32,
+    subjects: &[Named],
+    replicas: &[Vec<Replica>],
+    format: FixFormat,
+    out: &mut Stdout,
+) -> Result<()> {
     let aggregates: Vec<Aggregate> = replicas.iter().map(|r| Aggregate::of(r)).collect();
     let order = fix::rank(&aggregates.iter().collect::<Vec<_>>());
     let ranked: Vec<Ranked> = order
@@ -155,10 +278,9 @@ pub fn fix(args: FixArgs, out: &mut Stdout) -> Result<()> {
             aggregate: aggregates[i].clone(),
         })
         .collect();
-    let first = scenario.seed;
     let last = first.wrapping_add(u64::from(seeds - 1));
-    match args.format {
-        FixFormat::Table => table(&scenario, first, last, &ranked, out)?,
+    match format {
+        FixFormat::Table => table(name, first, last, &ranked, out)?,
         FixFormat::Csv => {
             out.line(CSV_HEADER)?;
             for row in &ranked {
@@ -170,21 +292,54 @@ pub fn fix(args: FixArgs, out: &mut Stdout) -> Result<()> {
                 .map(|s| first.wrapping_add(s))
                 .collect();
             let report = serde_json::json!({
-                "name": scenario.name,
+                "name": name,
                 "seeds": seeds,
                 "ranking": ranked,
             });
             out.line(serde_json::to_string_pretty(&report)?)?;
         }
     }
-    out.flush()?;
-    note!(
-        "{} fixes and the original × {seeds} seed{} = {runs} runs in {wall_s:.2} s on {threads} threads ({})",
-        subjects.len() - 1,
-        plural(seeds),
-        budgets.per_run_text()
-    );
-    Ok(())
+    out.flush()
+}
+
+/// `metastable merge` of `fix` shards: the ranking the whole command prints.
+pub fn merge(merged: &shard::Merged, out: &mut Stdout) -> Result<()> {
+    let context: FixContext = merged.context()?;
+    let seeds = merged.seeds;
+    if merged.units.len() != context.subjects.len() * seeds as usize {
+        bail!(
+            "the shards have {} runs where {} fixes and the original × {seeds} seeds make {}: they were altered",
+            merged.units.len(),
+            context.subjects.len().saturating_sub(1),
+            context.subjects.len() * seeds as usize
+        );
+    }
+    let mut replicas: Vec<Vec<Replica>> = Vec::with_capacity(context.subjects.len());
+    for (j, unit) in merged.units.iter().enumerate() {
+        let replica: Replica = unit.parse()?;
+        let expected = context.seed.wrapping_add((j % seeds as usize) as u64);
+        if replica.seed != expected {
+            return Err(unit.error(format_args!(
+                "seed {} where seed {expected} was expected: the shard was altered",
+                replica.seed
+            )));
+        }
+        if j % seeds as usize == 0 {
+            replicas.push(Vec::with_capacity(seeds as usize));
+        }
+        if let Some(last) = replicas.last_mut() {
+            last.push(replica);
+        }
+    }
+    print_ranking(
+        &context.name,
+        context.seed,
+        seeds,
+        &context.subjects,
+        &replicas,
+        context.format,
+        out,
+    )
 }
 
 /// The applicable fix named `name`, or an error listing those that apply.
@@ -211,13 +366,7 @@ fn find<'a>(candidates: &'a [Candidate], name: &str) -> Result<&'a Candidate> {
 }
 
 /// The ranking as a table, best first.
-fn table(
-    scenario: &Scenario,
-    first: u64,
-    last: u64,
-    ranked: &[Ranked],
-    out: &mut Stdout,
-) -> Result<()> {
+fn table(name: &str, first: u64, last: u64, ranked: &[Ranked], out: &mut Stdout) -> Result<()> {
     let seeds = ranked.first().map_or(0, |r| r.aggregate.seeds);
     let seed_text = if first == last {
         format!("seed {first}")
@@ -226,7 +375,7 @@ fn table(
     };
     out.line(format_args!(
         "{}: {} fixes and the original, {seed_text}, ranked by share recovered, goodput after (to 5% of before), recovery time, p99, wasted work",
-        escape(if scenario.name.is_empty() { "the scenario" } else { &scenario.name }),
+        escape(if name.is_empty() { "the scenario" } else { name }),
         ranked.len().saturating_sub(1),
     ))?;
     let header = [

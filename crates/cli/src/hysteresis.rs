@@ -10,17 +10,20 @@ use crate::grid::{progress, Budgets};
 use crate::input::{load_doc, preflight, validate, Edits};
 use crate::output::{escape, note, write_file, Stdout};
 use crate::pool::{run_in_order, Job};
+use crate::shard;
 use crate::LimitArgs;
 use anyhow::{anyhow, bail, Result};
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use sim_core::hysteresis::{
     csv_row, Band, Direction, Edges, Experiment, Hysteresis, Level, LoadField, Measure, COLLAPSE,
     CSV_HEADER, DEFAULT_HOLD_S, SETTLE,
 };
-use sim_core::sweep::number_text;
+use sim_core::sweep::{number_text, Shard};
 use sim_core::Sim;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -49,15 +52,42 @@ pub struct Args {
     plot: Option<PathBuf>,
     #[command(flatten)]
     limits: LimitArgs,
+    /// Run only shard I of N of the seeds (1 ≤ I ≤ N), for `metastable merge`: each seed's
+    /// per-step measures, after a line naming the shard and the experiment
+    /// (docs/distributed.md).
+    #[arg(long, value_name = "I/N", value_parser = Shard::parse)]
+    shard: Option<Shard>,
+}
+
+/// What a shard of `hysteresis` carries besides its seeds: the experiment, as given.
+#[derive(Serialize, Deserialize)]
+struct Context {
+    /// The scenario document with its edits.
+    scenario: Value,
+    load: String,
+    hold_s: f64,
+    seeds: u32,
 }
 
 /// `metastable hysteresis`.
 pub fn run(args: Args, out: &mut Stdout) -> Result<()> {
     args.limits.check()?;
+    if let (Some(shard), Some(plot)) = (args.shard, &args.plot) {
+        bail!(
+            "--plot draws every seed's mean, and shard {shard} runs a part of the seeds: draw it when the shards are merged (`metastable merge SHARDS… --plot {}`)",
+            escape(&plot.display().to_string())
+        );
+    }
     // The document as written (with the edits), validated first, so that a problem of the
     // scenario itself is not blamed on the experiment.
     let (label, base) = load_doc(&args.scenario, &args.edits)?;
     let scenario = validate(&label, base.clone())?;
+    let context = Context {
+        scenario: base.clone(),
+        load: args.load.clone(),
+        hold_s: args.hold_s,
+        seeds: args.seeds,
+    };
     let experiment = Arc::new(
         Experiment::parse(base, &args.load, args.hold_s, args.seeds).map_err(|e| anyhow!("{e}"))?,
     );
@@ -74,12 +104,33 @@ pub fn run(args: Args, out: &mut Stdout) -> Result<()> {
     }
 
     let seeds = args.seeds;
-    let bar = progress(u64::from(seeds), "seeds");
+    let context = serde_json::to_value(context)?;
+    let fingerprint = format!(
+        "{}\nload {}\nhold_s {:016x}\nseeds {seeds}\n",
+        serde_json::to_string(&context["scenario"])?,
+        args.load.trim(),
+        args.hold_s.to_bits()
+    );
+    let units = args.shard.map(|shard| shard::Units {
+        kind: shard::Kind::Hysteresis,
+        shard,
+        seeds,
+        subjects: None,
+        fingerprint: &fingerprint,
+        context: &context,
+    });
+    let indices: Arc<Vec<u32>> = Arc::new(
+        (0..seeds)
+            .filter(|&i| units.as_ref().is_none_or(|u| u.owns(i as usize, 0)))
+            .collect(),
+    );
+    let bar = progress(indices.len() as u64, "seeds");
     let started = Instant::now();
     let job: Job<Vec<Measure>> = {
         let (experiment, budgets, bar) = (experiment.clone(), budgets.clone(), bar.clone());
+        let indices = indices.clone();
         Arc::new(move |i| {
-            let scenario = experiment.scenario(i as u32);
+            let scenario = experiment.scenario(indices[i]);
             let mut sim = Sim::with_limits(&scenario, budgets.per_run)
                 .map_err(|e| anyhow!("the experiment: {e}"))?;
             sim.run();
@@ -96,25 +147,38 @@ pub fn run(args: Args, out: &mut Stdout) -> Result<()> {
                 .map_err(|e| anyhow!("the experiment, seed {}: {e}", scenario.seed))
         })
     };
-    let mut runs = Vec::with_capacity(seeds as usize);
+    let mut runs = Vec::with_capacity(indices.len());
     let threads = budgets.threads;
-    let result = run_in_order(seeds as usize, threads, 4 * threads, job, |_, measured| {
+    let result = run_in_order(indices.len(), threads, 4 * threads, job, |_, measured| {
         runs.push(measured);
         Ok(())
     });
     bar.finish_and_clear();
     result?;
     let wall_s = started.elapsed().as_secs_f64();
+    if let Some(units) = &units {
+        let mut text = units.head()?;
+        text.push('\n');
+        for (&i, measures) in indices.iter().zip(&runs) {
+            text.push_str(&shard::unit_row(i as usize, measures, || {
+                format!("seed {}", experiment.scenario(i).seed)
+            })?);
+            text.push('\n');
+        }
+        out.bytes(text.as_bytes())?;
+        out.flush()?;
+        note!(
+            "shard {}: {} of {seeds} seeds × {} steps of {} s in {wall_s:.2} s on {threads} threads ({})",
+            units.shard,
+            indices.len(),
+            experiment.steps().len(),
+            number_text(experiment.hold_s),
+            budgets.per_run_text()
+        );
+        return Ok(());
+    }
     let result = experiment.result(&runs);
-
-    out.line(CSV_HEADER)?;
-    for step in &result.steps {
-        out.line(csv_row(step))?;
-    }
-    out.flush()?;
-    for line in summary(&experiment, &result) {
-        note!("{line}");
-    }
+    print(&experiment, &result, out)?;
     note!(
         "{seeds} seed{} × {} steps of {} s in {wall_s:.2} s on {threads} threads ({})",
         if seeds == 1 { "" } else { "s" },
@@ -124,6 +188,64 @@ pub fn run(args: Args, out: &mut Stdout) -> Result<()> {
     );
     if let Some(path) = &args.plot {
         let svg = draw(&scenario.name, &experiment, &result)?;
+        write_file(path, svg.as_bytes())?;
+        note!("plot: {}", escape(&path.display().to_string()));
+    }
+    Ok(())
+}
+
+/// The CSV on standard output, then the summary on standard error.
+fn print(experiment: &Experiment, result: &Hysteresis, out: &mut Stdout) -> Result<()> {
+    out.line(CSV_HEADER)?;
+    for step in &result.steps {
+        out.line(csv_row(step))?;
+    }
+    out.flush()?;
+    for line in summary(experiment, result) {
+        note!("{line}");
+    }
+    Ok(())
+}
+
+/// `metastable merge` of `hysteresis` shards: the CSV (and `--plot`'s figure) of the whole
+/// experiment.
+pub fn merge(merged: &shard::Merged, plot: Option<&Path>, out: &mut Stdout) -> Result<()> {
+    let context: Context = merged.context()?;
+    let scenario = validate("the shards' scenario", context.scenario.clone())?;
+    let experiment = Experiment::parse(
+        context.scenario,
+        &context.load,
+        context.hold_s,
+        context.seeds,
+    )
+    .map_err(|e| anyhow!("the shards' experiment: {e}"))?;
+    if context.seeds != merged.seeds {
+        bail!(
+            "the shards' line says {} seeds and their experiment {}: they were altered",
+            merged.seeds,
+            context.seeds
+        );
+    }
+    let steps = experiment.steps().len();
+    let mut runs = Vec::with_capacity(merged.units.len());
+    for unit in &merged.units {
+        let measures: Vec<Measure> = unit.parse()?;
+        if measures.len() != steps {
+            return Err(unit.error(format_args!(
+                "{} steps where the staircase has {steps}: the shard was altered",
+                measures.len()
+            )));
+        }
+        runs.push(measures);
+    }
+    let result = experiment.result(&runs);
+    // The figure first, so that a failure to draw it comes before any output.
+    let svg = match plot {
+        Some(_) => Some(draw(&scenario.name, &experiment, &result)?),
+        None => None,
+    };
+    print(&experiment, &result, out)?;
+    if let (Some(path), Some(svg)) = (plot, svg) {
         write_file(path, svg.as_bytes())?;
         note!("plot: {}", escape(&path.display().to_string()));
     }

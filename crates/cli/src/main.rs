@@ -84,6 +84,11 @@ enum Command {
         seeds: u32,
         #[command(flatten)]
         limits: LimitArgs,
+        /// With `--seeds k`: run only shard I of N of the seeds (1 ≤ I ≤ N), for `metastable
+        /// merge`: each seed's figures and rows, after a line naming the shard and the run
+        /// (docs/distributed.md).
+        #[arg(long, value_name = "I/N", value_parser = Shard::parse)]
+        shard: Option<Shard>,
     },
     /// Run two scenarios over the same number of seeds and print their summaries side by side
     /// with the difference and its 95% interval: does B (a change) help compared with A?
@@ -219,16 +224,17 @@ enum Command {
         #[arg(long, value_name = "I/N", value_parser = Shard::parse)]
         shard: Option<Shard>,
     },
-    /// Join the shards of `sweep --shard I/N` (or `tip --shard I/N`) into exactly what the
-    /// whole command prints; refuse, naming the file, a missing shard, one given twice, one
-    /// cut short, or shards of different sweeps.
+    /// Join the shards of `sweep --shard I/N` (or of `tip`, `fix`, `hysteresis` or `run
+    /// --seeds k` with `--shard I/N`) into exactly what the whole command prints; refuse,
+    /// naming the file, a missing shard, one given twice, one cut short, or shards of
+    /// different commands.
     Merge {
         /// The shard files, in any order; `-` reads standard input (which, like a file, may
         /// hold several shards one after another).
         #[arg(required = true, value_name = "SHARDS")]
         files: Vec<String>,
-        /// Also draw the figure the whole command's `--plot` draws (the phase diagram, or the
-        /// tipping curve) to this SVG file.
+        /// Also draw the figure the whole command's `--plot` draws (the phase diagram, the
+        /// tipping curve, or the hysteresis plot) to this SVG file.
         #[arg(long, value_name = "FILE.svg")]
         plot: Option<std::path::PathBuf>,
     },
@@ -283,6 +289,10 @@ enum Command {
         /// Most runs ((fixes + 1) × seeds) to make [default: 10000].
         #[arg(long, visible_alias = "max-runs", value_name = "N")]
         max_points: Option<u64>,
+        /// Make only shard I of N of the runs (1 ≤ I ≤ N), for `metastable merge`: each run's
+        /// figures, after a line naming the shard and the ranking (docs/distributed.md).
+        #[arg(long, value_name = "I/N", value_parser = Shard::parse)]
+        shard: Option<Shard>,
     },
     /// List the presets.
     Presets {
@@ -406,12 +416,24 @@ fn run(cli: Cli, out: &mut Stdout) -> Result<()> {
             summary,
             seeds,
             limits,
+            shard,
         } => {
             limits.check()?;
+            if let (Some(shard), 1) = (shard, seeds) {
+                bail!("--shard {shard} splits the seeds of `run --seeds k` (k of 2 or more), and this run has one seed");
+            }
             if seeds > 1 {
                 let scenario = load(&scenario, &edits, &limits.limits())?;
+                let form = match (summary, format) {
+                    (true, _) => replicas::RunForm::Summary,
+                    (false, Format::Csv) => replicas::RunForm::Csv,
+                    (false, Format::Json) => replicas::RunForm::Json,
+                };
+                if let Some(shard) = shard {
+                    return replicas::run_shard(&scenario, seeds, form, shard, &limits, out);
+                }
                 let seeded = replicas::run_seeds("the scenario", &scenario, seeds, &limits)?;
-                return replicas::print_run(&seeded, summary, matches!(format, Format::Json), out);
+                return replicas::print_run(&seeded, form, out);
             }
             let limits = limits.limits();
             let scenario = load(&scenario, &edits, &limits)?;
@@ -562,6 +584,7 @@ fn run(cli: Cli, out: &mut Stdout) -> Result<()> {
             format,
             limits,
             max_points,
+            shard,
         } => {
             limits.check()?;
             fix::fix(
@@ -573,6 +596,7 @@ fn run(cli: Cli, out: &mut Stdout) -> Result<()> {
                     format,
                     limits: &limits,
                     max_runs: max_points,
+                    shard,
                 },
                 out,
             )

@@ -9,13 +9,16 @@ use crate::grid::{progress, Budgets};
 use crate::input::preflight;
 use crate::output::{note, Stdout};
 use crate::pool::{run_in_order, Job};
+use crate::shard;
 use crate::LimitArgs;
 use anyhow::{anyhow, bail, Result};
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sim_core::replicate::{
     compare, mean_interval, share_difference, short as figure, Aggregate, Bands, Interval, Replica,
     FIGURES,
 };
+use sim_core::sweep::Shard;
 use sim_core::{Row, Scenario, Sim, GLOBAL_COLUMNS};
 use std::sync::Arc;
 use std::time::Instant;
@@ -46,6 +49,18 @@ pub fn run_seeds(
     seeds: u32,
     limits: &LimitArgs,
 ) -> Result<Seeded> {
+    let all: Vec<u32> = (0..seeds).collect();
+    run_seed_indices(label, scenario, &all, limits)
+}
+
+/// Runs `scenario` with the seeds s + i for each i of `indices` (in that order) on every core.
+fn run_seed_indices(
+    label: &str,
+    scenario: &Scenario,
+    indices: &[u32],
+    limits: &LimitArgs,
+) -> Result<Seeded> {
+    let seeds = indices.len() as u32;
     let budgets = Arc::new(Budgets::of(limits));
     preflight(label, scenario, &budgets.per_run)?;
     // The kept rows: one `Row` per bucket per seed (their per-block cells dropped).
@@ -61,12 +76,13 @@ pub fn run_seeds(
     }
     let base = Arc::new(scenario.clone());
     let bar = progress(u64::from(seeds), "seeds");
+    let indices: Arc<Vec<u32>> = Arc::new(indices.to_vec());
     let job: Job<(Replica, Vec<Row>)> = {
         let (base, budgets, bar) = (base.clone(), budgets.clone(), bar.clone());
-        let label = label.to_string();
+        let (label, indices) = (label.to_string(), indices.clone());
         Arc::new(move |i| {
             let mut scenario = (*base).clone();
-            scenario.seed = base.seed.wrapping_add(i as u64);
+            scenario.seed = base.seed.wrapping_add(u64::from(indices[i]));
             let mut sim = Sim::with_limits(&scenario, budgets.per_run)
                 .map_err(|e| anyhow!("{label}: {e}"))?;
             let started = Instant::now();
@@ -177,11 +193,40 @@ fn seed_line(replica: &Replica) -> String {
     )
 }
 
+/// What `run --seeds k` prints on standard output.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunForm {
+    /// `--summary`: the seeds' summaries and their aggregate, as JSON.
+    Summary,
+    /// The bands as CSV (the default).
+    Csv,
+    /// `--format json`: the bands, the seeds and the aggregate as one JSON object.
+    Json,
+}
+
 /// What `run --seeds k` prints: `--summary` the per-seed summaries and the aggregate (JSON);
 /// otherwise the bands as CSV (or JSON), with the per-seed lines and the aggregate in words
 /// on standard error.
-pub fn print_run(seeded: &Seeded, summary: bool, json_rows: bool, out: &mut Stdout) -> Result<()> {
-    let aggregate = seeded.aggregate();
+pub fn print_run(seeded: &Seeded, form: RunForm, out: &mut Stdout) -> Result<()> {
+    print_seeds(
+        &seeded.scenario.name,
+        &seeded.replicas,
+        &seeded.rows,
+        form,
+        out,
+    )
+}
+
+/// [`print_run`] from the seeds' figures and rows (`rows` unused for the summary).
+fn print_seeds(
+    name: &str,
+    replicas: &[Replica],
+    rows: &[Vec<Row>],
+    form: RunForm,
+    out: &mut Stdout,
+) -> Result<()> {
+    let aggregate = Aggregate::of(replicas);
     /// The order of the keys as written (a `json!` object would sort them).
     #[derive(serde::Serialize)]
     struct Output<'a> {
@@ -194,22 +239,23 @@ pub fn print_run(seeded: &Seeded, summary: bool, json_rows: bool, out: &mut Stdo
         #[serde(skip_serializing_if = "Option::is_none")]
         bands: Option<&'a Bands>,
     }
-    if summary {
+    if form == RunForm::Summary {
         out.line(serde_json::to_string_pretty(&Output {
             name: None,
             aggregate: &aggregate,
-            seeds: &seeded.replicas,
+            seeds: replicas,
             columns: None,
             bands: None,
         })?)?;
         return Ok(());
     }
-    let bands = seeded.bands();
-    if json_rows {
+    let runs: Vec<&[Row]> = rows.iter().map(Vec::as_slice).collect();
+    let bands = Bands::of(&runs);
+    if form == RunForm::Json {
         out.line(serde_json::to_string(&Output {
-            name: Some(&seeded.scenario.name),
+            name: Some(name),
             aggregate: &aggregate,
-            seeds: &seeded.replicas,
+            seeds: replicas,
             columns: Some(&GLOBAL_COLUMNS[1..]),
             bands: Some(&bands),
         })?)?;
@@ -217,13 +263,148 @@ pub fn print_run(seeded: &Seeded, summary: bool, json_rows: bool, out: &mut Stdo
         out.bytes(bands.global_csv().as_bytes())?;
     }
     out.flush()?;
-    for replica in &seeded.replicas {
+    for replica in replicas {
         note!("{}", seed_line(replica));
     }
     for line in aggregate_lines(&aggregate) {
         note!("{line}");
     }
     Ok(())
+}
+
+/// What a shard of `run --seeds` carries besides its seeds.
+#[derive(Serialize, Deserialize)]
+struct RunContext {
+    form: RunForm,
+    /// The scenario's name (the JSON output's `name`).
+    name: String,
+}
+
+/// One seed of a `run --seeds` shard: its figures (`wall_s` as measured in its shard) and,
+/// unless the output is the summary, its global rows (the columns of [`GLOBAL_COLUMNS`];
+/// `null` for no value, or a value that is not a finite number, which the bands leave out).
+#[derive(PartialEq, Serialize, Deserialize)]
+struct SeedUnit {
+    replica: Replica,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    rows: Option<Vec<Vec<Option<f64>>>>,
+}
+
+/// `run --seeds k --shard I/N`: the shard's seeds (every Nth, from the (I − 1)th), each
+/// written as a unit for `metastable merge` ([`crate::shard`]).
+pub fn run_shard(
+    scenario: &Scenario,
+    seeds: u32,
+    form: RunForm,
+    shard: Shard,
+    limits: &LimitArgs,
+    out: &mut Stdout,
+) -> Result<()> {
+    let context = serde_json::to_value(RunContext {
+        form,
+        name: scenario.name.clone(),
+    })?;
+    let fingerprint = format!(
+        "{}\nseeds {seeds}\nform {}\n",
+        serde_json::to_string(scenario)?,
+        serde_json::to_string(&form)?
+    );
+    let units = shard::Units {
+        kind: shard::Kind::Run,
+        shard,
+        seeds,
+        subjects: None,
+        fingerprint: &fingerprint,
+        context: &context,
+    };
+    let indices: Vec<u32> = (0..seeds).filter(|&i| units.owns(i as usize, 0)).collect();
+    let started = Instant::now();
+    let seeded = run_seed_indices("the scenario", scenario, &indices, limits)?;
+    let mut text = units.head()?;
+    text.push('\n');
+    for ((i, replica), rows) in indices.iter().zip(seeded.replicas).zip(seeded.rows) {
+        let unit = SeedUnit {
+            replica,
+            rows: (form != RunForm::Summary).then(|| {
+                rows.iter()
+                    .map(|row| row.values().map(|v| v.filter(|v| v.is_finite())).collect())
+                    .collect()
+            }),
+        };
+        text.push_str(&shard::unit_row(*i as usize, &unit, || {
+            format!("seed {}", unit.replica.seed)
+        })?);
+        text.push('\n');
+    }
+    out.bytes(text.as_bytes())?;
+    out.flush()?;
+    note!(
+        "shard {shard}: {} of {seeds} seeds in {:.2} s",
+        indices.len(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// A row of the global columns back from a shard's cells (a missing value of a column that
+/// always has one is not a number, which the bands leave out, as they left out the original).
+fn row_of(cells: &[Option<f64>]) -> Row {
+    let at = |i: usize| cells[i].unwrap_or(f64::NAN);
+    Row {
+        t: at(0),
+        offered: at(1),
+        goodput: at(2),
+        throughput: at(3),
+        attempts: at(4),
+        retries: at(5),
+        timeouts: at(6),
+        errors: at(7),
+        rejected: at(8),
+        latency_p50: cells[9],
+        latency_p99: cells[10],
+        latency_mean: cells[11],
+        in_flight: at(12),
+        queue: at(13),
+        useful: at(14),
+        blocks: Vec::new(),
+        ended_late: 0.0,
+        failed_timeout: 0.0,
+        failed_error: 0.0,
+        failed_rejected: 0.0,
+    }
+}
+
+/// `metastable merge` of `run --seeds` shards: what the whole command prints.
+pub fn merge(merged: &shard::Merged, out: &mut Stdout) -> Result<()> {
+    let context: RunContext = merged.context()?;
+    let mut replicas = Vec::with_capacity(merged.units.len());
+    let mut rows = Vec::with_capacity(merged.units.len());
+    for (i, unit) in merged.units.iter().enumerate() {
+        let seed: SeedUnit = unit.parse()?;
+        if let Some(first) = replicas.first().map(|r: &Replica| r.seed) {
+            let expected = first.wrapping_add(i as u64);
+            if seed.replica.seed != expected {
+                return Err(unit.error(format_args!(
+                    "seed {} where seed {expected} was expected: the shard was altered",
+                    seed.replica.seed
+                )));
+            }
+        }
+        if context.form != RunForm::Summary {
+            let cells = seed
+                .rows
+                .ok_or_else(|| unit.error("no rows: the shard was altered"))?;
+            if cells.iter().any(|c| c.len() != GLOBAL_COLUMNS.len()) {
+                return Err(unit.error(format_args!(
+                    "a row without its {} cells: the shard was altered",
+                    GLOBAL_COLUMNS.len()
+                )));
+            }
+            rows.push(cells.iter().map(|c| row_of(c)).collect());
+        }
+        replicas.push(seed.replica);
+    }
+    print_seeds(&context.name, &replicas, &rows, context.form, out)
 }
 
 /// "+1.23 (0.52 to 1.94)" for a difference with its interval, "—" for none.

@@ -25,7 +25,7 @@
 use crate::output::{note, write_file, Stdout};
 use crate::phase;
 use anyhow::{anyhow, bail, Context, Result};
-use sim_core::sweep::{Outcome, Point, Shard, Sweep, Threshold, MAX_POINTS, MAX_SEEDS};
+use sim_core::sweep::{fnv1a_64, Outcome, Point, Shard, Sweep, Threshold, MAX_POINTS, MAX_SEEDS};
 use sim_core::Verdict;
 use std::io::Read;
 use std::path::Path;
@@ -41,11 +41,24 @@ const FORMAT: u32 = 1;
 /// make it hold.
 pub const MAX_MERGE_BYTES: u64 = 64 << 20;
 
+/// The most units (runs or seeds) a `fix`, `hysteresis` or `run --seeds` shard's whole
+/// command has: far more than those commands' own limits allow.
+const MAX_UNITS: usize = 1_000_000;
+
+/// The most seeds `run --seeds` takes (its flag's range).
+pub const MAX_RUN_SEEDS: u32 = 10_000;
+
 /// The command whose output a shard is a slice of.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
     Sweep,
     Tip,
+    /// `run --seeds k`: the units are the seeds.
+    Run,
+    /// `fix`: the units are its runs, a grid of seeds (x) × the original and the fixes (y).
+    Fix,
+    /// `hysteresis`: the units are the seeds.
+    Hysteresis,
 }
 
 impl Kind {
@@ -53,6 +66,44 @@ impl Kind {
         match self {
             Kind::Sweep => "sweep",
             Kind::Tip => "tip",
+            Kind::Run => "run",
+            Kind::Fix => "fix",
+            Kind::Hysteresis => "hysteresis",
+        }
+    }
+
+    /// Whether the shard's rows are units of work (one JSON value each, with everything
+    /// merge recomputes the output from) rather than rows of the whole output, and its second
+    /// line the command's context (one JSON object) rather than the output's columns.
+    fn carries_units(self) -> bool {
+        !matches!(self, Kind::Sweep | Kind::Tip)
+    }
+
+    /// What the shards are shards of, in messages.
+    fn noun(self) -> &'static str {
+        match self {
+            Kind::Sweep | Kind::Tip => "sweep",
+            Kind::Run => "run",
+            Kind::Fix => "fix ranking",
+            Kind::Hysteresis => "hysteresis experiment",
+        }
+    }
+
+    /// What the shards of one command share, in messages.
+    fn same(self) -> &'static str {
+        match self {
+            Kind::Sweep | Kind::Tip => "the same scenario, edits, axes and seeds",
+            Kind::Run => "the same scenario, edits, seeds and output",
+            Kind::Fix => "the same scenario, edits, seeds, format and fixes",
+            Kind::Hysteresis => "the same scenario, edits, load, hold and seeds",
+        }
+    }
+
+    /// The most seeds its `seeds=` may say.
+    fn max_seeds(self) -> u32 {
+        match self {
+            Kind::Run => MAX_RUN_SEEDS,
+            _ => MAX_SEEDS,
         }
     }
 }
@@ -120,7 +171,14 @@ impl Head {
         let kind = match get(kind, "kind")? {
             "sweep" => Kind::Sweep,
             "tip" => Kind::Tip,
-            other => return Err(format!("`kind={other}`: expected sweep or tip")),
+            "run" => Kind::Run,
+            "fix" => Kind::Fix,
+            "hysteresis" => Kind::Hysteresis,
+            other => {
+                return Err(format!(
+                    "`kind={other}`: expected sweep, tip, run, fix or hysteresis"
+                ))
+            }
         };
         let shard = get(shard, "shard")?;
         let shard = Shard::parse(shard).map_err(|e| format!("`shard={shard}`: {e}"))?;
@@ -140,18 +198,36 @@ impl Head {
             Some((nx, ny)) => (side(nx)?, Some(side(ny)?)),
             None => (side(grid)?, None),
         };
-        if nx * ny.unwrap_or(1) > MAX_POINTS || (kind == Kind::Tip && ny.is_some()) {
+        let most = if kind.carries_units() {
+            MAX_UNITS
+        } else {
+            MAX_POINTS
+        };
+        let two_sides = match kind {
+            Kind::Sweep => ny.is_some(),
+            Kind::Fix => true,
+            Kind::Tip | Kind::Run | Kind::Hysteresis => false,
+        };
+        if nx * ny.unwrap_or(1) > most || (kind != Kind::Sweep && ny.is_some() != two_sides) {
             return Err(format!(
                 "`grid={grid}` is not the grid of a {}",
                 kind.as_str()
             ));
         }
-        let seeds = get(seeds, "seeds")?;
-        let seeds = seeds
+        let max_seeds = kind.max_seeds();
+        let seeds_text = get(seeds, "seeds")?;
+        let seeds = seeds_text
             .parse::<u32>()
             .ok()
-            .filter(|s| (1..=MAX_SEEDS).contains(s))
-            .ok_or_else(|| format!("`seeds={seeds}`: expected 1 to {MAX_SEEDS}"))?;
+            .filter(|s| (1..=max_seeds).contains(s))
+            .ok_or_else(|| format!("`seeds={seeds_text}`: expected 1 to {max_seeds}"))?;
+        // A command of units has a unit per seed along x (per run of one subject, for `fix`).
+        if kind.carries_units() && nx != seeds as usize {
+            return Err(format!(
+                "`grid={grid}` and `seeds={seeds}` disagree: a {} shard's grid has one unit per seed along it",
+                kind.as_str()
+            ));
+        }
         let id = get(id, "id")?;
         if id.len() != 16 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(format!("`id={id}`: expected 16 hexadecimal digits"));
@@ -202,7 +278,7 @@ impl Head {
 pub fn head(kind: Kind, shard: Shard, sweep: &Sweep, purpose: &str, columns: &str) -> String {
     let ny = match kind {
         Kind::Sweep => sweep.y.as_ref().map(|y| y.values.len()),
-        Kind::Tip => None,
+        _ => None,
     };
     let head = Head {
         kind,
@@ -214,6 +290,127 @@ pub fn head(kind: Kind, shard: Shard, sweep: &Sweep, purpose: &str, columns: &st
         version: env!("CARGO_PKG_VERSION").to_string(),
     };
     format!("{}\npoint,{columns}", head.line())
+}
+
+/// What a shard of `run --seeds`, `fix` or `hysteresis` says of its whole command.
+pub struct Units<'a> {
+    pub kind: Kind,
+    pub shard: Shard,
+    /// The seeds: the units along x.
+    pub seeds: u32,
+    /// For `fix`, the original and the fixes: the units along y.
+    pub subjects: Option<usize>,
+    /// What the command's output depends on, in a canonical text (hashed into the `id`, as
+    /// [`Sweep::fingerprint`] hashes a sweep's).
+    pub fingerprint: &'a str,
+    /// What merge needs besides the units to print the output (one JSON object).
+    pub context: &'a serde_json::Value,
+}
+
+impl Units<'_> {
+    /// Whether this shard computes the unit of seed `seed` (of subject `subject`).
+    pub fn owns(&self, seed: usize, subject: usize) -> bool {
+        self.shard.owns(Point {
+            ix: seed,
+            iy: subject,
+            x: 0.0,
+            y: 0.0,
+        })
+    }
+
+    /// The unit's place in the whole command's units: `subject × seeds + seed`.
+    pub fn index(&self, seed: usize, subject: usize) -> usize {
+        subject * self.seeds as usize + seed
+    }
+
+    /// How the shard begins: its line, then `point,` and the context.
+    pub fn head(&self) -> Result<String> {
+        let head = Head {
+            kind: self.kind,
+            shard: self.shard,
+            nx: self.seeds as usize,
+            ny: self.subjects,
+            seeds: self.seeds,
+            id: format!(
+                "{:016x}",
+                fnv1a_64(
+                    format!("metastable {}\n{}", self.kind.as_str(), self.fingerprint).as_bytes()
+                )
+            ),
+            version: env!("CARGO_PKG_VERSION").to_string(),
+        };
+        Ok(format!(
+            "{}\npoint,{}",
+            head.line(),
+            serde_json::to_string(self.context)?
+        ))
+    }
+}
+
+/// A unit's row: its place and its figures as one JSON value, its numbers in the shortest
+/// text that reads back the same. Refused when reading it back would not give `value` exactly
+/// (a figure that is not a finite number, which JSON cannot hold).
+pub fn unit_row<T>(index: usize, value: &T, what: impl FnOnce() -> String) -> Result<String>
+where
+    T: serde::Serialize + serde::de::DeserializeOwned + PartialEq,
+{
+    let text = serde_json::to_string(value)?;
+    if serde_json::from_str::<T>(&text).ok().as_ref() != Some(value) {
+        bail!(
+            "{}: a figure of it is not a finite number, which a shard cannot carry exactly; run it unsharded",
+            what()
+        );
+    }
+    Ok(format!("{index},{text}"))
+}
+
+/// A unit as merge read it: its JSON text and where it came from.
+pub struct Unit<'a> {
+    text: &'a str,
+    label: &'a str,
+    line: usize,
+}
+
+impl Unit<'_> {
+    /// The unit's figures; the error names the file and line.
+    pub fn parse<T: serde::de::DeserializeOwned>(&self) -> Result<T> {
+        serde_json::from_str(self.text).map_err(|e| {
+            anyhow!(
+                "{}, line {}: a damaged row: {e}: the shard was altered",
+                self.label,
+                self.line
+            )
+        })
+    }
+
+    /// An error about this unit, naming the file and line.
+    pub fn error(&self, what: impl std::fmt::Display) -> anyhow::Error {
+        anyhow!("{}, line {}: {what}", self.label, self.line)
+    }
+}
+
+/// The shards of a `run --seeds`, `fix` or `hysteresis`, joined: what the command's merge
+/// prints its output from.
+pub struct Merged<'a> {
+    context: &'a str,
+    /// Where the context was read (the first shard's second line).
+    context_label: &'a str,
+    /// Every unit, in order (`subject × seeds + seed`).
+    pub units: Vec<Unit<'a>>,
+    /// The seeds (units along x).
+    pub seeds: u32,
+}
+
+impl Merged<'_> {
+    /// The context; the error names the file.
+    pub fn context<T: serde::de::DeserializeOwned>(&self) -> Result<T> {
+        serde_json::from_str(self.context).map_err(|e| {
+            anyhow!(
+                "{}, line 2: a damaged context: {e}: the shard was altered",
+                self.context_label
+            )
+        })
+    }
 }
 
 /// A shard's row: the whole command's row tagged with its place in the whole output.
@@ -270,10 +467,12 @@ pub fn merge(sources: &[String], plot: Option<&Path>, out: &mut Stdout) -> Resul
             );
         }
         if (&a.id, a.nx, a.ny, a.seeds) != (&b.id, b.nx, b.ny, b.seeds) {
+            let noun = a.kind.noun();
             bail!(
-                "{lb} is a shard of another sweep than {la} (sweep {} and sweep {}): only the shards of one sweep merge — the same scenario, edits, axes and seeds",
+                "{lb} is a shard of another {noun} than {la} ({noun} {} and {noun} {}): only the shards of one {noun} merge — {}",
                 b.id,
-                a.id
+                a.id,
+                a.kind.same()
             );
         }
         if a.split() != b.split() {
@@ -284,7 +483,15 @@ pub fn merge(sources: &[String], plot: Option<&Path>, out: &mut Stdout) -> Resul
             );
         }
         if first.columns != part.columns {
-            bail!("{lb}'s columns differ from {la}'s: it was altered, or is not a shard of the same sweep");
+            bail!(
+                "{lb}'s {} from {la}'s: it was altered, or is not a shard of the same {}",
+                if a.kind.carries_units() {
+                    "second line (the command's context) differs"
+                } else {
+                    "columns differ"
+                },
+                a.kind.noun()
+            );
         }
     }
     let head = first.head.split();
@@ -318,12 +525,17 @@ pub fn merge(sources: &[String], plot: Option<&Path>, out: &mut Stdout) -> Resul
             .map(|p| format!("{} from {}", p.head.shard, p.label))
             .collect();
         bail!(
-            "shard{} {}{more} {} missing: merge needs all {count} shards of the sweep (given: {}{})",
+            "shard{} {}{more} {} missing: merge needs all {count} shards of the {} (given: {}{})",
             if missing.len() == 1 { "" } else { "s" },
             names.join(", "),
             if missing.len() == 1 { "is" } else { "are" },
+            head.kind.noun(),
             have.join(", "),
-            if parts.len() > have.len() { ", …" } else { "" }
+            if parts.len() > have.len() {
+                ", …"
+            } else {
+                ""
+            }
         );
     }
 
@@ -350,6 +562,48 @@ pub fn merge(sources: &[String], plot: Option<&Path>, out: &mut Stdout) -> Resul
     }
     let rows: Vec<(&str, &Part, usize)> = rows.into_iter().flatten().collect();
 
+    if head.kind.carries_units() {
+        let merged = Merged {
+            context: first.columns,
+            context_label: &first.label,
+            units: rows
+                .iter()
+                .map(|&(text, part, line)| Unit {
+                    text,
+                    label: &part.label,
+                    line,
+                })
+                .collect(),
+            seeds: head.seeds,
+        };
+        let units = match head.kind {
+            Kind::Run => {
+                refuse_plot(plot, "run --seeds")?;
+                crate::replicas::merge(&merged, out)?;
+                format!("{} seeds", head.seeds)
+            }
+            Kind::Fix => {
+                refuse_plot(plot, "fix")?;
+                crate::fix::merge(&merged, out)?;
+                format!("{points} runs")
+            }
+            _ => {
+                crate::hysteresis::merge(&merged, plot, out)?;
+                format!(
+                    "{} seed{}",
+                    head.seeds,
+                    if head.seeds == 1 { "" } else { "s" }
+                )
+            }
+        };
+        note!(
+            "merged {count} shard{} of a {} of {units}",
+            if count == 1 { "" } else { "s" },
+            head.kind.noun()
+        );
+        return Ok(());
+    }
+
     // The figure first (it reads every row, so a damaged one is refused before any output).
     let svg = match plot {
         Some(_) => Some(draw(&head, first.columns, &rows)?),
@@ -361,8 +615,8 @@ pub fn merge(sources: &[String], plot: Option<&Path>, out: &mut Stdout) -> Resul
     }
     out.flush()?;
     let (what, unit) = match head.kind {
-        Kind::Sweep => ("sweep", "point"),
         Kind::Tip => ("tipping search", "load"),
+        _ => ("sweep", "point"),
     };
     note!(
         "merged {count} shard{} of a {what} of {points} {unit}{}",
@@ -374,11 +628,19 @@ pub fn merge(sources: &[String], plot: Option<&Path>, out: &mut Stdout) -> Resul
         note!(
             "{}: {}",
             match head.kind {
-                Kind::Sweep => "phase diagram",
                 Kind::Tip => "tipping curve",
+                _ => "phase diagram",
             },
             path.display()
         );
+    }
+    Ok(())
+}
+
+/// `merge --plot` for a command that draws no figure.
+fn refuse_plot(plot: Option<&Path>, command: &str) -> Result<()> {
+    if plot.is_some() {
+        bail!("--plot: `metastable {command}` draws no figure, so its merged shards have none to draw");
     }
     Ok(())
 }
@@ -504,7 +766,8 @@ fn split<'a>(label: &str, text: &'a str, parts: &mut Vec<Part<'a>>) -> Result<()
                 )));
             }
             let cells = rest.split(',').count();
-            if cells != width {
+            // A unit is one JSON value (read when merged), not cells.
+            if !head.kind.carries_units() && cells != width {
                 return Err(bad(format!(
                     "{cells} cells where the columns are {width}: the row was altered"
                 )));
@@ -536,8 +799,8 @@ fn abbreviate(line: &str) -> String {
 fn draw(head: &Head, columns: &str, rows: &[(&str, &Part, usize)]) -> Result<String> {
     let names: Vec<&str> = columns.split(',').collect();
     let y = match head.kind {
-        Kind::Sweep => head.ny.map(|_| names[1]),
         Kind::Tip => Some(names[1].strip_prefix("min_").unwrap_or(names[1])),
+        _ => head.ny.map(|_| names[1]),
     };
     let labels = phase::Labels {
         x: names[0],
@@ -560,7 +823,7 @@ fn draw(head: &Head, columns: &str, rows: &[(&str, &Part, usize)]) -> Result<Str
     };
     let mut points = Vec::with_capacity(rows.len());
     match head.kind {
-        Kind::Sweep => {
+        Kind::Sweep | Kind::Run | Kind::Fix | Kind::Hysteresis => {
             let first = 1 + usize::from(head.ny.is_some());
             let mut outcomes = Vec::with_capacity(rows.len());
             for (index, (text, part, line)) in rows.iter().enumerate() {
@@ -663,7 +926,10 @@ mod tests {
         assert_eq!(Head::parse(&tip.line()).unwrap(), tip);
         for (edit, says) in [
             (("format=1", "format=2"), "shard format 2"),
-            (("kind=sweep", "kind=run"), "expected sweep or tip"),
+            (
+                ("kind=sweep", "kind=walk"),
+                "expected sweep, tip, run, fix or hysteresis",
+            ),
             (
                 ("shard=2/3", "shard=4/3"),
                 "the shard number must be 1 to 3",
@@ -681,6 +947,46 @@ mod tests {
             assert!(error.contains(says), "{damaged}: {error}");
         }
         assert!(Head::parse("# metastable-shards").is_err());
+    }
+
+    #[test]
+    fn the_lines_of_fix_hysteresis_and_run_shards_read_back() {
+        let fix = Head {
+            kind: Kind::Fix,
+            nx: 3,
+            ny: Some(14),
+            seeds: 3,
+            ..head()
+        };
+        assert_eq!(Head::parse(&fix.line()).unwrap(), fix);
+        assert!(fix
+            .line()
+            .contains(" kind=fix shard=2/3 grid=3x14 seeds=3 "));
+        let run = Head {
+            kind: Kind::Run,
+            nx: 5000,
+            ny: None,
+            seeds: 5000,
+            ..head()
+        };
+        assert_eq!(
+            Head::parse(&run.line()).unwrap(),
+            run,
+            "run takes 10,000 seeds"
+        );
+        for (kind, grid, seeds, says) in [
+            ("hysteresis", "3x2", "3", "is not the grid of a hysteresis"),
+            ("fix", "3", "3", "is not the grid of a fix"),
+            ("run", "4", "5", "disagree"),
+            ("fix", "4x14", "3", "disagree"),
+            ("hysteresis", "2000", "2000", "expected 1 to 1000"),
+        ] {
+            let line = format!(
+                "# metastable-shard format=1 kind={kind} shard=1/2 grid={grid} seeds={seeds} id=0123456789abcdef version=0.1.0"
+            );
+            let error = Head::parse(&line).unwrap_err();
+            assert!(error.contains(says), "{line}: {error}");
+        }
     }
 
     #[test]
