@@ -780,25 +780,7 @@ mod tests {
     fn row(i: usize) -> Row {
         Row {
             t: i as f64,
-            offered: 0.0,
-            goodput: 0.0,
-            throughput: 0.0,
-            attempts: 0.0,
-            retries: 0.0,
-            timeouts: 0.0,
-            errors: 0.0,
-            rejected: 0.0,
-            latency_p50: None,
-            latency_p99: None,
-            latency_mean: None,
-            in_flight: 0.0,
-            queue: 0.0,
-            useful: 0.0,
-            blocks: Vec::new(),
-            ended_late: 0.0,
-            failed_timeout: 0.0,
-            failed_error: 0.0,
-            failed_rejected: 0.0,
+            ..Row::default()
         }
     }
 

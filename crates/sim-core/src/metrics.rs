@@ -36,7 +36,7 @@ pub const GLOBAL_COLUMNS: [&str; 15] = [
 /// requests that ended; and `ended_late`, the successes that arrived after their user had
 /// left. These four are not CSV columns ([`Row::values`], [`to_csv`] and the serialized form
 /// leave them out), so the CSV and JSON outputs stay as SPEC §4 has them.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct Row {
     pub t: f64,
     pub offered: f64,

@@ -469,21 +469,9 @@ mod tests {
                 goodput: g,
                 throughput: g,
                 attempts: 100.0,
-                retries: 0.0,
-                timeouts: 0.0,
-                errors: 0.0,
-                rejected: 0.0,
-                latency_p50: None,
-                latency_p99: None,
-                latency_mean: None,
                 in_flight: 0.0,
                 queue: 0.0,
-                useful: 0.0,
-                blocks: vec![],
-                ended_late: 0.0,
-                failed_timeout: 0.0,
-                failed_error: 0.0,
-                failed_rejected: 0.0,
+                ..Row::default()
             })
             .collect()
     }

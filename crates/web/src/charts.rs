@@ -1868,21 +1868,12 @@ mod tests {
             goodput: offered,
             throughput: offered,
             attempts: offered,
-            retries: 0.0,
-            timeouts: 0.0,
-            errors: 0.0,
-            rejected: 0.0,
             latency_p50: Some(0.1),
             latency_p99: Some(0.2),
             latency_mean: Some(0.12),
             in_flight: 5.0,
             queue: 1.0,
-            useful: 0.0,
-            blocks: Vec::new(),
-            ended_late: 0.0,
-            failed_timeout: 0.0,
-            failed_error: 0.0,
-            failed_rejected: 0.0,
+            ..Row::default()
         }
     }
 
