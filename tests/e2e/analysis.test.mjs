@@ -405,6 +405,24 @@ const tests = [
         const problem = await page.locator('[data-testid=analysis-problem]').textContent();
         assert(problem === 'Hold time must be 1 to 3600 seconds a step (got 0).', `the problem names the hold time: ${problem}`);
         assert(await page.locator('[data-testid=analysis-run]').isDisabled(), 'nothing to run');
+        // Typed as a person types (key by key), a hold time in range runs; 0 again is refused.
+        const hold = page.locator('[data-testid=analysis-hold]');
+        const typeHold = async (text) => {
+          await hold.click();
+          await page.keyboard.press('Control+A');
+          await hold.pressSequentially(text, { delay: 140 });
+          await page.keyboard.press('Enter');
+        };
+        await typeHold('30');
+        await waitForUrl(page, (u) => u.includes('&hold=30&'), { what: 'the address after typing 30' });
+        assert((await page.locator('[data-testid=analysis-problem]').count()) === 0, 'no problem with 30 s');
+        await page.click('[data-testid=analysis-run]');
+        await waitForDone(page);
+        const title = await titleOf(page);
+        assert(title.endsWith('(30 s a step, one seed)'), `the picture is of 30 s steps: ${title}`);
+        await typeHold('0');
+        const again = await page.locator('[data-testid=analysis-problem]').textContent({ timeout: 5000 });
+        assert(again === problem, `typed 0: ${again}`);
         // What needs the experiment: the worker refuses, in words naming the load.
         const other = await openAnalysis(open, analysisUrl(url, 'view=hysteresis&x=api.workers%3D1..10:3'));
         const status = await waitForStopped(other.page);
