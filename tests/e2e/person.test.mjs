@@ -441,7 +441,7 @@ async function axe(page) {
   return violations;
 }
 
-test('axe-core finds no serious or critical violation (playground, share dialog, analysis, embed; both themes)', async (ctx) =>
+test('axe-core finds no serious or critical violation (playground, share dialog, analysis, hysteresis, embed; both themes)', async (ctx) =>
   withApp(ctx, async ({ page }) => {
     await waitForVerdict(page, { what: 'the default scenario' });
     const found = [];
@@ -456,6 +456,15 @@ test('axe-core finds no serious or critical violation (playground, share dialog,
       await page.locator('[data-testid=view-analysis]').click();
       await page.waitForSelector('.analysis', { timeout: 5000 });
       found.push(...(await axe(page)).map((v) => `${theme} analysis: ${v}`));
+      // The hysteresis picture: its marks, band, fluid labels and legend.
+      await page.getByLabel('Hysteresis', { exact: true }).click();
+      await page.waitForSelector('[data-testid=hysteresis-figure]', { timeout: 60_000 });
+      await page.locator('[data-testid=hysteresis-figure] [data-step="9"]').hover();
+      found.push(...(await axe(page)).map((v) => `${theme} hysteresis: ${v}`));
+      await page.screenshot({ path: path.join(SCREENSHOTS, `person-hysteresis-${theme}.png`) });
+      // Back to the phase diagram for the other theme (its workers finish before the view closes).
+      await page.getByLabel('Phase diagram', { exact: true }).click();
+      await page.waitForFunction(() => document.querySelector('[data-testid=phase-diagram]') && /^Done/.test(document.querySelector('[data-testid=analysis-status]')?.textContent ?? ''), null, { timeout: 120_000 });
       await page.locator('[data-testid=view-playground]').click();
       await waitForVerdict(page, { what: 'back in the playground' }).catch(() => {});
     }

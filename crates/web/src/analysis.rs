@@ -1,16 +1,23 @@
-//! The analysis view (SPEC §6): a phase diagram over one or two parameters of the current
-//! scenario, and the tipping curve (the smallest trigger that tips it, per load), computed in
-//! Web Workers.
+//! The analysis view (SPEC §6, §9): a phase diagram over one or two parameters of the current
+//! scenario, the tipping curve (the smallest trigger that tips it, per load), the fluid
+//! model's state space, and hysteresis (goodput as the load climbs a staircase and comes back
+//! down), computed in Web Workers.
 //!
 //! Everything here is plain Rust, tested natively: the view's settings and their place in the
 //! address, the plan of jobs, the workers' protocol and what a worker does with a job, and
 //! how the replies add up. The grid and the bisection are the core's ([`sim_core::sweep`]),
 //! so a cell here is the same run as the CLI's `sweep` row: same scenario, same seed, same
-//! verdict.
+//! verdict. The hysteresis experiment is the core's too ([`sim_core::hysteresis`]), built and
+//! run only in the workers ([`WorkerState::handle`]): the page sends its settings and draws
+//! the [`HysteresisMsg`] that comes back, so the page's own wasm does not carry it.
 
 use crate::embed::{knob_candidates, query_value, resolve_knob, unescape};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use sim_core::hysteresis::{
+    csv_row, Band, Edges, Experiment, Hysteresis, Input, LoadField, Measure, Refusal, StepResult,
+    CSV_HEADER, DEFAULT_HOLD_S,
+};
 use sim_core::replicate::Replica;
 use sim_core::sweep::{
     bisect, number_text, tip_header, tip_row, Axis, Outcome, Point, Sweep, Threshold,
@@ -26,6 +33,11 @@ pub const MAX_SIDE: usize = 60;
 pub const MAX_SEEDS: u32 = 20;
 /// Most halvings of a tipping search.
 pub const MAX_STEPS: u32 = 12;
+/// The shortest and longest hold time of a hysteresis step the browser runs, in seconds.
+pub const MIN_HOLD_S: f64 = 1.0;
+pub const MAX_HOLD_S: f64 = 3600.0;
+/// Loads on a hysteresis staircase by default (twelve equal steps from zero).
+pub const LOAD_STEPS: usize = 12;
 
 /// Which picture the view draws.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -36,6 +48,8 @@ pub enum Mode {
     Tip,
     /// The fluid model's state space with the simulated path on it.
     Model,
+    /// Goodput against the load, up a staircase and back down (SPEC §9).
+    Hysteresis,
 }
 
 impl Mode {
@@ -44,6 +58,7 @@ impl Mode {
             Mode::Phase => "phase",
             Mode::Tip => "tip",
             Mode::Model => "model",
+            Mode::Hysteresis => "hysteresis",
         }
     }
 }
@@ -88,6 +103,39 @@ impl Range {
         }
     }
 
+    /// A first staircase for a client's load: for a rate, twelve equal steps from zero to one
+    /// and a half times it (the retry storm's 80 gives 10, 20, … 120). The top is past
+    /// capacity for a client that runs at two thirds of it or more, as the presets that tip
+    /// do; the bottom is low enough to find where a retry storm's collapse drains (its band's
+    /// lower edge is capacity ÷ attempts, a quarter of capacity for four attempts, which is
+    /// above an eighth of any rate over half of capacity). For a think time (the load rises
+    /// as it falls): from two thirds of it to four times it. Anything else: [`Range::around`].
+    pub fn for_load(doc: &Value, path: &str) -> Range {
+        let value = get_path(&mut doc.clone(), path)
+            .ok()
+            .and_then(|v| v.as_f64())
+            .filter(|v| v.is_finite() && *v > 0.0);
+        let steps = LOAD_STEPS as f64;
+        match value {
+            Some(rate) if path.ends_with(".rate") => {
+                let hi = nice(1.5 * rate);
+                Range {
+                    path: path.to_string(),
+                    lo: hi / steps,
+                    hi,
+                    n: LOAD_STEPS,
+                }
+            }
+            Some(think) if path.ends_with(".think_s") => Range {
+                path: path.to_string(),
+                lo: nice(think * 2.0 / 3.0),
+                hi: nice(think * 4.0),
+                n: LOAD_STEPS,
+            },
+            _ => Range::around(doc, path, LOAD_STEPS),
+        }
+    }
+
     /// The CLI's spelling: `users.rate=40..100:7`.
     pub fn spec(&self) -> String {
         format!(
@@ -123,7 +171,8 @@ impl Range {
 #[derive(Clone, Debug, PartialEq)]
 pub struct AnalysisConfig {
     pub mode: Mode,
-    /// The phase diagram's horizontal axis, and the tipping curve's load.
+    /// The phase diagram's horizontal axis, the tipping curve's load, and the hysteresis
+    /// staircase's loads.
     pub x: Range,
     /// The phase diagram's vertical axis (none: a one-parameter strip).
     pub y: Option<Range>,
@@ -132,6 +181,8 @@ pub struct AnalysisConfig {
     pub seeds: u32,
     /// Halvings per tipping search.
     pub steps: u32,
+    /// How long each step of the hysteresis staircase holds its load, in seconds.
+    pub hold_s: f64,
 }
 
 /// Every numeric parameter the view can sweep, by its `--set` path: each block's and
@@ -150,6 +201,26 @@ pub fn parameters(doc: &Value) -> Vec<String> {
             .map(|f| f.path.to_string()),
     );
     out
+}
+
+/// The loads a hysteresis staircase can drive: each client's `rate` (open loop) or `think_s`
+/// (closed loop), by its `--set` path.
+pub fn load_parameters(doc: &Value) -> Vec<String> {
+    let clients: Vec<&str> = doc
+        .get("blocks")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|b| b.get("kind").and_then(Value::as_str) == Some("client"))
+        .filter_map(|b| b.get("id").and_then(Value::as_str))
+        .collect();
+    knob_candidates(doc)
+        .into_iter()
+        .filter(|p| match p.rsplit_once('.') {
+            Some((id, "rate" | "think_s")) => clients.contains(&id),
+            _ => false,
+        })
+        .collect()
 }
 
 /// Percent-encodes what a query value must not hold raw.
@@ -191,21 +262,57 @@ impl AnalysisConfig {
             trigger,
             seeds: 1,
             steps: 5,
+            hold_s: DEFAULT_HOLD_S,
         }
     }
 
+    /// The load range a picture starts with: the hysteresis staircase's over the first
+    /// client's load ([`Range::for_load`]), the other pictures' from [`Self::default_for`].
+    pub fn default_load(mode: Mode, doc: &Value) -> Range {
+        let fallback = AnalysisConfig::default_for(doc).x;
+        match mode {
+            Mode::Hysteresis => {
+                let loads = load_parameters(doc);
+                let path = loads
+                    .iter()
+                    .find(|p| p.ends_with(".rate"))
+                    .or(loads.first())
+                    .cloned()
+                    .unwrap_or(fallback.path);
+                Range::for_load(doc, &path)
+            }
+            Mode::Phase | Mode::Tip | Mode::Model => fallback,
+        }
+    }
+
+    /// These settings with another picture. A load range left as the previous picture chose
+    /// it becomes the new picture's own first range; one the person set stays.
+    pub fn with_mode(&self, mode: Mode, doc: &Value) -> AnalysisConfig {
+        let mut next = AnalysisConfig {
+            mode,
+            ..self.clone()
+        };
+        if self.x == AnalysisConfig::default_load(self.mode, doc) {
+            next.x = AnalysisConfig::default_load(mode, doc);
+        }
+        next
+    }
+
     /// The settings in a query string, or `None` unless the page asks for the analysis view
-    /// (`view=phase` or `view=tip`). Settings missing or unreadable fall back to the
-    /// scenario's defaults: a link is anyone's text, and never breaks the page.
+    /// (`view=phase`, `tip`, `model` or `hysteresis`). Settings missing or unreadable fall
+    /// back to the scenario's defaults: a link is anyone's text, and never breaks the page.
+    /// Values out of range are kept, for the plan to refuse in words ([`Plan::new`]).
     pub fn from_query(query: &str, doc: &Value) -> Option<AnalysisConfig> {
         let mode = match query_value(query, "view")? {
             "phase" => Mode::Phase,
             "tip" => Mode::Tip,
             "model" => Mode::Model,
+            "hysteresis" => Mode::Hysteresis,
             _ => return None,
         };
         let mut config = AnalysisConfig::default_for(doc);
         config.mode = mode;
+        config.x = AnalysisConfig::default_load(mode, doc);
         let range = |key: &str| query_value(query, key).and_then(|v| Range::parse(&unescape(v)));
         if let Some(x) = range("x") {
             config.x = x;
@@ -225,6 +332,12 @@ impl AnalysisConfig {
         if let Some(steps) = number("steps") {
             config.steps = steps.min(MAX_STEPS);
         }
+        if let Some(hold) = query_value(query, "hold")
+            .and_then(|v| unescape(v).trim().parse::<f64>().ok())
+            .filter(|v| v.is_finite())
+        {
+            config.hold_s = hold;
+        }
         Some(config)
     }
 
@@ -239,7 +352,12 @@ impl AnalysisConfig {
             out.push_str("&trigger=");
             out.push_str(&escape(&trigger.spec()));
         }
-        out.push_str(&format!("&seeds={}&steps={}", self.seeds, self.steps));
+        out.push_str(&format!(
+            "&seeds={}&steps={}&hold={}",
+            self.seeds,
+            self.steps,
+            escape(&number_text(self.hold_s))
+        ));
         out
     }
 }
@@ -258,14 +376,29 @@ fn nice(v: f64) -> f64 {
 pub struct Plan {
     pub mode: Mode,
     pub sweep: Sweep,
-    /// Phase: every grid point; tip: every load (with `y` the low end of the search).
+    /// Phase: every grid point; tip: every load (with `y` the low end of the search); model
+    /// and hysteresis: the scenario itself.
     pub points: Vec<Point>,
     /// Tip: the trigger range searched.
     pub low: f64,
     pub high: f64,
     pub steps: u32,
-    /// The `Setup` each worker is sent first.
-    pub setup: Request,
+    /// The `Setup` each worker is sent first (none for hysteresis: each of its jobs carries
+    /// the whole experiment).
+    pub setup: Option<Request>,
+    /// Hysteresis: the experiment's settings, as the workers take them.
+    pub staircase: Option<Staircase>,
+}
+
+/// A hysteresis experiment as the page asks for it: the scenario, the load axis as the CLI
+/// spells it, the hold time and the seeds. The workers build the experiment
+/// ([`sim_core::hysteresis::Experiment`]); the page only checks what it can without it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Staircase {
+    pub doc: Value,
+    pub load: String,
+    pub hold_s: f64,
+    pub seeds: u32,
 }
 
 impl Plan {
@@ -290,10 +423,11 @@ impl Plan {
             Mode::Phase => ("The horizontal axis", "The vertical axis"),
             Mode::Tip => ("The load", "The trigger"),
             Mode::Model => return Plan::model(doc),
+            Mode::Hysteresis => return Plan::hysteresis(doc, config),
         };
         let x = side(x_name, &config.x)?;
         let (y, low, high) = match config.mode {
-            Mode::Model => (None, 0.0, 0.0),
+            Mode::Model | Mode::Hysteresis => (None, 0.0, 0.0),
             Mode::Phase => (
                 config.y.as_ref().map(|y| side(y_name, y)).transpose()?,
                 0.0,
@@ -341,7 +475,8 @@ impl Plan {
             low,
             high,
             steps: config.steps.min(MAX_STEPS),
-            setup,
+            setup: Some(setup),
+            staircase: None,
         };
         if plan.most_runs() > MAX_RUNS {
             return Err(format!(
@@ -380,23 +515,77 @@ impl Plan {
             low: 0.0,
             high: 0.0,
             steps: 0,
-            setup,
+            setup: Some(setup),
+            staircase: None,
         })
     }
 
-    /// How many jobs there are (phase: points × seeds; tip: one per load; model: one trace).
+    /// The hysteresis plan: one job per seed, each the whole staircase. The page checks the
+    /// settings it can read without the experiment (how many loads, their order, the hold
+    /// time); whether the load is a client's rate or think time, and what the staircase
+    /// makes of it, the first worker's [`Experiment::parse`] says, in words naming the
+    /// setting. Its grid is the scenario alone, as the fluid model's.
+    fn hysteresis(doc: &Value, config: &AnalysisConfig) -> Result<Plan, String> {
+        let load = &config.x;
+        if !(2..=MAX_SIDE).contains(&load.n) {
+            return Err(format!(
+                "The load: the number of loads must be 2 to {MAX_SIDE} (got {}).",
+                load.n
+            ));
+        }
+        Axis::parse(&load.spec()).map_err(|e| sentence(format!("The load {e}")))?;
+        if load.lo >= load.hi {
+            return Err(format!(
+                "The load: the staircase climbs from its first load to its last, so \"from\" must be below \"to\" (got {} and {}).",
+                shown(load.lo),
+                shown(load.hi)
+            ));
+        }
+        let hold_s = config.hold_s;
+        if !(MIN_HOLD_S..=MAX_HOLD_S).contains(&hold_s) {
+            return Err(format!(
+                "Hold time must be {} to {} seconds a step (got {}).",
+                number_text(MIN_HOLD_S),
+                number_text(MAX_HOLD_S),
+                shown(hold_s)
+            ));
+        }
+        let scenario = Scenario::from_value(doc.clone()).map_err(|e| sentence(e.to_string()))?;
+        let sweep = Sweep::new(doc.clone(), Axis::of_seeds(vec![scenario.seed]), None, 1)
+            .map_err(sentence)?;
+        Ok(Plan {
+            mode: Mode::Hysteresis,
+            points: sweep.points(),
+            sweep,
+            low: 0.0,
+            high: 0.0,
+            steps: 0,
+            setup: None,
+            staircase: Some(Staircase {
+                doc: doc.clone(),
+                load: load.spec(),
+                hold_s,
+                seeds: config.seeds,
+            }),
+        })
+    }
+
+    /// How many jobs there are (phase: points × seeds; tip: one per load; model: one trace;
+    /// hysteresis: one per seed, and then the one that adds them up,
+    /// [`Results::follow_up`], which is not counted).
     pub fn jobs(&self) -> usize {
         match self.mode {
             Mode::Model => 1,
             Mode::Phase => self.points.len() * self.sweep.seeds as usize,
             Mode::Tip => self.points.len(),
+            Mode::Hysteresis => self.staircase.as_ref().map_or(0, |s| s.seeds as usize),
         }
     }
 
     /// The most simulation runs the plan can take.
     pub fn most_runs(&self) -> usize {
         match self.mode {
-            Mode::Phase | Mode::Model => self.jobs(),
+            Mode::Phase | Mode::Model | Mode::Hysteresis => self.jobs(),
             Mode::Tip => self.points.len() * (self.steps as usize + 2) * self.sweep.seeds as usize,
         }
     }
@@ -413,6 +602,19 @@ impl Plan {
                 }
             }
             Mode::Model => Request::Trace { point: 0 },
+            Mode::Hysteresis => match &self.staircase {
+                Some(s) => Request::Hysteresis {
+                    doc: s.doc.clone(),
+                    load: s.load.clone(),
+                    hold_s: s.hold_s,
+                    seeds: s.seeds,
+                    seed_index: i as u32,
+                    workers: 1,
+                },
+                // A hysteresis plan always has its staircase ([`Plan::hysteresis`]); a job
+                // without one is answered with a failure, never run.
+                None => Request::Trace { point: 0 },
+            },
             Mode::Tip => Request::Tip {
                 load: i,
                 low: self.low,
@@ -464,6 +666,17 @@ fn setting_words(doc: &Value, path: &str, value: f64) -> String {
         return format!("{word} ×{}", crate::format::num(value));
     }
     format!("{path} = {}", crate::format::num(value))
+}
+
+/// A number in a message: for people, or in scientific notation when a link holds something
+/// huge or tiny (`1e300`, not three hundred digits).
+fn shown(value: f64) -> String {
+    let size = value.abs();
+    if size != 0.0 && !(1e-3..1e9).contains(&size) {
+        format!("{value:e}")
+    } else {
+        crate::format::num(value)
+    }
 }
 
 /// The core's messages read "at users.rate = 5: block …"; the view shows sentences.
@@ -552,6 +765,40 @@ pub enum Request {
     /// The fixes of the catalogue that apply to a scenario (SPEC §9), each with its document:
     /// worked out in the worker, so the page never carries the catalogue.
     Candidates { scenario: Value },
+    /// One seed of a hysteresis experiment (SPEC §9): the worker builds the experiment from
+    /// the scenario, the load (`users.rate=10..120:12`), the hold time and the number of
+    /// seeds, runs seed number `seed_index` and measures its steps.
+    Hysteresis {
+        doc: Value,
+        load: String,
+        hold_s: f64,
+        seeds: u32,
+        seed_index: u32,
+        #[serde(default = "one")]
+        workers: u32,
+    },
+    /// The experiment's result from every seed's measurements (`runs`, in seed order).
+    HysteresisResult {
+        doc: Value,
+        load: String,
+        hold_s: f64,
+        seeds: u32,
+        runs: Vec<Vec<Measure>>,
+    },
+}
+
+impl Request {
+    /// This request for one of `count` workers that share the tab's state budget (a job
+    /// that runs nothing is unchanged).
+    pub fn with_workers(mut self, count: u32) -> Request {
+        match &mut self {
+            Request::Setup { workers, .. }
+            | Request::Replicate { workers, .. }
+            | Request::Hysteresis { workers, .. } => *workers = count.max(1),
+            _ => {}
+        }
+        self
+    }
 }
 
 /// A worker's answer to a job (JSON). Externally tagged (`{"ran": {…}}`): an internally
@@ -601,6 +848,160 @@ pub enum Reply {
         batch: u64,
         message: String,
     },
+    /// One seed of a hysteresis experiment: each step's measurements, in time order.
+    Measured {
+        seed_index: u32,
+        measures: Vec<Measure>,
+    },
+    /// The hysteresis experiment's result.
+    Hysteresis {
+        result: Box<HysteresisMsg>,
+    },
+}
+
+/// A hysteresis experiment's result as the page draws it: what
+/// [`sim_core::hysteresis::Hysteresis`] holds, the fluid model's band split into the band and
+/// why there is none, and the CLI's CSV, so that the page carries none of the experiment.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HysteresisMsg {
+    /// The load path (`users.rate`).
+    pub path: String,
+    /// A rate (the load rises with it) or a think time (the load rises as it falls).
+    pub field: LoadField,
+    /// The loads' values, lightest load first.
+    pub levels: Vec<f64>,
+    pub seeds: usize,
+    /// The seed of the first run (the others follow it).
+    pub first_seed: u64,
+    pub hold_s: f64,
+    /// Every step, in time order: the way up, its top, the way down.
+    pub steps: Vec<StepResult>,
+    /// Tipping, recovery and goodput healthy again, from the seeds' majority per step.
+    pub edges: Edges,
+    pub band: Band,
+    /// Each seed's own edges.
+    pub per_seed: Vec<Edges>,
+    /// The fluid model's bistable loads, when the model applies and is bistable.
+    pub fluid: Option<(f64, f64)>,
+    /// Otherwise why not, in the CLI's words: "never bistable (…)", "does not apply (…)".
+    pub fluid_note: Option<String>,
+    /// How many of the scenario's triggers the experiment leaves out.
+    pub removed_triggers: usize,
+    /// What `metastable hysteresis` prints on standard output: the CSV, a row per step.
+    pub csv: String,
+}
+
+impl HysteresisMsg {
+    fn of(experiment: &Experiment, result: Hysteresis) -> HysteresisMsg {
+        let (fluid, fluid_note) = match result.fluid {
+            Ok(Some(band)) => (Some(band), None),
+            Ok(None) => (
+                None,
+                Some("never bistable (no trigger can tip it)".to_string()),
+            ),
+            Err(why) => (None, Some(format!("does not apply ({why})"))),
+        };
+        let mut csv = format!("{CSV_HEADER}\n");
+        for step in &result.steps {
+            csv.push_str(&csv_row(step));
+            csv.push('\n');
+        }
+        HysteresisMsg {
+            path: result.path,
+            field: experiment.field,
+            levels: experiment.levels.clone(),
+            seeds: result.seeds,
+            first_seed: experiment.scenario(0).seed,
+            hold_s: result.hold_s,
+            steps: result.steps,
+            edges: result.edges,
+            band: result.band,
+            per_seed: result.per_seed,
+            fluid,
+            fluid_note,
+            removed_triggers: experiment.removed_triggers,
+            csv,
+        }
+    }
+}
+
+/// A refusal of the experiment in the view's words: the setting by its label.
+fn refusal_words(refusal: Refusal) -> String {
+    let setting = match refusal.input {
+        Input::Load => "The load",
+        Input::HoldS => "Hold time",
+        Input::Seeds => "Seeds",
+    };
+    sentence(format!("{setting} {}", refusal.message))
+}
+
+/// The experiment of a [`Request::Hysteresis`] or [`Request::HysteresisResult`], or why not.
+fn build_experiment(doc: Value, load: &str, hold_s: f64, seeds: u32) -> Result<Experiment, Reply> {
+    Experiment::parse(doc, load, hold_s, seeds).map_err(|refusal| Reply::Failed {
+        message: refusal_words(refusal),
+    })
+}
+
+/// Runs one seed of a hysteresis experiment and measures its steps.
+fn measure_seed(experiment: &Experiment, seed_index: u32, limits: Limits) -> Reply {
+    if seed_index >= experiment.seeds {
+        return Reply::Failed {
+            message: format!(
+                "There is no seed {} of {}.",
+                u64::from(seed_index) + 1,
+                experiment.seeds
+            ),
+        };
+    }
+    let scenario = experiment.scenario(seed_index);
+    let mut sim = match Sim::with_limits(&scenario, limits) {
+        Ok(sim) => sim,
+        Err(e) => {
+            return Reply::Failed {
+                message: sentence(format!("the experiment: {e}")),
+            }
+        }
+    };
+    sim.run();
+    if let Some(stopped) = sim.stopped() {
+        return Reply::Failed {
+            message: format!(
+                "The experiment's run with seed {} stopped: {}",
+                scenario.seed,
+                stop_words(
+                    stopped,
+                    limits,
+                    "Shorten the hold time or use fewer loads, or run the experiment on the command line (`metastable hysteresis`)"
+                )
+            ),
+        };
+    }
+    match experiment.measure(sim.rows()) {
+        Ok(measures) => Reply::Measured {
+            seed_index,
+            measures,
+        },
+        Err(e) => Reply::Failed {
+            message: sentence(format!("seed {}: {e}", scenario.seed)),
+        },
+    }
+}
+
+/// Adds up every seed's measurements into the experiment's result.
+fn combine(experiment: &Experiment, runs: Vec<Vec<Measure>>) -> Reply {
+    let steps = experiment.steps().len();
+    if runs.len() != experiment.seeds as usize || runs.iter().any(|r| r.len() != steps) {
+        return Reply::Failed {
+            message: format!(
+                "The experiment needs {} seeds' measurements of {steps} steps each.",
+                experiment.seeds
+            ),
+        };
+    }
+    let result = experiment.result(&runs);
+    Reply::Hysteresis {
+        result: Box::new(HysteresisMsg::of(experiment, result)),
+    }
 }
 
 /// A fix that applies, as the page shows and runs it.
@@ -859,6 +1260,27 @@ impl WorkerState {
                 rows,
             )),
             Request::Candidates { scenario } => Some(candidates(scenario)),
+            Request::Hysteresis {
+                doc,
+                load,
+                hold_s,
+                seeds,
+                seed_index,
+                workers,
+            } => Some(match build_experiment(doc, &load, hold_s, seeds) {
+                Ok(e) => measure_seed(&e, seed_index, worker_limits(workers)),
+                Err(reply) => reply,
+            }),
+            Request::HysteresisResult {
+                doc,
+                load,
+                hold_s,
+                seeds,
+                runs,
+            } => Some(match build_experiment(doc, &load, hold_s, seeds) {
+                Ok(e) => combine(&e, runs),
+                Err(reply) => reply,
+            }),
         }
     }
 
@@ -912,7 +1334,10 @@ impl WorkerState {
         sim.run();
         if let Some(stopped) = sim.stopped() {
             return Reply::Failed {
-                message: format!("The run stopped: {}", stop_words(stopped, self.limits)),
+                message: format!(
+                    "The run stopped: {}",
+                    stop_words(stopped, self.limits, SWEEP_REMEDY)
+                ),
             };
         }
         let full = sim.fluid_trace();
@@ -991,19 +1416,23 @@ fn verdict_of(sweep: &Sweep, point: Point, seed: u32, limits: Limits) -> Result<
             "The run at {} with seed {} stopped: {}",
             place(sweep, point),
             scenario.seed,
-            stop_words(stopped, limits)
+            stop_words(stopped, limits, SWEEP_REMEDY)
         ));
     }
     Ok(verdict)
 }
 
+/// What to do about a sweep's run over the work budget.
+const SWEEP_REMEDY: &str =
+    "Lower the load or shorten the duration, or sweep on the command line (`metastable sweep`)";
+
 /// Why a run in a worker stopped, in the page's words: the command line's flags mean nothing
-/// here, and the command line is where a larger budget is.
-fn stop_words(stopped: &LimitExceeded, limits: Limits) -> String {
+/// here, and the command line is where a larger budget is (`remedy` says which command).
+fn stop_words(stopped: &LimitExceeded, limits: Limits, remedy: &str) -> String {
     let at = crate::format::seconds(stopped.at_s);
     match stopped.budget {
         Budget::Work => format!(
-            "at t = {at} it used this tab's budget of work for one run ({} steps of simulation). Lower the load or shorten the duration, or sweep on the command line (`metastable sweep`), whose budget is larger and can be raised with --max-work.",
+            "at t = {at} it used this tab's budget of work for one run ({} steps of simulation). {remedy}, whose budget is larger and can be raised with --max-work.",
             crate::format::int(limits.max_work)
         ),
         _ => format!(
@@ -1051,6 +1480,12 @@ pub struct Results {
     pub at_high: Vec<Option<Verdict>>,
     /// Model: the simulated run's path.
     pub trace: Option<Trace>,
+    /// Hysteresis: each seed's measurements, once in.
+    pub measures: Vec<Option<Vec<Measure>>>,
+    /// Hysteresis: whether the job that adds the seeds up has been handed out.
+    pub combining: bool,
+    /// Hysteresis: the experiment's result.
+    pub hysteresis: Option<HysteresisMsg>,
     /// Jobs answered.
     pub done: usize,
     /// Simulation runs done.
@@ -1064,9 +1499,37 @@ impl Results {
             thresholds: vec![None; plan.points.len()],
             at_high: vec![None; plan.points.len()],
             trace: None,
+            measures: vec![None; plan.staircase.as_ref().map_or(0, |s| s.seeds as usize)],
+            combining: false,
+            hysteresis: None,
             done: 0,
             runs: 0,
         }
+    }
+
+    /// Whether everything the plan asks for is in.
+    pub fn complete(&self, plan: &Plan) -> bool {
+        match plan.mode {
+            Mode::Hysteresis => self.hysteresis.is_some(),
+            Mode::Phase | Mode::Tip | Mode::Model => self.done >= plan.jobs(),
+        }
+    }
+
+    /// A job that only the answers so far make possible, handed out once: a hysteresis
+    /// experiment's result, once every seed is measured.
+    pub fn follow_up(&mut self, plan: &Plan) -> Option<Request> {
+        let staircase = plan.staircase.as_ref()?;
+        if self.combining || self.measures.iter().any(Option::is_none) {
+            return None;
+        }
+        self.combining = true;
+        Some(Request::HysteresisResult {
+            doc: staircase.doc.clone(),
+            load: staircase.load.clone(),
+            hold_s: staircase.hold_s,
+            seeds: staircase.seeds,
+            runs: self.measures.iter().flatten().cloned().collect(),
+        })
     }
 
     /// Adds a reply; a failure is returned as the message to show.
@@ -1108,6 +1571,21 @@ impl Results {
                 self.runs += 1;
                 Ok(())
             }
+            Reply::Measured {
+                seed_index,
+                measures,
+            } => {
+                if let Some(slot @ None) = self.measures.get_mut(seed_index as usize) {
+                    *slot = Some(measures);
+                    self.done += 1;
+                    self.runs += 1;
+                }
+                Ok(())
+            }
+            Reply::Hysteresis { result } => {
+                self.hysteresis = Some(*result);
+                Ok(())
+            }
             Reply::Ready => Ok(()),
             Reply::Failed { message } | Reply::Refused { message, .. } => Err(message),
             Reply::Replicated { .. } | Reply::Candidates { .. } => {
@@ -1126,7 +1604,8 @@ impl Results {
 /// The analysis as CSV, in the CLI's columns: a phase grid as `metastable sweep` writes its
 /// first columns (the swept values, `seeds`, `verdict`, `agreement`, `frac_…`; the browser
 /// keeps verdicts only), a tipping search as `metastable tip` does, the fluid model's
-/// simulated path as `t,q,r`. Points not computed yet have empty cells.
+/// simulated path as `t,q,r`, hysteresis as `metastable hysteresis` (its rows once the seeds
+/// are added up). Points not computed yet have empty cells.
 pub fn csv(plan: &Plan, results: &Results) -> String {
     let mut out = String::new();
     let sweep = &plan.sweep;
@@ -1174,6 +1653,13 @@ pub fn csv(plan: &Plan, results: &Results) -> String {
                 }
             }
         }
+        Mode::Hysteresis => match &results.hysteresis {
+            Some(h) => out.push_str(&h.csv),
+            None => {
+                out.push_str(CSV_HEADER);
+                out.push('\n');
+            }
+        },
     }
     out
 }
@@ -1392,6 +1878,7 @@ mod tests {
             trigger: Range::parse("triggers.0.duration_s=1..60"),
             seeds: 3,
             steps: 4,
+            hold_s: DEFAULT_HOLD_S,
         };
         let query = config.to_query();
         assert!(query.starts_with("view=tip&x=users.rate%3D40..100:7&y=&trigger="));
@@ -1438,12 +1925,13 @@ mod tests {
             trigger: None,
             seeds: 2,
             steps: 0,
+            hold_s: DEFAULT_HOLD_S,
         };
         let plan = Plan::new(&doc, &config).unwrap();
         assert_eq!(plan.jobs(), 8);
         let mut workers = [WorkerState::default(), WorkerState::default()];
         for w in &mut workers {
-            assert_eq!(w.handle(plan.setup.clone()), None);
+            assert_eq!(w.handle(plan.setup.clone().unwrap()), None);
         }
         let mut results = Results::for_plan(&plan);
         // Backwards, alternating workers, and through JSON as in the browser.
@@ -1512,11 +2000,12 @@ mod tests {
             trigger: Range::parse("triggers.0.factor=1..4"),
             seeds: 1,
             steps: 3,
+            hold_s: DEFAULT_HOLD_S,
         };
         let plan = Plan::new(&doc, &config).unwrap();
         assert_eq!((plan.jobs(), plan.most_runs()), (2, 10));
         let mut worker = WorkerState::default();
-        worker.handle(plan.setup.clone());
+        worker.handle(plan.setup.clone().unwrap());
         let mut results = Results::for_plan(&plan);
         for i in 0..plan.jobs() {
             results.add(worker.handle(plan.job(i)).unwrap()).unwrap();
@@ -1537,7 +2026,7 @@ mod tests {
         let plan = Plan::new(&doc, &config).unwrap();
         assert_eq!((plan.jobs(), plan.most_runs()), (1, 1));
         let mut worker = WorkerState::default();
-        worker.handle(plan.setup.clone());
+        worker.handle(plan.setup.clone().unwrap());
         let mut results = Results::for_plan(&plan);
         results.add(worker.handle(plan.job(0)).unwrap()).unwrap();
         let trace = results.trace.clone().unwrap();
@@ -1563,7 +2052,7 @@ mod tests {
             Some(Reply::Failed { .. })
         ));
         let plan = Plan::new(&storm(), &AnalysisConfig::default_for(&storm())).unwrap();
-        worker.handle(plan.setup.clone());
+        worker.handle(plan.setup.clone().unwrap());
         assert!(matches!(
             worker.handle(Request::Run {
                 point: 99_999,
@@ -1571,6 +2060,295 @@ mod tests {
             }),
             Some(Reply::Failed { .. })
         ));
+    }
+
+    #[test]
+    fn hysteresis_settings_round_trip_through_the_address() {
+        let doc = storm();
+        // Its own first staircase: the retry storm's rate (80) in twelve steps up to 1.5 × 80.
+        let opened = AnalysisConfig::from_query("view=hysteresis", &doc).unwrap();
+        assert_eq!(opened.mode, Mode::Hysteresis);
+        assert_eq!(opened.x.spec(), "users.rate=10..120:12");
+        assert_eq!(opened.hold_s, DEFAULT_HOLD_S);
+        let config = AnalysisConfig {
+            mode: Mode::Hysteresis,
+            x: Range::parse("users.rate=5..105:21").unwrap(),
+            seeds: 3,
+            hold_s: 12.5,
+            ..AnalysisConfig::default_for(&doc)
+        };
+        let query = config.to_query();
+        assert!(
+            query.starts_with("view=hysteresis&x=users.rate%3D5..105:21&"),
+            "{query}"
+        );
+        assert!(query.ends_with("&seeds=3&steps=5&hold=12.5"), "{query}");
+        assert_eq!(
+            AnalysisConfig::from_query(&query, &doc),
+            Some(config.clone())
+        );
+        // Through the page's address and back.
+        let url = format!("https://example.org/p/?{query}&s=1.x");
+        assert_eq!(crate::link::view_of(&url, &doc), Some(config.clone()));
+        // A hold time that is not a number is the default; one out of range is kept, for the
+        // plan to refuse in words naming it.
+        let odd = AnalysisConfig::from_query("view=hysteresis&hold=soon", &doc).unwrap();
+        assert_eq!(odd.hold_s, DEFAULT_HOLD_S);
+        let nan = AnalysisConfig::from_query("view=hysteresis&hold=NaN", &doc).unwrap();
+        assert_eq!(nan.hold_s, DEFAULT_HOLD_S);
+        for (hold, got) in [
+            ("1e300", "got 1e300"),
+            ("0.5", "got 0.5"),
+            ("-60", "got −60"),
+        ] {
+            let far =
+                AnalysisConfig::from_query(&format!("view=hysteresis&hold={hold}"), &doc).unwrap();
+            let e = Plan::new(&doc, &far).unwrap_err();
+            assert!(e.starts_with("Hold time must be 1 to 3600 seconds"), "{e}");
+            assert!(e.contains(got), "{e}");
+        }
+    }
+
+    #[test]
+    fn a_load_range_left_alone_follows_the_picture_and_one_set_stays() {
+        let doc = storm();
+        let phase = AnalysisConfig::default_for(&doc);
+        let hysteresis = phase.with_mode(Mode::Hysteresis, &doc);
+        assert_eq!(hysteresis.x.spec(), "users.rate=10..120:12");
+        assert_eq!(hysteresis.with_mode(Mode::Tip, &doc).x, phase.x);
+        let mine = AnalysisConfig {
+            x: Range::parse("users.rate=30..90:4").unwrap(),
+            ..hysteresis.clone()
+        };
+        assert_eq!(mine.with_mode(Mode::Phase, &doc).x, mine.x);
+        assert_eq!(
+            mine.with_mode(Mode::Phase, &doc)
+                .with_mode(Mode::Hysteresis, &doc)
+                .x,
+            mine.x
+        );
+        // Only clients' loads can climb a staircase.
+        assert_eq!(load_parameters(&doc), ["users.rate"]);
+        let closed: Value =
+            serde_json::from_str(presets::find("closed-loop").unwrap().json).unwrap();
+        let loads = load_parameters(&closed);
+        assert!(
+            loads.len() == 1 && loads[0].ends_with(".think_s"),
+            "{loads:?}"
+        );
+        let range = AnalysisConfig::default_load(Mode::Hysteresis, &closed);
+        assert_eq!(range.path, loads[0]);
+        assert!(range.lo < range.hi && range.n == LOAD_STEPS, "{range:?}");
+    }
+
+    #[test]
+    fn the_page_refuses_what_it_can_read_and_names_the_setting() {
+        let doc = storm();
+        let with = |x: &str| AnalysisConfig {
+            mode: Mode::Hysteresis,
+            x: Range::parse(x).unwrap(),
+            ..AnalysisConfig::default_for(&doc)
+        };
+        let refused = |x: &str| Plan::new(&doc, &with(x)).unwrap_err();
+        assert!(refused("users.rate=10..120:1")
+            .contains("The load: the number of loads must be 2 to 60 (got 1)"));
+        assert!(refused("users.rate=10..120:61").contains("2 to 60 (got 61)"));
+        assert!(refused("users.rate=120..10:3")
+            .starts_with("The load `users.rate=120..10:3`: the high end is below the low end"));
+        assert!(refused("users.rate=10..10:3")
+            .contains("\"from\" must be below \"to\" (got 10 and 10)"));
+        let mut seeds = with("users.rate=10..120:12");
+        seeds.seeds = 0;
+        assert!(Plan::new(&doc, &seeds)
+            .unwrap_err()
+            .starts_with("Seeds must be 1 to"));
+        // What needs the experiment itself is the worker's to say: the page plans it.
+        let plan = Plan::new(&doc, &with("api.workers=1..10:3")).unwrap();
+        assert_eq!((plan.jobs(), plan.most_runs()), (1, 1));
+        assert_eq!(plan.setup, None, "each job carries the whole experiment");
+    }
+
+    /// The workers' hysteresis jobs give what the core gives: each seed measured by a worker,
+    /// then one job adding them up, through JSON as in the browser.
+    #[test]
+    fn hysteresis_jobs_in_the_workers_give_the_cores_numbers() {
+        let doc = storm();
+        let config = AnalysisConfig {
+            mode: Mode::Hysteresis,
+            x: Range::parse("users.rate=20..120:6").unwrap(),
+            seeds: 2,
+            hold_s: 30.0,
+            ..AnalysisConfig::default_for(&doc)
+        };
+        let plan = Plan::new(&doc, &config).unwrap();
+        assert_eq!(plan.jobs(), 2);
+        let through_json = |request: Request, worker: &mut WorkerState| -> Reply {
+            let request: Request =
+                serde_json::from_str(&serde_json::to_string(&request).unwrap()).unwrap();
+            let reply = worker.handle(request).unwrap();
+            serde_json::from_str(&serde_json::to_string(&reply).unwrap()).unwrap()
+        };
+        let mut workers = [WorkerState::default(), WorkerState::default()];
+        let mut results = Results::for_plan(&plan);
+        // Backwards, each seed on its own worker.
+        for i in (0..plan.jobs()).rev() {
+            let job = plan.job(i).with_workers(2);
+            assert!(
+                matches!(job, Request::Hysteresis { workers: 2, .. }),
+                "{job:?}"
+            );
+            let reply = through_json(job, &mut workers[i]);
+            assert!(
+                matches!(reply, Reply::Measured { seed_index, .. } if seed_index as usize == i),
+                "{reply:?}"
+            );
+            assert!(!results.complete(&plan));
+            results.add(reply).unwrap();
+            if i > 0 {
+                assert_eq!(results.follow_up(&plan), None, "seed 0 is not in yet");
+            }
+        }
+        assert_eq!((results.done, results.runs), (2, 2));
+        let last = results.follow_up(&plan).expect("every seed is in");
+        assert_eq!(results.follow_up(&plan), None, "asked for once");
+        assert!(!results.complete(&plan));
+        results.add(through_json(last, &mut workers[1])).unwrap();
+        assert!(results.complete(&plan));
+        let got = results.hysteresis.clone().unwrap();
+
+        // The core, called directly.
+        let experiment = Experiment::parse(doc.clone(), "users.rate=20..120:6", 30.0, 2).unwrap();
+        let runs: Vec<Vec<Measure>> = (0..2)
+            .map(|i| {
+                let mut sim = Sim::new(&experiment.scenario(i)).unwrap();
+                sim.run();
+                experiment.measure(sim.rows()).unwrap()
+            })
+            .collect();
+        let want = experiment.result(&runs);
+        assert_eq!(got.steps, want.steps);
+        assert_eq!((got.edges, got.band), (want.edges, want.band));
+        assert_eq!(got.per_seed, want.per_seed);
+        assert_eq!(got.fluid, want.fluid.clone().unwrap());
+        assert_eq!(got.fluid_note, None);
+        assert_eq!((got.seeds, got.hold_s, got.first_seed), (2, 30.0, 7));
+        assert_eq!(got.levels, [20.0, 40.0, 60.0, 80.0, 100.0, 120.0]);
+        assert_eq!(
+            (got.path.as_str(), got.field),
+            ("users.rate", LoadField::Rate)
+        );
+        assert_eq!(got.removed_triggers, 1, "the preset's spike");
+        // The retry storm: tipped on the way up, back only far down; a band.
+        assert!(
+            matches!(got.band, Band::Between { recovery: Some(r), tipping: t } if r < t),
+            "{:?}",
+            got.band
+        );
+        // The page's CSV is the CLI's standard output.
+        let csv = crate::analysis::csv(&plan, &results);
+        let mut expected = format!("{CSV_HEADER}\n");
+        for step in &want.steps {
+            expected.push_str(&csv_row(step));
+            expected.push('\n');
+        }
+        assert_eq!(csv, expected);
+        assert_eq!(csv.lines().count(), 1 + 11);
+    }
+
+    /// The default staircase for the retry storm crosses both edges: the band of
+    /// docs/hysteresis.md.
+    #[test]
+    fn the_retry_storms_first_staircase_shows_its_band() {
+        let doc = storm();
+        let config = AnalysisConfig::default_for(&doc).with_mode(Mode::Hysteresis, &doc);
+        let plan = Plan::new(&doc, &config).unwrap();
+        let mut worker = WorkerState::default();
+        let mut results = Results::for_plan(&plan);
+        results.add(worker.handle(plan.job(0)).unwrap()).unwrap();
+        let last = results.follow_up(&plan).unwrap();
+        results.add(worker.handle(last).unwrap()).unwrap();
+        let h = results.hysteresis.unwrap();
+        assert_eq!(
+            h.band,
+            Band::Between {
+                recovery: Some(20.0),
+                tipping: 100.0
+            }
+        );
+        let (low, high) = h.fluid.unwrap();
+        assert!((25.0..26.0).contains(&low) && (99.0..100.0).contains(&high));
+    }
+
+    #[test]
+    fn a_refused_experiment_is_a_failure_in_words_naming_the_setting() {
+        let doc = storm();
+        let mut worker = WorkerState::default();
+        let job = |load: &str, hold_s: f64, seeds: u32, seed_index: u32| Request::Hysteresis {
+            doc: doc.clone(),
+            load: load.into(),
+            hold_s,
+            seeds,
+            seed_index,
+            workers: 1,
+        };
+        let failed = |reply: Option<Reply>| match reply {
+            Some(Reply::Failed { message }) => message,
+            other => panic!("{other:?}"),
+        };
+        let m = failed(worker.handle(job("api.workers=1..10:3", 60.0, 1, 0)));
+        assert!(
+            m.starts_with("The load `api.workers=1..10:3`: `api` is a server, not a client"),
+            "{m}"
+        );
+        assert!(m.ends_with('.'), "{m}");
+        let m = failed(worker.handle(job("users.timeout_s=1..2:3", 60.0, 1, 0)));
+        assert!(m.contains("is not a load"), "{m}");
+        let m = failed(worker.handle(job("users.rate=1..2:3", 0.001, 1, 0)));
+        assert!(m.starts_with("Hold time must be at least"), "{m}");
+        let m = failed(worker.handle(job("users.rate=1..2:3", 60.0, 1, 5)));
+        assert_eq!(m, "There is no seed 6 of 1.");
+        // Over the tab's budget of work: said in the page's words, with the command to use.
+        let mut tight = WorkerState::default();
+        let m = match measure_seed(
+            &Experiment::parse(doc.clone(), "users.rate=10..120:12", 60.0, 1).unwrap(),
+            0,
+            Limits {
+                max_work: 50_000,
+                ..worker_limits(1)
+            },
+        ) {
+            Reply::Failed { message } => message,
+            other => panic!("{other:?}"),
+        };
+        assert!(
+            m.starts_with("The experiment's run with seed 7 stopped: at t = "),
+            "{m}"
+        );
+        assert!(m.contains("`metastable hysteresis`"), "{m}");
+        // Adding up measurements that do not fit the experiment: an answer, not a panic.
+        let m = failed(tight.handle(Request::HysteresisResult {
+            doc: doc.clone(),
+            load: "users.rate=10..120:12".into(),
+            hold_s: 60.0,
+            seeds: 1,
+            runs: vec![Vec::new()],
+        }));
+        assert!(m.contains("needs 1 seeds' measurements of 23 steps"), "{m}");
+        // Through the view: the failure stops the computation with that message.
+        let plan = Plan::new(
+            &doc,
+            &AnalysisConfig {
+                mode: Mode::Hysteresis,
+                x: Range::parse("users.timeout_s=1..2:3").unwrap(),
+                ..AnalysisConfig::default_for(&doc)
+            },
+        )
+        .unwrap();
+        let mut results = Results::for_plan(&plan);
+        let e = results
+            .add(worker.handle(plan.job(0)).unwrap())
+            .unwrap_err();
+        assert!(e.starts_with("The load `users.timeout_s=1..2:3`"), "{e}");
     }
 
     #[test]

@@ -273,6 +273,19 @@ mod tests {
         let opened = initial_state(&url, false);
         assert_eq!(opened.analysis, Some(config.clone()));
         assert_eq!(opened.doc, state.doc);
+        // The hysteresis picture, with its load and hold time.
+        let mut staircase = config.with_mode(Mode::Hysteresis, &state.doc);
+        staircase.hold_s = 45.0;
+        let hysteresis = state.reduce(Action::SetAnalysis(staircase.clone()));
+        let url = share_url(PAGE, &hysteresis).unwrap();
+        assert!(
+            url.starts_with(&format!(
+                "{PAGE}?view=hysteresis&x=users.rate%3D10..120:12&"
+            )),
+            "{url}"
+        );
+        assert!(url.contains("&hold=45&"), "{url}");
+        assert_eq!(initial_state(&url, false).analysis, Some(staircase));
         // Back in the playground, the link is the scenario's alone, and a late edit of the
         // closed view's settings does not reopen it.
         let back = state.reduce(Action::CloseAnalysis);

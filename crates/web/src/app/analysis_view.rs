@@ -1,10 +1,10 @@
 //! The analysis view: its settings, the Web Workers that compute it (one per core), and the
-//! picture they fill in as their answers arrive: the phase diagram, the tipping curve or the
-//! fluid model's state space.
+//! picture they fill in as their answers arrive: the phase diagram, the tipping curve, the
+//! fluid model's state space or hysteresis (goodput against the load, up and down).
 
 use super::{now_ms, Store};
 use crate::analysis::{
-    fill, place, ticks, AnalysisConfig, Mode, Plan, Range, Reply, Request, Results,
+    fill, place, ticks, AnalysisConfig, HysteresisMsg, Mode, Plan, Range, Reply, Results,
 };
 use crate::embed::resolve_knob;
 use crate::format::num;
@@ -60,7 +60,11 @@ impl Computation {
     /// Gives a worker its next job, if there is one left.
     fn feed(&mut self, worker: usize) {
         if self.next < self.plan.jobs() {
-            let job = self.plan.job(self.next);
+            // The tab's state budget is shared by every worker of the computation.
+            let job = self
+                .plan
+                .job(self.next)
+                .with_workers(self.worker_count as u32);
             self.next += 1;
             self.post(worker, &job);
         }
@@ -81,12 +85,10 @@ impl Computation {
             return;
         }
         if reply == Reply::Ready {
-            let mut setup = self.plan.setup.clone();
-            if let Request::Setup { workers, .. } = &mut setup {
-                // The tab's state budget is shared by every worker of the computation.
-                *workers = self.worker_count as u32;
+            if let Some(setup) = &self.plan.setup {
+                let setup = setup.clone().with_workers(self.worker_count as u32);
+                self.post(worker, &setup);
             }
-            self.post(worker, &setup);
             // Two jobs in hand: the worker starts the next while its answer to the first
             // waits for the page (which may be busy redrawing).
             for _ in 0..JOBS_IN_HAND {
@@ -96,8 +98,13 @@ impl Computation {
         }
         match self.results.add(reply) {
             Err(message) => self.stop(Status::Failed(message)),
-            Ok(()) if self.results.done >= self.plan.jobs() => self.stop(Status::Done),
-            Ok(()) => self.feed(worker),
+            Ok(()) if self.results.complete(&self.plan) => self.stop(Status::Done),
+            // A job the answers so far make possible (hysteresis: adding the seeds up) goes
+            // to the worker that is free.
+            Ok(()) => match self.results.follow_up(&self.plan) {
+                Some(job) => self.post(worker, &job),
+                None => self.feed(worker),
+            },
         }
     }
 }
@@ -339,11 +346,20 @@ pub fn analysis_view(props: &AnalysisProps) -> Html {
         Some(c) => {
             let jobs = c.plan.jobs();
             let (done, runs) = (c.results.done, c.results.runs);
-            // "12 of 80 runs"; a tipping search counts loads, each of several runs.
-            let progress = if c.plan.mode == Mode::Tip {
-                format!("{done} of {jobs} loads ({})", plural(runs, "run"))
+            // "12 of 80 runs"; a tipping search counts loads, each of several runs; hysteresis
+            // seeds, each a whole staircase, then adds them up.
+            let progress = match c.plan.mode {
+                Mode::Tip => format!("{done} of {jobs} loads ({})", plural(runs, "run")),
+                Mode::Hysteresis if done >= jobs && c.results.hysteresis.is_none() => {
+                    format!("{done} of {jobs} seeds, adding them up")
+                }
+                Mode::Hysteresis => format!("{done} of {jobs} seeds"),
+                Mode::Phase | Mode::Model => format!("{done} of {jobs} runs"),
+            };
+            let counted = if c.plan.mode == Mode::Hysteresis {
+                plural(runs, "seed")
             } else {
-                format!("{done} of {jobs} runs")
+                plural(runs, "run")
             };
             let seconds = |ms: f64| format!("{:.1} s", ms / 1000.0);
             match &c.status {
@@ -353,8 +369,7 @@ pub fn analysis_view(props: &AnalysisProps) -> Html {
                     plural(c.workers.len(), "worker")
                 ),
                 Status::Done => format!(
-                    "Done: {} in {} on {}.{}",
-                    plural(runs, "run"),
+                    "Done: {counted} in {} on {}.{}",
                     seconds(c.elapsed_ms),
                     plural(c.worker_count, "worker"),
                     if stale {
@@ -384,6 +399,9 @@ pub fn analysis_view(props: &AnalysisProps) -> Html {
     let figure = match computation {
         Some(c) if c.plan.mode == Mode::Phase => phase_figure(c, &state.doc, open, hover.clone()),
         Some(c) if c.plan.mode == Mode::Model => model_figure(c),
+        Some(c) if c.plan.mode == Mode::Hysteresis => {
+            hysteresis_figure(c, &state.doc, hover.clone())
+        }
         Some(c) => tip_figure(c, &state.doc, open, hover.clone()),
         None => html! {
             <p class="hint analysis-empty" data-testid="analysis-empty">
@@ -414,6 +432,7 @@ pub fn analysis_view(props: &AnalysisProps) -> Html {
                         Mode::Phase => "the verdict over a grid of one or two parameters, each point run with the chosen seeds.",
                         Mode::Tip => "for each load, the smallest trigger that leaves the system metastable in at least half of the seeds (found by bisection).",
                         Mode::Model => "why it tips: the fluid model's stable point, the saddle beyond it, and the simulated path between them.",
+                        Mode::Hysteresis => "goodput as the load climbs a staircase and comes back down: the loads it serves on the way up and not on the way down.",
                     } }
                 </p>
                 { settings_form(&config, &state.doc, set) }
@@ -464,6 +483,12 @@ fn cli_words(config: &AnalysisConfig) -> String {
             words
         }
         Mode::Model => "fluid SCENARIO --plot state-space.svg".to_string(),
+        Mode::Hysteresis => format!(
+            "hysteresis SCENARIO --load {} --hold-s {} --seeds {}",
+            config.x.spec(),
+            number_text(config.hold_s),
+            config.seeds
+        ),
         Mode::Tip => format!(
             "tip SCENARIO --load {} --trigger {} --seeds {} --steps {}",
             config.x.spec(),
@@ -537,17 +562,35 @@ fn select_value(e: &Event) -> Option<String> {
         .map(|s| s.value())
 }
 
+/// What an axis of the form sweeps: any numeric parameter, or a client's load (a hysteresis
+/// staircase's).
+#[derive(Clone, Copy, PartialEq)]
+enum Sweeps {
+    Any,
+    Load,
+}
+
 /// One axis's row of the form: the parameter, its range and (with `count`) how many values.
+#[allow(clippy::too_many_arguments)]
 fn range_fields(
     id: &'static str,
     legend: &'static str,
     range: Option<&Range>,
     optional: bool,
     count: bool,
+    sweeps: Sweeps,
     doc: &serde_json::Value,
     on_change: Callback<Option<Range>>,
 ) -> Html {
-    let candidates = crate::analysis::parameters(doc);
+    let mut candidates = match sweeps {
+        Sweeps::Any => crate::analysis::parameters(doc),
+        Sweeps::Load => crate::analysis::load_parameters(doc),
+    };
+    // A load that is not a client's (kept from another picture, or from a link) is still
+    // shown as chosen: the workers say what is wrong with it.
+    if let Some(r) = range.filter(|r| sweeps == Sweeps::Load && !candidates.contains(&r.path)) {
+        candidates.insert(0, r.path.clone());
+    }
     let on_path = {
         let doc = doc.clone();
         let on_change = on_change.clone();
@@ -556,7 +599,10 @@ fn range_fields(
             let Some(path) = select_value(&e) else {
                 return;
             };
-            on_change.emit((!path.is_empty()).then(|| Range::around(&doc, &path, n)));
+            on_change.emit((!path.is_empty()).then(|| match sweeps {
+                Sweeps::Any => Range::around(&doc, &path, n),
+                Sweeps::Load => Range::for_load(&doc, &path),
+            }));
         })
     };
     let number = |which: &'static str| {
@@ -630,12 +676,8 @@ fn settings_form(
         let checked = config.mode == mode;
         let config = config.clone();
         let set = set.clone();
-        let onchange = Callback::from(move |_: Event| {
-            set.emit(AnalysisConfig {
-                mode,
-                ..config.clone()
-            })
-        });
+        let doc = doc.clone();
+        let onchange = Callback::from(move |_: Event| set.emit(config.with_mode(mode, &doc)));
         html! {
             <label class="analysis-mode">
                 <input type="radio" name="analysis-mode" value={mode.id()}
@@ -660,32 +702,57 @@ fn settings_form(
             set.emit(next);
         })
     };
+    let hold = {
+        let config = config.clone();
+        let set = set.clone();
+        Callback::from(move |text: String| {
+            let Some(value) = crate::fields::parse_number(text.trim()) else {
+                return;
+            };
+            set.emit(AnalysisConfig {
+                hold_s: value,
+                ..config.clone()
+            });
+        })
+    };
     html! {
         <div class="analysis-form">
             <div class="analysis-modes" role="radiogroup" aria-label="Picture">
                 { mode(Mode::Phase, "Phase diagram") }
                 { mode(Mode::Tip, "Tipping trigger") }
                 { mode(Mode::Model, "Fluid model") }
+                { mode(Mode::Hysteresis, "Hysteresis") }
             </div>
             if config.mode == Mode::Model {
                 <p class="hint">{ "The mean-field model of docs/fluid.md for this scenario: its equilibria, the loads at which it is bistable, and its vector field over the calls at the server (q) and the requests in orbit (r), with the model's trajectory and one simulated run drawn on it." }</p>
             } else if config.mode == Mode::Phase {
-                { range_fields("x", "Horizontal axis", Some(&config.x), false, true, doc,
+                { range_fields("x", "Horizontal axis", Some(&config.x), false, true, Sweeps::Any, doc,
                     with(|c, r| if let Some(r) = r { c.x = r })) }
-                { range_fields("y", "Vertical axis", config.y.as_ref(), true, true, doc,
+                { range_fields("y", "Vertical axis", config.y.as_ref(), true, true, Sweeps::Any, doc,
                     with(|c, r| c.y = r)) }
-            } else {
-                { range_fields("x", "Load", Some(&config.x), false, true, doc,
+            } else if config.mode == Mode::Hysteresis {
+                { range_fields("x", "Load (the staircase's steps)", Some(&config.x), false, true, Sweeps::Load, doc,
                     with(|c, r| if let Some(r) = r { c.x = r })) }
-                { range_fields("trigger", "Trigger searched", config.trigger.as_ref(), false, false, doc,
+                <p class="hint">{ "The load climbs from the first value to the last and comes back down, each step held for the hold time; the latter half of each step is measured. The scenario's own triggers are left out: the staircase is the only change of load." }</p>
+            } else {
+                { range_fields("x", "Load", Some(&config.x), false, true, Sweeps::Any, doc,
+                    with(|c, r| if let Some(r) = r { c.x = r })) }
+                { range_fields("trigger", "Trigger searched", config.trigger.as_ref(), false, false, Sweeps::Any, doc,
                     with(|c, r| c.trigger = r)) }
             }
             if config.mode != Mode::Model {
             <div class="analysis-range">
-                <label><span>{ "Seeds per point" }</span>
+                <label><span>{ if config.mode == Mode::Hysteresis { "Seeds" } else { "Seeds per point" } }</span>
                     <NumberInput testid="analysis-seeds" value={config.seeds.to_string()}
                         min="1" max={crate::analysis::MAX_SEEDS.to_string()} step="1"
                         on_commit={whole("seeds")} /></label>
+                if config.mode == Mode::Hysteresis {
+                    <label><span>{ "Hold time (s a step)" }</span>
+                        <NumberInput testid="analysis-hold" value={number_text(config.hold_s)}
+                            min={number_text(crate::analysis::MIN_HOLD_S)}
+                            max={number_text(crate::analysis::MAX_HOLD_S)} step="5"
+                            on_commit={hold} /></label>
+                }
                 if config.mode == Mode::Tip {
                     <label><span>{ "Halvings" }</span>
                         <NumberInput testid="analysis-steps" value={config.steps.to_string()}
@@ -1257,6 +1324,562 @@ fn model_figure(c: &Computation) -> Html {
                     <li><span class="swatch field"></span>{ format!("direction of motion at λ = {}", model.lambda) }</li>
                 </ul>
                 { facts }
+            </figcaption>
+        </figure>
+    }
+}
+
+/// The band in a few words, for the hysteresis figure's title (as `metastable hysteresis
+/// --plot` titles its plot).
+fn band_words(h: &HysteresisMsg) -> String {
+    use sim_core::hysteresis::Band;
+    match h.band {
+        Band::NotTipped => "never tipped".into(),
+        Band::CollapsedAtStart => "collapsed at the lightest load".into(),
+        Band::None => "no band".into(),
+        Band::Between {
+            recovery: Some(r),
+            tipping,
+        } => format!("band {} to {}", number_text(r), number_text(tipping)),
+        Band::Between {
+            recovery: None,
+            tipping,
+        } => format!(
+            "band from below {} to {}",
+            number_text(h.levels.first().copied().unwrap_or(0.0)),
+            number_text(tipping)
+        ),
+    }
+}
+
+/// A round step for about `count` ticks over `span`: 1, 2, 2.5 or 5 times a power of ten.
+fn tick_step(span: f64, count: f64) -> f64 {
+    let raw = (span / count).max(f64::MIN_POSITIVE);
+    let power = 10f64.powf(raw.log10().floor());
+    [1.0, 2.0, 2.5, 5.0, 10.0]
+        .into_iter()
+        .map(|m| m * power)
+        .find(|s| *s >= raw)
+        .unwrap_or(10.0 * power)
+}
+
+/// Moves the keyboard focus to a step's mark in the hysteresis figure.
+fn focus_step(step: usize) {
+    let mark = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| {
+            d.query_selector(&format!(
+                "[data-testid=hysteresis-figure] [data-step=\"{step}\"]"
+            ))
+            .ok()
+            .flatten()
+        })
+        .and_then(|e| e.dyn_into::<web_sys::SvgElement>().ok());
+    if let Some(mark) = mark {
+        let _ = mark.focus();
+    }
+}
+
+/// One step of the staircase in words, for the readout and the mark's label.
+fn step_words(h: &HysteresisMsg, i: usize) -> String {
+    use sim_core::hysteresis::Direction;
+    let Some(s) = h.steps.get(i) else {
+        return String::new();
+    };
+    let top = h.levels.len().saturating_sub(1);
+    let way = match s.step.direction {
+        Direction::Up if s.step.index == top => "at the top (the turning point)",
+        Direction::Up => "on the way up",
+        Direction::Down => "on the way down",
+    };
+    let slope = s.backlog_slope;
+    let backlog = if slope.abs() < 0.05 {
+        format!("backlog {}", num(s.backlog))
+    } else if slope > 0.0 {
+        format!("backlog {}, growing {}/s", num(s.backlog), num(slope))
+    } else {
+        format!("backlog {}, draining {}/s", num(s.backlog), num(-slope))
+    };
+    let state = if !s.collapsed {
+        "healthy"
+    } else if s.back {
+        "collapsed, but the backlog drains: counts as back"
+    } else {
+        "collapsed"
+    };
+    let seeds = if h.seeds > 1 {
+        format!(
+            "; healthy in {} of {} seeds",
+            (s.healthy * h.seeds as f64).round(),
+            h.seeds
+        )
+    } else {
+        String::new()
+    };
+    format!(
+        "{} = {}, {way} (step {} of {}): goodput {} of {} requests/s offered, {backlog} — {state}{seeds}",
+        h.path,
+        num(s.step.load),
+        s.step.index + 1,
+        h.steps.len(),
+        num(s.goodput),
+        num(s.offered),
+    )
+}
+
+/// What the experiment found, in sentences (the CLI's summary in the page's words), and the
+/// command that prints the same numbers.
+fn hysteresis_facts(h: &HysteresisMsg, cli: String) -> Html {
+    use sim_core::hysteresis::Band;
+    let path = &h.path;
+    let lightest = num(h.levels.first().copied().unwrap_or(0.0));
+    let heaviest = num(h.levels.last().copied().unwrap_or(0.0));
+    let edges = h.edges;
+    let mut facts: Vec<(&'static str, String)> = Vec::new();
+    facts.push((
+        "tipping",
+        match edges.tipping {
+            Some(t) => format!(
+                "Tipping load: {path} = {} — the first step up at which goodput collapsed (below half of the load offered).",
+                num(t.load)
+            ),
+            None => format!(
+                "Tipping load: none — goodput never collapsed on the way up to {heaviest}."
+            ),
+        },
+    ));
+    facts.push((
+        "recovery",
+        match (edges.tipping, edges.recovery) {
+            (None, _) => "Recovery load: none — it never tipped.".to_string(),
+            _ if h.band == Band::CollapsedAtStart => {
+                "Recovery load: not measured — collapsed from the lightest load on.".to_string()
+            }
+            (Some(_), Some(r)) => format!(
+                "Recovery load: {path} = {} — the first step down at which it was back: goodput healthy, or the backlog draining.",
+                num(r.load)
+            ),
+            (Some(_), None) => format!(
+                "Recovery load: none — still collapsed, the backlog not draining, at {lightest}, the lightest load."
+            ),
+        },
+    ));
+    if edges.tipping.is_some() && edges.healthy_again != edges.recovery {
+        facts.push((
+            "healthy-again",
+            match edges.healthy_again {
+                Some(l) => format!(
+                    "Goodput itself healthy again at {path} = {} (the backlog took that long to drain).",
+                    num(l.load)
+                ),
+                None => format!(
+                    "Goodput itself is not healthy again down to {lightest}: the backlog was still draining."
+                ),
+            },
+        ));
+    }
+    facts.push((
+        "band",
+        match h.band {
+            Band::NotTipped => format!(
+                "Band: not measured — goodput never collapsed up to {heaviest}: raise the last load past the tipping load."
+            ),
+            Band::CollapsedAtStart => format!(
+                "Band: not measured — goodput had already collapsed at the lightest load, {lightest}: lower the first load."
+            ),
+            Band::None => "Band: none — it recovered within one step of where it tipped: the two paths agree.".to_string(),
+            Band::Between {
+                recovery: Some(r),
+                tipping,
+            } => format!(
+                "Band: {path} from {} to {} ({} wide): loads it served on the way up and not on the way down.",
+                num(r),
+                num(tipping),
+                num((tipping - r).abs())
+            ),
+            Band::Between {
+                recovery: None,
+                tipping,
+            } => format!(
+                "Band: {path} from below {lightest} to {}: it never came back on the way down.",
+                num(tipping)
+            ),
+        },
+    ));
+    facts.push((
+        "fluid",
+        match (h.fluid, &h.fluid_note) {
+            (Some((lo, hi)), _) => format!(
+                "Fluid model: bistable (a good point and a saddle) for {path} from {lo:.1} to {hi:.1}."
+            ),
+            (None, Some(note)) => format!("Fluid model: {note}."),
+            (None, None) => "Fluid model: not computed.".to_string(),
+        },
+    ));
+    if h.per_seed.len() > 1 {
+        let edge =
+            |l: Option<sim_core::hysteresis::Level>| l.map_or("none".to_string(), |l| num(l.load));
+        let seeds: Vec<String> = h
+            .per_seed
+            .iter()
+            .enumerate()
+            .map(|(i, e)| {
+                format!(
+                    "{} {}→{}",
+                    h.first_seed.wrapping_add(i as u64),
+                    edge(e.tipping),
+                    edge(e.recovery)
+                )
+            })
+            .collect();
+        facts.push((
+            "per-seed",
+            format!("Each seed (seed: tipping→recovery): {}.", seeds.join(", ")),
+        ));
+    }
+    if h.removed_triggers > 0 {
+        facts.push((
+            "triggers",
+            format!(
+                "The scenario's {} left out: the staircase is the only change of load.",
+                if h.removed_triggers == 1 {
+                    "trigger is".to_string()
+                } else {
+                    format!("{} triggers are", h.removed_triggers)
+                }
+            ),
+        ));
+    }
+    html! {
+        <ul class="model-facts" data-testid="hysteresis-facts">
+            { for facts.into_iter().map(|(key, text)| html! { <li data-fact={key}>{ text }</li> }) }
+            <li data-fact="cli">{ "The same numbers on the command line: " }
+                <code>{ format!("metastable {cli}") }</code>
+                { "; with " }<code class="nowrap">{ "--plot hysteresis.svg" }</code>{ " it draws this picture." }</li>
+        </ul>
+    }
+}
+
+/// Hysteresis: goodput against the offered load, the way up (solid, round marks) and the way
+/// down (dashed, square marks), the band between the recovery and tipping loads shaded, the
+/// fluid model's bistable loads drawn over it where the model applies. Each mark is a step,
+/// read on hover or focus (one tab stop; the arrows walk the staircase in time).
+fn hysteresis_figure(
+    c: &Computation,
+    doc: &serde_json::Value,
+    hover: UseStateHandle<Option<usize>>,
+) -> Html {
+    use sim_core::hysteresis::{Band, Direction, LoadField};
+    let Some(h) = c.results.hysteresis.as_ref() else {
+        let text = match &c.status {
+            Status::Running => format!(
+                "Climbing the staircase: {} of {} seeds done.",
+                c.results.done,
+                c.plan.jobs()
+            ),
+            _ => "Nothing to draw: the experiment did not finish.".to_string(),
+        };
+        return html! {
+            <p class="hint analysis-empty" data-testid="hysteresis-pending">{ text }</p>
+        };
+    };
+    let n = h.levels.len();
+    if n < 2 || h.steps.len() != 2 * n - 1 {
+        return html! {};
+    }
+    // On a phone the picture is drawn narrower, so that its words stay readable when it is
+    // scaled to the screen.
+    let narrow = web_sys::window()
+        .and_then(|w| w.inner_width().ok())
+        .and_then(|v| v.as_f64())
+        .is_some_and(|width| width < 600.0);
+    let (w, height, left) = if narrow {
+        (440.0, 380.0, 62.0)
+    } else {
+        (W, 440.0, LEFT)
+    };
+    let (pw, ph) = (w - left - RIGHT, height - TOP - BOTTOM);
+    let (lo, hi) = h
+        .levels
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
+            (a.min(v), b.max(v))
+        });
+    let half = (hi - lo) / (n - 1) as f64 / 2.0;
+    let (x0, x1) = (lo - half, hi + half);
+    let top = h
+        .steps
+        .iter()
+        .map(|s| s.offered.max(s.goodput))
+        .fold(1.0, f64::max);
+    let y_step = tick_step(top * 1.2, 4.0);
+    let y1 = y_step * (top * 1.2 / y_step).ceil();
+    // A little room below zero: a path along zero is not hidden by the frame.
+    let y0 = -0.03 * y1;
+    let sx = |x: f64| left + (x - x0) / (x1 - x0) * pw;
+    let sy = |y: f64| TOP + ph - (y - y0) / (y1 - y0) * ph;
+    let at = |x: f64, y: f64| format!("{:.1},{:.1}", sx(x), sy(y));
+    let turn = n - 1;
+
+    let up: Vec<&sim_core::hysteresis::StepResult> = h
+        .steps
+        .iter()
+        .filter(|s| s.step.direction == Direction::Up)
+        .collect();
+    // The way down starts from the top step, the turning point.
+    let down_line: String = h
+        .steps
+        .iter()
+        .filter(|s| s.step.direction == Direction::Down || s.step.index == turn)
+        .map(|s| at(s.step.load, s.goodput))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let up_line: String = up
+        .iter()
+        .map(|s| at(s.step.load, s.goodput))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let offered_line: String = up
+        .iter()
+        .map(|s| at(s.step.load, s.offered))
+        .collect::<Vec<_>>()
+        .join(" ");
+
+    // The band: from the recovery load (or the axis's end, when it never came back) to the
+    // tipping load.
+    let band = match h.band {
+        Band::Between { recovery, tipping } => {
+            let from = recovery.unwrap_or(match h.field {
+                LoadField::Rate => x0,
+                LoadField::ThinkS => x1,
+            });
+            let (a, b) = (sx(from.min(tipping)), sx(from.max(tipping)));
+            Some(html! {
+                <rect class="band" data-testid="hysteresis-band" x={format!("{a:.1}")} y={format!("{TOP}")}
+                    width={format!("{:.1}", (b - a).max(1.0))} height={format!("{ph}")}
+                    data-from={recovery.map(number_text).unwrap_or_default()} data-to={number_text(tipping)} />
+            })
+        }
+        _ => None,
+    };
+
+    // The fluid model's bistable loads: dashed verticals at its ends within the axis, joined
+    // near the top by a dashed bar, each labelled with its value outside the bar.
+    let bar_y = TOP + 22.0;
+    let fluid = h.fluid.and_then(|(f_lo, f_hi)| {
+        let (a, b) = (f_lo.max(x0), f_hi.min(x1));
+        (a < b).then(|| {
+            let ends = [(f_lo, "low"), (f_hi, "high")].into_iter().filter(|(x, _)| (x0..=x1).contains(x));
+            let lines = ends.clone().map(|(x, _)| {
+                html! {
+                    <line class="fluid" x1={format!("{:.1}", sx(x))} x2={format!("{:.1}", sx(x))}
+                        y1={format!("{:.1}", sy(0.0))} y2={format!("{bar_y:.1}")} />
+                }
+            });
+            let labels = ends.map(|(x, end)| {
+                let px = sx(x);
+                // Outside the bar, unless that is off the frame.
+                let outside = if end == "low" { px - 6.0 > left + 36.0 } else { px + 6.0 < left + pw - 36.0 };
+                let (lx, anchor) = match (end, outside) {
+                    ("low", true) | ("high", false) => (px - 6.0, "end"),
+                    _ => (px + 6.0, "start"),
+                };
+                html! {
+                    <text class="analysis-label fluid-label" data-testid="fluid-label" data-end={end}
+                        x={format!("{lx:.1}")} y={format!("{:.1}", bar_y + 4.0)} text-anchor={anchor}>
+                        { format!("{x:.1}") }
+                    </text>
+                }
+            });
+            html! {
+                <g class="fluid-band" data-testid="fluid-band">
+                    { for lines }
+                    <line class="fluid" x1={format!("{:.1}", sx(a))} x2={format!("{:.1}", sx(b))}
+                        y1={format!("{bar_y:.1}")} y2={format!("{bar_y:.1}")} />
+                    { for labels }
+                </g>
+            }
+        })
+    });
+
+    // Steps down that count as back while goodput is still collapsed: the backlog drains.
+    let draining: Vec<(f64, f64)> = h
+        .steps
+        .iter()
+        .filter(|s| s.step.direction == Direction::Down && s.back && s.collapsed)
+        .map(|s| (sx(s.step.load), sy(s.goodput)))
+        .collect();
+    let rings = draining.iter().map(|(x, y)| {
+        html! { <circle class="draining-ring" cx={format!("{x:.1}")} cy={format!("{y:.1}")} r="10" /> }
+    });
+
+    let steps = h.steps.len();
+    let current = (*hover).filter(|i| *i < steps).unwrap_or(0);
+    let mark = |i: usize| {
+        let s = &h.steps[i];
+        let (x, y) = (sx(s.step.load), sy(s.goodput));
+        let label = step_words(h, i);
+        let direction = s.step.direction.as_str();
+        let state = if !s.collapsed {
+            "healthy"
+        } else if s.back {
+            "draining"
+        } else {
+            "collapsed"
+        };
+        let onkeydown = Callback::from(move |e: KeyboardEvent| {
+            let next = match e.key().as_str() {
+                "ArrowRight" | "ArrowUp" if i + 1 < steps => i + 1,
+                "ArrowLeft" | "ArrowDown" if i > 0 => i - 1,
+                "Home" => 0,
+                "End" => steps - 1,
+                _ => return,
+            };
+            e.prevent_default();
+            focus_step(next);
+        });
+        let onmouseenter = {
+            let hover = hover.clone();
+            Callback::from(move |_: MouseEvent| hover.set(Some(i)))
+        };
+        let onfocus = {
+            let hover = hover.clone();
+            Callback::from(move |_: FocusEvent| hover.set(Some(i)))
+        };
+        let tabindex = if i == current { "0" } else { "-1" };
+        let (step, load) = (i.to_string(), number_text(s.step.load));
+        let goodput = format!("{:.3}", s.goodput);
+        if s.step.direction == Direction::Up {
+            html! {
+                <circle class="mark-up" cx={format!("{x:.1}")} cy={format!("{y:.1}")} r="5"
+                    data-direction={direction} data-step={step} data-load={load} data-goodput={goodput}
+                    data-state={state} {tabindex} role="img" aria-label={label.clone()}
+                    {onkeydown} {onmouseenter} {onfocus}>
+                    <title>{ label }</title>
+                </circle>
+            }
+        } else {
+            html! {
+                <rect class="mark-down" x={format!("{:.1}", x - 5.5)} y={format!("{:.1}", y - 5.5)}
+                    width="11" height="11"
+                    data-direction={direction} data-step={step} data-load={load} data-goodput={goodput}
+                    data-state={state} {tabindex} role="img" aria-label={label.clone()}
+                    {onkeydown} {onmouseenter} {onfocus}>
+                    <title>{ label }</title>
+                </rect>
+            }
+        }
+    };
+    // The way down first, so that where both paths meet the round mark shows inside the
+    // square.
+    let down_marks = (0..steps)
+        .filter(|&i| h.steps[i].step.direction == Direction::Down)
+        .map(mark);
+    let up_marks = (0..steps)
+        .filter(|&i| h.steps[i].step.direction == Direction::Up)
+        .map(mark);
+
+    let mut ordered = h.levels.clone();
+    ordered.sort_by(f64::total_cmp);
+    let x_ticks = ticks(n, if narrow { 7 } else { 12 })
+        .into_iter()
+        .map(|i| text_at(sx(ordered[i]), TOP + ph + 16.0, "middle", num(ordered[i])));
+    let y_ticks = (0..)
+        .map(|k| k as f64 * y_step)
+        .take_while(|v| *v <= y1 + y_step * 1e-9)
+        .map(|v| text_at(left - 6.0, sy(v) + 4.0, "end", num(v)));
+    let x_title = match h.field {
+        LoadField::Rate => format!("offered load: {}", label_of(doc, &h.path)),
+        LoadField::ThinkS => format!("{}: the load rises to the left", label_of(doc, &h.path)),
+    };
+    let readout = (*hover)
+        .filter(|i| *i < steps)
+        .map(|i| step_words(h, i))
+        .unwrap_or_else(|| {
+            "Point at a mark, or Tab to the figure and walk the staircase with the arrow keys, to read a step.".into()
+        });
+    let title = format!(
+        "Hysteresis of {}: {} ({} s a step, {})",
+        h.path,
+        band_words(h),
+        num(h.hold_s),
+        if h.seeds == 1 {
+            "one seed".to_string()
+        } else {
+            format!("mean of {} seeds", h.seeds)
+        }
+    );
+    let key = |testid: &'static str, mark: Html, text: String| {
+        html! {
+            <li data-mark={testid}>
+                <svg class="analysis-key" viewBox="0 0 28 16" width="28" height="16" aria-hidden="true">{ mark }</svg>
+                { text }
+            </li>
+        }
+    };
+    let legend = html! {
+        <ul class="legend" data-testid="hysteresis-legend">
+            { key("up", html! { <>
+                <polyline class="path-up" points="1,8 27,8" />
+                <circle class="mark-up" cx="14" cy="8" r="4.5" />
+            </> }, "goodput on the way up".to_string()) }
+            { key("down", html! { <>
+                <polyline class="path-down" points="1,8 27,8" />
+                <rect class="mark-down" x="9" y="3" width="10" height="10" />
+            </> }, "goodput on the way down".to_string()) }
+            if band.is_some() {
+                { key("band", html! {
+                    <rect class="band" x="1" y="1" width="26" height="14" />
+                }, "the band: served on the way up, not on the way down (recovery → tipping load)".to_string()) }
+            }
+            if let (Some((f_lo, f_hi)), true) = (h.fluid, fluid.is_some()) {
+                { key("fluid", html! { <>
+                    <line class="fluid" x1="4" x2="4" y1="15" y2="3" />
+                    <line class="fluid" x1="4" x2="24" y1="3" y2="3" />
+                    <line class="fluid" x1="24" x2="24" y1="15" y2="3" />
+                </> }, format!("fluid model: bistable from {f_lo:.1} to {f_hi:.1}")) }
+            }
+            { key("offered", html! {
+                <polyline class="offered" points="1,8 27,8" />
+            }, "load offered (way up): goodput if every request were served".to_string()) }
+            if !draining.is_empty() {
+                { key("draining", html! { <>
+                    <rect class="mark-down" x="9" y="3" width="10" height="10" />
+                    <circle class="draining-ring" cx="14" cy="8" r="7" />
+                </> }, "way down: goodput low, backlog draining (counts as back)".to_string()) }
+            }
+        </ul>
+    };
+    let onmouseleave = {
+        let hover = hover.clone();
+        Callback::from(move |_: MouseEvent| hover.set(None))
+    };
+    html! {
+        <figure class="hysteresis">
+            { figure_title(title) }
+            <svg viewBox={format!("0 0 {w} {height}")} role="group" data-testid="hysteresis-figure"
+                aria-label="Hysteresis: goodput against the offered load, on the way up and on the way down"
+                {onmouseleave}>
+                <rect class="plot-frame" x={format!("{left}")} y={format!("{TOP}")}
+                    width={format!("{pw}")} height={format!("{ph}")} />
+                { band.unwrap_or_default() }
+                { fluid.unwrap_or_default() }
+                <polyline class="offered" points={offered_line} />
+                <polyline class="path-up" points={up_line} />
+                <polyline class="path-down" points={down_line} />
+                { for rings }
+                { for down_marks }
+                { for up_marks }
+                <g class="ticks">{ for x_ticks }{ for y_ticks }</g>
+                <g class="axis-title">
+                    { text_at(left + pw / 2.0, height - 12.0, "middle", x_title) }
+                    { y_axis_title(ph, "goodput, requests/s (latter half of each step)".to_string()) }
+                </g>
+            </svg>
+            <figcaption>
+                { legend }
+                <p class="readout" data-testid="analysis-readout">{ readout }</p>
+                { hysteresis_facts(h, cli_words(&c.config)) }
             </figcaption>
         </figure>
     }
