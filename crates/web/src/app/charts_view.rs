@@ -13,6 +13,31 @@ use wasm_bindgen::JsCast;
 use web_sys::HtmlCanvasElement;
 use yew::prelude::*;
 
+/// How long one task draws charts before it leaves the rest to a task of its own.
+const DRAW_SLICE_MS: f64 = 25.0;
+
+/// Draws the charts from `from` on, slice by slice, each slice after the first in a task of
+/// its own (a zero timeout), as long as no later draw (`drawn` past `generation`) has started.
+fn draw_in_slices(
+    draw: Rc<dyn Fn(usize) -> Option<usize>>,
+    drawn: Rc<RefCell<u64>>,
+    generation: u64,
+    from: usize,
+) {
+    if *drawn.borrow() != generation {
+        return;
+    }
+    let Some(next) = draw(from) else {
+        return;
+    };
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let callback = Closure::once_into_js(move || draw_in_slices(draw, drawn, generation, next));
+    let _ =
+        window.set_timeout_with_callback_and_timeout_and_arguments_0(callback.unchecked_ref(), 0);
+}
+
 /// Whether the live run has all its rows, so the other seeds' band can join it.
 fn props_finished(seeds: &SeedsView, rows: &[Row], scenario: &Scenario) -> bool {
     let buckets = (scenario.duration_s / scenario.bucket_s).ceil();
@@ -123,8 +148,12 @@ pub fn charts_view(props: &ChartsProps) -> Html {
         let dark = props.dark;
         let model = model.clone();
         let first = use_mut_ref(|| true);
+        let drawn = use_mut_ref(|| 0u64);
         use_effect_with(deps, move |_| {
-            let draw = move || {
+            // Draws the charts from `from` on, and stops after the one that takes the draw past
+            // DRAW_SLICE_MS: then it returns where the next slice starts.
+            let draw = move |from: usize| -> Option<usize> {
+                let started = super::now_ms();
                 let runner = runner.borrow();
                 // Draw only a run of this scenario: right after an edit the runner may still hold
                 // the previous run for a moment.
@@ -154,20 +183,28 @@ pub fn charts_view(props: &ChartsProps) -> Html {
                     seeds: &seeds,
                     baseline: baseline.as_deref(),
                 };
-                let mut new_areas = Vec::with_capacity(kinds.len());
+                let mut new_areas = areas.borrow().clone();
+                new_areas.resize(kinds.len(), PlotArea::default());
                 // Every width is read before any canvas is resized: a resize invalidates the
                 // layout, and reading a width after it forces a layout of the whole page (five
                 // of them on the first draw took 80 ms of the page's first task).
-                let canvases: Vec<(ChartKind, HtmlCanvasElement, u32)> = kinds
+                let canvases: Vec<(usize, ChartKind, HtmlCanvasElement, u32)> = kinds
                     .iter()
                     .zip(refs.iter())
-                    .filter_map(|(kind, node)| {
+                    .enumerate()
+                    .skip(from)
+                    .filter_map(|(i, (kind, node))| {
                         let canvas = node.cast::<HtmlCanvasElement>()?;
                         let width = canvas.client_width().max(200) as u32;
-                        Some((*kind, canvas, width))
+                        Some((i, *kind, canvas, width))
                     })
                     .collect();
-                for (kind, canvas, width) in canvases {
+                let mut next = None;
+                for (i, kind, canvas, width) in canvases {
+                    if i > from && super::now_ms() - started > DRAW_SLICE_MS {
+                        next = Some(i);
+                        break;
+                    }
                     let kind = &kind;
                     if canvas.width() != width {
                         canvas.set_width(width);
@@ -181,29 +218,44 @@ pub fn charts_view(props: &ChartsProps) -> Html {
                         continue;
                     };
                     match charts::draw(backend, *kind, &data, Theme { dark }, cursor_t) {
-                        Ok(area) => new_areas.push(area),
+                        Ok(area) => new_areas[i] = area,
                         Err(e) => {
                             web_sys::console::warn_1(&format!("chart {}: {e}", kind.id()).into())
                         }
                     }
                 }
-                if let Some(first) = new_areas.first() {
-                    on_plot_area.emit(*first);
+                if from == 0 {
+                    if let Some(first) = new_areas.first() {
+                        on_plot_area.emit(*first);
+                    }
                 }
                 *areas.borrow_mut() = new_areas;
+                next
+            };
+            // Every draw is a new generation: a first draw still going chart by chart stops
+            // when a later one has drawn everything.
+            let generation = {
+                let mut g = drawn.borrow_mut();
+                *g += 1;
+                *g
             };
             // The first draw waits for the next frame: the page's first task builds the whole
             // page, and the browser lays it out and paints it before the charts are drawn
             // (their widths then need no forced layout). Later draws follow their change at
-            // once.
+            // once. Either way a draw that takes longer than a slice goes on in a task of
+            // its own, so no task holds every chart (six took up to 111 ms on a loaded host).
+            let draw: Rc<dyn Fn(usize) -> Option<usize>> = Rc::new(draw);
             if std::mem::take(&mut *first.borrow_mut()) {
                 if let Some(window) = web_sys::window() {
-                    let callback = Closure::once_into_js(draw);
+                    let drawn = drawn.clone();
+                    let callback = Closure::once_into_js(move || {
+                        draw_in_slices(draw, drawn, generation, 0);
+                    });
                     let _ = window.request_animation_frame(callback.unchecked_ref());
                     return;
                 }
             }
-            draw();
+            draw_in_slices(draw, drawn.clone(), generation, 0);
         });
     }
 
