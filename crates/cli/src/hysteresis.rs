@@ -371,27 +371,6 @@ const BAND: RGBColor = RGBColor(0xE6, 0x9F, 0x00);
 const FLUID: RGBColor = RGBColor(0xCC, 0x79, 0xA7);
 const OFFERED: RGBColor = RGBColor(0x99, 0x99, 0x99);
 
-/// The band in a few words, for the plot's title.
-fn band_words(experiment: &Experiment, band: Band) -> String {
-    match band {
-        Band::NotTipped => "never tipped".into(),
-        Band::CollapsedAtStart => "collapsed at the lightest load".into(),
-        Band::None => "no band".into(),
-        Band::Between {
-            recovery: Some(r),
-            tipping,
-        } => format!("band {} to {}", number_text(r), number_text(tipping)),
-        Band::Between {
-            recovery: None,
-            tipping,
-        } => format!(
-            "band from below {} to {}",
-            number_text(experiment.levels[0]),
-            number_text(tipping)
-        ),
-    }
-}
-
 /// A tick label: at most two decimals, no trailing zeros.
 fn tick(v: f64) -> String {
     let text = format!("{v:.2}");
@@ -459,7 +438,7 @@ fn draw_into(
         .caption(
             format!(
                 "Hysteresis of \u{201c}{name}\u{201d}: {} ({} s a step, {seeds})",
-                band_words(experiment, result.band),
+                result.band.words(experiment.levels[0]),
                 number_text(experiment.hold_s)
             ),
             ("sans-serif", 18),

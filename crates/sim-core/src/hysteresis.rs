@@ -196,6 +196,30 @@ pub enum Band {
     Between { recovery: Option<f64>, tipping: f64 },
 }
 
+impl Band {
+    /// The band in a few words, for a figure's title ("band 20 to 100", "no band");
+    /// `lightest` is the axis's lightest load (a band reaching below it starts "from below").
+    pub fn words(self, lightest: f64) -> String {
+        match self {
+            Band::NotTipped => "never tipped".into(),
+            Band::CollapsedAtStart => "collapsed at the lightest load".into(),
+            Band::None => "no band".into(),
+            Band::Between {
+                recovery: Some(r),
+                tipping,
+            } => format!("band {} to {}", number_text(r), number_text(tipping)),
+            Band::Between {
+                recovery: None,
+                tipping,
+            } => format!(
+                "band from below {} to {}",
+                number_text(lightest),
+                number_text(tipping)
+            ),
+        }
+    }
+}
+
 /// A step's figures over the seeds.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct StepResult {

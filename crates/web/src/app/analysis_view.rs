@@ -772,6 +772,16 @@ const TOP: f64 = 12.0;
 const BOTTOM: f64 = 56.0;
 
 /// A figure's title: what the picture shows, above it.
+/// A legend entry: a mark drawn as in the figure, and what it means.
+fn legend_key(testid: &'static str, mark: Html, text: String) -> Html {
+    html! {
+        <li data-mark={testid}>
+            <svg class="analysis-key" viewBox="0 0 28 16" width="28" height="16" aria-hidden="true">{ mark }</svg>
+            { text }
+        </li>
+    }
+}
+
 fn figure_title(text: String) -> Html {
     html! {
         <h3 class="analysis-title" data-testid="figure-title">{ text }</h3>
@@ -1119,28 +1129,19 @@ fn tip_figure(
         plan.sweep.x.path,
         seeds_words(plan.sweep.seeds as usize)
     );
-    // A key for each kind of mark, drawn as in the figure.
-    let key = |testid: &'static str, mark: Html, text: String| {
-        html! {
-            <li data-mark={testid}>
-                <svg class="analysis-key" viewBox="0 0 28 16" width="28" height="16" aria-hidden="true">{ mark }</svg>
-                { text }
-            </li>
-        }
-    };
     let legend = html! {
         <ul class="legend" data-testid="tipping-legend">
-            { key("curve", html! { <>
+            { legend_key("curve", html! { <>
                 <polyline class="curve" points="1,13 27,3" />
                 <circle class="mark" cx="14" cy="8" r="5" />
             </> }, "smallest trigger that tips it, per load (curve and points)".to_string()) }
-            { key("never", html! {
+            { legend_key("never", html! {
                 <circle class="mark never" cx="14" cy="8" r="5" />
             }, format!("a load no trigger tips (up to {}; drawn on the top edge)", num(plan.high))) }
-            { key("bracket", html! {
+            { legend_key("bracket", html! {
                 <line class="bracket" x1="14" x2="14" y1="1" y2="15" />
             }, "the bisection's bracket: tips at its top, not at its bottom".to_string()) }
-            { key("vulnerable", html! {
+            { legend_key("vulnerable", html! {
                 <rect class="vulnerable" x="1" y="2" width="26" height="12" />
             }, "vulnerable: a trigger this large leaves it metastable".to_string()) }
         </ul>
@@ -1326,29 +1327,6 @@ fn model_figure(c: &Computation) -> Html {
                 { facts }
             </figcaption>
         </figure>
-    }
-}
-
-/// The band in a few words, for the hysteresis figure's title (as `metastable hysteresis
-/// --plot` titles its plot).
-fn band_words(h: &HysteresisMsg) -> String {
-    use sim_core::hysteresis::Band;
-    match h.band {
-        Band::NotTipped => "never tipped".into(),
-        Band::CollapsedAtStart => "collapsed at the lightest load".into(),
-        Band::None => "no band".into(),
-        Band::Between {
-            recovery: Some(r),
-            tipping,
-        } => format!("band {} to {}", number_text(r), number_text(tipping)),
-        Band::Between {
-            recovery: None,
-            tipping,
-        } => format!(
-            "band from below {} to {}",
-            number_text(h.levels.first().copied().unwrap_or(0.0)),
-            number_text(tipping)
-        ),
     }
 }
 
@@ -1801,7 +1779,7 @@ fn hysteresis_figure(
     let title = format!(
         "Hysteresis of {}: {} ({} s a step, {})",
         h.path,
-        band_words(h),
+        h.band.words(h.levels.first().copied().unwrap_or(0.0)),
         num(h.hold_s),
         if h.seeds == 1 {
             "one seed".to_string()
@@ -1809,41 +1787,33 @@ fn hysteresis_figure(
             format!("mean of {} seeds", h.seeds)
         }
     );
-    let key = |testid: &'static str, mark: Html, text: String| {
-        html! {
-            <li data-mark={testid}>
-                <svg class="analysis-key" viewBox="0 0 28 16" width="28" height="16" aria-hidden="true">{ mark }</svg>
-                { text }
-            </li>
-        }
-    };
     let legend = html! {
         <ul class="legend" data-testid="hysteresis-legend">
-            { key("up", html! { <>
+            { legend_key("up", html! { <>
                 <polyline class="path-up" points="1,8 27,8" />
                 <circle class="mark-up" cx="14" cy="8" r="4.5" />
             </> }, "goodput on the way up".to_string()) }
-            { key("down", html! { <>
+            { legend_key("down", html! { <>
                 <polyline class="path-down" points="1,8 27,8" />
                 <rect class="mark-down" x="9" y="3" width="10" height="10" />
             </> }, "goodput on the way down".to_string()) }
             if band.is_some() {
-                { key("band", html! {
+                { legend_key("band", html! {
                     <rect class="band" x="1" y="1" width="26" height="14" />
                 }, "the band: served on the way up, not on the way down (recovery → tipping load)".to_string()) }
             }
             if let (Some((f_lo, f_hi)), true) = (h.fluid, fluid.is_some()) {
-                { key("fluid", html! { <>
+                { legend_key("fluid", html! { <>
                     <line class="fluid" x1="4" x2="4" y1="15" y2="3" />
                     <line class="fluid" x1="4" x2="24" y1="3" y2="3" />
                     <line class="fluid" x1="24" x2="24" y1="15" y2="3" />
                 </> }, format!("fluid model: bistable from {f_lo:.1} to {f_hi:.1}")) }
             }
-            { key("offered", html! {
+            { legend_key("offered", html! {
                 <polyline class="offered" points="1,8 27,8" />
             }, "load offered (way up): goodput if every request were served".to_string()) }
             if !draining.is_empty() {
-                { key("draining", html! { <>
+                { legend_key("draining", html! { <>
                     <rect class="mark-down" x="9" y="3" width="10" height="10" />
                     <circle class="draining-ring" cx="14" cy="8" r="7" />
                 </> }, "way down: goodput low, backlog draining (counts as back)".to_string()) }
