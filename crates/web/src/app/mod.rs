@@ -20,7 +20,6 @@ mod share;
 mod timeline;
 
 use crate::charts::PlotArea;
-use crate::embed::EmbedConfig;
 use crate::link;
 use crate::state::{Action, AppState};
 use runner::{use_run, Runner};
@@ -40,17 +39,19 @@ impl Reducible for Store {
     }
 }
 
-/// Starts the app in `<body>`: the playground, or embed mode when the address asks for it.
+/// Starts the playground in `<body>`. Embed mode (`?embed…`) is another binary, `embed`, which
+/// the page's loader starts instead (`scripts/entries.mjs` writes the loader; both read the
+/// address the same way, [`crate::embed::EmbedConfig::from_query`] here and `isEmbed` there).
 pub fn start() {
     console_error_panic_hook::set_once();
-    let search = web_sys::window()
-        .and_then(|w| w.location().search().ok())
-        .unwrap_or_default();
-    if EmbedConfig::from_query(&search).is_some() {
-        yew::Renderer::<embed_view::EmbedApp>::new().render();
-    } else {
-        yew::Renderer::<App>::with_props(AppProps { address: true }).render();
-    }
+    yew::Renderer::<App>::with_props(AppProps { address: true }).render();
+}
+
+/// Starts embed mode in `<body>`: the entry of the embed binary, which has the simulator,
+/// the charts, the sliders and the banner, and nothing of the editor or the analysis view.
+pub fn start_embed() {
+    console_error_panic_hook::set_once();
+    yew::Renderer::<embed_view::EmbedApp>::new().render();
 }
 
 thread_local! {
