@@ -84,10 +84,26 @@ macro_rules! block_kinds {
         }
 
         /// One block of the system, tagged by `kind`.
-        #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+        #[derive(Clone, Debug, PartialEq, Serialize)]
         #[serde(tag = "kind", rename_all = "snake_case")]
         pub enum Block {
             $($Kind(blocks::$module::$Spec),)*
+        }
+
+        impl BlockKind {
+            /// Every kind's name, in palette order.
+            pub const NAMES: [&'static str; [$($name),*].len()] = [$($name),*];
+        }
+
+        impl<'de> Deserialize<'de> for Block {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let (kind, fields) = untag(Value::deserialize(d)?, &BlockKind::NAMES)
+                    .map_err(serde::de::Error::custom)?;
+                match BlockKind::ALL[kind] {
+                    $(BlockKind::$Kind => blocks::$module::$Spec::deserialize(fields).map(Block::$Kind),)*
+                }
+                .map_err(serde::de::Error::custom)
+            }
         }
 
         impl Block {
@@ -209,6 +225,37 @@ macro_rules! block_kinds {
     };
 }
 
+/// A document tagged by `kind` (a block or a trigger), split into the index of its kind in
+/// `names` and its other fields, which the kind's spec then reads.
+///
+/// Rationale: serde's derive for an internally tagged enum buffers the document and reads
+/// every variant through a second deserializer of its own, which doubled the code of every
+/// spec in the page's wasm (the largest function of it). Here every spec is read by one
+/// deserializer, `serde_json::Value`'s, whatever the document came from; the messages are
+/// the derive's ("missing field `kind`", "unknown variant `x`, expected one of …").
+pub(crate) fn untag(
+    value: Value,
+    names: &'static [&'static str],
+) -> Result<(usize, Value), serde_json::Error> {
+    use serde::de::Error;
+    let Value::Object(mut fields) = value else {
+        let what = crate::scenario::unexpected_value(&value);
+        return Err(Error::invalid_type(what, &"a map"));
+    };
+    let kind = match fields.remove("kind") {
+        Some(Value::String(kind)) => kind,
+        Some(other) => {
+            let what = crate::scenario::unexpected_value(&other);
+            return Err(Error::invalid_type(what, &"variant identifier"));
+        }
+        None => return Err(Error::missing_field("kind")),
+    };
+    match names.iter().position(|name| *name == kind) {
+        Some(index) => Ok((index, Value::Object(fields))),
+        None => Err(Error::unknown_variant(&kind, names)),
+    }
+}
+
 block_kinds! {
     Client "client" => client::ClientSpec / Client,
     Retry "retry" => retry::RetrySpec / RetryNode,
@@ -273,6 +320,18 @@ impl TriggerKind {
         TriggerKind::Errors,
         TriggerKind::Partition,
         TriggerKind::CacheFlush,
+    ];
+
+    /// Every kind's name, in menu order.
+    pub const NAMES: [&'static str; 8] = [
+        "load_spike",
+        "load_steps",
+        "latency",
+        "outage",
+        "capacity",
+        "errors",
+        "partition",
+        "cache_flush",
     ];
 
     /// The kind's name in a scenario file.
@@ -580,6 +639,60 @@ mod tests {
             );
         }
         assert_eq!(BlockKind::parse("nope"), None);
+        assert_eq!(BlockKind::ALL.map(BlockKind::as_str), BlockKind::NAMES);
+        assert_eq!(
+            TriggerKind::ALL.map(TriggerKind::as_str),
+            TriggerKind::NAMES
+        );
+    }
+
+    #[test]
+    fn a_tagged_document_is_read_by_its_kind_with_the_derives_messages() {
+        let read = |doc: Value| Block::deserialize(&doc).map_err(|e| e.to_string());
+        let server = read(
+            serde_json::json!({"id": "api", "kind": "server", "workers": 3,
+            "service": {"dist": "exponential", "mean_s": 0.1}}),
+        );
+        assert_eq!(server.unwrap().kind(), BlockKind::Server);
+        // From any deserializer, not only a document's values: text, as a worker reads it.
+        let text = r#"{"kind": "outage", "target": "api", "at_s": 1, "for_s": 2}"#;
+        let trigger: triggers::Trigger = serde_json::from_str(text).unwrap();
+        assert_eq!(trigger.kind(), TriggerKind::Outage);
+        for (doc, message) in [
+            (
+                serde_json::json!({"id": "a"}),
+                "missing field `kind`".to_string(),
+            ),
+            (
+                serde_json::json!({"id": "a", "kind": 3}),
+                "invalid type: integer `3`, expected variant identifier".to_string(),
+            ),
+            (
+                serde_json::json!({"id": "a", "kind": "nope"}),
+                format!(
+                    "unknown variant `nope`, expected one of {}",
+                    BlockKind::NAMES.map(|n| format!("`{n}`")).join(", ")
+                ),
+            ),
+            (
+                serde_json::json!("server"),
+                "invalid type: string \"server\", expected a map".to_string(),
+            ),
+            (
+                serde_json::json!({"id": "a", "kind": "server", "workers": 1.5}),
+                "invalid type: floating point `1.5`, expected u32".to_string(),
+            ),
+            (
+                serde_json::json!({"id": "a", "kind": "server", "wrokers": 1}),
+                "unknown field `wrokers`".to_string(),
+            ),
+        ] {
+            let got = read(doc).unwrap_err();
+            assert!(
+                got.starts_with(&message),
+                "{got:?} should start with {message:?}"
+            );
+        }
     }
 
     #[test]

@@ -719,19 +719,23 @@ fn type_problem(location: Location, raw: &Value, message: &str) -> Problem {
 
 /// serde's description of a JSON value in an error message (`floating point `1.5``).
 fn unexpected(value: &Value) -> String {
+    unexpected_value(value).to_string()
+}
+
+/// What serde calls a JSON value in an error message.
+pub(crate) fn unexpected_value(value: &Value) -> serde::de::Unexpected<'_> {
     use serde::de::Unexpected;
     match value {
-        Value::Null => Unexpected::Unit.to_string(),
-        Value::Bool(b) => Unexpected::Bool(*b).to_string(),
-        Value::Number(n) => match (n.as_u64(), n.as_i64(), n.as_f64()) {
-            (Some(u), _, _) => Unexpected::Unsigned(u).to_string(),
-            (_, Some(i), _) => Unexpected::Signed(i).to_string(),
-            (_, _, Some(f)) => Unexpected::Float(f).to_string(),
-            _ => String::new(),
+        Value::Null => Unexpected::Unit,
+        Value::Bool(b) => Unexpected::Bool(*b),
+        Value::Number(n) => match (n.as_u64(), n.as_i64()) {
+            (Some(u), _) => Unexpected::Unsigned(u),
+            (_, Some(i)) => Unexpected::Signed(i),
+            _ => Unexpected::Float(n.as_f64().unwrap_or(f64::NAN)),
         },
-        Value::String(s) => Unexpected::Str(s).to_string(),
-        Value::Array(_) => Unexpected::Seq.to_string(),
-        Value::Object(_) => Unexpected::Map.to_string(),
+        Value::String(s) => Unexpected::Str(s),
+        Value::Array(_) => Unexpected::Seq,
+        Value::Object(_) => Unexpected::Map,
     }
 }
 

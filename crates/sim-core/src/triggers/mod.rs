@@ -38,7 +38,7 @@ use crate::scenario::{limits, Validator};
 use serde::{Deserialize, Serialize};
 
 /// A change that starts at `at_s` and is undone after `for_s` (SPEC §2, Triggers).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Trigger {
     LoadSpike(LoadSpike),
@@ -49,6 +49,26 @@ pub enum Trigger {
     Errors(Errors),
     Partition(Partition),
     CacheFlush(CacheFlush),
+}
+
+/// Read by its kind's spec alone (see [`crate::kind::untag`]).
+impl<'de> Deserialize<'de> for Trigger {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let value = serde_json::Value::deserialize(d)?;
+        let (kind, fields) =
+            crate::kind::untag(value, &TriggerKind::NAMES).map_err(serde::de::Error::custom)?;
+        match TriggerKind::ALL[kind] {
+            TriggerKind::LoadSpike => LoadSpike::deserialize(fields).map(Trigger::LoadSpike),
+            TriggerKind::LoadSteps => LoadSteps::deserialize(fields).map(Trigger::LoadSteps),
+            TriggerKind::Latency => Latency::deserialize(fields).map(Trigger::Latency),
+            TriggerKind::Outage => Outage::deserialize(fields).map(Trigger::Outage),
+            TriggerKind::Capacity => Capacity::deserialize(fields).map(Trigger::Capacity),
+            TriggerKind::Errors => Errors::deserialize(fields).map(Trigger::Errors),
+            TriggerKind::Partition => Partition::deserialize(fields).map(Trigger::Partition),
+            TriggerKind::CacheFlush => CacheFlush::deserialize(fields).map(Trigger::CacheFlush),
+        }
+        .map_err(serde::de::Error::custom)
+    }
 }
 
 /// The block it acts on.
