@@ -1,16 +1,17 @@
-// Trunk post_build hook: one page, two entries. index.html starts the playground, or embed mode
-// when the address asks for it (`?embed&…`), and each is its own wasm binary, so that a blog
-// post's embedded chart does not download the editor, the analysis view and the dialogs.
+// Trunk post_build hook: one page, several binaries. index.html starts the playground, or embed
+// mode when the address asks for it (`?embed&…`); the analysis view is a third binary, fetched
+// the first time it opens. So a blog post's embedded chart does not download the editor, and
+// the playground's first visit does not download the analysis view.
 //
 // Trunk builds the playground as the page's main binary (hashed names, its own inline loader)
-// and the `embed` binary as a "worker" (wasm-bindgen `--target web`, unhashed `embed.js` and
-// `embed_bg.wasm`, nothing in the page). This hook
-//   1. names the embed's two files after a hash of their content, as Trunk names the
+// and the others (ENTRIES) as "workers" (wasm-bindgen `--target web`, unhashed `NAME.js` and
+// `NAME_bg.wasm`, nothing in the page). This hook
+//   1. names each entry's two files after a hash of their content, as Trunk names the
 //      playground's, so a cached old file can never meet a new one;
-//   2. replaces Trunk's loader with one that reads the address and loads one binary: the
-//      .wasm fetched in parallel with its JS (what Trunk's preload links did for the
-//      playground alone; they are removed, since they would download the playground's files
-//      in embed mode too);
+//   2. replaces Trunk's loader with one that offers `metastableEntry(name)` (a promise of an
+//      entry's exports, each fetched and started once, its .wasm fetched in parallel with its
+//      JS) and starts the playground or embed mode by the address. Trunk's preload links are
+//      removed: they would download the playground's files in embed mode too;
 //   3. leaves window.wasmBindings and the TrunkApplicationStarted event as Trunk had them.
 //
 //   node scripts/entries.mjs            # as the hook (before csp.mjs): on $TRUNK_STAGING_DIR
@@ -46,27 +47,36 @@ if (!loader) fail("index.html has no Trunk loader of the usual shape (import ini
 const [, webJs, webWasm] = loader;
 const prefix = webJs.slice(0, webJs.lastIndexOf('/') + 1);
 
-// The embed's files, renamed after their content.
-const embedJs = path.join(dir, 'embed.js');
-const embedWasm = path.join(dir, 'embed_bg.wasm');
-for (const file of [embedJs, embedWasm]) {
-  if (!existsSync(file)) fail(`no ${path.basename(file)} in ${dir}: index.html must build the embed binary (data-bin="embed")`);
+// The entries Trunk builds as "workers" with `--target web`, each renamed after its content.
+const ENTRIES = ['embed', 'analysis'];
+const entries = {};
+for (const name of ENTRIES) {
+  const js = path.join(dir, `${name}.js`);
+  const wasm = path.join(dir, `${name}_bg.wasm`);
+  for (const file of [js, wasm]) {
+    if (!existsSync(file)) fail(`no ${path.basename(file)} in ${dir}: index.html must build the ${name} binary (data-bin="${name}")`);
+  }
+  const hash = createHash('sha256').update(readFileSync(js)).update(readFileSync(wasm)).digest('hex').slice(0, 16);
+  entries[name] = [`${prefix}${name}-${hash}.js`, `${prefix}${name}-${hash}_bg.wasm`];
+  renameSync(js, path.join(dir, `${name}-${hash}.js`));
+  renameSync(wasm, path.join(dir, `${name}-${hash}_bg.wasm`));
 }
-const hash = createHash('sha256').update(readFileSync(embedJs)).update(readFileSync(embedWasm)).digest('hex').slice(0, 16);
-const names = { js: `embed-${hash}.js`, wasm: `embed-${hash}_bg.wasm` };
-renameSync(embedJs, path.join(dir, names.js));
-renameSync(embedWasm, path.join(dir, names.wasm));
 
 // Embed mode exactly when EmbedConfig::from_query (crates/web/src/embed.rs) finds `embed`: a
 // query pair whose key is `embed`, with or without a value.
 const script = `<script type="module" data-entries>
+const entries = ${JSON.stringify(entries)};
+const start = async ([js, wasm]) => {
+  const code = fetch(wasm);
+  const bindings = await import(js);
+  await bindings.default({ module_or_path: code });
+  return bindings;
+};
+const started = {};
+window.metastableEntry = (name) => (started[name] ??= start(entries[name]));
 const embed = location.search.replace(/^\\?/, '').split('&').some((pair) => pair.split('=')[0] === 'embed');
-const [js, wasm] = embed ? ['${prefix}${names.js}', '${prefix}${names.wasm}'] : ['${webJs}', '${webWasm}'];
-const code = fetch(wasm);
-const bindings = await import(js);
-const instance = await bindings.default({ module_or_path: code });
-window.wasmBindings = bindings;
-dispatchEvent(new CustomEvent('TrunkApplicationStarted', { detail: { wasm: instance } }));
+window.wasmBindings = await (embed ? window.metastableEntry('embed') : start(['${webJs}', '${webWasm}']));
+dispatchEvent(new CustomEvent('TrunkApplicationStarted'));
 </script>`;
 html = html.replace(LOADER, () => script);
 
@@ -77,4 +87,4 @@ for (const file of [webJs, webWasm]) {
   html = html.replace(link, '');
 }
 writeFileSync(index, html);
-console.log(`entries.mjs: index.html loads ${path.basename(webJs)} or, in embed mode, ${names.js}`);
+console.log(`entries.mjs: index.html loads ${path.basename(webJs)}, or ${Object.values(entries).map(([js]) => path.basename(js)).join(' and ')}`);

@@ -11,6 +11,7 @@ pub mod charts;
 pub mod embed;
 pub mod fields;
 pub mod format;
+pub mod host;
 pub mod layout;
 pub mod link;
 pub mod state;

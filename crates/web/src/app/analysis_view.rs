@@ -2,13 +2,13 @@
 //! picture they fill in as their answers arrive: the phase diagram, the tipping curve, the
 //! fluid model's state space or hysteresis (goodput against the load, up and down).
 
-use super::{now_ms, Store};
+use super::now_ms;
 use crate::analysis::{
     fill, place, ticks, AnalysisConfig, HysteresisMsg, Mode, Plan, Range, Reply, Results,
 };
 use crate::embed::resolve_knob;
 use crate::format::num;
-use crate::state::Action;
+use serde_json::Value;
 use sim_core::sweep::{number_text, Threshold};
 use sim_core::Verdict;
 use std::cell::RefCell;
@@ -251,28 +251,41 @@ fn start(shared: &Shared, plan: Plan, config: AnalysisConfig, redraw: Callback<(
     redraw.emit(());
 }
 
+/// What the view reads of the playground's state and what it asks of it: it lives in a binary
+/// of its own (`analysis_main.rs`), fetched the first time the view opens, so it knows the
+/// playground only through these.
 #[derive(Properties, PartialEq)]
 pub struct AnalysisProps {
-    pub state: UseReducerHandle<Store>,
+    /// The scenario's document.
+    pub doc: Rc<Value>,
+    /// Its name.
+    pub name: AttrValue,
+    /// Whether the playground has problems to show for it (then nothing can run).
+    pub has_problems: bool,
+    /// The settings the address records (none: the defaults for the document).
+    pub config: Option<AnalysisConfig>,
+    /// New settings, for the address.
+    pub on_config: Callback<AnalysisConfig>,
+    /// A point of a figure, to open in the playground.
+    pub on_open: Callback<Value>,
 }
 
 /// The analysis view: settings on the left, the picture on the right.
 #[function_component(AnalysisView)]
 pub fn analysis_view(props: &AnalysisProps) -> Html {
-    let store = &props.state;
-    let state = &store.0;
+    let doc = &*props.doc;
     let shared: Rc<Shared> = use_memo((), |_| Rc::new(RefCell::new(None)));
     let shared: Shared = (*shared).clone();
     let force = use_force_update();
     let redraw = Callback::from(move |()| force.force_update());
     let hover = use_state(|| None::<usize>);
-    let config = state
-        .analysis
+    let config = props
+        .config
         .clone()
-        .unwrap_or_else(|| AnalysisConfig::default_for(&state.doc));
+        .unwrap_or_else(|| AnalysisConfig::default_for(doc));
     // Planning checks every grid point's scenario: once per settings, not once per frame
     // while answers stream in.
-    let plan = use_memo((state.doc.clone(), config.clone()), |(doc, config)| {
+    let plan = use_memo((props.doc.clone(), config.clone()), |(doc, config)| {
         Plan::new(doc, config)
     });
 
@@ -294,7 +307,7 @@ pub fn analysis_view(props: &AnalysisProps) -> Html {
         let run = run.clone();
         let shared = shared.clone();
         let redraw = redraw.clone();
-        let runnable = plan.is_ok() && state.problems.is_empty();
+        let runnable = plan.is_ok() && !props.has_problems;
         use_effect_with(config.mode, move |_| {
             if runnable {
                 run.emit(());
@@ -317,7 +330,7 @@ pub fn analysis_view(props: &AnalysisProps) -> Html {
     };
     let download = {
         let shared = shared.clone();
-        let stem = crate::link::file_stem(&state.scenario.name);
+        let stem = crate::link::file_stem(&props.name);
         Callback::from(move |_: MouseEvent| {
             if let Some(c) = shared.borrow().as_ref() {
                 let name = format!("{stem}-{}.csv", c.plan.mode.id());
@@ -329,10 +342,7 @@ pub fn analysis_view(props: &AnalysisProps) -> Html {
             }
         })
     };
-    let set = {
-        let store = store.clone();
-        Callback::from(move |config: AnalysisConfig| store.dispatch(Action::SetAnalysis(config)))
-    };
+    let set = { props.on_config.clone() };
 
     let guard = shared.borrow();
     // Only a computation of the picture chosen is shown (until the effect above replaces it,
@@ -388,21 +398,19 @@ pub fn analysis_view(props: &AnalysisProps) -> Html {
     let failed = computation.is_some_and(|c| matches!(c.status, Status::Failed(_)));
 
     let open = {
-        let store = store.clone();
+        let on_open = props.on_open.clone();
         let plan = computation.map(|c| c.plan.clone());
         Callback::from(move |(point, y): (usize, Option<f64>)| {
             if let Some(doc) = plan.as_ref().and_then(|p| p.doc_at(point, y)) {
-                store.dispatch(Action::OpenPoint(doc));
+                on_open.emit(doc);
             }
         })
     };
     let figure = match computation {
-        Some(c) if c.plan.mode == Mode::Phase => phase_figure(c, &state.doc, open, hover.clone()),
+        Some(c) if c.plan.mode == Mode::Phase => phase_figure(c, doc, open, hover.clone()),
         Some(c) if c.plan.mode == Mode::Model => model_figure(c),
-        Some(c) if c.plan.mode == Mode::Hysteresis => {
-            hysteresis_figure(c, &state.doc, hover.clone())
-        }
-        Some(c) => tip_figure(c, &state.doc, open, hover.clone()),
+        Some(c) if c.plan.mode == Mode::Hysteresis => hysteresis_figure(c, doc, hover.clone()),
+        Some(c) => tip_figure(c, doc, open, hover.clone()),
         None => html! {
             <p class="hint analysis-empty" data-testid="analysis-empty">
                 { "Nothing computed for this picture yet: press Run." }
@@ -415,12 +423,12 @@ pub fn analysis_view(props: &AnalysisProps) -> Html {
                 aria-label="Progress" />
         }
     });
-    let problem = if !state.problems.is_empty() {
+    let problem = if props.has_problems {
         Some("The scenario has problems: fix them in the playground first.".to_string())
     } else {
         (*plan).as_ref().err().cloned()
     };
-    let name = state.scenario.name.clone();
+    let name = props.name.clone();
 
     html! {
         <main class="analysis" data-testid="analysis">
@@ -435,7 +443,7 @@ pub fn analysis_view(props: &AnalysisProps) -> Html {
                         Mode::Hysteresis => "goodput as the load climbs a staircase and comes back down: the loads it serves on the way up and not on the way down.",
                     } }
                 </p>
-                { settings_form(&config, &state.doc, set) }
+                { settings_form(&config, doc, set) }
                 <div class="analysis-actions">
                     <button class="primary" data-testid="analysis-run" disabled={problem.is_some()}
                         onclick={run.reform(|_: MouseEvent| ())}>

@@ -4,6 +4,7 @@
 //! lives outside it, in a [`runner::Runner`] shared through a `use_mut_ref`, advanced by a
 //! `requestAnimationFrame` loop in slices of a few milliseconds so the tab never freezes.
 
+pub mod analysis_host;
 mod analysis_view;
 mod charts_view;
 mod controls;
@@ -13,6 +14,7 @@ mod embed_view;
 mod files;
 mod fixes;
 mod inspector;
+mod lazy;
 mod pool;
 mod replicas;
 mod runner;
@@ -44,7 +46,19 @@ impl Reducible for Store {
 /// address the same way, [`crate::embed::EmbedConfig::from_query`] here and `isEmbed` there).
 pub fn start() {
     console_error_panic_hook::set_once();
-    yew::Renderer::<App>::with_props(AppProps { address: true }).render();
+    // Its own element in `<body>`, not the body itself: the analysis view, another binary's
+    // app, mounts beside it (`lazy`).
+    let root = web_sys::window().and_then(|w| w.document()).and_then(|d| {
+        let root = d.create_element("div").ok()?;
+        root.set_id("playground");
+        d.body()?.append_child(&root).ok()?;
+        Some(root)
+    });
+    let props = AppProps { address: true };
+    match root {
+        Some(root) => yew::Renderer::<App>::with_root_and_props(root, props).render(),
+        None => yew::Renderer::<App>::with_props(props).render(),
+    };
 }
 
 /// Starts embed mode in `<body>`: the entry of the embed binary, which has the simulator,
@@ -581,7 +595,7 @@ pub fn app(props: &AppProps) -> Html {
                 <div class="drop-hint" aria-hidden="true">{ "Drop a scenario (.json) or a share link to open it" }</div>
             }
             if analysing {
-                <analysis_view::AnalysisView state={store.clone()} />
+                <lazy::LazyAnalysis state={store.clone()} />
             } else {
             <main class="layout">
                 <aside class="gallery-pane">
