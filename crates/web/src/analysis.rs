@@ -859,6 +859,54 @@ pub enum Reply {
     },
 }
 
+impl Reply {
+    /// A reply to one of the playground's jobs (the other seeds, a baseline, the fixes), read
+    /// from a worker's text; `None` for any other. The pool reads its replies with this, not
+    /// with `Reply`'s whole deserialiser, so the playground's and the embed's binaries do not
+    /// carry the readers of the analysis view's replies (the hysteresis result above all).
+    pub fn of_the_pool(text: &str) -> Option<Reply> {
+        /// The variants of [`Reply`] the pool's jobs are answered with, in its shape.
+        #[derive(Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        enum PoolReply {
+            Ready,
+            Failed {
+                message: String,
+            },
+            Replicated {
+                batch: u64,
+                seed: u64,
+                rows: Vec<Vec<Option<f64>>>,
+                replica: Vec<Option<f64>>,
+            },
+            Candidates {
+                candidates: Vec<CandidateMsg>,
+            },
+            Refused {
+                batch: u64,
+                message: String,
+            },
+        }
+        Some(match serde_json::from_str(text).ok()? {
+            PoolReply::Ready => Reply::Ready,
+            PoolReply::Failed { message } => Reply::Failed { message },
+            PoolReply::Replicated {
+                batch,
+                seed,
+                rows,
+                replica,
+            } => Reply::Replicated {
+                batch,
+                seed,
+                rows,
+                replica,
+            },
+            PoolReply::Candidates { candidates } => Reply::Candidates { candidates },
+            PoolReply::Refused { batch, message } => Reply::Refused { batch, message },
+        })
+    }
+}
+
 /// A hysteresis experiment's result as the page draws it: what
 /// [`sim_core::hysteresis::Hysteresis`] holds, the fluid model's band split into the band and
 /// why there is none, and the CLI's CSV, so that the page carries none of the experiment.
@@ -1769,6 +1817,39 @@ mod tests {
     use sim_core::presets;
 
     #[test]
+    fn the_pool_reads_the_replies_to_its_jobs_and_no_other() {
+        let doc = serde_json::to_value(presets::load("retry-storm").unwrap().unwrap()).unwrap();
+        let candidates = WorkerState::default()
+            .handle(Request::Candidates { scenario: doc })
+            .unwrap();
+        assert!(matches!(&candidates, Reply::Candidates { candidates } if !candidates.is_empty()));
+        for reply in [
+            Reply::Ready,
+            Reply::Failed {
+                message: "why".into(),
+            },
+            Reply::Refused {
+                batch: 3,
+                message: "why".into(),
+            },
+            candidates,
+        ] {
+            let text = serde_json::to_string(&reply).unwrap();
+            assert_eq!(Reply::of_the_pool(&text), Some(reply));
+        }
+        let ran = Reply::Ran {
+            point: 1,
+            seed: 2,
+            verdict: Verdict::Stable,
+        };
+        assert_eq!(
+            Reply::of_the_pool(&serde_json::to_string(&ran).unwrap()),
+            None
+        );
+        assert_eq!(Reply::of_the_pool("not json"), None);
+    }
+
+    #[test]
     fn a_replicated_seed_is_the_run_of_that_seed_rows_and_endings_included() {
         let mut scenario = presets::load("cold-cache").unwrap().unwrap();
         let doc = serde_json::to_value(&scenario).unwrap();
@@ -1815,6 +1896,11 @@ mod tests {
             serde_json::from_str::<Reply>(&text),
             Ok(Reply::Replicated { .. })
         ));
+        // As the pool reads it: the same reply.
+        assert_eq!(
+            Reply::of_the_pool(&text),
+            serde_json::from_str::<Reply>(&text).ok()
+        );
         // A scenario that cannot run says why, for its batch.
         let refused = WorkerState::default().handle(Request::Replicate {
             batch: 5,

@@ -69,7 +69,7 @@ impl Pool {
                     let reply = e
                         .data()
                         .as_string()
-                        .and_then(|text| serde_json::from_str::<Reply>(&text).ok())
+                        .and_then(|text| Reply::of_the_pool(&text))
                         .unwrap_or_else(|| Reply::Failed {
                             message: "A worker sent an answer that could not be read.".into(),
                         });
