@@ -452,7 +452,7 @@ impl Plan {
         if y.as_ref().is_some_and(|y| y.path == x.path) {
             return Err(format!(
                 "{x_name} and {} are the same parameter ({}).",
-                y_name.to_lowercase(),
+                y_name.to_ascii_lowercase(),
                 x.path
             ));
         }
@@ -685,7 +685,7 @@ fn sentence(message: String) -> String {
     match chars.next() {
         Some(first) => format!(
             "{}{}.",
-            first.to_uppercase(),
+            first.to_ascii_uppercase(),
             chars.as_str().trim_end_matches('.')
         ),
         None => message,

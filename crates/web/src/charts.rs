@@ -1138,7 +1138,7 @@ const AREA_ALPHA: f64 = 0.9;
 /// What the latency chart says when no request it shows succeeded.
 const NO_SUCCESS: &str = "no request succeeded";
 
-const FONT: &str = "sans-serif";
+const FONT: FontFamily<'static> = FontFamily::SansSerif;
 const PAD: i32 = 8;
 const LINE_H: i32 = 17;
 
@@ -1971,7 +1971,7 @@ mod tests {
                         svg.contains(&format!("fill=\"{}\"", theme.background_hex()))
                             || svg.contains(&format!(
                                 "fill=\"{}\"",
-                                theme.background_hex().to_uppercase()
+                                theme.background_hex().to_ascii_uppercase()
                             )),
                         "{what}: background"
                     );

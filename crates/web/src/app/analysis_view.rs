@@ -1289,7 +1289,9 @@ fn model_figure(c: &Computation) -> Html {
     let facts = {
         let points: Vec<String> = equilibria
             .iter()
-            .map(|e| format!("q = {:.2}, r = {:.3} ({:?})", e.q, e.r, e.stability).to_lowercase())
+            .map(|e| {
+                format!("q = {:.2}, r = {:.3} ({:?})", e.q, e.r, e.stability).to_ascii_lowercase()
+            })
             .collect();
         let bistable = match model.bistable_loads() {
             Some((lo, hi)) => format!(

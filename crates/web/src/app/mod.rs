@@ -334,7 +334,7 @@ fn use_clipboard(store: &UseReducerHandle<Store>) {
                     }
                     return;
                 }
-                let action = match e.key().to_lowercase().as_str() {
+                let action = match e.key().to_ascii_lowercase().as_str() {
                     "z" if e.shift_key() => Action::Redo,
                     "z" => Action::Undo,
                     "y" => Action::Redo,

@@ -419,7 +419,7 @@ pub fn verdict_banner(props: &BannerProps) -> Html {
             let mut chars = v.chars();
             chars
                 .next()
-                .map(|c| c.to_uppercase().collect::<String>() + chars.as_str())
+                .map(|c| c.to_ascii_uppercase().to_string() + chars.as_str())
                 .unwrap_or_default()
         }
     };
