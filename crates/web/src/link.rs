@@ -39,17 +39,19 @@ pub fn initial_state(href: &str, dark: bool) -> AppState {
     };
     match open(href) {
         None => {}
-        Some(Ok(doc)) => state = state.reduce(crate::state::Action::Restore(doc)),
+        // The state's own methods, not `reduce`: embed mode's binary opens links too and does
+        // not carry the editor's actions.
+        Some(Ok(doc)) => state.restore(doc),
         Some(Err(message)) => state.notice = Some(message),
     }
     state.analysis = view_of(href, &state.doc);
     let query = query_of(href);
     if let Some(k) = query_value(query, "seeds").and_then(|k| k.parse::<u32>().ok()) {
-        state = state.reduce(crate::state::Action::SetSeeds(k));
+        state.set_seeds(k);
     }
     if let Some(payload) = query_value(query, "b") {
         match share::decode_doc(&format!("s={payload}")) {
-            Ok(doc) => state = state.reduce(crate::state::Action::PinDoc(doc)),
+            Ok(doc) => state.pin_doc(doc),
             Err(e) => {
                 state.notice = Some(format!(
                     "The link's baseline could not be opened: {e}. Showing the scenario without it."

@@ -545,6 +545,51 @@ impl AppState {
         next
     }
 
+    /// Opens `doc` (a link's, or history's): no new page of history.
+    pub fn restore(&mut self, doc: Value) {
+        self.load(doc);
+        self.preset = preset_equal_to(&self.scenario);
+    }
+
+    /// How many seeds run (1 to [`MAX_SEEDS`]).
+    pub fn set_seeds(&mut self, seeds: u32) {
+        self.seeds = seeds.clamp(1, MAX_SEEDS);
+    }
+
+    /// Pins `doc` as the baseline, or says why it cannot be.
+    pub fn pin_doc(&mut self, doc: Value) {
+        match Scenario::from_value(doc.clone()) {
+            Ok(scenario) => {
+                self.baseline = Some(Baseline {
+                    doc,
+                    scenario: Rc::new(scenario),
+                })
+            }
+            Err(e) => self.notice = Some(format!("That baseline cannot be pinned: {e}")),
+        }
+    }
+
+    /// The next state in embed mode, which sets fields with its sliders, plays, resets and
+    /// unpins a baseline; every other action leaves the state as it is. The embed binary
+    /// reduces with this, so it does not carry the editor's actions (`reduce` is the
+    /// playground's). Its actions change what `reduce` changes, bar the undo history
+    /// (tested).
+    pub fn reduce_embed(&self, action: Action) -> AppState {
+        let mut next = self.clone();
+        next.notice = None;
+        next.notice_undo = false;
+        match action {
+            Action::SetField { owner, path, raw } => next.set_field(owner, &path, &raw),
+            Action::TogglePlay => next.playing = !next.playing,
+            Action::Play => next.playing = true,
+            Action::Pause => next.playing = false,
+            Action::Reset => next.run_id += 1,
+            Action::Unpin => next.baseline = None,
+            _ => return self.clone(),
+        }
+        next
+    }
+
     /// One step back (`undo`) or forward through the history.
     fn travel(&self, undo: bool) -> AppState {
         let mut next = self.clone();
@@ -596,10 +641,7 @@ impl AppState {
                 next.load(doc);
                 next.nav += 1;
             }
-            Action::Restore(doc) => {
-                next.load(doc);
-                next.preset = preset_equal_to(&next.scenario);
-            }
+            Action::Restore(doc) => next.restore(doc),
             Action::Import { name, text } => match crate::link::import(&name, &text) {
                 Ok(doc) => {
                     next.load(doc);
@@ -730,7 +772,7 @@ impl AppState {
             }
             Action::Reset => next.run_id += 1,
             Action::SetSpeed(speed) => next.speed = speed,
-            Action::SetSeeds(seeds) => next.seeds = seeds.clamp(1, MAX_SEEDS),
+            Action::SetSeeds(seeds) => next.set_seeds(seeds),
             // The document is pinned (it is the scenario while it has no problems): the
             // page never serialises a scenario, whose serialiser the first visit would carry.
             Action::PinBaseline => {
@@ -746,15 +788,7 @@ impl AppState {
                     });
                 }
             }
-            Action::PinDoc(doc) => match Scenario::from_value(doc.clone()) {
-                Ok(scenario) => {
-                    next.baseline = Some(Baseline {
-                        doc,
-                        scenario: Rc::new(scenario),
-                    })
-                }
-                Err(e) => next.notice = Some(format!("That baseline cannot be pinned: {e}")),
-            },
+            Action::PinDoc(doc) => next.pin_doc(doc),
             Action::Unpin => next.baseline = None,
             Action::SetDark(dark) => next.dark = dark,
             Action::DismissNotice => {}
@@ -1951,6 +1985,39 @@ mod tests {
         }
         let right = places.iter().map(|p| p.0).fold(0.0, f64::max);
         assert!(right < 1000.0, "a new block went far right: x = {right}");
+    }
+
+    #[test]
+    fn embed_modes_reducer_changes_what_the_playgrounds_does_for_its_actions() {
+        let start = AppState::default();
+        let actions = [
+            Action::SetField {
+                owner: Owner::Block("users".into()),
+                path: "rate".into(),
+                raw: "95".into(),
+            },
+            Action::SetField {
+                owner: Owner::Block("retries".into()),
+                path: "max_attempts".into(),
+                raw: "1.5".into(),
+            },
+            Action::TogglePlay,
+            Action::Reset,
+            Action::Play,
+            Action::Pause,
+            Action::Unpin,
+        ];
+        let (mut full, mut lean) = (start.clone(), start.clone());
+        for action in actions {
+            full = full.reduce(action.clone());
+            lean = lean.reduce_embed(action);
+            lean.history = full.history.clone();
+            assert_eq!(lean, full);
+        }
+        assert_eq!(full.doc["blocks"][0]["rate"], json!(95));
+        assert!(!full.problems.is_empty(), "1.5 attempts is a problem");
+        // What embed mode never does leaves its state alone.
+        assert_eq!(start.reduce_embed(Action::New), start);
     }
 
     #[test]

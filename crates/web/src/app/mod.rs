@@ -25,7 +25,7 @@ use crate::charts::PlotArea;
 use crate::link;
 use crate::state::{Action, AppState};
 use runner::{use_run, Runner};
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use yew::prelude::*;
@@ -37,8 +37,15 @@ pub struct Store(pub AppState);
 impl Reducible for Store {
     type Action = Action;
     fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
-        Rc::new(Store(self.0.reduce(action)))
+        let reduce = REDUCER.with(Cell::get);
+        Rc::new(Store(reduce(&self.0, action)))
     }
+}
+
+thread_local! {
+    /// How the state changes: each binary says (`start`, `mount`, `start_embed`), so that embed
+    /// mode's binary does not carry the editor's actions. Until one says, embed mode's.
+    static REDUCER: Cell<fn(&AppState, Action) -> AppState> = Cell::new(AppState::reduce_embed);
 }
 
 /// Starts the playground in `<body>`. Embed mode (`?embed…`) is another binary, `embed`, which
@@ -46,6 +53,7 @@ impl Reducible for Store {
 /// address the same way, [`crate::embed::EmbedConfig::from_query`] here and `isEmbed` there).
 pub fn start() {
     console_error_panic_hook::set_once();
+    REDUCER.with(|r| r.set(AppState::reduce));
     // Its own element in `<body>`, not the body itself: the analysis view, another binary's
     // app, mounts beside it (`lazy`).
     let root = web_sys::window().and_then(|w| w.document()).and_then(|d| {
@@ -65,6 +73,7 @@ pub fn start() {
 /// the charts, the sliders and the banner, and nothing of the editor or the analysis view.
 pub fn start_embed() {
     console_error_panic_hook::set_once();
+    REDUCER.with(|r| r.set(AppState::reduce_embed));
     yew::Renderer::<embed_view::EmbedApp>::new().render();
 }
 
@@ -81,6 +90,7 @@ fn shared_runner() -> Rc<RefCell<Runner>> {
 /// Mounts the app in `root` (tests mount several, each with its own runner).
 /// They neither read nor write the page's address, which they share.
 pub fn mount(root: web_sys::Element) {
+    REDUCER.with(|r| r.set(AppState::reduce));
     yew::Renderer::<App>::with_root_and_props(root, AppProps { address: false }).render();
 }
 
