@@ -450,16 +450,7 @@ impl Mutator {
             }
             // A trigger of any kind on any block.
             7 => {
-                let kinds = [
-                    "load_spike",
-                    "load_steps",
-                    "latency",
-                    "outage",
-                    "capacity",
-                    "errors",
-                    "partition",
-                    "cache_flush",
-                ];
+                let kinds = sim_core::kind::TriggerKind::NAMES;
                 let target = ids.get(self.below(ids.len())).cloned().unwrap_or_default();
                 let kind = kinds[self.below(kinds.len())];
                 let trigger = if kind == "load_steps" {
