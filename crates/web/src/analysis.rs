@@ -788,6 +788,48 @@ pub enum Request {
 }
 
 impl Request {
+    /// The text of one of the playground's jobs (a seed, the fixes) for a worker, as
+    /// `serde_json::to_string` writes it; `None` for any other request. The pool writes its
+    /// jobs with this, not with `Request`'s whole serialiser, so the playground's and the
+    /// embed's binaries do not carry the writers of the analysis view's jobs.
+    pub fn to_pool_text(&self) -> Option<String> {
+        /// The variants of [`Request`] the pool sends, in its shape.
+        #[derive(Serialize)]
+        #[serde(tag = "kind", rename_all = "snake_case")]
+        enum PoolRequest<'a> {
+            Replicate {
+                batch: u64,
+                scenario: &'a Value,
+                seed: u64,
+                workers: u32,
+                rows: bool,
+            },
+            Candidates {
+                scenario: &'a Value,
+            },
+        }
+        let request = match self {
+            Request::Replicate {
+                batch,
+                scenario,
+                seed,
+                workers,
+                rows,
+            } => PoolRequest::Replicate {
+                batch: *batch,
+                scenario,
+                seed: *seed,
+                workers: *workers,
+                rows: *rows,
+            },
+            Request::Candidates { scenario } => PoolRequest::Candidates { scenario },
+            _ => return None,
+        };
+        serde_json::to_string(&request).ok()
+    }
+}
+
+impl Request {
     /// This request for one of `count` workers that share the tab's state budget (a job
     /// that runs nothing is unchanged).
     pub fn with_workers(mut self, count: u32) -> Request {
@@ -1815,6 +1857,26 @@ mod tests {
 
     use super::*;
     use sim_core::presets;
+
+    #[test]
+    fn the_pool_writes_its_jobs_as_serde_does_and_no_other() {
+        let doc = serde_json::to_value(presets::load("retry-storm").unwrap().unwrap()).unwrap();
+        for job in [
+            Request::Replicate {
+                batch: 3,
+                scenario: doc.clone(),
+                seed: 9,
+                workers: 2,
+                rows: false,
+            },
+            Request::Candidates {
+                scenario: doc.clone(),
+            },
+        ] {
+            assert_eq!(job.to_pool_text(), serde_json::to_string(&job).ok());
+        }
+        assert_eq!(Request::Trace { point: 1 }.to_pool_text(), None);
+    }
 
     #[test]
     fn the_pool_reads_the_replies_to_its_jobs_and_no_other() {

@@ -159,7 +159,9 @@ impl Inner {
             let Some(job) = self.queue.pop_front() else {
                 return;
             };
-            if let Ok(text) = serde_json::to_string(&job) {
+            // The pool's jobs are seeds and the fixes (`Request::to_pool_text` writes those);
+            // the analysis view has workers of its own.
+            if let Some(text) = job.to_pool_text() {
                 let _ = w.worker.post_message(&JsValue::from_str(&text));
                 w.in_hand += 1;
             }
