@@ -6,8 +6,9 @@
 // Trunk builds the playground as the page's main binary (hashed names, its own inline loader)
 // and the others (ENTRIES) as "workers" (wasm-bindgen `--target web`, unhashed `NAME.js` and
 // `NAME_bg.wasm`, nothing in the page). This hook
-//   1. names each entry's two files after a hash of their content, as Trunk names the
-//      playground's, so a cached old file can never meet a new one;
+//   1. names each entry's two files (and its stylesheet, web/NAME.css, if it has one) after a
+//      hash of their content, as Trunk names the playground's, so a cached old file can never
+//      meet a new one;
 //   2. replaces Trunk's loader with one that offers `metastableEntry(name)` (a promise of an
 //      entry's exports, each fetched and started once, its .wasm fetched in parallel with its
 //      JS) and starts the playground or embed mode by the address. Trunk's preload links are
@@ -60,16 +61,32 @@ for (const name of ENTRIES) {
   entries[name] = [`${prefix}${name}-${hash}.js`, `${prefix}${name}-${hash}_bg.wasm`];
   renameSync(js, path.join(dir, `${name}-${hash}.js`));
   renameSync(wasm, path.join(dir, `${name}-${hash}_bg.wasm`));
+  // An entry's own stylesheet (web/NAME.css, copied by Trunk), linked when it starts.
+  const css = path.join(dir, `${name}.css`);
+  if (existsSync(css)) {
+    const cssHash = createHash('sha256').update(readFileSync(css)).digest('hex').slice(0, 16);
+    entries[name].push(`${prefix}${name}-${cssHash}.css`);
+    renameSync(css, path.join(dir, `${name}-${cssHash}.css`));
+  }
 }
 
 // Embed mode exactly when EmbedConfig::from_query (crates/web/src/embed.rs) finds `embed`: a
 // query pair whose key is `embed`, with or without a value.
 const script = `<script type="module" data-entries>
 const entries = ${JSON.stringify(entries)};
-const start = async ([js, wasm]) => {
+const styled = (css) =>
+  new Promise((resolve, reject) => {
+    const link = Object.assign(document.createElement('link'), { rel: 'stylesheet', href: css });
+    link.onload = resolve;
+    link.onerror = () => reject(new Error(\`\${css} did not load\`));
+    document.head.append(link);
+  });
+const start = async ([js, wasm, css]) => {
   const code = fetch(wasm);
+  const style = css ? styled(css) : null;
   const bindings = await import(js);
   await bindings.default({ module_or_path: code });
+  await style;
   return bindings;
 };
 const started = {};
