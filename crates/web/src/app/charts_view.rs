@@ -38,6 +38,63 @@ fn draw_in_slices(
         window.set_timeout_with_callback_and_timeout_and_arguments_0(callback.unchecked_ref(), 0);
 }
 
+/// The charts' widths in CSS pixels as last read from the page (0: not read yet), and what
+/// they were read for: the charts shown and the count of window resizes.
+///
+/// Rationale: a draw that follows a change of the page (a new run's banner, a seed typed)
+/// would force the browser to lay the whole page out again just to read a width that has not
+/// changed (8 ms of each re-run of the default preset, profiled). A draw uses the widths kept
+/// here; once the frame is painted, [`check_widths`] reads them again at no cost and redraws
+/// if one has changed (a pane opened, the layout switched without a window resize).
+#[derive(Default)]
+struct Widths {
+    kinds: Vec<ChartKind>,
+    resized: u32,
+    px: Vec<u32>,
+    /// A check is scheduled.
+    checking: bool,
+}
+
+/// The width a chart is drawn at: its canvas's width on the page, at least 200 px.
+fn width_of(canvas: &HtmlCanvasElement) -> u32 {
+    canvas.client_width().max(200) as u32
+}
+
+/// After the next paint (a zero timeout from an animation frame, when the layout is clean),
+/// reads the charts' widths again and calls `remeasure` if one differs from the kept one.
+fn check_widths(widths: &Rc<RefCell<Widths>>, refs: &Rc<Vec<NodeRef>>, remeasure: &Rc<dyn Fn()>) {
+    if std::mem::replace(&mut widths.borrow_mut().checking, true) {
+        return;
+    }
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let (widths, refs, remeasure) = (widths.clone(), refs.clone(), remeasure.clone());
+    let check = move || {
+        let changed = {
+            let mut cache = widths.borrow_mut();
+            cache.checking = false;
+            cache.px.iter().zip(refs.iter()).any(|(&kept, node)| {
+                kept != 0
+                    && node
+                        .cast::<HtmlCanvasElement>()
+                        .is_some_and(|canvas| width_of(&canvas) != kept)
+            })
+        };
+        if changed {
+            remeasure();
+        }
+    };
+    let after_paint = Closure::once_into_js(move || {
+        if let Some(window) = web_sys::window() {
+            let check = Closure::once_into_js(check);
+            let _ = window
+                .set_timeout_with_callback_and_timeout_and_arguments_0(check.unchecked_ref(), 0);
+        }
+    });
+    let _ = window.request_animation_frame(after_paint.unchecked_ref());
+}
+
 /// Whether the live run has all its rows, so the other seeds' band can join it.
 fn props_finished(seeds: &SeedsView, rows: &[Row], scenario: &Scenario) -> bool {
     let buckets = (scenario.duration_s / scenario.bucket_s).ceil();
@@ -109,16 +166,22 @@ pub fn charts_view(props: &ChartsProps) -> Html {
                 .map(|f| f.trajectory(scenario.bucket_s))
         }
     });
-    // Redraw on window resize: a counter bumped by a listener that lives as long as the page.
+    // Redraw on window resize, and when a chart's width turns out to have changed: a counter
+    // bumped by a listener that lives as long as the page, and by the check after a draw.
     let resized = use_state(|| 0u32);
-    {
+    let widths = use_mut_ref(Widths::default);
+    let remeasure: Rc<dyn Fn()> = {
         let resized = resized.clone();
+        let counter = use_mut_ref(|| 0u32);
+        Rc::new(move || {
+            *counter.borrow_mut() += 1;
+            resized.set(*counter.borrow());
+        })
+    };
+    {
+        let remeasure = remeasure.clone();
         use_effect_with((), move |_| {
-            let counter = Rc::new(RefCell::new(0u32));
-            let on_resize = Closure::<dyn FnMut()>::new(move || {
-                *counter.borrow_mut() += 1;
-                resized.set(*counter.borrow());
-            });
+            let on_resize = Closure::<dyn FnMut()>::new(move || remeasure());
             if let Some(window) = web_sys::window() {
                 let _ = window
                     .add_event_listener_with_callback("resize", on_resize.as_ref().unchecked_ref());
@@ -129,6 +192,9 @@ pub fn charts_view(props: &ChartsProps) -> Html {
     {
         let refs = refs.clone();
         let areas = areas.clone();
+        let widths = widths.clone();
+        let remeasure = remeasure.clone();
+        let resized_count = *resized;
         let runner = props.runner.clone();
         let scenario = props.scenario.clone();
         let on_plot_area = props.on_plot_area.clone();
@@ -185,20 +251,45 @@ pub fn charts_view(props: &ChartsProps) -> Html {
                 };
                 let mut new_areas = areas.borrow().clone();
                 new_areas.resize(kinds.len(), PlotArea::default());
-                // Every width is read before any canvas is resized: a resize invalidates the
-                // layout, and reading a width after it forces a layout of the whole page (five
-                // of them on the first draw took 80 ms of the page's first task).
-                let canvases: Vec<(usize, ChartKind, HtmlCanvasElement, u32)> = kinds
-                    .iter()
-                    .zip(refs.iter())
-                    .enumerate()
-                    .skip(from)
-                    .filter_map(|(i, (kind, node))| {
-                        let canvas = node.cast::<HtmlCanvasElement>()?;
-                        let width = canvas.client_width().max(200) as u32;
-                        Some((i, *kind, canvas, width))
-                    })
-                    .collect();
+                // A chart's width is read from the page once, then kept (see `Widths`). Every
+                // width is read before any canvas is resized: a resize invalidates the layout,
+                // and reading a width after it forces a layout of the whole page (five of them
+                // on the first draw took 80 ms of the page's first task).
+                let mut kept = false;
+                let canvases: Vec<(usize, ChartKind, HtmlCanvasElement, u32)> = {
+                    let mut cache = widths.borrow_mut();
+                    if cache.kinds != *kinds || cache.resized != resized_count {
+                        *cache = Widths {
+                            kinds: kinds.to_vec(),
+                            resized: resized_count,
+                            px: vec![0; kinds.len()],
+                            checking: cache.checking,
+                        };
+                    }
+                    kinds
+                        .iter()
+                        .zip(refs.iter())
+                        .enumerate()
+                        .skip(from)
+                        .filter_map(|(i, (kind, node))| {
+                            let canvas = node.cast::<HtmlCanvasElement>()?;
+                            let width = match cache.px[i] {
+                                0 => {
+                                    cache.px[i] = width_of(&canvas);
+                                    cache.px[i]
+                                }
+                                known => {
+                                    kept = true;
+                                    known
+                                }
+                            };
+                            Some((i, *kind, canvas, width))
+                        })
+                        .collect()
+                };
+                if kept {
+                    check_widths(&widths, &refs, &remeasure);
+                }
                 let mut next = None;
                 for (i, kind, canvas, width) in canvases {
                     if i > from && super::now_ms() - started > DRAW_SLICE_MS {
