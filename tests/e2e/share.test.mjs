@@ -303,7 +303,7 @@ test('history: a preset adds an entry, an edit rewrites it, back and forward reo
     return `history.length ${length0} → ${length1} (preset) → ${length2} (edit); back: ${back.verdict}; forward: ${forward.verdict}, seed ${seed}; a quick edit before a preset kept (seed ${kept})`;
   }));
 
-test('a broken link (truncated, one character changed, garbage, a newer format) opens the default scenario with a message', async (ctx) =>
+test('a broken link (truncated, one character changed, garbage, a newer format, a zip bomb, not DEFLATE) opens the default scenario with a message', async (ctx) =>
   withApps(ctx.browser, async (open) => {
     const app = await open(ctx.url);
     const { page } = app;
@@ -318,6 +318,10 @@ test('a broken link (truncated, one character changed, garbage, a newer format) 
       'one character changed': flipped,
       garbage: 'garbage',
       'newer format 9.abc': '9.abc',
+      // Read by the browser's DecompressionStream: a "zip bomb" stops at 1 MiB, and data
+      // that is not DEFLATE is named as such.
+      'zip bomb (8 MiB of spaces)': `1.${Buffer.concat([Buffer.alloc(5), zlib.deflateRawSync(Buffer.alloc(8 << 20, 32), { level: 9 })]).toString('base64url')}`,
+      'not DEFLATE': `1.${Buffer.concat([Buffer.alloc(5), Buffer.from([0xff, 0xff, 0xff, 0xff, 0x00, 0x13])]).toString('base64url')}`,
     };
     const lines = [];
     for (const [what, payload] of Object.entries(cases)) {

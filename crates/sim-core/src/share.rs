@@ -49,7 +49,46 @@ const HEADER_BYTES: usize = 5;
 /// zlib's "best compression": links are small, so the extra time is a few microseconds, and
 /// every byte saved is 1.33 characters of URL. (Levels 6, 9 and 10 give the same size on every
 /// preset; 9 is the conventional maximum.)
+#[cfg(feature = "miniz")]
 const DEFLATE_LEVEL: u8 = 9;
+
+/// How a link's DEFLATE data (RFC 1951, raw) is made and read.
+///
+/// Natively it is [`Miniz`]. The page uses the browser's own `CompressionStream` and
+/// `DecompressionStream` instead (a DEFLATE in the wasm build costs 15 KiB gzipped of every
+/// visit); those answer asynchronously, so the page's codec remembers what it has made and
+/// read, answers from that memory, and says `None` / [`LinkError::Pending`] for data it has
+/// not seen yet: the page runs the streams on it, then asks again (`web::link`). Any codec
+/// gives links every other one reads: the format is the DEFLATE data, not the bytes of one
+/// compressor's output.
+pub trait Codec {
+    /// The DEFLATE data of `raw`, or `None` while it is not ready.
+    fn deflate(&self, raw: &[u8]) -> Option<Vec<u8>>;
+    /// The bytes `deflated` inflates to: [`LinkError::NotDeflate`] when it is not DEFLATE
+    /// data, [`LinkError::TooLarge`] past [`MAX_SCENARIO_BYTES`].
+    fn inflate(&self, deflated: &[u8]) -> Result<Vec<u8>, LinkError>;
+}
+
+/// The native codec: `miniz_oxide` at zlib's best compression.
+#[cfg(feature = "miniz")]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Miniz;
+
+#[cfg(feature = "miniz")]
+impl Codec for Miniz {
+    fn deflate(&self, raw: &[u8]) -> Option<Vec<u8>> {
+        Some(miniz_oxide::deflate::compress_to_vec(raw, DEFLATE_LEVEL))
+    }
+
+    fn inflate(&self, deflated: &[u8]) -> Result<Vec<u8>, LinkError> {
+        miniz_oxide::inflate::decompress_to_vec_with_limit(deflated, MAX_SCENARIO_BYTES).map_err(
+            |e| match e.status {
+                miniz_oxide::inflate::TINFLStatus::HasMoreOutput => LinkError::TooLarge,
+                _ => LinkError::NotDeflate,
+            },
+        )
+    }
+}
 
 /// Why a link could not be opened. Every message is a sentence a user can act on.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
@@ -72,6 +111,10 @@ pub enum LinkError {
     NotDeflate,
     #[error("the link's scenario is larger than 1 MiB")]
     TooLarge,
+    /// The page's codec has not yet run on this link's data (see [`Codec`]); never shown
+    /// once the page has read the link ahead of time.
+    #[error("this link is still being read")]
+    Pending,
     #[error("this link is truncated or damaged (its checksum does not match its data)")]
     Checksum,
     #[error("this link is truncated or damaged (its data is not a scenario in JSON: {0})")]
@@ -95,6 +138,7 @@ impl LinkError {
             LinkError::BadHeader(_) => "bad-header",
             LinkError::NotDeflate => "not-deflate",
             LinkError::TooLarge => "too-large",
+            LinkError::Pending => "pending",
             LinkError::Checksum => "checksum",
             LinkError::NotJson(_) => "not-json",
             LinkError::ScenarioVersion(_) => "scenario-version",
@@ -107,8 +151,10 @@ impl LinkError {
 ///
 /// The scenario is expected to be valid (as every `Scenario` built by the validator is); the
 /// decoder validates again, so an invalid one gives a link that opens with a clear error.
+#[cfg(feature = "miniz")]
 pub fn encode(scenario: &Scenario) -> String {
     encode_json(
+        &Miniz,
         &scenario.name,
         scenario.caption.as_deref(),
         |without_caption| {
@@ -122,14 +168,22 @@ pub fn encode(scenario: &Scenario) -> String {
             }
         },
     )
+    .unwrap_or_default()
 }
 
 /// [`encode`] of a scenario document (a valid scenario's JSON, as an editor holds it): the
 /// link opens the same scenario. The playground uses this one, so its wasm build needs no
 /// serializer for [`Scenario`].
+#[cfg(feature = "miniz")]
 pub fn encode_doc(doc: &Value) -> String {
+    encode_doc_with(doc, &Miniz).unwrap_or_default()
+}
+
+/// [`encode_doc`] with this codec: `None` while the codec's DEFLATE is not ready.
+pub fn encode_doc_with(doc: &Value, codec: &dyn Codec) -> Option<String> {
     let text = |key: &str| doc.get(key).and_then(Value::as_str);
     encode_json(
+        codec,
         text("name").unwrap_or(""),
         text("caption"),
         |without_caption| {
@@ -148,7 +202,12 @@ pub fn encode_doc(doc: &Value) -> String {
 
 /// Format 1 of a scenario called `name` with this caption; `json(without_caption)` gives
 /// its minified JSON, without the caption when that is the preset's.
-fn encode_json(name: &str, caption: Option<&str>, json: impl FnOnce(bool) -> String) -> String {
+fn encode_json(
+    codec: &dyn Codec,
+    name: &str,
+    caption: Option<&str>,
+    json: impl FnOnce(bool) -> String,
+) -> Option<String> {
     let caption_from_preset = caption.is_some() && caption == preset_caption(name).as_deref();
     let flags = if caption_from_preset {
         CAPTION_FROM_PRESET
@@ -156,12 +215,12 @@ fn encode_json(name: &str, caption: Option<&str>, json: impl FnOnce(bool) -> Str
         0
     };
     let json = json(caption_from_preset);
-    let deflated = miniz_oxide::deflate::compress_to_vec(json.as_bytes(), DEFLATE_LEVEL);
+    let deflated = codec.deflate(json.as_bytes())?;
     let mut bytes = Vec::with_capacity(HEADER_BYTES + deflated.len());
     bytes.push(flags);
     bytes.extend_from_slice(&crc32(flags, json.as_bytes()).to_be_bytes());
     bytes.extend_from_slice(&deflated);
-    format!("{LINK_FORMAT}.{}", URL_SAFE_NO_PAD.encode(bytes))
+    Some(format!("{LINK_FORMAT}.{}", URL_SAFE_NO_PAD.encode(bytes)))
 }
 
 /// The payload in the legacy link format 0 (uncompressed JSON, caption included). Nothing
@@ -173,6 +232,7 @@ pub fn encode_legacy(scenario: &Scenario) -> String {
 /// The share URL of this scenario on the site at `base`: `base` with `s=<payload>` added to its
 /// query. Other query parameters and a fragment are kept (an `s=` already there is replaced),
 /// and a bare origin gets its `/`.
+#[cfg(feature = "miniz")]
 pub fn link(base: &str, scenario: &Scenario) -> String {
     link_with_payload(base, &encode(scenario))
 }
@@ -243,31 +303,38 @@ fn param_s(params: &str) -> Option<&str> {
 
 /// Opens a share link: a whole URL, a bare `?s=…` or `#s=…`, or just the payload. The
 /// scenario is migrated to the current version and validated like any other input.
+#[cfg(feature = "miniz")]
 pub fn decode(text: &str) -> Result<Scenario, LinkError> {
-    let value = decode_value(text)?;
+    let value = decode_value(text, &Miniz)?;
     Scenario::from_value(value).map_err(LinkError::Invalid)
 }
 
 /// [`decode`], giving the scenario's document (migrated, caption restored, validated)
 /// rather than the [`Scenario`]: what an editor holds.
+#[cfg(feature = "miniz")]
 pub fn decode_doc(text: &str) -> Result<Value, LinkError> {
-    let value = decode_value(text)?;
+    decode_doc_with(text, &Miniz)
+}
+
+/// [`decode_doc`] with this codec ([`LinkError::Pending`] while its inflation is not ready).
+pub fn decode_doc_with(text: &str, codec: &dyn Codec) -> Result<Value, LinkError> {
+    let value = decode_value(text, codec)?;
     Scenario::from_value_ref(&value).map_err(LinkError::Invalid)?;
     Ok(value)
 }
 
 /// The migrated document of a link, not yet validated.
-fn decode_value(text: &str) -> Result<Value, LinkError> {
+fn decode_value(text: &str, codec: &dyn Codec) -> Result<Value, LinkError> {
     let text = text.trim();
     let payload = if text.contains(['?', '#']) || text.contains("://") {
         payload_of(text).ok_or(LinkError::NoScenario)?
     } else {
         text.strip_prefix("s=").unwrap_or(text)
     };
-    decode_payload(payload)
+    decode_payload(payload, codec)
 }
 
-fn decode_payload(payload: &str) -> Result<Value, LinkError> {
+fn decode_payload(payload: &str, codec: &dyn Codec) -> Result<Value, LinkError> {
     // Checked first, so that nothing below ever works on more than this.
     if payload.len() > MAX_PAYLOAD_CHARS {
         return Err(LinkError::TooLong {
@@ -286,13 +353,13 @@ fn decode_payload(payload: &str) -> Result<Value, LinkError> {
     // One arm per link format ever written: old links keep opening.
     match format {
         0 => parse_json(&bytes),
-        1 => decode_format_1(&bytes),
+        1 => decode_format_1(&bytes, codec),
         newer => Err(LinkError::NewerFormat(newer)),
     }
 }
 
 /// Format 1: header, checksum, DEFLATE; returns the migrated document with its caption back.
-fn decode_format_1(bytes: &[u8]) -> Result<Value, LinkError> {
+fn decode_format_1(bytes: &[u8], codec: &dyn Codec) -> Result<Value, LinkError> {
     let Some((header, deflated)) = bytes.split_first_chunk::<HEADER_BYTES>() else {
         return Err(LinkError::Truncated);
     };
@@ -303,11 +370,7 @@ fn decode_format_1(bytes: &[u8]) -> Result<Value, LinkError> {
         ));
     }
     let checksum = u32::from_be_bytes([header[1], header[2], header[3], header[4]]);
-    let json = miniz_oxide::inflate::decompress_to_vec_with_limit(deflated, MAX_SCENARIO_BYTES)
-        .map_err(|e| match e.status {
-            miniz_oxide::inflate::TINFLStatus::HasMoreOutput => LinkError::TooLarge,
-            _ => LinkError::NotDeflate,
-        })?;
+    let json = codec.inflate(deflated)?;
     if crc32(flags, &json) != checksum {
         return Err(LinkError::Checksum);
     }

@@ -8,6 +8,7 @@
 
 pub mod analysis;
 pub mod charts;
+pub mod codec;
 pub mod embed;
 pub mod fields;
 pub mod format;

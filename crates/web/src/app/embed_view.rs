@@ -182,6 +182,7 @@ pub fn embed_app() -> Html {
     // The reader's version (sliders moved): the last valid one if a value is out of range.
     let playground =
         link::share_url(&href, state).unwrap_or_else(|| link::page_base(&href).to_string());
+    super::use_links_ready();
     let playing = state.playing;
     let toggle = {
         let store = store.clone();

@@ -102,17 +102,26 @@ pub fn import_file(file: web_sys::File, dispatch: Callback<Action>) {
     let done = {
         let reader = reader.clone();
         let name = name.clone();
-        Closure::once_into_js(move || {
-            dispatch.emit(match reader.result().ok().and_then(|r| r.as_string()) {
-                Some(text) => Action::Import { name, text },
-                None => Action::Notify(format!("{name} could not be read.")),
-            })
-        })
+        Closure::once_into_js(
+            move || match reader.result().ok().and_then(|r| r.as_string()) {
+                Some(text) => import_text(name, text, dispatch),
+                None => dispatch.emit(Action::Notify(format!("{name} could not be read."))),
+            },
+        )
     };
     reader.set_onloadend(Some(done.unchecked_ref()));
     if reader.read_as_text(&file).is_err() {
         reader.set_onloadend(None);
     }
+}
+
+/// Imports a text (a file's, a dropped one): once a link in it is read (the browser's
+/// decompression answers asynchronously, `crate::codec`).
+pub fn import_text(name: String, text: String, dispatch: Callback<Action>) {
+    wasm_bindgen_futures::spawn_local(async move {
+        link::prepare_import(&text).await;
+        dispatch.emit(Action::Import { name, text });
+    });
 }
 
 /// Copies text to the clipboard; `on_done` learns whether it worked (a browser may refuse).

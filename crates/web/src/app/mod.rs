@@ -63,10 +63,41 @@ pub fn start() {
         Some(root)
     });
     let props = AppProps { address: true };
-    match root {
-        Some(root) => yew::Renderer::<App>::with_root_and_props(root, props).render(),
-        None => yew::Renderer::<App>::with_props(props).render(),
-    };
+    after_links(move || {
+        match root {
+            Some(root) => yew::Renderer::<App>::with_root_and_props(root, props).render(),
+            None => yew::Renderer::<App>::with_props(props).render(),
+        };
+    });
+}
+
+/// Runs `then` once the links the page's address carries are read (at once when it carries
+/// none): the browser's decompression answers asynchronously (`crate::codec`).
+fn after_links(then: impl FnOnce() + 'static) {
+    let href = current_href();
+    if link::carries_link(&href) {
+        wasm_bindgen_futures::spawn_local(async move {
+            link::prepare(&href).await;
+            then();
+        });
+    } else {
+        then();
+    }
+}
+
+/// Renders the component again once the links its render asked the codec for are made
+/// (`crate::codec`): a link the page shows is never left out.
+#[hook]
+pub fn use_links_ready() {
+    let update = use_force_update();
+    use_effect(move || {
+        if crate::codec::pending() {
+            wasm_bindgen_futures::spawn_local(async move {
+                while crate::codec::settle().await {}
+                update.force_update();
+            });
+        }
+    });
 }
 
 /// Starts embed mode in `<body>`: the entry of the embed binary, which has the simulator,
@@ -74,7 +105,9 @@ pub fn start() {
 pub fn start_embed() {
     console_error_panic_hook::set_once();
     REDUCER.with(|r| r.set(AppState::reduce_embed));
-    yew::Renderer::<embed_view::EmbedApp>::new().render();
+    after_links(|| {
+        yew::Renderer::<embed_view::EmbedApp>::new().render();
+    });
 }
 
 thread_local! {
@@ -91,7 +124,9 @@ fn shared_runner() -> Rc<RefCell<Runner>> {
 /// They neither read nor write the page's address, which they share.
 pub fn mount(root: web_sys::Element) {
     REDUCER.with(|r| r.set(AppState::reduce));
-    yew::Renderer::<App>::with_root_and_props(root, AppProps { address: false }).render();
+    after_links(move || {
+        yew::Renderer::<App>::with_root_and_props(root, AppProps { address: false }).render();
+    });
 }
 
 /// The current run's metrics as CSV (exactly the CLI's columns), for tests and exports.
@@ -168,16 +203,20 @@ fn use_address(store: &UseReducerHandle<Store>, enabled: bool) {
             }
             let on_pop = Closure::<dyn FnMut()>::new(move || {
                 let href = current_href();
-                let doc = match link::open(&href) {
-                    Some(Ok(doc)) => doc,
-                    None => AppState::default().doc,
-                    Some(Err(message)) => {
-                        store.dispatch(Action::Notify(message));
-                        AppState::default().doc
-                    }
-                };
-                store.dispatch(Action::RestoreView(link::view_of(&href, &doc)));
-                store.dispatch(Action::Restore(doc));
+                let store = store.clone();
+                wasm_bindgen_futures::spawn_local(async move {
+                    link::prepare(&href).await;
+                    let doc = match link::open(&href) {
+                        Some(Ok(doc)) => doc,
+                        None => AppState::default().doc,
+                        Some(Err(message)) => {
+                            store.dispatch(Action::Notify(message));
+                            AppState::default().doc
+                        }
+                    };
+                    store.dispatch(Action::RestoreView(link::view_of(&href, &doc)));
+                    store.dispatch(Action::Restore(doc));
+                });
             });
             if let Some(window) = web_sys::window() {
                 let _ = window
@@ -190,8 +229,11 @@ fn use_address(store: &UseReducerHandle<Store>, enabled: bool) {
     // The history entry written last (its `nav`), and a pending rewrite of the address.
     let written = use_mut_ref(|| None::<u64>);
     let pending = use_mut_ref(|| None::<(i32, String)>);
+    // Bumped when the codec has made a link this effect asked for (`crate::codec`).
+    let links_made = use_state(|| 0u32);
     let state = &store.0;
     let deps = (
+        *links_made,
         Rc::as_ptr(&state.scenario) as usize,
         state.nav,
         state.problems.is_empty(),
@@ -231,6 +273,13 @@ fn use_address(store: &UseReducerHandle<Store>, enabled: bool) {
         }
         let href = current_href();
         let Some(url) = link::share_url(&href, state) else {
+            if crate::codec::pending() {
+                let links_made = links_made.clone();
+                wasm_bindgen_futures::spawn_local(async move {
+                    while crate::codec::settle().await {}
+                    links_made.set(*links_made + 1);
+                });
+            }
             return;
         };
         if url == href {
@@ -552,10 +601,7 @@ pub fn app(props: &AppProps) -> Html {
                 files::import_file(file, dispatch.clone());
             } else if let Ok(text) = data.get_data("text/plain") {
                 if !text.trim().is_empty() {
-                    dispatch.emit(Action::Import {
-                        name: "the dropped text".into(),
-                        text,
-                    });
+                    files::import_text("the dropped text".into(), text, dispatch.clone());
                 }
             }
         })

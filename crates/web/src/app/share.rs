@@ -149,9 +149,12 @@ pub fn share_dialog(props: &ShareProps) -> Html {
     }
     let embed_copied = use_state(|| Copied::Not);
 
+    super::use_links_ready();
     let href = href();
     let url = link::share_url(&href, state).unwrap_or_default();
-    let embed_url = link::embed_url(&href, &config, &state.doc, &link::instrument_query(state));
+    let embed_url = link::instrument_query(state)
+        .and_then(|extra| link::embed_url(&href, &config, &state.doc, &extra))
+        .unwrap_or_default();
     let snippet = embed::snippet(
         &embed_url,
         &origin(),
