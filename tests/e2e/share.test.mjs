@@ -382,9 +382,10 @@ test('a forged link (a balancer listing one block 262,000 times) opens the defau
         for (const e of list.getEntries()) window.__longTasks.push({ start: e.startTime, duration: e.duration, name: e.name });
       }).observe({ type: 'longtask', buffered: true });
     };
-    // The link is decoded and refused inside the page's first task, which is long of its own
-    // (the first render: 150–400 ms on the loaded 2-core host with or without a link, the
-    // first visit's cost of issue 15). What the link adds is measured in the page itself
+    // The link is inflated by the browser's DecompressionStream before the page first renders,
+    // then checked and refused inside the first render's task, which is long of its own
+    // (150–400 ms on the loaded 2-core host with or without a link, the first visit's cost
+    // of issue 15). What the link adds is measured in the page itself
     // (`open_link_ms`: decode, check and refuse, five times, the median), and no task after
     // the first may pass 100 ms.
     const app = await open(`${ctx.url}?s=${payload}`, { initScript });

@@ -45,21 +45,16 @@ mod browser {
     // configuration flag.
     #[wasm_bindgen]
     extern "C" {
-        type CompressionStream;
-        #[wasm_bindgen(constructor, catch)]
-        fn new(format: &str) -> Result<CompressionStream, JsValue>;
+        /// A `CompressionStream` or a `DecompressionStream`: a pair of streams.
+        type Transform;
+        #[wasm_bindgen(constructor, js_class = "CompressionStream", catch)]
+        fn compression(format: &str) -> Result<Transform, JsValue>;
+        #[wasm_bindgen(constructor, js_class = "DecompressionStream", catch)]
+        fn decompression(format: &str) -> Result<Transform, JsValue>;
         #[wasm_bindgen(method, getter)]
-        fn readable(this: &CompressionStream) -> ReadableStream;
+        fn readable(this: &Transform) -> ReadableStream;
         #[wasm_bindgen(method, getter)]
-        fn writable(this: &CompressionStream) -> WritableStream;
-
-        type DecompressionStream;
-        #[wasm_bindgen(constructor, catch)]
-        fn new(format: &str) -> Result<DecompressionStream, JsValue>;
-        #[wasm_bindgen(method, getter)]
-        fn readable(this: &DecompressionStream) -> ReadableStream;
-        #[wasm_bindgen(method, getter)]
-        fn writable(this: &DecompressionStream) -> WritableStream;
+        fn writable(this: &Transform) -> WritableStream;
     }
 
     /// How many results of each kind are kept: a page needs two at a time (the scenario and
@@ -186,13 +181,13 @@ mod browser {
     /// `input` through a (de)compression stream, reading at most `limit` bytes out of it.
     async fn run(input: &[u8], compress: bool, limit: usize) -> Result<Vec<u8>, LinkError> {
         let damaged = |_: JsValue| LinkError::NotDeflate;
-        let pair = if compress {
-            let stream = CompressionStream::new("deflate-raw").map_err(damaged)?;
-            ReadableWritablePair::new(&stream.readable(), &stream.writable())
+        let stream = if compress {
+            Transform::compression("deflate-raw")
         } else {
-            let stream = DecompressionStream::new("deflate-raw").map_err(damaged)?;
-            ReadableWritablePair::new(&stream.readable(), &stream.writable())
-        };
+            Transform::decompression("deflate-raw")
+        }
+        .map_err(damaged)?;
+        let pair = ReadableWritablePair::new(&stream.readable(), &stream.writable());
         let parts = Array::of1(&Uint8Array::from(input));
         let blob = Blob::new_with_u8_array_sequence(&parts).map_err(damaged)?;
         let reader: ReadableStreamDefaultReader = blob
