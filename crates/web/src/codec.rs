@@ -88,32 +88,31 @@ mod browser {
         list.push(entry);
     }
 
+    /// The answer remembered for `key`, or `None` after noting `key` as asked for.
+    fn recall<V: Clone>(made: &[(Vec<u8>, V)], asked: &mut Vec<Vec<u8>>, key: &[u8]) -> Option<V> {
+        if let Some((_, answer)) = made.iter().find(|(k, _)| k == key) {
+            return Some(answer.clone());
+        }
+        if !asked.iter().any(|k| k == key) {
+            asked.push(key.to_vec());
+        }
+        None
+    }
+
     struct Browser;
 
     impl Codec for Browser {
         fn deflate(&self, raw: &[u8]) -> Option<Vec<u8>> {
             MEMORY.with(|m| {
-                let mut m = m.borrow_mut();
-                if let Some((_, out)) = m.deflated.iter().find(|(r, _)| r == raw) {
-                    return out.clone();
-                }
-                if !m.to_deflate.iter().any(|r| r == raw) {
-                    m.to_deflate.push(raw.to_vec());
-                }
-                None
+                let m = &mut *m.borrow_mut();
+                recall(&m.deflated, &mut m.to_deflate, raw).flatten()
             })
         }
 
         fn inflate(&self, deflated: &[u8]) -> Inflated {
             MEMORY.with(|m| {
-                let mut m = m.borrow_mut();
-                if let Some((_, out)) = m.inflated.iter().find(|(d, _)| d == deflated) {
-                    return out.clone();
-                }
-                if !m.to_inflate.iter().any(|d| d == deflated) {
-                    m.to_inflate.push(deflated.to_vec());
-                }
-                Err(LinkError::Pending)
+                let m = &mut *m.borrow_mut();
+                recall(&m.inflated, &mut m.to_inflate, deflated).unwrap_or(Err(LinkError::Pending))
             })
         }
     }
