@@ -100,7 +100,7 @@ macro_rules! block_kinds {
                 let (kind, fields) = untag(Value::deserialize(d)?, &BlockKind::NAMES)
                     .map_err(serde::de::Error::custom)?;
                 match BlockKind::ALL[kind] {
-                    $(BlockKind::$Kind => blocks::$module::$Spec::deserialize(fields).map(Block::$Kind),)*
+                    $(BlockKind::$Kind => blocks::$module::$Spec::deserialize(crate::fields::Fields(&fields)).map(Block::$Kind),)*
                 }
                 .map_err(serde::de::Error::custom)
             }

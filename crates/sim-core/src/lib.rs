@@ -16,6 +16,7 @@
 mod blocks;
 mod ctx;
 mod engine;
+mod fields;
 pub mod fix;
 pub mod fluid;
 pub mod hostile;

@@ -32,6 +32,7 @@ pub use partition::Partition;
 
 use crate::ctx::Ctx;
 use crate::engine::Node;
+use crate::fields::Fields;
 use crate::kind::{Absent, Param, ParamValue, TriggerKind};
 use crate::queue::Time;
 use crate::scenario::{limits, Validator};
@@ -58,14 +59,22 @@ impl<'de> Deserialize<'de> for Trigger {
         let (kind, fields) =
             crate::kind::untag(value, &TriggerKind::NAMES).map_err(serde::de::Error::custom)?;
         match TriggerKind::ALL[kind] {
-            TriggerKind::LoadSpike => LoadSpike::deserialize(fields).map(Trigger::LoadSpike),
-            TriggerKind::LoadSteps => LoadSteps::deserialize(fields).map(Trigger::LoadSteps),
-            TriggerKind::Latency => Latency::deserialize(fields).map(Trigger::Latency),
-            TriggerKind::Outage => Outage::deserialize(fields).map(Trigger::Outage),
-            TriggerKind::Capacity => Capacity::deserialize(fields).map(Trigger::Capacity),
-            TriggerKind::Errors => Errors::deserialize(fields).map(Trigger::Errors),
-            TriggerKind::Partition => Partition::deserialize(fields).map(Trigger::Partition),
-            TriggerKind::CacheFlush => CacheFlush::deserialize(fields).map(Trigger::CacheFlush),
+            TriggerKind::LoadSpike => {
+                LoadSpike::deserialize(Fields(&fields)).map(Trigger::LoadSpike)
+            }
+            TriggerKind::LoadSteps => {
+                LoadSteps::deserialize(Fields(&fields)).map(Trigger::LoadSteps)
+            }
+            TriggerKind::Latency => Latency::deserialize(Fields(&fields)).map(Trigger::Latency),
+            TriggerKind::Outage => Outage::deserialize(Fields(&fields)).map(Trigger::Outage),
+            TriggerKind::Capacity => Capacity::deserialize(Fields(&fields)).map(Trigger::Capacity),
+            TriggerKind::Errors => Errors::deserialize(Fields(&fields)).map(Trigger::Errors),
+            TriggerKind::Partition => {
+                Partition::deserialize(Fields(&fields)).map(Trigger::Partition)
+            }
+            TriggerKind::CacheFlush => {
+                CacheFlush::deserialize(Fields(&fields)).map(Trigger::CacheFlush)
+            }
         }
         .map_err(serde::de::Error::custom)
     }

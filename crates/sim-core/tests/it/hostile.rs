@@ -227,6 +227,9 @@ fn finding_7_type_errors_name_the_field() {
         ("seed", "-1", "scenario, field `seed`: must be a whole number, 0 or more (got -1)"),
         ("seed", "1.5", "scenario, field `seed`: must be a whole number"),
         ("triggers.0.factor", "\"x\"", "trigger 0 (load_spike), field `factor`: must be a number (got \"x\")"),
+        // A group of fields is an object: a list is not read by position.
+        ("api.service", "[\"exponential\", 0.1]", "field `service`: must be an object (got a list)"),
+        ("api.service", "\"fast\"", "field `service`: must be an object (got \"fast\")"),
     ];
     for (path, value, wanted) in cases {
         let mut doc = storm();
