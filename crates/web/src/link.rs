@@ -34,6 +34,18 @@ pub fn open(href: &str) -> Option<Result<Value, String>> {
 /// The state a page opens with at this address: the link's scenario, or the default one
 /// with a message when the link is broken.
 pub fn initial_state(href: &str, dark: bool) -> AppState {
+    opened(href, dark, AppState::restore)
+}
+
+/// [`initial_state`] for embed mode: a link's scenario is not matched against the presets
+/// (embed mode has no gallery to mark one in).
+pub fn embed_state(href: &str, dark: bool) -> AppState {
+    opened(href, dark, AppState::restore_unnamed)
+}
+
+/// The state at this address, the link's scenario opened by `restore`. Rationale: generic,
+/// not a flag, so that each binary compiles only the `restore` it calls.
+fn opened(href: &str, dark: bool, restore: impl Fn(&mut AppState, Value)) -> AppState {
     let mut state = AppState {
         dark,
         ..AppState::default()
@@ -42,7 +54,7 @@ pub fn initial_state(href: &str, dark: bool) -> AppState {
         None => {}
         // The state's own methods, not `reduce`: embed mode's binary opens links too and does
         // not carry the editor's actions.
-        Some(Ok(doc)) => state.restore(doc),
+        Some(Ok(doc)) => restore(&mut state, doc),
         Some(Err(message)) => state.notice = Some(message),
     }
     state.analysis = view_of(href, &state.doc);
@@ -99,7 +111,11 @@ pub async fn prepare(href: &str) {
         return;
     }
     loop {
-        let _ = initial_state(href, false);
+        // The links `initial_state` reads: the scenario's and the baseline's.
+        let _ = open(href);
+        if let Some(payload) = query_value(query_of(href), "b") {
+            let _ = share::decode_doc_with(&format!("s={payload}"), codec());
+        }
         if !settle().await {
             return;
         }
@@ -264,8 +280,9 @@ mod tests {
             &instrument_query(&state).unwrap(),
         )
         .unwrap();
-        let framed = initial_state(&embed, false);
+        let framed = embed_state(&embed, false);
         assert_eq!((framed.seeds, framed.baseline.is_some()), (10, true));
+        assert_eq!(framed.scenario, state.scenario);
         // A damaged baseline leaves the scenario and says so; a silly seed count is held in
         // range.
         let broken = url.replace("b=1.", "b=1.%%%");
@@ -297,6 +314,24 @@ mod tests {
         assert_eq!(plain.doc, AppState::default().doc);
         assert!(plain.dark);
         assert_eq!(plain.notice, None);
+        assert_eq!(plain.preset.as_deref(), Some("retry-storm"));
+    }
+
+    #[test]
+    fn the_playground_names_a_preset_a_link_opens_and_the_embed_opens_it_the_same() {
+        let budget = sim_core::presets::load("retry-storm-budget")
+            .unwrap()
+            .unwrap();
+        let url = share::link(PAGE, &budget);
+        let page = initial_state(&url, false);
+        assert_eq!(*page.scenario, budget);
+        assert_eq!(page.preset.as_deref(), Some("retry-storm-budget"));
+        // The embed has no gallery to mark it in: the same scenario, caption and all.
+        let embed = embed_state(&url.replacen('?', "?embed&", 1), false);
+        assert_eq!(embed.scenario, page.scenario);
+        assert_eq!(embed.doc, page.doc);
+        assert_eq!(embed.preset, None);
+        assert_eq!(embed_state(PAGE, false).doc, AppState::default().doc);
     }
 
     #[test]

@@ -365,18 +365,22 @@ fn preset_equal_to(scenario: &Scenario) -> Option<String> {
 }
 
 /// The scenario the page opens with.
-pub const DEFAULT_PRESET: &str = "retry-storm";
+pub const DEFAULT_PRESET: &str = presets::DEFAULT.name;
 
 impl Default for AppState {
     fn default() -> AppState {
-        AppState::with_preset(DEFAULT_PRESET)
+        AppState::of_preset(&presets::DEFAULT)
     }
 }
 
 impl AppState {
     /// The state showing a preset (the default scenario if there is no such preset).
     pub fn with_preset(name: &str) -> AppState {
-        let preset = presets::find(name).unwrap_or(&presets::ALL[0]);
+        AppState::of_preset(presets::find(name).unwrap_or(&presets::DEFAULT))
+    }
+
+    /// The state showing `preset`.
+    fn of_preset(preset: &presets::Preset) -> AppState {
         let doc: Value = serde_json::from_str(preset.json).unwrap_or(Value::Null);
         let scenario = Scenario::from_value(doc.clone()).unwrap_or_else(|_| empty_scenario());
         AppState {
@@ -549,6 +553,13 @@ impl AppState {
     pub fn restore(&mut self, doc: Value) {
         self.load(doc);
         self.preset = preset_equal_to(&self.scenario);
+    }
+
+    /// [`AppState::restore`] without asking which preset `doc` is (which parses every
+    /// preset): embed mode's, which has no gallery to mark it in.
+    pub fn restore_unnamed(&mut self, doc: Value) {
+        self.load(doc);
+        self.preset = None;
     }
 
     /// How many seeds run (1 to [`MAX_SEEDS`]).

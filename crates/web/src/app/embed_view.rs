@@ -86,7 +86,7 @@ pub fn embed_app() -> Html {
         EmbedConfig::from_query(query).unwrap_or_default()
     });
     let store = use_reducer(|| {
-        let mut state = link::initial_state(&href, prefers_dark());
+        let mut state = link::embed_state(&href, prefers_dark());
         state.playing = config.autoplay;
         Store(state)
     });
