@@ -12,24 +12,21 @@ pub struct Preset {
     pub json: &'static str,
 }
 
-/// The default scenario, the gallery's first: the retry storm. Named on its own so that
-/// opening it needs no search of the others.
-pub const DEFAULT: Preset = Preset {
-    name: "retry-storm",
-    json: include_str!("retry-storm.json"),
-};
-
 macro_rules! presets {
     ($($name:literal),* $(,)?) => {
-        /// Every preset, in gallery order (the default scenario first).
+        /// Every preset, in gallery order (the retry storm first: it is the default scenario).
         pub const ALL: &[Preset] = &[
-            DEFAULT,
             $(Preset { name: $name, json: include_str!(concat!($name, ".json")) },)*
         ];
     };
 }
 
+/// The default scenario, the gallery's first: the retry storm. Named on its own so that
+/// opening it needs no search of the others.
+pub const DEFAULT: Preset = ALL[0];
+
 presets![
+    "retry-storm",
     "retry-storm-no-retries",
     "retry-storm-budget",
     "retry-storm-lifo-shed",
