@@ -13,7 +13,6 @@ use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visit
 use serde_json::{Error, Value};
 
 /// A JSON value whose structs are read by field name only (see the module's note).
-#[derive(Clone, Copy)]
 pub(crate) struct Fields<'a>(pub(crate) &'a Value);
 
 /// Forwards a `deserialize_*` method to `serde_json::Value`'s own deserializer.

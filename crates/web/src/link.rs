@@ -58,21 +58,25 @@ fn opened(href: &str, dark: bool, restore: impl Fn(&mut AppState, Value)) -> App
         Some(Err(message)) => state.notice = Some(message),
     }
     state.analysis = view_of(href, &state.doc);
-    let query = query_of(href);
-    if let Some(k) = query_value(query, "seeds").and_then(|k| k.parse::<u32>().ok()) {
+    if let Some(k) = query_value(query_of(href), "seeds").and_then(|k| k.parse::<u32>().ok()) {
         state.set_seeds(k);
     }
-    if let Some(payload) = query_value(query, "b") {
-        match share::decode_doc_with(&format!("s={payload}"), codec()) {
-            Ok(doc) => state.pin_doc(doc),
-            Err(e) => {
-                state.notice = Some(format!(
-                    "The link's baseline could not be opened: {e}. Showing the scenario without it."
-                ))
-            }
+    match open_baseline(href) {
+        None => {}
+        Some(Ok(doc)) => state.pin_doc(doc),
+        Some(Err(e)) => {
+            state.notice = Some(format!(
+                "The link's baseline could not be opened: {e}. Showing the scenario without it."
+            ))
         }
     }
     state
+}
+
+/// The pinned baseline's scenario an address carries (`b=`, encoded as `s=` is), if any.
+fn open_baseline(href: &str) -> Option<Result<Value, share::LinkError>> {
+    let payload = query_value(query_of(href), "b")?;
+    Some(share::decode_doc_with(&format!("s={payload}"), codec()))
 }
 
 /// The query of an address (after `?`, before `#`), or its fragment's when it has none.
@@ -113,9 +117,7 @@ pub async fn prepare(href: &str) {
     loop {
         // The links `initial_state` reads: the scenario's and the baseline's.
         let _ = open(href);
-        if let Some(payload) = query_value(query_of(href), "b") {
-            let _ = share::decode_doc_with(&format!("s={payload}"), codec());
-        }
+        let _ = open_baseline(href);
         if !settle().await {
             return;
         }
