@@ -1,163 +1,222 @@
-//! The deserializer the kinds' specs are read with: a JSON value read as fields by name only.
+//! How the kinds' specs are read: a JSON object, field by name, by one shared reader.
 //!
-//! Rationale: `serde_json::Value`'s own deserializer also reads a struct from a list, by
-//! position (`"service": ["exponential", 0.1]` was a service), so serde's derive compiled a
-//! second reader of every spec's fields, by position, that no scenario should use. Here a
-//! struct is read from an object alone, and a list where one is wanted is refused as serde
-//! words it ("invalid type: sequence, expected struct Service"); that second reader is no
-//! longer reachable, and the page's binaries leave it out (see docs/performance.md). Every
-//! other value is read by `serde_json::Value`'s deserializer, so every message of a misfit
-//! number, string or name is its own, word for word.
+//! Rationale: serde's derive writes a reader of its own for every struct: a matcher of its
+//! field names, a slot per field, a check per missing field and the clean-up of every slot
+//! on every way out, and (through `serde_json::Value`'s deserializer) a second reader of the
+//! same struct from a list, by position (`"service": ["exponential", 0.1]` was a service).
+//! In the page's wasm those readers were the largest function of every binary. Here the
+//! work is done once, in [`Reader`], and a spec says only its fields ([`by_name!`]): a
+//! required field, one that defaults, or one with a default of its own. A struct is read
+//! from an object alone (a list where a group of fields belongs is refused), and every
+//! message is serde's own, word for word, and the same one the derive gave: the first
+//! problem in the object's order wins (a misfit value or a name that is no field), then the
+//! first missing field in the spec's order (see docs/performance.md).
 
-use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
-use serde_json::{Error, Value};
+use serde::de::Error as _;
+use serde::Deserialize;
+use serde_json::{Error, Map, Value};
 
-/// A JSON value whose structs are read by field name only (see the module's note).
-pub(crate) struct Fields<'a>(pub(crate) &'a Value);
+/// One object being read as a spec: what it holds and the first problem found.
+pub(crate) struct Reader<'a> {
+    object: &'a Map<String, Value>,
+    /// The first problem in the object's order: its position there, and the message.
+    first: Option<(usize, Error)>,
+    /// The first required field found missing, in the spec's order.
+    missing: Option<&'static str>,
+}
 
-/// Forwards a `deserialize_*` method to `serde_json::Value`'s own deserializer.
-macro_rules! to_value {
-    ($($method:ident)*) => {
-        $(
-            fn $method<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value, Error> {
-                self.0.$method(visitor)
+impl<'a> Reader<'a> {
+    /// Starts reading `value` as the struct `expecting` names ("struct Service") with these
+    /// fields; anything but an object is refused as serde words it.
+    pub(crate) fn new(
+        value: &'a Value,
+        expecting: &'static str,
+        fields: &'static [&'static str],
+    ) -> Result<Reader<'a>, Error> {
+        let Value::Object(object) = value else {
+            let got = crate::scenario::unexpected_value(value);
+            return Err(Error::invalid_type(got, &expecting));
+        };
+        let first = object
+            .keys()
+            .enumerate()
+            .find(|(_, name)| !fields.contains(&name.as_str()))
+            .map(|(at, name)| (at, Error::unknown_field(name, fields)));
+        Ok(Reader {
+            object,
+            first,
+            missing: None,
+        })
+    }
+
+    /// The field's value and its position in the object, when present.
+    fn entry(&self, name: &str) -> Option<(usize, &'a Value)> {
+        self.object
+            .iter()
+            .enumerate()
+            .find(|(_, (key, _))| key.as_str() == name)
+            .map(|(at, (_, value))| (at, value))
+    }
+
+    /// Keeps a problem if it comes before the first one found so far.
+    fn fail(&mut self, at: usize, error: Error) {
+        if self.first.as_ref().is_none_or(|(first, _)| at < *first) {
+            self.first = Some((at, error));
+        }
+    }
+
+    /// Reads a present field; `None` when absent. A value that does not fit is a problem
+    /// kept for [`Reader::finish`] (and the field reads as its type's default meanwhile).
+    fn read<T: Deserialize<'a> + Default>(&mut self, name: &str) -> Option<T> {
+        let (at, value) = self.entry(name)?;
+        Some(T::deserialize(value).unwrap_or_else(|error| {
+            self.fail(at, error);
+            T::default()
+        }))
+    }
+
+    /// A field the spec cannot do without.
+    #[inline(never)]
+    pub(crate) fn required<T: Deserialize<'a> + Default>(&mut self, name: &'static str) -> T {
+        self.read(name).unwrap_or_else(|| {
+            self.missing.get_or_insert(name);
+            T::default()
+        })
+    }
+
+    /// A field that is its type's default when absent.
+    #[inline(never)]
+    pub(crate) fn default<T: Deserialize<'a> + Default>(&mut self, name: &str) -> T {
+        self.read(name).unwrap_or_default()
+    }
+
+    /// A field with a default of its own when absent.
+    #[inline(never)]
+    pub(crate) fn or<T: Deserialize<'a> + Default>(&mut self, name: &str, absent: fn() -> T) -> T {
+        self.read(name).unwrap_or_else(absent)
+    }
+
+    /// The first problem in the object's order, else the first missing field.
+    pub(crate) fn finish(self) -> Result<(), Error> {
+        match (self.first, self.missing) {
+            (Some((_, error)), _) => Err(error),
+            (None, Some(name)) => Err(Error::missing_field(name)),
+            (None, None) => Ok(()),
+        }
+    }
+}
+
+/// A spec's reader and its `Deserialize`: each field in the struct's order, as
+/// `name: required`, `name: default` or `name: or(function)` (see [`Reader`]).
+macro_rules! by_name {
+    ($Spec:ident { $($field:ident : $how:ident $(($absent:expr))?),* $(,)? }) => {
+        impl $Spec {
+            /// Reads the spec from a JSON object, field by name (`crate::fields`).
+            pub(crate) fn read(value: &serde_json::Value) -> Result<$Spec, serde_json::Error> {
+                const FIELDS: &[&str] = &[$(stringify!($field)),*];
+                let mut r = crate::fields::Reader::new(
+                    value,
+                    concat!("struct ", stringify!($Spec)),
+                    FIELDS,
+                )?;
+                let spec = $Spec {
+                    $($field: r.$how(stringify!($field) $(, $absent)?),)*
+                };
+                r.finish().map(|()| spec)
             }
-        )*
+        }
+
+        impl<'de> serde::Deserialize<'de> for $Spec {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<$Spec, D::Error> {
+                let value = <serde_json::Value as serde::Deserialize>::deserialize(d)?;
+                $Spec::read(&value).map_err(serde::de::Error::custom)
+            }
+        }
     };
 }
+pub(crate) use by_name;
 
-impl<'a> Deserializer<'a> for Fields<'a> {
-    type Error = Error;
+#[cfg(test)]
+mod tests {
+    use crate::blocks::breaker::BreakerSpec;
+    use crate::blocks::retry::Budget;
+    use crate::blocks::server::ServerSpec;
+    use serde_json::{json, Value};
 
-    to_value! {
-        deserialize_any deserialize_bool deserialize_i8 deserialize_i16 deserialize_i32
-        deserialize_i64 deserialize_u8 deserialize_u16 deserialize_u32 deserialize_u64
-        deserialize_f32 deserialize_f64 deserialize_char deserialize_str deserialize_string
-        deserialize_bytes deserialize_byte_buf deserialize_unit deserialize_map
-        deserialize_identifier deserialize_ignored_any
+    fn server(doc: Value) -> Result<ServerSpec, String> {
+        ServerSpec::read(&doc).map_err(|e| e.to_string())
     }
 
-    fn deserialize_option<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value, Error> {
-        match self.0 {
-            Value::Null => visitor.visit_none(),
-            _ => visitor.visit_some(self),
-        }
+    #[test]
+    fn a_spec_reads_its_fields_by_name_with_their_defaults() {
+        let spec = server(json!({"id": "api", "workers": 4, "service": {"mean_s": 0.1}})).unwrap();
+        assert_eq!((spec.id.as_str(), spec.workers), ("api", 4));
+        assert_eq!(spec.service.mean_s, 0.1);
+        assert_eq!(
+            (spec.queue_capacity, spec.error_rate, spec.to),
+            (None, 0.0, None)
+        );
+        // A default of the field's own (the breaker's), not its type's zero.
+        let breaker = BreakerSpec::read(&json!({"id": "b", "to": "api"})).unwrap();
+        assert!(breaker.failure_threshold > 0.0 && breaker.window_s > 0.0);
+        assert!(breaker.min_calls > 0 && breaker.half_open_probes > 0);
     }
 
-    fn deserialize_unit_struct<V: Visitor<'a>>(
-        self,
-        name: &'static str,
-        visitor: V,
-    ) -> Result<V::Value, Error> {
-        self.0.deserialize_unit_struct(name, visitor)
-    }
-
-    fn deserialize_newtype_struct<V: Visitor<'a>>(
-        self,
-        _name: &'static str,
-        visitor: V,
-    ) -> Result<V::Value, Error> {
-        visitor.visit_newtype_struct(self)
-    }
-
-    fn deserialize_seq<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value, Error> {
-        match self.0 {
-            Value::Array(items) => visitor.visit_seq(Items(items.iter())),
-            other => other.deserialize_seq(visitor),
-        }
-    }
-
-    fn deserialize_tuple<V: Visitor<'a>>(self, len: usize, visitor: V) -> Result<V::Value, Error> {
-        self.0.deserialize_tuple(len, visitor)
-    }
-
-    fn deserialize_tuple_struct<V: Visitor<'a>>(
-        self,
-        name: &'static str,
-        len: usize,
-        visitor: V,
-    ) -> Result<V::Value, Error> {
-        self.0.deserialize_tuple_struct(name, len, visitor)
-    }
-
-    fn deserialize_struct<V: Visitor<'a>>(
-        self,
-        _name: &'static str,
-        _fields: &'static [&'static str],
-        visitor: V,
-    ) -> Result<V::Value, Error> {
-        match self.0 {
-            Value::Object(fields) => visitor.visit_map(Entries {
-                entries: fields.iter(),
-                value: None,
-            }),
-            other => Err(de::Error::invalid_type(
-                crate::scenario::unexpected_value(other),
-                &visitor,
-            )),
-        }
-    }
-
-    fn deserialize_enum<V: Visitor<'a>>(
-        self,
-        name: &'static str,
-        variants: &'static [&'static str],
-        visitor: V,
-    ) -> Result<V::Value, Error> {
-        self.0.deserialize_enum(name, variants, visitor)
-    }
-}
-
-/// A list's items, each read as [`Fields`].
-struct Items<'a>(std::slice::Iter<'a, Value>);
-
-impl<'a> SeqAccess<'a> for Items<'a> {
-    type Error = Error;
-
-    fn next_element_seed<T: DeserializeSeed<'a>>(
-        &mut self,
-        seed: T,
-    ) -> Result<Option<T::Value>, Error> {
-        self.0
-            .next()
-            .map(|item| seed.deserialize(Fields(item)))
-            .transpose()
-    }
-
-    fn size_hint(&self) -> Option<usize> {
-        Some(self.0.len())
-    }
-}
-
-/// An object's entries: each name read as a borrowed string, each value as [`Fields`].
-struct Entries<'a> {
-    entries: serde_json::map::Iter<'a>,
-    value: Option<&'a Value>,
-}
-
-impl<'a> MapAccess<'a> for Entries<'a> {
-    type Error = Error;
-
-    fn next_key_seed<K: DeserializeSeed<'a>>(
-        &mut self,
-        seed: K,
-    ) -> Result<Option<K::Value>, Error> {
-        let Some((name, value)) = self.entries.next() else {
-            return Ok(None);
+    #[test]
+    fn the_messages_are_serdes_own() {
+        let base = || json!({"id": "api", "workers": 4, "service": {"mean_s": 0.1}});
+        let with = |key: &str, value: Value| {
+            let mut doc = base();
+            doc[key] = value;
+            server(doc).unwrap_err()
         };
-        self.value = Some(value);
-        let name = de::value::BorrowedStrDeserializer::<Error>::new(name);
-        seed.deserialize(name).map(Some)
+        assert_eq!(
+            with("workers", json!(1.5)),
+            "invalid type: floating point `1.5`, expected u32"
+        );
+        assert_eq!(
+            with("service", json!(["exponential", 0.1])),
+            "invalid type: sequence, expected struct Service"
+        );
+        assert_eq!(
+            with("budget", json!(1)),
+            "unknown field `budget`, expected one of `id`, `workers`, `queue_capacity`, \
+             `on_full`, `discipline`, `codel`, `service`, `error_rate`, `slowdown`, \
+             `drop_expired`, `max_queue_wait_s`, `shed_cost_s`, `autoscale`, `to`, \
+             `link_latency_s`, `ui`"
+        );
+        assert_eq!(
+            Budget::read(&json!({"ratio": 0.1}))
+                .unwrap_err()
+                .to_string(),
+            "missing field `max_tokens`"
+        );
+        assert_eq!(
+            Budget::read(&json!("x")).unwrap_err().to_string(),
+            "invalid type: string \"x\", expected struct Budget"
+        );
     }
 
-    fn next_value_seed<T: DeserializeSeed<'a>>(&mut self, seed: T) -> Result<T::Value, Error> {
-        match self.value.take() {
-            Some(value) => seed.deserialize(Fields(value)),
-            None => Err(de::Error::custom("value is missing")),
-        }
-    }
-
-    fn size_hint(&self) -> Option<usize> {
-        Some(self.entries.len())
+    #[test]
+    fn the_first_problem_in_the_objects_order_wins_then_the_first_missing_field() {
+        // Two problems: the one met first in the object (its keys in order) is reported.
+        let doc = json!({"aaa": 1, "id": "api", "workers": "x", "service": {"mean_s": 0.1}});
+        assert!(server(doc).unwrap_err().starts_with("unknown field `aaa`"));
+        let doc = json!({"id": "api", "workers": "x", "zzz": 1, "service": {"mean_s": 0.1}});
+        assert_eq!(
+            server(doc).unwrap_err(),
+            "invalid type: string \"x\", expected u32"
+        );
+        // A misfit value comes before a missing field; missing fields in the spec's order.
+        let doc = json!({"id": "api", "service": {"mean_s": "slow"}});
+        assert_eq!(
+            server(doc).unwrap_err(),
+            "invalid type: string \"slow\", expected f64"
+        );
+        assert_eq!(
+            server(json!({"id": "api"})).unwrap_err(),
+            "missing field `workers`"
+        );
+        assert_eq!(server(json!({})).unwrap_err(), "missing field `id`");
     }
 }

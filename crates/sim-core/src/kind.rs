@@ -100,7 +100,7 @@ macro_rules! block_kinds {
                 let (kind, fields) = untag(Value::deserialize(d)?, &BlockKind::NAMES)
                     .map_err(serde::de::Error::custom)?;
                 match BlockKind::ALL[kind] {
-                    $(BlockKind::$Kind => blocks::$module::$Spec::deserialize(crate::fields::Fields(&fields)).map(Block::$Kind),)*
+                    $(BlockKind::$Kind => blocks::$module::$Spec::read(&fields).map(Block::$Kind),)*
                 }
                 .map_err(serde::de::Error::custom)
             }
@@ -230,8 +230,8 @@ macro_rules! block_kinds {
 ///
 /// Rationale: serde's derive for an internally tagged enum buffers the document and reads
 /// every variant through a second deserializer of its own, which doubled the code of every
-/// spec in the page's wasm (the largest function of it). Here every spec is read by one
-/// deserializer, `serde_json::Value`'s, whatever the document came from; the messages are
+/// spec in the page's wasm (the largest function of it). Here every spec is read from a
+/// `serde_json::Value` (`crate::fields`), whatever the document came from; the messages are
 /// the derive's ("missing field `kind`", "unknown variant `x`, expected one of …").
 pub(crate) fn untag(
     value: Value,

@@ -27,19 +27,26 @@ pub enum Policy {
 }
 
 /// Spreads calls over several downstreams.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct BalancerSpec {
     pub id: String,
     pub to: Vec<String>,
     /// Seconds each call it sends takes to arrive, and each reply to come back to it.
-    #[serde(default, skip_serializing_if = "is_default")]
+    #[serde(skip_serializing_if = "is_default")]
     pub link_latency_s: f64,
-    #[serde(default, skip_serializing_if = "is_default")]
+    #[serde(skip_serializing_if = "is_default")]
     pub policy: Policy,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub ui: Option<Value>,
 }
+
+crate::fields::by_name!(BalancerSpec {
+    id: required,
+    to: required,
+    link_latency_s: default,
+    policy: default,
+    ui: default,
+});
 
 /// A balancer's parameters, in the order an editor shows them.
 pub(crate) const PARAMS: &[Param] = &[

@@ -14,7 +14,7 @@ use crate::ctx::{Ctx, Waiting};
 use crate::kind::{Absent, Calls, Param, ParamValue};
 use crate::queue::{to_time, Time};
 use crate::scenario::{is_default, limits, Validator};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::Value;
 use std::collections::VecDeque;
 
@@ -43,27 +43,33 @@ fn default_probes() -> u32 {
 }
 
 /// A circuit breaker in front of its downstream.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct BreakerSpec {
     pub id: String,
     pub to: String,
     /// Seconds each call it sends takes to arrive, and each reply to come back to it.
-    #[serde(default, skip_serializing_if = "is_default")]
+    #[serde(skip_serializing_if = "is_default")]
     pub link_latency_s: f64,
-    #[serde(default = "default_failure_threshold")]
     pub failure_threshold: f64,
-    #[serde(default = "default_window_s")]
     pub window_s: f64,
-    #[serde(default = "default_min_calls")]
     pub min_calls: u32,
-    #[serde(default = "default_open_s")]
     pub open_s: f64,
-    #[serde(default = "default_probes")]
     pub half_open_probes: u32,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub ui: Option<Value>,
 }
+
+crate::fields::by_name!(BreakerSpec {
+    id: required,
+    to: required,
+    link_latency_s: default,
+    failure_threshold: or(default_failure_threshold),
+    window_s: or(default_window_s),
+    min_calls: or(default_min_calls),
+    open_s: or(default_open_s),
+    half_open_probes: or(default_probes),
+    ui: default,
+});
 
 const FAILURE_THRESHOLD: Param = Param::number(
     "failure_threshold",

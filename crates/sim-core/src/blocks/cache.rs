@@ -13,31 +13,41 @@ use crate::kind::{Absent, Calls, Param, ParamValue};
 use crate::queue::{to_time, Event, EventKind, EventQueue, LaneId, Time};
 use crate::scenario::{is_default, is_true, limits, yes, Validator};
 use rustc_hash::FxHashMap;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::Value;
 use std::collections::VecDeque;
 
 // ---- The spec: what a scenario file says about this block. ----
 
 /// A look-aside LRU cache in front of its downstream.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct CacheSpec {
     pub id: String,
     pub to: String,
     /// Seconds each call it sends takes to arrive, and each reply to come back to it.
-    #[serde(default, skip_serializing_if = "is_default")]
+    #[serde(skip_serializing_if = "is_default")]
     pub link_latency_s: f64,
     pub capacity: u64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub ttl_s: Option<f64>,
-    #[serde(default, skip_serializing_if = "is_default")]
+    #[serde(skip_serializing_if = "is_default")]
     pub hit_latency_s: f64,
-    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    #[serde(skip_serializing_if = "is_true")]
     pub fill_late: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub ui: Option<Value>,
 }
+
+crate::fields::by_name!(CacheSpec {
+    id: required,
+    to: required,
+    link_latency_s: default,
+    capacity: required,
+    ttl_s: default,
+    hit_latency_s: default,
+    fill_late: or(yes),
+    ui: default,
+});
 
 const CAPACITY: Param = Param::whole("capacity", 0, 100_000_000, Absent::Required);
 const TTL_S: Param = Param::above("ttl_s", 0.0, limits::MAX_TIME_S, Absent::Unset);

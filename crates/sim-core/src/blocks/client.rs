@@ -42,43 +42,58 @@ pub enum Arrival {
 }
 
 /// The source of user requests.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ClientSpec {
     pub id: String,
     pub to: String,
     /// Seconds each call it sends takes to arrive, and each reply to come back to it.
-    #[serde(default, skip_serializing_if = "is_default")]
+    #[serde(skip_serializing_if = "is_default")]
     pub link_latency_s: f64,
-    #[serde(default, skip_serializing_if = "is_default")]
+    #[serde(skip_serializing_if = "is_default")]
     pub mode: ClientMode,
     /// Open loop: requests per second.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub rate: Option<f64>,
-    #[serde(default, skip_serializing_if = "is_default")]
+    #[serde(skip_serializing_if = "is_default")]
     pub arrival: Arrival,
     /// Closed loop: number of users.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub users: Option<u32>,
     /// Closed loop: mean think time between a request's end and the user's next one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub think_s: Option<f64>,
     /// The user's patience; none = infinite.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub timeout_s: Option<f64>,
     /// Number of distinct keys; none = every request has its own key.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub keys: Option<u64>,
     /// Zipf exponent of key popularity (default 1 when `keys` is set).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub zipf_s: Option<f64>,
     /// How important its requests are to a server with `discipline: priority`
     /// (0 = most important).
-    #[serde(default, skip_serializing_if = "is_default")]
+    #[serde(skip_serializing_if = "is_default")]
     pub priority: u16,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub ui: Option<Value>,
 }
+
+crate::fields::by_name!(ClientSpec {
+    id: required,
+    to: required,
+    link_latency_s: default,
+    mode: default,
+    rate: default,
+    arrival: default,
+    users: default,
+    think_s: default,
+    timeout_s: default,
+    keys: default,
+    zipf_s: default,
+    priority: default,
+    ui: default,
+});
 
 const RATE: Param = Param::number("rate", 0.0, limits::MAX_RATE, Absent::Required)
     .when(When::Not("mode", "closed"));

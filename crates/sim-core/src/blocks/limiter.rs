@@ -37,41 +37,56 @@ pub enum LimiterMode {
 }
 
 /// Admission control in front of its downstream.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct LimiterSpec {
     pub id: String,
     pub to: String,
     /// Seconds each call it sends takes to arrive, and each reply to come back to it.
-    #[serde(default, skip_serializing_if = "is_default")]
+    #[serde(skip_serializing_if = "is_default")]
     pub link_latency_s: f64,
-    #[serde(default, skip_serializing_if = "is_default")]
+    #[serde(skip_serializing_if = "is_default")]
     pub mode: LimiterMode,
     /// `rate`: tokens per second.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub rate: Option<f64>,
     /// `rate`: the bucket's size (it starts full).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub burst: Option<f64>,
     /// `concurrency`: most calls forwarded and not yet answered.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<u32>,
     /// `adaptive`: the limit it starts at.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub initial_limit: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub min_limit: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_limit: Option<f64>,
     /// `adaptive`: the round trip above which a success counts as a failure.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub target_latency_s: Option<f64>,
     /// `adaptive`: the factor a failure multiplies the limit by.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub decrease: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub ui: Option<Value>,
 }
+
+crate::fields::by_name!(LimiterSpec {
+    id: required,
+    to: required,
+    link_latency_s: default,
+    mode: default,
+    rate: default,
+    burst: default,
+    limit: default,
+    initial_limit: default,
+    min_limit: default,
+    max_limit: default,
+    target_latency_s: default,
+    decrease: default,
+    ui: default,
+});
 
 const DEFAULT_INITIAL_LIMIT: f64 = 10.0;
 const DEFAULT_MIN_LIMIT: f64 = 1.0;

@@ -47,52 +47,73 @@ pub enum Jitter {
     Decorrelated,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct Backoff {
-    #[serde(default)]
     pub kind: BackoffKind,
-    #[serde(default, skip_serializing_if = "is_default")]
+    #[serde(skip_serializing_if = "is_default")]
     pub base_s: f64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cap_s: Option<f64>,
-    #[serde(default, skip_serializing_if = "is_default")]
+    #[serde(skip_serializing_if = "is_default")]
     pub jitter: Jitter,
 }
 
+crate::fields::by_name!(Backoff {
+    kind: default,
+    base_s: default,
+    cap_s: default,
+    jitter: default,
+});
+
 /// A retry token bucket.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Budget {
     pub ratio: f64,
     pub max_tokens: f64,
 }
 
+crate::fields::by_name!(Budget {
+    ratio: required,
+    max_tokens: required,
+});
+
 /// Re-sends failed attempts of the calls it receives.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct RetrySpec {
     pub id: String,
     pub to: String,
     /// Seconds each call it sends takes to arrive, and each reply to come back to it.
-    #[serde(default, skip_serializing_if = "is_default")]
+    #[serde(skip_serializing_if = "is_default")]
     pub link_latency_s: f64,
     pub max_attempts: u32,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub attempt_timeout_s: Option<f64>,
     /// Hedging: an attempt without a reply after this long gets the next attempt sent beside
     /// it (none: attempts are sequential).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub hedge_after_s: Option<f64>,
-    #[serde(default, skip_serializing_if = "is_default")]
+    #[serde(skip_serializing_if = "is_default")]
     pub backoff: Backoff,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub budget: Option<Budget>,
-    #[serde(default, skip_serializing_if = "is_default")]
+    #[serde(skip_serializing_if = "is_default")]
     pub respect_deadline: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub ui: Option<Value>,
 }
+
+crate::fields::by_name!(RetrySpec {
+    id: required,
+    to: required,
+    link_latency_s: default,
+    max_attempts: required,
+    attempt_timeout_s: default,
+    hedge_after_s: default,
+    backoff: default,
+    budget: default,
+    respect_deadline: default,
+    ui: default,
+});
 
 const MAX_ATTEMPTS: Param = Param::whole(
     "max_attempts",

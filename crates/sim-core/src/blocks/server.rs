@@ -72,98 +72,136 @@ pub enum Dist {
 }
 
 /// A service-time distribution.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct Service {
-    #[serde(default)]
     pub dist: Dist,
     pub mean_s: f64,
     /// Coefficient of variation; used by `lognormal` (default 1), ignored otherwise.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cv: Option<f64>,
 }
 
+crate::fields::by_name!(Service {
+    dist: default,
+    mean_s: required,
+    cv: default,
+});
+
 /// Service time × `factor` for services that start while the queue holds more than
 /// `queue_above` calls.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Slowdown {
     pub factor: f64,
     pub queue_above: u64,
 }
 
+crate::fields::by_name!(Slowdown {
+    factor: required,
+    queue_above: required,
+});
+
 /// CoDel's two times (`discipline: codel`); absent ones take their defaults.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct Codel {
     /// Congested, a call that waited longer than this is shed.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub target_s: Option<f64>,
     /// The queue counts as congested when it has not been empty for this long; not congested,
     /// a call that waited longer than this is shed.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub interval_s: Option<f64>,
 }
 
+crate::fields::by_name!(Codel {
+    target_s: default,
+    interval_s: default,
+});
+
 /// A target-tracking autoscaler of the server's workers.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Autoscale {
     /// The utilization the scaler steers to.
     pub target_utilization: f64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub min_workers: Option<u32>,
     pub max_workers: u32,
     /// How often it decides (and the window it measures).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub interval_s: Option<f64>,
     /// How long an added worker takes before it serves.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub warmup_s: Option<f64>,
     /// Least time from the scaler's last change to a scale-down.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cooldown_s: Option<f64>,
 }
 
+crate::fields::by_name!(Autoscale {
+    target_utilization: required,
+    min_workers: default,
+    max_workers: required,
+    interval_s: default,
+    warmup_s: default,
+    cooldown_s: default,
+});
+
 /// Does the work: workers, a queue, a service-time law, errors, and optionally a dependency.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ServerSpec {
     pub id: String,
     pub workers: u32,
     /// Waiting room (not counting calls in service); none = unbounded.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub queue_capacity: Option<u64>,
-    #[serde(default, skip_serializing_if = "is_default")]
+    #[serde(skip_serializing_if = "is_default")]
     pub on_full: OnFull,
-    #[serde(default, skip_serializing_if = "is_default")]
+    #[serde(skip_serializing_if = "is_default")]
     pub discipline: Discipline,
     /// CoDel's times (`discipline: codel` only).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub codel: Option<Codel>,
     pub service: Service,
-    #[serde(default, skip_serializing_if = "is_default")]
+    #[serde(skip_serializing_if = "is_default")]
     pub error_rate: f64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub slowdown: Option<Slowdown>,
-    #[serde(default, skip_serializing_if = "is_default")]
+    #[serde(skip_serializing_if = "is_default")]
     pub drop_expired: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_queue_wait_s: Option<f64>,
     /// Worker time spent answering a call it sheds (0: the error reply is instant).
-    #[serde(default, skip_serializing_if = "is_default")]
+    #[serde(skip_serializing_if = "is_default")]
     pub shed_cost_s: f64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub autoscale: Option<Autoscale>,
     /// A dependency called after the local service; the worker waits for its reply.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub to: Option<String>,
     /// Seconds each call it sends takes to arrive, and each reply to come back to it.
-    #[serde(default, skip_serializing_if = "is_default")]
+    #[serde(skip_serializing_if = "is_default")]
     pub link_latency_s: f64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub ui: Option<Value>,
 }
+
+crate::fields::by_name!(ServerSpec {
+    id: required,
+    workers: required,
+    queue_capacity: default,
+    on_full: default,
+    discipline: default,
+    codel: default,
+    service: required,
+    error_rate: default,
+    slowdown: default,
+    drop_expired: default,
+    max_queue_wait_s: default,
+    shed_cost_s: default,
+    autoscale: default,
+    to: default,
+    link_latency_s: default,
+    ui: default,
+});
 
 const WORKERS: Param = Param::whole("workers", 1, limits::MAX_WORKERS as u64, Absent::Required);
 const QUEUE_CAPACITY: Param = Param::whole("queue_capacity", 0, 1_000_000_000, Absent::Unset);

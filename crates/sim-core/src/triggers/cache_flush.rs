@@ -3,14 +3,18 @@
 use super::{Change, AT_S, TARGET};
 use crate::engine::Node;
 use crate::kind::Param;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct CacheFlush {
     pub target: String,
     pub at_s: f64,
 }
+
+crate::fields::by_name!(CacheFlush {
+    target: required,
+    at_s: required,
+});
 
 pub(crate) const PARAMS: &[Param] = &[TARGET, AT_S];
 pub(crate) const TEMPLATE: &str = "{}";

@@ -5,16 +5,22 @@ use super::{Change, Trigger, AT_S, FOR_S, TARGET};
 use crate::engine::Node;
 use crate::kind::{Absent, Param};
 use crate::scenario::{limits, Validator};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Capacity {
     pub target: String,
     pub at_s: f64,
     pub for_s: f64,
     pub workers: u32,
 }
+
+crate::fields::by_name!(Capacity {
+    target: required,
+    at_s: required,
+    for_s: required,
+    workers: required,
+});
 
 const WORKERS: Param = Param::whole("workers", 0, limits::MAX_WORKERS as u64, Absent::Required);
 pub(crate) const PARAMS: &[Param] = &[TARGET, AT_S, FOR_S, WORKERS];

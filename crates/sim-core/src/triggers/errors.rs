@@ -4,16 +4,22 @@ use super::{Change, Trigger, AT_S, FOR_S, TARGET};
 use crate::engine::Node;
 use crate::kind::{Absent, Param};
 use crate::scenario::Validator;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Errors {
     pub target: String,
     pub at_s: f64,
     pub for_s: f64,
     pub rate: f64,
 }
+
+crate::fields::by_name!(Errors {
+    target: required,
+    at_s: required,
+    for_s: required,
+    rate: required,
+});
 
 const RATE: Param = Param::number("rate", 0.0, 1.0, Absent::Required);
 pub(crate) const PARAMS: &[Param] = &[TARGET, AT_S, FOR_S, RATE];

@@ -4,16 +4,22 @@ use super::{Change, Trigger, AT_S, FOR_S, TARGET};
 use crate::engine::Node;
 use crate::kind::{Absent, Param};
 use crate::scenario::{limits, Validator};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Latency {
     pub target: String,
     pub at_s: f64,
     pub for_s: f64,
     pub factor: f64,
 }
+
+crate::fields::by_name!(Latency {
+    target: required,
+    at_s: required,
+    for_s: required,
+    factor: required,
+});
 
 const FACTOR: Param = Param::above("factor", 0.0, limits::MAX_FACTOR, Absent::Required);
 pub(crate) const PARAMS: &[Param] = &[TARGET, AT_S, FOR_S, FACTOR];

@@ -14,10 +14,9 @@ use crate::engine::Node;
 use crate::kind::{Absent, Param, ParamValue};
 use crate::queue::{to_time, Time};
 use crate::scenario::{limits, Validator};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct LoadSteps {
     pub target: String,
     pub at_s: f64,
@@ -26,6 +25,13 @@ pub struct LoadSteps {
     /// The load factor of each step, in order.
     pub factors: Vec<f64>,
 }
+
+crate::fields::by_name!(LoadSteps {
+    target: required,
+    at_s: required,
+    step_s: required,
+    factors: required,
+});
 
 /// Most steps in one staircase.
 pub const MAX_STEPS: usize = 1000;

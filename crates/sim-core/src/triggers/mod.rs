@@ -32,7 +32,6 @@ pub use partition::Partition;
 
 use crate::ctx::Ctx;
 use crate::engine::Node;
-use crate::fields::Fields;
 use crate::kind::{Absent, Param, ParamValue, TriggerKind};
 use crate::queue::Time;
 use crate::scenario::{limits, Validator};
@@ -59,22 +58,14 @@ impl<'de> Deserialize<'de> for Trigger {
         let (kind, fields) =
             crate::kind::untag(value, &TriggerKind::NAMES).map_err(serde::de::Error::custom)?;
         match TriggerKind::ALL[kind] {
-            TriggerKind::LoadSpike => {
-                LoadSpike::deserialize(Fields(&fields)).map(Trigger::LoadSpike)
-            }
-            TriggerKind::LoadSteps => {
-                LoadSteps::deserialize(Fields(&fields)).map(Trigger::LoadSteps)
-            }
-            TriggerKind::Latency => Latency::deserialize(Fields(&fields)).map(Trigger::Latency),
-            TriggerKind::Outage => Outage::deserialize(Fields(&fields)).map(Trigger::Outage),
-            TriggerKind::Capacity => Capacity::deserialize(Fields(&fields)).map(Trigger::Capacity),
-            TriggerKind::Errors => Errors::deserialize(Fields(&fields)).map(Trigger::Errors),
-            TriggerKind::Partition => {
-                Partition::deserialize(Fields(&fields)).map(Trigger::Partition)
-            }
-            TriggerKind::CacheFlush => {
-                CacheFlush::deserialize(Fields(&fields)).map(Trigger::CacheFlush)
-            }
+            TriggerKind::LoadSpike => LoadSpike::read(&fields).map(Trigger::LoadSpike),
+            TriggerKind::LoadSteps => LoadSteps::read(&fields).map(Trigger::LoadSteps),
+            TriggerKind::Latency => Latency::read(&fields).map(Trigger::Latency),
+            TriggerKind::Outage => Outage::read(&fields).map(Trigger::Outage),
+            TriggerKind::Capacity => Capacity::read(&fields).map(Trigger::Capacity),
+            TriggerKind::Errors => Errors::read(&fields).map(Trigger::Errors),
+            TriggerKind::Partition => Partition::read(&fields).map(Trigger::Partition),
+            TriggerKind::CacheFlush => CacheFlush::read(&fields).map(Trigger::CacheFlush),
         }
         .map_err(serde::de::Error::custom)
     }

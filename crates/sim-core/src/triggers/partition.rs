@@ -3,15 +3,20 @@
 
 use super::{Change, AT_S, FOR_S, TARGET};
 use crate::kind::Param;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Partition {
     pub target: String,
     pub at_s: f64,
     pub for_s: f64,
 }
+
+crate::fields::by_name!(Partition {
+    target: required,
+    at_s: required,
+    for_s: required,
+});
 
 pub(crate) const PARAMS: &[Param] = &[TARGET, AT_S, FOR_S];
 pub(crate) const TEMPLATE: &str = "{}";
