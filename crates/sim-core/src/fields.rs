@@ -136,6 +136,61 @@ macro_rules! by_name {
 }
 pub(crate) use by_name;
 
+/// The index of the variant a JSON value names in `names`, as `serde_json` reads a unit
+/// variant: its name as a string, or an object whose one key is the name (and whose value is
+/// `null`); every refusal in serde's words.
+pub(crate) fn variant(value: &Value, names: &'static [&'static str]) -> Result<usize, Error> {
+    use serde::de::Unexpected;
+    let unexpected = crate::scenario::unexpected_value;
+    let (name, content) = match value {
+        Value::String(name) => (name, None),
+        Value::Object(object) => match object.iter().next() {
+            Some((name, content)) if object.len() == 1 => (name, Some(content)),
+            _ => {
+                return Err(Error::invalid_value(
+                    Unexpected::Map,
+                    &"map with a single key",
+                ))
+            }
+        },
+        other => return Err(Error::invalid_type(unexpected(other), &"string or map")),
+    };
+    let index = names
+        .iter()
+        .position(|known| known == name)
+        .ok_or_else(|| Error::unknown_variant(name, names))?;
+    match content {
+        None | Some(Value::Null) => Ok(index),
+        Some(other) => Err(Error::invalid_type(unexpected(other), &"unit")),
+    }
+}
+
+/// A small enum of names (`Dist`, `OnFull`, …) written and read by its variants' names:
+/// `Serialize` as the name, `Deserialize` through [`variant`], one shared reader.
+macro_rules! by_variant {
+    ($Enum:ident { $($Variant:ident = $name:literal),* $(,)? }) => {
+        impl serde::Serialize for $Enum {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(match self {
+                    $($Enum::$Variant => $name,)*
+                })
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $Enum {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<$Enum, D::Error> {
+                const NAMES: &[&str] = &[$($name),*];
+                const ALL: &[$Enum] = &[$($Enum::$Variant),*];
+                let value = <serde_json::Value as serde::Deserialize>::deserialize(d)?;
+                crate::fields::variant(&value, NAMES)
+                    .map(|index| ALL[index])
+                    .map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+pub(crate) use by_variant;
+
 #[cfg(test)]
 mod tests {
     use crate::blocks::breaker::BreakerSpec;
@@ -218,5 +273,40 @@ mod tests {
             "missing field `workers`"
         );
         assert_eq!(server(json!({})).unwrap_err(), "missing field `id`");
+    }
+
+    #[test]
+    fn an_enum_reads_and_writes_its_variants_by_name_as_serde_json_does() {
+        use crate::blocks::server::Dist;
+        let read = |v: Value| serde_json::from_value::<Dist>(v).map_err(|e| e.to_string());
+        assert_eq!(read(json!("lognormal")), Ok(Dist::Lognormal));
+        assert_eq!(
+            read(json!({"deterministic": null})),
+            Ok(Dist::Deterministic)
+        );
+        assert_eq!(
+            read(json!("gamma")),
+            Err(
+                "unknown variant `gamma`, expected one of `exponential`, `deterministic`, \
+                 `lognormal`"
+                    .into()
+            )
+        );
+        assert_eq!(
+            read(json!(1)),
+            Err("invalid type: integer `1`, expected string or map".into())
+        );
+        assert_eq!(
+            read(json!({})),
+            Err("invalid value: map, expected map with a single key".into())
+        );
+        assert_eq!(
+            read(json!({"lognormal": 2})),
+            Err("invalid type: integer `2`, expected unit".into())
+        );
+        assert_eq!(
+            serde_json::to_string(&Dist::Deterministic).unwrap(),
+            "\"deterministic\""
+        );
     }
 }

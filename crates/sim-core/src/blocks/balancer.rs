@@ -11,13 +11,12 @@ use crate::ctx::{Ctx, Waiting};
 use crate::kind::{Calls, Param, ParamValue};
 use crate::rng::{Purpose, Stream};
 use crate::scenario::{is_default, Validator};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::Value;
 
 // ---- The spec: what a scenario file says about this block. ----
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Policy {
     #[default]
     RoundRobin,
@@ -25,6 +24,13 @@ pub enum Policy {
     LeastOutstanding,
     PowerOfTwo,
 }
+
+crate::fields::by_variant!(Policy {
+    RoundRobin = "round_robin",
+    Random = "random",
+    LeastOutstanding = "least_outstanding",
+    PowerOfTwo = "power_of_two",
+});
 
 /// Spreads calls over several downstreams.
 #[derive(Clone, Debug, PartialEq, Serialize)]

@@ -20,26 +20,34 @@ use crate::kind::{Absent, Calls, Param, ParamValue, When};
 use crate::queue::{to_time, Event, EventKind, EventQueue, LaneId, Time, TimerId, NEVER};
 use crate::rng::{Purpose, Stream, Zipf};
 use crate::scenario::{is_default, limits, Validator};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::Value;
 
 // ---- The spec: what a scenario file says about this block. ----
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum ClientMode {
     #[default]
     Open,
     Closed,
 }
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+crate::fields::by_variant!(ClientMode {
+    Open = "open",
+    Closed = "closed",
+});
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Arrival {
     #[default]
     Poisson,
     Uniform,
 }
+
+crate::fields::by_variant!(Arrival {
+    Poisson = "poisson",
+    Uniform = "uniform",
+});
 
 /// The source of user requests.
 #[derive(Clone, Debug, PartialEq, Serialize)]

@@ -22,19 +22,24 @@ use crate::ctx::{Ctx, Waiting};
 use crate::kind::{Absent, Calls, Param, ParamValue, When};
 use crate::queue::{to_seconds, to_time, Time};
 use crate::scenario::{is_default, limits, Validator};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::Value;
 
 // ---- The spec: what a scenario file says about this block. ----
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum LimiterMode {
     #[default]
     Rate,
     Concurrency,
     Adaptive,
 }
+
+crate::fields::by_variant!(LimiterMode {
+    Rate = "rate",
+    Concurrency = "concurrency",
+    Adaptive = "adaptive",
+});
 
 /// Admission control in front of its downstream.
 #[derive(Clone, Debug, PartialEq, Serialize)]

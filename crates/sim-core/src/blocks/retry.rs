@@ -23,13 +23,12 @@ use crate::kind::{Absent, Calls, Param, ParamValue, When};
 use crate::queue::{to_time, Event, EventKind, EventQueue, LaneId, Time, NEVER};
 use crate::rng::{Purpose, Stream};
 use crate::scenario::{is_default, limits, Validator};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::Value;
 
 // ---- The spec: what a scenario file says about this block. ----
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum BackoffKind {
     #[default]
     None,
@@ -37,8 +36,13 @@ pub enum BackoffKind {
     Exponential,
 }
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+crate::fields::by_variant!(BackoffKind {
+    None = "none",
+    Constant = "constant",
+    Exponential = "exponential",
+});
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Jitter {
     #[default]
     None,
@@ -46,6 +50,13 @@ pub enum Jitter {
     Equal,
     Decorrelated,
 }
+
+crate::fields::by_variant!(Jitter {
+    None = "none",
+    Full = "full",
+    Equal = "equal",
+    Decorrelated = "decorrelated",
+});
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct Backoff {

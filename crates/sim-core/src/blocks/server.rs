@@ -33,23 +33,26 @@ use crate::kind::{Absent, Calls, Param, ParamValue, When};
 use crate::queue::{to_time, Event, EventKind, Time};
 use crate::rng::{Purpose, Stream};
 use crate::scenario::{is_default, limits, Validator};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::collections::VecDeque;
 
 // ---- The spec: what a scenario file says about this block. ----
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum OnFull {
     #[default]
     Reject,
     Drop,
 }
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+crate::fields::by_variant!(OnFull {
+    Reject = "reject",
+    Drop = "drop",
+});
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Discipline {
     #[default]
     Fifo,
@@ -62,14 +65,27 @@ pub enum Discipline {
     Codel,
 }
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+crate::fields::by_variant!(Discipline {
+    Fifo = "fifo",
+    Lifo = "lifo",
+    Priority = "priority",
+    Fair = "fair",
+    Codel = "codel",
+});
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Dist {
     #[default]
     Exponential,
     Deterministic,
     Lognormal,
 }
+
+crate::fields::by_variant!(Dist {
+    Exponential = "exponential",
+    Deterministic = "deterministic",
+    Lognormal = "lognormal",
+});
 
 /// A service-time distribution.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
