@@ -249,29 +249,34 @@ impl ScenarioError {
 
 /// The scenario-level fields, with blocks and triggers still raw so that their errors can be
 /// reported with their index and id.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct RawScenario {
     /// Checked before this struct is read (see `parse`).
-    #[serde(rename = "version")]
-    _version: Value,
-    #[serde(default)]
+    #[allow(dead_code)]
+    version: Value,
     name: String,
-    #[serde(default)]
     caption: Option<String>,
-    #[serde(default)]
     expect: Option<Verdict>,
-    #[serde(default)]
     seed: u64,
     duration_s: f64,
-    #[serde(default = "default_bucket_s")]
     bucket_s: f64,
     /// Read in place from the document (see `parse`): only their being lists is checked here.
-    #[serde(rename = "blocks")]
-    _blocks: Vec<serde::de::IgnoredAny>,
-    #[serde(default, rename = "triggers")]
-    _triggers: Vec<serde::de::IgnoredAny>,
+    #[allow(dead_code)]
+    blocks: Vec<serde::de::IgnoredAny>,
+    #[allow(dead_code)]
+    triggers: Vec<serde::de::IgnoredAny>,
 }
+
+crate::fields::by_name!(RawScenario {
+    version: required,
+    name: default,
+    caption: default,
+    expect: default,
+    seed: default,
+    duration_s: required,
+    bucket_s: or(default_bucket_s),
+    blocks: required,
+    triggers: default,
+});
 
 impl Scenario {
     /// Parses and validates a scenario from JSON text.
@@ -523,7 +528,7 @@ fn parse(value: &Value) -> Result<Scenario, Vec<Problem>> {
         }
         Some(_) => {}
     }
-    let raw: RawScenario = RawScenario::deserialize(value)
+    let raw = RawScenario::read(value)
         .map_err(|e| vec![type_problem(Location::Scenario, value, &e.to_string())])?;
     let list = |field: &str| {
         value
