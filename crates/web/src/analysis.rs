@@ -907,44 +907,65 @@ impl Reply {
     /// with `Reply`'s whole deserialiser, so the playground's and the embed's binaries do not
     /// carry the readers of the analysis view's replies (the hysteresis result above all).
     pub fn of_the_pool(text: &str) -> Option<Reply> {
-        /// The variants of [`Reply`] the pool's jobs are answered with, in its shape.
-        #[derive(Deserialize)]
-        #[serde(rename_all = "snake_case")]
-        enum PoolReply {
-            Ready,
-            Failed {
-                message: String,
-            },
-            Replicated {
-                batch: u64,
-                seed: u64,
-                rows: Vec<Vec<Option<f64>>>,
-                replica: Vec<Option<f64>>,
-            },
-            Candidates {
-                candidates: Vec<CandidateMsg>,
-            },
-            Refused {
-                batch: u64,
-                message: String,
-            },
+        // Read by hand from the document, not by a derived reader of these variants: serde's
+        // derive reads every struct variant both as an object and as a list, from the text's
+        // own deserialiser, for messages nobody reads here (any misfit is `None`).
+        let value: Value = serde_json::from_str(text).ok()?;
+        if value.as_str() == Some("ready") {
+            return Some(Reply::Ready);
         }
-        Some(match serde_json::from_str(text).ok()? {
-            PoolReply::Ready => Reply::Ready,
-            PoolReply::Failed { message } => Reply::Failed { message },
-            PoolReply::Replicated {
-                batch,
-                seed,
-                rows,
-                replica,
-            } => Reply::Replicated {
-                batch,
-                seed,
-                rows,
-                replica,
+        let object = value.as_object().filter(|object| object.len() == 1)?;
+        let (tag, body) = object.iter().next()?;
+        let text = |name: &str| body.get(name)?.as_str().map(str::to_string);
+        let whole = |name: &str| body.get(name)?.as_u64();
+        let numbers = |list: &Value| -> Option<Vec<Option<f64>>> {
+            list.as_array()?
+                .iter()
+                .map(|x| {
+                    if x.is_null() {
+                        Some(None)
+                    } else {
+                        x.as_f64().map(Some)
+                    }
+                })
+                .collect()
+        };
+        Some(match tag.as_str() {
+            "failed" => Reply::Failed {
+                message: text("message")?,
             },
-            PoolReply::Candidates { candidates } => Reply::Candidates { candidates },
-            PoolReply::Refused { batch, message } => Reply::Refused { batch, message },
+            "replicated" => Reply::Replicated {
+                batch: whole("batch")?,
+                seed: whole("seed")?,
+                rows: body
+                    .get("rows")?
+                    .as_array()?
+                    .iter()
+                    .map(numbers)
+                    .collect::<Option<_>>()?,
+                replica: numbers(body.get("replica")?)?,
+            },
+            "candidates" => Reply::Candidates {
+                candidates: body
+                    .get("candidates")?
+                    .as_array()?
+                    .iter()
+                    .map(|c| {
+                        let text = |name: &str| c.get(name)?.as_str().map(str::to_string);
+                        Some(CandidateMsg {
+                            name: text("name")?,
+                            title: text("title")?,
+                            changes: text("changes")?,
+                            doc: c.get("doc")?.clone(),
+                        })
+                    })
+                    .collect::<Option<_>>()?,
+            },
+            "refused" => Reply::Refused {
+                batch: whole("batch")?,
+                message: text("message")?,
+            },
+            _ => return None,
         })
     }
 }
