@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sets up what the tests need on a bare machine (idempotently, via scripts/setup.sh) and runs
-# every test: formatting, lints (native and wasm32), the native test suite (slow statistical
-# runs included), a check that wasm32 and native runs give byte-identical CSV, the release
+# every test: formatting, lints (native and wasm32), the API docs, the native test suite
+# (slow statistical runs included), a check that wasm32 and native runs give byte-identical CSV, the release
 # build of the playground, its component tests in headless Chromium, the end-to-end suite,
 # and the browser benchmark (which prints figures and asserts nothing about time).
 #
@@ -22,6 +22,8 @@ cargo fmt --all -- --check
 step "lints"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo clippy -p web --target wasm32-unknown-unknown --all-targets --locked -- -D warnings
+# The API docs build without warnings (no link to a private or wasm-only item).
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
 
 step "tests (METASTABLE_SLOW=${METASTABLE_SLOW:-1})"
 METASTABLE_SLOW="${METASTABLE_SLOW:-1}" cargo test --workspace --locked

@@ -464,7 +464,7 @@ impl Sim {
         verdict::judge(&self.scenario, &self.columns, &self.rows)
     }
 
-    /// The verdict, if what has run so far already settles it ([`verdict::settled`]).
+    /// The verdict, if what has run so far already settles it (`verdict::settled`).
     pub fn settled(&self) -> Option<Verdict> {
         let last_start = self
             .bucket_length

@@ -1,6 +1,6 @@
 //! Entry point of the analysis binary: the analysis view, which the playground fetches the
 //! first time the view opens (`app::lazy`) and mounts in an element of its page. It has no
-//! `main` work of its own: the playground calls [`mount`].
+//! `main` work of its own: the playground calls `mount`.
 
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen::prelude::*;

@@ -112,7 +112,7 @@ pub fn snap(x: f64, y: f64) -> (f64, f64) {
     (snap1(x), snap1(y))
 }
 
-/// Whether a block placed at `(x, y)` would overlap (or touch, within [`GAP`]) one of
+/// Whether a block placed at `(x, y)` would overlap (or touch, within `GAP`) one of
 /// `blocks`.
 pub fn overlaps(blocks: &[Value], x: f64, y: f64) -> bool {
     blocks

@@ -51,7 +51,7 @@ pub enum Trigger {
     CacheFlush(CacheFlush),
 }
 
-/// Read by its kind's spec alone (see [`crate::kind::untag`]).
+/// Read by its kind's spec alone (see `kind::untag`).
 impl<'de> Deserialize<'de> for Trigger {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let value = serde_json::Value::deserialize(d)?;
