@@ -916,7 +916,8 @@ impl Reply {
         }
         let object = value.as_object().filter(|object| object.len() == 1)?;
         let (tag, body) = object.iter().next()?;
-        let text = |name: &str| body.get(name)?.as_str().map(str::to_string);
+        let text_of = |item: &Value, name: &str| item.get(name)?.as_str().map(str::to_string);
+        let text = |name: &str| text_of(body, name);
         let whole = |name: &str| body.get(name)?.as_u64();
         let numbers = |list: &Value| -> Option<Vec<Option<f64>>> {
             list.as_array()?
@@ -951,11 +952,10 @@ impl Reply {
                     .as_array()?
                     .iter()
                     .map(|c| {
-                        let text = |name: &str| c.get(name)?.as_str().map(str::to_string);
                         Some(CandidateMsg {
-                            name: text("name")?,
-                            title: text("title")?,
-                            changes: text("changes")?,
+                            name: text_of(c, "name")?,
+                            title: text_of(c, "title")?,
+                            changes: text_of(c, "changes")?,
                             doc: c.get("doc")?.clone(),
                         })
                     })
