@@ -1,7 +1,8 @@
 // Trunk post_build hook: one page, several binaries. index.html starts the playground, or embed
-// mode when the address asks for it (`?embed&…`); the analysis view is a third binary, fetched
-// the first time it opens. So a blog post's embedded chart does not download the editor, and
-// the playground's first visit does not download the analysis view.
+// mode when the address asks for it (`?embed&…`); the analysis view and the dialogs (share,
+// "What would fix this?") are binaries of their own, fetched the first time they open. So a
+// blog post's embedded chart does not download the editor, and the playground's first visit
+// does not download the analysis view or the dialogs.
 //
 // Trunk builds the playground as the page's main binary (hashed names, its own inline loader)
 // and the others (ENTRIES) as "workers" (wasm-bindgen `--target web`, unhashed `NAME.js` and
@@ -10,8 +11,8 @@
 //      hash of their content, as Trunk names the playground's, so a cached old file can never
 //      meet a new one;
 //   2. replaces Trunk's loader with one that offers `metastableEntry(name)` (a promise of an
-//      entry's exports, each fetched and started once, its .wasm fetched in parallel with its
-//      JS) and starts the playground or embed mode by the address. Trunk's preload links are
+//      entry's exports, each fetched and started once (again after a failed download), its
+//      .wasm fetched in parallel with its JS) and starts the playground or embed mode by the address. Trunk's preload links are
 //      removed: they would download the playground's files in embed mode too;
 //   3. leaves window.wasmBindings and the TrunkApplicationStarted event as Trunk had them.
 //
@@ -37,7 +38,7 @@ let html = readFileSync(index, 'utf8');
 
 // Already rewritten (the hook run twice by hand): nothing to do.
 if (html.includes('data-entries')) {
-  console.log('entries.mjs: index.html already has the two-entry loader');
+  console.log("entries.mjs: index.html already has the entries' loader");
   process.exit(0);
 }
 
@@ -49,7 +50,7 @@ const [, webJs, webWasm] = loader;
 const prefix = webJs.slice(0, webJs.lastIndexOf('/') + 1);
 
 // The entries Trunk builds as "workers" with `--target web`, each renamed after its content.
-const ENTRIES = ['embed', 'analysis'];
+const ENTRIES = ['embed', 'analysis', 'dialogs'];
 const entries = {};
 for (const name of ENTRIES) {
   const js = path.join(dir, `${name}.js`);
@@ -90,7 +91,11 @@ const start = async ([js, wasm, css]) => {
   return bindings;
 };
 const started = {};
-window.metastableEntry = (name) => (started[name] ??= start(entries[name]));
+window.metastableEntry = (name) =>
+  (started[name] ??= start(entries[name]).catch((error) => {
+    delete started[name];
+    throw error;
+  }));
 const embed = location.search.replace(/^\\?/, '').split('&').some((pair) => pair.split('=')[0] === 'embed');
 window.wasmBindings = await (embed ? window.metastableEntry('embed') : start(['${webJs}', '${webWasm}']));
 dispatchEvent(new CustomEvent('TrunkApplicationStarted'));

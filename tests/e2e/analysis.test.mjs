@@ -428,12 +428,12 @@ const tests = [
         const status = await waitForStopped(other.page);
         assert(status.startsWith('Stopped: The load `api.workers=1..10:3`: `api` is a server, not a client'), `the status names the load: ${status}`);
         assert((await other.page.locator('[data-testid=hysteresis-figure]').count()) === 0, 'no figure');
-        // The page's own binaries (the playground, embed mode, the analysis view) do not carry
-        // the experiment: only the worker's does.
+        // The page's own binaries (the playground, embed mode, the analysis view, the
+        // dialogs) do not carry the experiment: only the worker's does.
         const wasm = readdirSync(dist).filter((f) => f.endsWith('_bg.wasm'));
         const has = (file, text) => readFileSync(path.join(dist, file)).includes(Buffer.from(text));
         const pages = wasm.filter((f) => f !== 'worker_bg.wasm');
-        assert(pages.length === 3, `three page binaries (playground, embed, analysis view): ${pages.join(', ')}`);
+        assert(pages.length === 4, `four page binaries (playground, embed, analysis view, dialogs): ${pages.join(', ')}`);
         for (const text of ['the staircase needs at least 2 loads', 'is not a load', 'a rate must be 0 or more']) {
           assert(has('worker_bg.wasm', text), `the worker has the experiment's words ${JSON.stringify(text)}`);
           for (const page_ of pages) assert(!has(page_, text), `a page binary (${page_}) carries the experiment: ${JSON.stringify(text)}`);

@@ -11,8 +11,8 @@
 //       150 ms);
 //   (e) what each entry downloads (each response's body gzipped at level 9, as the peer was
 //       measured): the playground until its first chart has ink, embed mode until its first
-//       chart has ink, the example blog post with its two embeds, and the analysis view on
-//       first use (what it adds to the playground's). The first visits are asserted against
+//       chart has ink, the example blog post with its two embeds, then the share dialog and
+//       the analysis view on first use (what each adds to the playground's). The first visits are asserted against
 //       the ceilings in BUDGETS: a size is a property of the build, not a timing, so the test
 //       command fails when a build outgrows them.
 import { existsSync, readFileSync, statSync } from 'node:fs';
@@ -267,7 +267,8 @@ async function chartInked(frame, timeout = 30_000) {
 async function entrySizes(browser, url, dist) {
   const origin = new URL(url).origin;
   const entries = [];
-  const visit = async (name, address, until, then = null) => {
+  // `then`: what a person does next, each step's new downloads an entry of its own.
+  const visit = async (name, address, until, then = []) => {
     const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, deviceScaleFactor: 1 });
     try {
       const page = await context.newPage();
@@ -276,25 +277,37 @@ async function entrySizes(browser, url, dist) {
       await until(page);
       const files = await record.files();
       entries.push({ name, files });
-      if (then) {
-        const before = new Set(files.map((f) => f.name));
-        await then.run(page);
+      const before = new Set(files.map((f) => f.name));
+      for (const step of then) {
+        await step.run(page);
         const added = (await record.files()).filter((f) => !before.has(f.name));
-        entries.push({ name: then.name, files: added });
+        for (const f of added) before.add(f.name);
+        entries.push({ name: step.name, files: added });
       }
     } finally {
       await context.close();
     }
   };
-  await visit('playground', url, (page) => chartInked(page), {
-    name: 'analysis, on first use',
-    run: async (page) => {
-      await page.click('[data-testid=view-analysis]');
-      await page.click('[data-testid=analysis-run]');
-      await page.waitForResponse((res) => res.url().endsWith('_bg.wasm') && res.url().includes('worker'), { timeout: 30_000 });
-      await page.waitForFunction(() => /^(Done|Stopped|Cancelled|Running|Computing)/.test(document.querySelector('[data-testid=analysis-status]')?.textContent ?? 'x'), null, { timeout: 30_000 }).catch(() => {});
+  await visit('playground', url, (page) => chartInked(page), [
+    {
+      name: 'share dialog, on first use',
+      run: async (page) => {
+        await page.click('#share');
+        await page.waitForFunction(() => document.querySelector('#share-url')?.value, null, { timeout: 30_000 });
+        await page.keyboard.press('Escape');
+        await page.waitForSelector('#share-dialog', { state: 'detached', timeout: 5000 });
+      },
     },
-  });
+    {
+      name: 'analysis, on first use',
+      run: async (page) => {
+        await page.click('[data-testid=view-analysis]');
+        await page.click('[data-testid=analysis-run]');
+        await page.waitForResponse((res) => res.url().endsWith('_bg.wasm') && res.url().includes('worker'), { timeout: 30_000 });
+        await page.waitForFunction(() => /^(Done|Stopped|Cancelled|Running|Computing)/.test(document.querySelector('[data-testid=analysis-status]')?.textContent ?? 'x'), null, { timeout: 30_000 }).catch(() => {});
+      },
+    },
+  ]);
   await visit('embed', `${url}?embed&charts=traffic,backlog&knobs=users.rate&autoplay=1`, (page) => chartInked(page));
   await visit('example post (two embeds)', `${url}example-post.html`, async (page) => {
     const frames = () => page.frames().filter((f) => f !== page.mainFrame());

@@ -124,11 +124,24 @@ test('the policy is enforced: an injected inline script does not run and is repo
   });
 });
 
-test(`served under ${SUB_PATH}, the site loads, runs the default scenario and draws, and its analysis workers run`, async (ctx) => {
+test(`served under ${SUB_PATH}, the site loads, runs the default scenario and draws, its share dialog opens and its analysis workers run`, async (ctx) => {
   const server = await serve(ctx.dist, { prefix: SUB_PATH });
   try {
     await withApp(ctx.browser, server.url, async (app) => {
       await expectDefaultRun(app.page);
+      // The dialogs' binary is not part of the first visit; it loads from beside the page,
+      // under the policy, when the pointer comes to Share, and its links point under the
+      // prefix.
+      const early = server.requests.filter(([, url]) => url.includes('/dialogs-'));
+      assert(early.length === 0, `the first visit fetched the dialogs: ${JSON.stringify(early)}`);
+      await app.page.click('#share');
+      await app.page.waitForFunction(() => document.querySelector('#share-url')?.value, null, { timeout: 20_000 }).catch(() => {
+        throw new Error('the share dialog did not show its link');
+      });
+      const link = await app.page.locator('#share-url').inputValue();
+      assert(link.startsWith(server.url), `the share link ${link} is not under ${server.url}`);
+      await app.page.keyboard.press('Escape');
+      await app.page.waitForSelector('#share-dialog', { state: 'detached', timeout: 5000 });
       // The analysis view's Web Workers load from beside the page, under the policy.
       await app.page.click('[data-testid=view-analysis]');
       await app.page
@@ -141,6 +154,8 @@ test(`served under ${SUB_PATH}, the site loads, runs the default scenario and dr
     });
     const workers = server.requests.filter(([, url]) => url.includes('worker'));
     assert(workers.length >= 3, `the worker's loader, glue and wasm are fetched: ${JSON.stringify(workers)}`);
+    const dialogs = server.requests.filter(([, url]) => /\/dialogs-[0-9a-f]+(\.js|_bg\.wasm)$/.test(url));
+    assert(dialogs.length === 2, `the dialogs' glue and wasm are fetched once each: ${JSON.stringify(dialogs)}`);
     const outside = server.requests.filter(([status, url]) => status !== 200 || !url.startsWith(SUB_PATH));
     assert(outside.length === 0, `requests outside ${SUB_PATH} or not 200: ${JSON.stringify(outside)}`);
     return `${server.requests.length} requests, all under ${server.url}`;

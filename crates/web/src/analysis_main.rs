@@ -4,20 +4,22 @@
 
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen::prelude::*;
+#[cfg(target_arch = "wasm32")]
+use web::app::{analysis_host::AnalysisHost, hosted::Mounted};
 
 fn main() {}
 
-/// The view mounted in the playground's page (`app::analysis_host::Mounted`).
+/// The view mounted in the playground's page.
 #[cfg(target_arch = "wasm32")]
 #[wasm_bindgen]
-pub struct AnalysisHandle(web::app::analysis_host::Mounted);
+pub struct AnalysisHandle(Mounted<AnalysisHost>);
 
 /// Mounts the view in `root` with `input` (text: `web::host::Input`); its messages (text:
 /// `web::host::Message`) go to `output`.
 #[cfg(target_arch = "wasm32")]
 #[wasm_bindgen]
 pub fn mount(root: web_sys::Element, input: &str, output: js_sys::Function) -> AnalysisHandle {
-    AnalysisHandle(web::app::analysis_host::Mounted::new(root, input, output))
+    AnalysisHandle(Mounted::new(root, input, output))
 }
 
 #[cfg(target_arch = "wasm32")]

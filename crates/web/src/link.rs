@@ -145,11 +145,7 @@ pub fn view_of(href: &str, doc: &Value) -> Option<AnalysisConfig> {
 /// document has problems (a link holds a valid scenario; the last valid one stays in the
 /// address bar) or has nothing in it, and while the codec is not ready.
 pub fn share_url(href: &str, state: &AppState) -> Option<String> {
-    if !state.problems.is_empty() || state.scenario.blocks.is_empty() {
-        return None;
-    }
-    let payload = share::encode_doc_with(&state.doc, codec())?;
-    let extra = instrument_query(state)?;
+    let (payload, extra) = share_parts(state)?;
     Some(match &state.analysis {
         // The analysis view's link: its settings, then the scenario.
         Some(config) => format!(
@@ -162,16 +158,25 @@ pub fn share_url(href: &str, state: &AppState) -> Option<String> {
     })
 }
 
-/// The embed link of a (valid) scenario document with the author's choices (`None` while
-/// the codec is not ready). `extra`: the instrument's part of the query
+/// What every link of the state's scenario is made of: its payload (`s=`) and the
+/// instrument's part of the query ([`instrument_query`]). `None` as for [`share_url`].
+pub fn share_parts(state: &AppState) -> Option<(String, String)> {
+    if !state.problems.is_empty() || state.scenario.blocks.is_empty() {
+        return None;
+    }
+    let payload = share::encode_doc_with(&state.doc, codec())?;
+    Some((payload, instrument_query(state)?))
+}
+
+/// The embed link of a scenario's `payload` (its share link's `s=`, [`share_parts`]) on the
+/// page at `href`, with the author's choices. `extra`: the instrument's part of the query
 /// ([`instrument_query`]), which an embed keeps.
-pub fn embed_url(href: &str, config: &EmbedConfig, doc: &Value, extra: &str) -> Option<String> {
-    Some(format!(
-        "{}?{}&{extra}s={}",
+pub fn embed_url(href: &str, config: &EmbedConfig, payload: &str, extra: &str) -> String {
+    format!(
+        "{}?{}&{extra}s={payload}",
         page_base(href),
-        config.to_query(),
-        share::encode_doc_with(doc, codec())?
-    ))
+        config.to_query()
+    )
 }
 
 /// The message refusing a file of `bytes` bytes, if it is too large to be a scenario.
@@ -275,13 +280,8 @@ mod tests {
         assert_eq!(baseline.scenario, state.baseline.as_ref().unwrap().scenario);
         // The embed keeps the pair too.
         let config = EmbedConfig::default();
-        let embed = embed_url(
-            PAGE,
-            &config,
-            &state.doc,
-            &instrument_query(&state).unwrap(),
-        )
-        .unwrap();
+        let (payload, extra) = share_parts(&state).unwrap();
+        let embed = embed_url(PAGE, &config, &payload, &extra);
         let framed = embed_state(&embed, false);
         assert_eq!((framed.seeds, framed.baseline.is_some()), (10, true));
         assert_eq!(framed.scenario, state.scenario);
@@ -438,7 +438,8 @@ mod tests {
             ..EmbedConfig::default()
         };
         let doc = serde_json::from_str(presets::find("retry-storm").unwrap().json).unwrap();
-        let url = embed_url("https://example.org/m/?s=old", &config, &doc, "").unwrap();
+        let payload = share::encode_doc_with(&doc, codec()).unwrap();
+        let url = embed_url("https://example.org/m/?s=old", &config, &payload, "");
         assert!(url.starts_with("https://example.org/m/?embed&"), "{url}");
         assert_eq!(
             EmbedConfig::from_query(&url[url.find('?').unwrap()..]),

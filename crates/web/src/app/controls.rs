@@ -183,6 +183,8 @@ pub fn instrument(props: &InstrumentProps) -> Html {
                 { if state.baseline.is_some() { "Pin this instead" } else { "Pin as baseline" } }
             </button>
             <button type="button" data-testid="fix" onclick={props.on_fix.reform(|_| ())}
+                onpointerenter={Callback::from(|_| super::lazy::prefetch_dialogs())}
+                onfocus={Callback::from(|_| super::lazy::prefetch_dialogs())}
                 disabled={state.scenario.blocks.is_empty() || !state.problems.is_empty()}
                 title="Try every mitigation from the catalogue that applies here, over several seeds, and rank them">
                 { "What would fix this?" }

@@ -1,5 +1,5 @@
 //! Files in and out: exports (CSV, PNG of the charts, scenario JSON), import by file picker
-//! and drag-and-drop, and copying text to the clipboard. The browser plumbing lives here; the
+//! and drag-and-drop. The browser plumbing lives here; the
 //! rules (what a file may hold, file names) are plain functions in [`crate::link`].
 
 use super::Store;
@@ -124,24 +124,6 @@ pub fn import_text(name: String, text: String, dispatch: Callback<Action>) {
     });
 }
 
-/// Copies text to the clipboard; `on_done` learns whether it worked (a browser may refuse).
-pub fn copy_text(text: &str, on_done: Callback<bool>) {
-    let Some(window) = web_sys::window() else {
-        on_done.emit(false);
-        return;
-    };
-    let promise = window.navigator().clipboard().write_text(text);
-    let ok = {
-        let on_done = on_done.clone();
-        Closure::once(move |_: JsValue| on_done.emit(true))
-    };
-    let failed = Closure::once(move |_: JsValue| on_done.emit(false));
-    let _ = promise.then2(&ok, &failed);
-    // Each runs at most once, when the promise settles; they are tiny and then unreachable.
-    ok.forget();
-    failed.forget();
-}
-
 #[derive(Properties, PartialEq)]
 pub struct FileMenuProps {
     pub state: UseReducerHandle<Store>,
@@ -215,7 +197,9 @@ pub fn file_menu(props: &FileMenuProps) -> Html {
     let on_share = props.on_share.reform(|_| ());
     html! {
         <div class="file-menu" role="group" aria-label="Share, export and import">
-            <button id="share" onclick={on_share} title="Copy a link or an embed code for this scenario">
+            <button id="share" onclick={on_share} title="Copy a link or an embed code for this scenario"
+                onpointerenter={Callback::from(|_| super::lazy::prefetch_dialogs())}
+                onfocus={Callback::from(|_| super::lazy::prefetch_dialogs())}>
                 { "Share…" }
             </button>
             <span class="group-label">{ "Export" }</span>

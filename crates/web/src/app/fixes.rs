@@ -2,13 +2,13 @@
 //! scenario ([`sim_core::fix`], worked out in a worker: the page does not carry the
 //! catalogue), each with the original beside it, run over k seeds in the workers and ranked
 //! as `metastable fix` ranks them. Each row opens its scenario, alone or pinned against the
-//! original.
+//! original. It lives in the dialogs' binary (`super::dialog_host`): the playground sends
+//! what it runs ([`FixInput`]).
 
 use super::pool::{cores, Pool};
 use super::share::use_modal_keys;
-use super::Store;
 use crate::analysis::{Reply, Request};
-use crate::state::Action;
+use crate::host::FixInput;
 use serde_json::Value;
 use sim_core::fix;
 use sim_core::replicate::{Aggregate, Replica};
@@ -188,19 +188,21 @@ fn start(
 
 #[derive(Properties, PartialEq)]
 pub struct FixProps {
-    pub state: UseReducerHandle<Store>,
+    pub input: Rc<FixInput>,
     pub on_close: Callback<()>,
+    /// Opens a fix's scenario, with the original pinned as the baseline when `true`.
+    pub on_open: Callback<(Value, bool)>,
 }
 
 /// The dialog: progress while the catalogue runs, then the ranked table.
 #[function_component(FixDialog)]
 pub fn fix_dialog(props: &FixProps) -> Html {
-    let state = &props.state.0;
-    let seeds = state.seeds.max(MIN_SEEDS);
+    let input = &props.input;
+    let seeds = input.seeds.max(MIN_SEEDS);
     let progress = use_state(|| 0usize);
     let runs = {
-        let doc = state.doc.clone();
-        let first_seed = state.scenario.seed;
+        let doc = input.doc.clone();
+        let first_seed = input.seed;
         let setter = progress.setter();
         use_memo((), move |_| start(doc, first_seed, seeds, setter))
     };
@@ -217,15 +219,8 @@ pub fn fix_dialog(props: &FixProps) -> Html {
     let r = runs.borrow();
     let (done, total) = (r.done(), r.total());
     let open = |doc: Value, pin: bool| {
-        let store = props.state.clone();
-        let on_close = props.on_close.clone();
-        Callback::from(move |_| {
-            if pin {
-                store.dispatch(Action::PinBaseline);
-            }
-            store.dispatch(Action::Load(doc.clone()));
-            on_close.emit(());
-        })
+        let on_open = props.on_open.clone();
+        Callback::from(move |_| on_open.emit((doc.clone(), pin)))
     };
     let body = match (&r.failed, r.ranked()) {
         (Some(message), _) => html! {
@@ -303,7 +298,7 @@ pub fn fix_dialog(props: &FixProps) -> Html {
                     <button id="fix-close" onclick={on_close} aria-label="Close">{ "✕" }</button>
                 </header>
                 <p class="dialog-help">
-                    { format!("Each mitigation from the catalogue that applies to \u{201c}{}\u{201d}, run over {seeds} seeds (from seed {}) beside the original, ranked by the share of seeds that recover, then goodput after the trigger (in steps of 5% of goodput before), recovery time, p99 latency and wasted work. ± is a 95% interval. The same ranking as ", state.scenario.name, state.scenario.seed) }
+                    { format!("Each mitigation from the catalogue that applies to \u{201c}{}\u{201d}, run over {seeds} seeds (from seed {}) beside the original, ranked by the share of seeds that recover, then goodput after the trigger (in steps of 5% of goodput before), recovery time, p99 latency and wasted work. ± is a 95% interval. The same ranking as ", input.name, input.seed) }
                     <code>{ "metastable fix" }</code>{ "." }
                 </p>
                 { body }

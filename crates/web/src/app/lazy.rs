@@ -1,15 +1,17 @@
-//! The analysis view, fetched the first time it opens: the playground's first visit does not
-//! download it. The page's loader (`scripts/entries.mjs`) offers `metastableEntry(name)`, a
-//! promise of a binary's exports, fetched once; the analysis binary (`analysis_main.rs`)
-//! exports `mount(element, input, output)`. The two talk in text ([`crate::host`]).
+//! The views fetched the first time they are used, so that the playground's first visit does
+//! not download them: the analysis view and the dialogs (share, "What would fix this?"). Each
+//! is a binary of its own. The page's loader (`scripts/entries.mjs`) offers
+//! `metastableEntry(name)`, a promise of a binary's exports, fetched once; each binary
+//! exports `mount(element, input, output)` (`super::hosted`). The two sides talk in text
+//! ([`crate::host`]).
 //!
-//! The view's element is a sibling of the playground's root in `<body>`, never inside it:
-//! each Yew app handles the events of its own tree from a listener on its root, and marks
-//! its elements with ids of its own, which the other app would take for its own (a click in
-//! the view would run some handler of the playground).
+//! A view's element is a sibling of the playground's root in `<body>`, never inside it: each
+//! Yew app handles the events of its own tree from a listener on its root, and marks its
+//! elements with ids of its own, which the other app would take for its own (a click in the
+//! view would run some handler of the playground).
 
 use super::Store;
-use crate::host::{Input, Message};
+use crate::host::{Dialog, DialogMessage, FixInput, Input, Message, ShareInput};
 use crate::state::Action;
 use js_sys::{Function, Promise, Reflect};
 use std::cell::{Cell, RefCell};
@@ -18,7 +20,47 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use yew::prelude::*;
 
-/// The view mounted: its handle (the binary's `AnalysisHandle`) and the function it answers
+/// A binary the page fetches when first used, and the element its view is mounted in.
+#[derive(Clone, Copy, PartialEq)]
+struct Entry {
+    /// Its name for the page's loader.
+    name: &'static str,
+    /// The id of its element in `<body>` (and its class).
+    root: &'static str,
+    class: &'static str,
+}
+
+const ANALYSIS: Entry = Entry {
+    name: "analysis",
+    root: "analysis-view",
+    class: "analysis-host",
+};
+
+const DIALOGS: Entry = Entry {
+    name: "dialogs",
+    root: "dialog-view",
+    class: "dialog-host",
+};
+
+/// Asks the page's loader to fetch the dialogs' binary now, without mounting anything: a
+/// pointer over (or the focus on) a button that opens a dialog, so that the click finds it
+/// loaded.
+pub fn prefetch_dialogs() {
+    thread_local! {
+        static ASKED: Cell<bool> = const { Cell::new(false) };
+    }
+    if ASKED.with(|asked| asked.replace(true)) {
+        return;
+    }
+    if let Some(promise) = loader_promise(DIALOGS.name) {
+        // A failed download is told when a dialog opens, not here.
+        let ignore = Closure::<dyn FnMut(JsValue)>::new(|_| {});
+        let _ = promise.catch(&ignore);
+        ignore.forget();
+    }
+}
+
+/// The view mounted: its handle (the binary's `…Handle`) and the function it answers
 /// through, kept alive as long as it is mounted.
 struct Mounted {
     handle: JsValue,
@@ -44,6 +86,53 @@ enum Status {
     Failed(String),
 }
 
+/// Fetches `entry` (once per page) and mounts its view in its element with `input`, sends it
+/// every new `input`, and takes it out when the component using this goes. Its messages go
+/// to the latest `on_message`.
+#[hook]
+fn use_entry(entry: Entry, input: String, on_message: Callback<String>) -> Status {
+    let status = use_state(|| Status::Loading);
+    let mounted: Rc<RefCell<Option<Mounted>>> = use_mut_ref(|| None);
+    // What the view is told at its mount: the input of the latest render, not the first; and
+    // where its messages go: the latest callback (it reads the latest state).
+    let latest = use_mut_ref(String::new);
+    latest.borrow_mut().clone_from(&input);
+    let answer = use_mut_ref(Callback::noop);
+    *answer.borrow_mut() = on_message;
+
+    {
+        let status = status.clone();
+        let mounted = mounted.clone();
+        let latest = latest.clone();
+        use_effect_with((), move |_| {
+            let alive = Rc::new(Cell::new(true));
+            load(
+                entry,
+                status,
+                mounted.clone(),
+                latest,
+                answer,
+                alive.clone(),
+            );
+            move || {
+                alive.set(false);
+                if let Some(view) = mounted.borrow_mut().take() {
+                    view.call("unmount", &[]);
+                }
+                if let Some(root) = view_root(entry) {
+                    root.set_hidden(true);
+                }
+            }
+        });
+    }
+    use_effect_with(input, move |input| {
+        if let Some(view) = mounted.borrow().as_ref() {
+            view.call("update", &[JsValue::from_str(input)]);
+        }
+    });
+    (*status).clone()
+}
+
 #[derive(Properties, PartialEq)]
 pub struct LazyAnalysisProps {
     pub state: UseReducerHandle<Store>,
@@ -59,121 +148,184 @@ pub fn lazy_analysis(props: &LazyAnalysisProps) -> Html {
         !state.problems.is_empty(),
         state.analysis.as_ref(),
     );
-    let status = use_state(|| Status::Loading);
-    let mounted: Rc<RefCell<Option<Mounted>>> = use_mut_ref(|| None);
-    // What the view is told at its mount: the input of the latest render, not the first; and
-    // the document its settings are read against when it sends new ones.
-    let latest = use_mut_ref(String::new);
-    latest.borrow_mut().clone_from(&input);
-    let doc = use_mut_ref(serde_json::Value::default);
-
-    {
-        let status = status.clone();
-        let mounted = mounted.clone();
-        let latest = latest.clone();
+    // The view's settings are read against the document it was last sent.
+    let on_message = {
         let dispatch = props.state.dispatcher();
-        let doc = doc.clone();
-        use_effect_with((), move |_| {
-            let alive = Rc::new(Cell::new(true));
-            let answer = Answer { dispatch, doc };
-            load(status, mounted.clone(), latest, answer, alive.clone());
-            move || {
-                alive.set(false);
-                if let Some(view) = mounted.borrow_mut().take() {
-                    view.call("unmount", &[]);
-                }
-                if let Some(root) = view_root() {
-                    root.set_hidden(true);
-                }
-            }
-        });
-    }
-    {
-        let mounted = mounted.clone();
-        let current = state.doc.clone();
-        use_effect_with(input, move |input| {
-            *doc.borrow_mut() = current;
-            if let Some(view) = mounted.borrow().as_ref() {
-                view.call("update", &[JsValue::from_str(input)]);
-            }
-        });
-    }
-
-    html! {
-        <>
-            { match &*status {
-                Status::Ready => html! {},
-                Status::Loading => html! {
-                    <main class="analysis analysis-loading" data-testid="analysis-loading" aria-busy="true">
-                        <p class="hint">{ "Loading the analysis view…" }</p>
-                    </main>
-                },
-                Status::Failed(why) => html! {
-                    <main class="analysis analysis-loading" data-testid="analysis-loading">
-                        <p class="field-error" role="alert">
-                            { format!("The analysis view could not be loaded ({why}). Check the connection and reload the page.") }
-                        </p>
-                    </main>
-                },
-            } }
-        </>
-    }
-}
-
-/// Where the view's messages go: the playground's reducer, with the document of the input
-/// last sent (settings are read against it).
-struct Answer {
-    dispatch: UseReducerDispatcher<Store>,
-    doc: Rc<RefCell<serde_json::Value>>,
-}
-
-impl Answer {
-    fn take(&self, text: &str) {
-        match Message::decode(text) {
+        let doc = state.doc.clone();
+        Callback::from(move |text: String| match Message::decode(&text) {
             Some(Message::Config(query)) => {
-                let config =
-                    crate::analysis::AnalysisConfig::from_query(&query, &self.doc.borrow());
-                if let Some(config) = config {
-                    self.dispatch.dispatch(Action::SetAnalysis(config));
+                if let Some(config) = crate::analysis::AnalysisConfig::from_query(&query, &doc) {
+                    dispatch.dispatch(Action::SetAnalysis(config));
                 }
             }
-            Some(Message::Open(doc)) => self.dispatch.dispatch(Action::OpenPoint(doc)),
+            Some(Message::Open(doc)) => dispatch.dispatch(Action::OpenPoint(doc)),
             None => {}
-        }
+        })
+    };
+    match use_entry(ANALYSIS, input, on_message) {
+        Status::Ready => html! {},
+        Status::Loading => html! {
+            <main class="analysis analysis-loading" data-testid="analysis-loading" aria-busy="true">
+                <p class="hint">{ "Loading the analysis view…" }</p>
+            </main>
+        },
+        Status::Failed(why) => html! {
+            <main class="analysis analysis-loading" data-testid="analysis-loading">
+                <p class="field-error" role="alert">
+                    { format!("The analysis view could not be loaded ({why}). Check the connection and reload the page.") }
+                </p>
+            </main>
+        },
     }
 }
 
-/// The element the view is mounted in: `<div id="analysis-view">` after the playground's root
-/// in `<body>`, made the first time.
-fn view_root() -> Option<web_sys::HtmlElement> {
+/// Which dialog the playground opens.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Which {
+    Share,
+    Fix,
+}
+
+#[derive(Properties, PartialEq)]
+pub struct LazyDialogProps {
+    pub state: UseReducerHandle<Store>,
+    pub which: Which,
+    pub on_close: Callback<()>,
+}
+
+/// What the dialog shows, from the playground's state. The share dialog's links are made
+/// here, where the codec holds them (`None` from the link functions while it works: the
+/// dialog then shows empty links, and this renders again once they are made).
+fn dialog_input(state: &crate::state::AppState, which: Which) -> Dialog {
+    match which {
+        Which::Share => {
+            let href = super::current_href();
+            let (payload, extra) = crate::link::share_parts(state).unwrap_or_default();
+            Dialog::Share(ShareInput {
+                name: state.scenario.name.clone(),
+                seed: state.scenario.seed,
+                problems: state.problems.len(),
+                url: crate::link::share_url(&href, state).unwrap_or_default(),
+                base: crate::link::page_base(&href).to_string(),
+                payload,
+                extra,
+                charts: crate::charts::charts_for(&state.scenario),
+                knobs: crate::embed::knob_candidates(&state.doc)
+                    .into_iter()
+                    .filter_map(|path| {
+                        let label = crate::embed::resolve_knob(&state.doc, &path)?.label;
+                        Some((path, label))
+                    })
+                    .collect(),
+            })
+        }
+        Which::Fix => Dialog::Fix(FixInput {
+            doc: state.doc.clone(),
+            name: state.scenario.name.clone(),
+            seed: state.scenario.seed,
+            seeds: state.seeds,
+        }),
+    }
+}
+
+/// Fetches the dialogs' binary (once per page) and shows the dialog `which` from it.
+#[function_component(LazyDialog)]
+pub fn lazy_dialog(props: &LazyDialogProps) -> Html {
+    super::use_links_ready();
+    let input = dialog_input(&props.state.0, props.which).encode();
+    let on_message = {
+        let dispatch = props.state.dispatcher();
+        let on_close = props.on_close.clone();
+        Callback::from(move |text: String| match DialogMessage::decode(&text) {
+            Some(DialogMessage::Close) => on_close.emit(()),
+            Some(DialogMessage::Open { doc, pin }) => {
+                if pin {
+                    dispatch.dispatch(Action::PinBaseline);
+                }
+                dispatch.dispatch(Action::Load(doc));
+                on_close.emit(());
+            }
+            None => {}
+        })
+    };
+    let status = use_entry(DIALOGS, input, on_message);
+    // Escape closes the dialog while it loads, as it does once shown.
+    {
+        let on_close = props.on_close.clone();
+        let loading = status == Status::Loading;
+        use_effect_with(loading, move |loading| {
+            let listener = loading.then(|| {
+                Closure::<dyn FnMut(KeyboardEvent)>::new(move |e: KeyboardEvent| {
+                    if e.key() == "Escape" {
+                        on_close.emit(());
+                    }
+                })
+            });
+            let document = web_sys::window().and_then(|w| w.document());
+            if let (Some(d), Some(l)) = (&document, &listener) {
+                let _ = d.add_event_listener_with_callback("keydown", l.as_ref().unchecked_ref());
+            }
+            move || {
+                if let (Some(d), Some(l)) = (document, listener) {
+                    let _ = d
+                        .remove_event_listener_with_callback("keydown", l.as_ref().unchecked_ref());
+                }
+            }
+        });
+    }
+    let close = props.on_close.reform(|_| ());
+    match status {
+        Status::Ready => html! {},
+        Status::Loading => html! {
+            <div class="dialog-backdrop" data-testid="dialog-loading">
+                <p class="dialog-loading" role="status" aria-busy="true">{ "Loading…" }</p>
+            </div>
+        },
+        Status::Failed(why) => html! {
+            <div class="dialog-backdrop" data-testid="dialog-loading">
+                <p class="dialog-loading field-error" role="alert">
+                    { format!("The dialog could not be loaded ({why}). Check the connection and reload the page. ") }
+                    <button onclick={close}>{ "Close" }</button>
+                </p>
+            </div>
+        },
+    }
+}
+
+/// The element `entry`'s view is mounted in: `<div id="…">` after the playground's root in
+/// `<body>`, made the first time.
+fn view_root(entry: Entry) -> Option<web_sys::HtmlElement> {
     let document = web_sys::window()?.document()?;
-    if let Some(root) = document.get_element_by_id(VIEW_ROOT) {
+    if let Some(root) = document.get_element_by_id(entry.root) {
         return root.dyn_into().ok();
     }
     let root: web_sys::HtmlElement = document.create_element("div").ok()?.dyn_into().ok()?;
-    root.set_id(VIEW_ROOT);
-    root.set_class_name("analysis-host");
+    root.set_id(entry.root);
+    root.set_class_name(entry.class);
     document.body()?.append_child(&root).ok()?;
     Some(root)
 }
 
-const VIEW_ROOT: &str = "analysis-view";
+/// The page loader's promise of the binary `name`'s exports (fetched once per page).
+fn loader_promise(name: &str) -> Option<Promise> {
+    web_sys::window()
+        .and_then(|w| Reflect::get(&w, &JsValue::from_str("metastableEntry")).ok())
+        .and_then(|f| f.dyn_into::<Function>().ok())
+        .and_then(|f| f.call1(&JsValue::NULL, &JsValue::from_str(name)).ok())
+        .and_then(|p| p.dyn_into::<Promise>().ok())
+}
 
-/// Asks the page's loader for the analysis binary and mounts its view when it comes (unless
-/// the view was closed meanwhile: `alive`).
+/// Asks the page's loader for `entry`'s binary and mounts its view when it comes (unless the
+/// component went meanwhile: `alive`).
 fn load(
+    entry: Entry,
     status: UseStateHandle<Status>,
     mounted: Rc<RefCell<Option<Mounted>>>,
     latest: Rc<RefCell<String>>,
-    answer: Answer,
+    answer: Rc<RefCell<Callback<String>>>,
     alive: Rc<Cell<bool>>,
 ) {
-    let promise = web_sys::window()
-        .and_then(|w| Reflect::get(&w, &JsValue::from_str("metastableEntry")).ok())
-        .and_then(|f| f.dyn_into::<Function>().ok())
-        .and_then(|f| f.call1(&JsValue::NULL, &JsValue::from_str("analysis")).ok())
-        .and_then(|p| p.dyn_into::<Promise>().ok());
-    let Some(promise) = promise else {
+    let Some(promise) = loader_promise(entry.name) else {
         status.set(Status::Failed("this page has no loader for it".into()));
         return;
     };
@@ -190,7 +342,7 @@ fn load(
             return;
         }
         let (Some(root), Some(mount)) = (
-            view_root(),
+            view_root(entry),
             Reflect::get(&module, &JsValue::from_str("mount"))
                 .ok()
                 .and_then(|f| f.dyn_into::<Function>().ok()),
@@ -198,7 +350,11 @@ fn load(
             status.set(Status::Failed("the binary has no view to mount".into()));
             return;
         };
-        let output = Closure::<dyn FnMut(String)>::new(move |text: String| answer.take(&text));
+        let output = Closure::<dyn FnMut(String)>::new(move |text: String| {
+            // Cloned out first: the answer may re-render the component, which sets it anew.
+            let callback = answer.borrow().clone();
+            callback.emit(text);
+        });
         let input = JsValue::from_str(&latest.borrow());
         match mount.call3(
             &JsValue::NULL,

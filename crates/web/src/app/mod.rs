@@ -8,11 +8,13 @@ pub mod analysis_host;
 mod analysis_view;
 mod charts_view;
 mod controls;
+pub mod dialog_host;
 mod draft;
 mod editor;
 mod embed_view;
 mod files;
 mod fixes;
+pub mod hosted;
 mod inspector;
 mod lazy;
 mod pool;
@@ -173,6 +175,17 @@ fn current_href() -> String {
     web_sys::window()
         .and_then(|w| w.location().href().ok())
         .unwrap_or_default()
+}
+
+/// Focuses the page's first element matching `selector`, if any.
+fn focus(selector: &str) {
+    if let Some(element) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.query_selector(selector).ok().flatten())
+        .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
+    {
+        let _ = element.focus();
+    }
 }
 
 /// Applies the theme to the whole page (the stylesheet keys on `data-theme`).
@@ -561,13 +574,20 @@ pub fn app(props: &AppProps) -> Html {
         let fixing = fixing.clone();
         Callback::from(move |()| fixing.set(true))
     };
+    // A closed dialog gives the focus back to the button that opened it.
     let on_fix_close = {
         let fixing = fixing.clone();
-        Callback::from(move |()| fixing.set(false))
+        Callback::from(move |()| {
+            fixing.set(false);
+            focus("[data-testid=fix]");
+        })
     };
     let on_share_close = {
         let sharing = sharing.clone();
-        Callback::from(move |()| sharing.set(false))
+        Callback::from(move |()| {
+            sharing.set(false);
+            focus("#share");
+        })
     };
     // A scenario file or a link dropped anywhere on the page opens it.
     let ondragover = {
@@ -642,10 +662,10 @@ pub fn app(props: &AppProps) -> Html {
                 <files::FileMenu state={store.clone()} {on_share} />
             </header>
             if *fixing {
-                <fixes::FixDialog state={store.clone()} on_close={on_fix_close} />
+                <lazy::LazyDialog state={store.clone()} which={lazy::Which::Fix} on_close={on_fix_close} />
             }
             if *sharing {
-                <share::ShareDialog state={store.clone()} on_close={on_share_close} />
+                <lazy::LazyDialog state={store.clone()} which={lazy::Which::Share} on_close={on_share_close} />
             }
             if *dropping {
                 <div class="drop-hint" aria-hidden="true">{ "Drop a scenario (.json) or a share link to open it" }</div>

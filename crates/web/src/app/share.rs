@@ -1,11 +1,13 @@
 //! The share dialog: the scenario's link, and the embed code for a blog post with the
-//! author's choices (which charts, which parameters readers get as sliders, autoplay).
+//! author's choices (which charts, which parameters readers get as sliders, autoplay). It
+//! lives in the dialogs' binary (`super::dialog_host`): the playground sends what it shows
+//! ([`ShareInput`]).
 
-use super::files::copy_text;
-use super::Store;
-use crate::charts::{self, ChartKind};
+use crate::charts::ChartKind;
 use crate::embed::{self, EmbedConfig, MAX_KNOBS};
+use crate::host::ShareInput;
 use crate::link;
+use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{HtmlInputElement, HtmlSelectElement};
@@ -13,8 +15,26 @@ use yew::prelude::*;
 
 #[derive(Properties, PartialEq)]
 pub struct ShareProps {
-    pub state: UseReducerHandle<Store>,
+    pub input: Rc<ShareInput>,
     pub on_close: Callback<()>,
+}
+
+/// Copies text to the clipboard; `on_done` learns whether it worked (a browser may refuse).
+fn copy_text(text: &str, on_done: Callback<bool>) {
+    let Some(window) = web_sys::window() else {
+        on_done.emit(false);
+        return;
+    };
+    let promise = window.navigator().clipboard().write_text(text);
+    let ok = {
+        let on_done = on_done.clone();
+        Closure::once(move |_: JsValue| on_done.emit(true))
+    };
+    let failed = Closure::once(move |_: JsValue| on_done.emit(false));
+    let _ = promise.then2(&ok, &failed);
+    // Each runs at most once, when the promise settles; they are tiny and then unreachable.
+    ok.forget();
+    failed.forget();
 }
 
 /// What a copy button last did.
@@ -31,13 +51,6 @@ fn copy_note(copied: Copied, what: &str) -> String {
         Copied::Yes => format!("{what} copied."),
         Copied::Refused => "The browser refused the clipboard: select the text and copy it.".into(),
     }
-}
-
-/// The page's address (where links point).
-fn href() -> String {
-    web_sys::window()
-        .and_then(|w| w.location().href().ok())
-        .unwrap_or_default()
 }
 
 fn origin() -> String {
@@ -121,8 +134,8 @@ pub(super) fn use_modal_keys(dialog_id: &'static str, on_close: Callback<()>) {
 
 #[function_component(ShareDialog)]
 pub fn share_dialog(props: &ShareProps) -> Html {
-    let state = &props.state.0;
-    let available = charts::charts_for(&state.scenario);
+    let input = &props.input;
+    let available = &input.charts;
     let config = use_state(|| EmbedConfig {
         charts: EmbedConfig::default()
             .charts
@@ -149,18 +162,13 @@ pub fn share_dialog(props: &ShareProps) -> Html {
     }
     let embed_copied = use_state(|| Copied::Not);
 
-    super::use_links_ready();
-    let href = href();
-    let url = link::share_url(&href, state).unwrap_or_default();
-    let embed_url = link::instrument_query(state)
-        .and_then(|extra| link::embed_url(&href, &config, &state.doc, &extra))
-        .unwrap_or_default();
-    let snippet = embed::snippet(
-        &embed_url,
-        &origin(),
-        &state.scenario.name,
-        initial_height(&config),
-    );
+    let url = input.url.clone();
+    let embed_url = if input.payload.is_empty() {
+        String::new()
+    } else {
+        link::embed_url(&input.base, &config, &input.payload, &input.extra)
+    };
+    let snippet = embed::snippet(&embed_url, &origin(), &input.name, initial_height(&config));
 
     let copy = |text: String, copied: UseStateHandle<Copied>| {
         Callback::from(move |_| {
@@ -230,20 +238,16 @@ pub fn share_dialog(props: &ShareProps) -> Html {
     };
     let on_close = props.on_close.reform(|_| ());
     use_modal_keys("share-dialog", props.on_close.clone());
-    let candidates = embed::knob_candidates(&state.doc);
     let knob_select = |slot: usize| {
         let current = config.knobs.get(slot).cloned().unwrap_or_default();
         html! {
             <select data-knob-slot={slot.to_string()} onchange={set_knob(slot)}
                 aria-label={format!("Slider {}", slot + 1)}>
                 <option value="" selected={current.is_empty()}>{ "— none —" }</option>
-                { for candidates.iter().filter_map(|path| {
-                    let knob = embed::resolve_knob(&state.doc, path)?;
-                    Some(html! {
-                        <option value={path.clone()} selected={*path == current}>
-                            { format!("{} ({path})", knob.label) }
-                        </option>
-                    })
+                { for input.knobs.iter().map(|(path, label)| html! {
+                    <option value={path.clone()} selected={*path == current}>
+                        { format!("{label} ({path})") }
+                    </option>
                 }) }
             </select>
         }
@@ -270,17 +274,17 @@ pub fn share_dialog(props: &ShareProps) -> Html {
                     <h2 id="share-title">{ "Share this scenario" }</h2>
                     <button id="share-close" onclick={on_close} aria-label="Close">{ "✕" }</button>
                 </header>
-                if !state.problems.is_empty() {
+                if input.problems > 0 {
                     <p class="dialog-note" data-testid="share-blocked">
                         { format!("The scenario has {} problem{} (see the inspector): fix {} to share it. A link always holds a scenario that runs.",
-                            state.problems.len(),
-                            if state.problems.len() == 1 { "" } else { "s" },
-                            if state.problems.len() == 1 { "it" } else { "them" }) }
+                            input.problems,
+                            if input.problems == 1 { "" } else { "s" },
+                            if input.problems == 1 { "it" } else { "them" }) }
                     </p>
                 } else {
                 <h3>{ "Link" }</h3>
                 <p class="dialog-help">
-                    { format!("The whole scenario and its seed (now {}) are in the link: whoever opens it sees exactly this run, and ", state.scenario.seed) }
+                    { format!("The whole scenario and its seed (now {}) are in the link: whoever opens it sees exactly this run, and ", input.seed) }
                     <code>{ "metastable run LINK" }</code>
                     { format!(" gives the same numbers. {} characters.", url.len()) }
                 </p>
