@@ -202,12 +202,11 @@ impl Sim {
     pub fn with_limits(scenario: &Scenario, limits: Limits) -> Result<Sim, ScenarioError> {
         scenario.validate()?;
         limits.preflight(scenario)?;
-        let ids: BTreeMap<&str, u32> = scenario
-            .blocks
-            .iter()
-            .enumerate()
-            .map(|(i, b)| (b.id(), i as u32))
-            .collect();
+        // Inserted, not collected (see `Validator::cycles`).
+        let mut ids: BTreeMap<&str, u32> = BTreeMap::new();
+        for (i, b) in scenario.blocks.iter().enumerate() {
+            ids.insert(b.id(), i as u32);
+        }
         let index = |id: &str| ids[id];
         let mut queue = EventQueue::default();
         let seed = scenario.seed;

@@ -481,7 +481,8 @@ impl Bands {
                 }
             }
             for (band, v) in columns.iter_mut().zip(&mut values) {
-                v.sort_by(f64::total_cmp);
+                // Unstable is exact here: values equal under `total_cmp` are the same bits.
+                v.sort_unstable_by(f64::total_cmp);
                 band.mean
                     .push((!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64));
                 band.median.push(quantile(v, 0.5));

@@ -1045,12 +1045,13 @@ impl<'a> Validator<'a> {
     /// Linear in the blocks and their links: each block's downstream list is resolved once,
     /// without repeats, and a list over the limit (already reported) is not followed.
     fn cycles(&mut self, s: &Scenario) {
-        let index: BTreeMap<&str, usize> = s
-            .blocks
-            .iter()
-            .enumerate()
-            .map(|(i, b)| (b.id(), i))
-            .collect();
+        // Inserted one by one rather than collected: `collect` sorts with the standard
+        // library's stable sort, a few KB more of every page's wasm (docs/performance.md).
+        // The same map: a repeated id keeps its last block either way.
+        let mut index: BTreeMap<&str, usize> = BTreeMap::new();
+        for (i, b) in s.blocks.iter().enumerate() {
+            index.insert(b.id(), i);
+        }
         let edges: Vec<Vec<usize>> = s
             .blocks
             .iter()

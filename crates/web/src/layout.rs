@@ -45,11 +45,11 @@ pub fn fill_missing(doc: &mut Value) {
                 .to_string()
         })
         .collect();
-    let index: BTreeMap<&str, usize> = ids
-        .iter()
-        .enumerate()
-        .map(|(i, id)| (id.as_str(), i))
-        .collect();
+    // Inserted, not collected: `collect` would link the standard library's stable sort.
+    let mut index: BTreeMap<&str, usize> = BTreeMap::new();
+    for (i, id) in ids.iter().enumerate() {
+        index.insert(id.as_str(), i);
+    }
     let downstream: Vec<Vec<usize>> = blocks
         .iter()
         .map(|b| {
