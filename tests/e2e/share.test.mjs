@@ -11,7 +11,7 @@
 // metastable-cli`) for the CLI comparisons and to make links. Prints each test with ok/FAIL and
 // its time; exits 1 if any test fails.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import zlib from 'node:zlib';
 import path from 'node:path';
@@ -34,6 +34,7 @@ import {
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '../..');
+const SCREENSHOTS = path.join(HERE, 'screenshots');
 const ALWAYS_CHARTS = ['traffic', 'outcomes', 'latency', 'backlog', 'amplification', 'useful'];
 const TEST_TIMEOUT_MS = 90_000;
 const NOTICE_START = 'The link could not be opened';
@@ -662,6 +663,46 @@ test('the example blog post: both embeds run to metastable, draw, re-run on thei
     }
     lines.push(`heights: ${heights.map((h) => `#${h.id} ${h.style} (attribute ${h.attr})`).join(', ')}`);
     return lines.join('\n');
+  }));
+
+test('the dialogs load on first use: a failed download is said in words and closes; the next try opens the dialog', async (ctx) =>
+  withApps(ctx.browser, async (open) => {
+    const app = await open(ctx.url);
+    const { page } = app;
+    await waitForVerdict(page, { what: 'the default scenario' });
+    const fetched = () => page.evaluate(() => performance.getEntriesByType('resource').filter((r) => /\/dialogs-/.test(r.name)).length);
+    assert((await fetched()) === 0, 'the first visit fetched the dialogs');
+    // The network drops the dialogs' binary: the click says so, in words, and Escape closes.
+    await page.route(/\/dialogs-[0-9a-f]+_bg\.wasm$/, (route) => route.abort('internetdisconnected'));
+    await page.locator('#share').click();
+    const alert = page.locator('[data-testid=dialog-loading] [role=alert]');
+    await alert.waitFor({ timeout: 10_000 }).catch(() => {
+      throw new Error('a failed download of the dialogs left no message');
+    });
+    const said = (await alert.textContent()).trim();
+    assert(/^The dialog could not be downloaded \(the browser says: .+\)\. Check the connection and try again\.$/.test(said), `the message: ${JSON.stringify(said)}`);
+    assert((await page.locator('[data-testid=dialog-loading] button').textContent()) === 'Close', 'the message has a Close button');
+    mkdirSync(SCREENSHOTS, { recursive: true });
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'share-dialog-failed.png') });
+    await page.keyboard.press('Escape');
+    await page.locator('[data-testid=dialog-loading]').waitFor({ state: 'detached', timeout: 3000 }).catch(() => {
+      throw new Error('Escape did not close the message');
+    });
+    const back = await page.evaluate(() => document.activeElement?.id);
+    assert(back === 'share', `closing gives the focus back to Share…, not #${back}`);
+    // The network is back: the loader tries again, and the dialog opens.
+    await page.unroute(/\/dialogs-[0-9a-f]+_bg\.wasm$/);
+    await openShare(page);
+    const url = await page.locator('#share-url').inputValue();
+    assert(payloadOf(url)?.startsWith('1.'), `the dialog opened after the failure holds no link: ${url}`);
+    await page.keyboard.press('Escape');
+    await expectDialogClosed(page, 'Escape');
+    // What the failed download reported is expected; nothing else may be.
+    const expected = (p) => /dialogs-[0-9a-f]+_bg\.wasm/.test(p) || /dialogs-[0-9a-f]+\.js/.test(p) || /ERR_INTERNET_DISCONNECTED|Failed to fetch/.test(p);
+    const other = app.problems.filter((p) => !expected(p));
+    app.problems.length = 0;
+    assert(other.length === 0, `unexpected problems: ${other.join('; ')}`);
+    return `the failure said ${JSON.stringify(said)}; the second try opened the dialog`;
   }));
 
 test('exports: the CSV is current_csv(), the PNG holds the charts, the JSON is the scenario and imports back to the same run', async (ctx) =>

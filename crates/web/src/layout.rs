@@ -77,12 +77,13 @@ pub fn fill_missing(doc: &mut Value) {
             break;
         }
     }
-    let mut rows_used: BTreeMap<usize, usize> = BTreeMap::new();
+    // Rows taken in each layer (a layer is below the block count).
+    let mut rows_used = vec![0usize; n];
     for (i, block) in blocks.iter_mut().enumerate() {
         if position(block).is_some() {
             continue;
         }
-        let row = rows_used.entry(layer[i]).or_insert(0);
+        let row = &mut rows_used[layer[i]];
         let x = MARGIN + LAYER_DX * layer[i] as f64;
         let y = MARGIN + ROW_DY * *row as f64;
         *row += 1;

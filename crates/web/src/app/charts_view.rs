@@ -474,8 +474,9 @@ fn measure_text(text: &str, family: &str, style: &str, size: f64) -> Option<(u32
 type TextKey = (String, String, String, u64);
 
 thread_local! {
-    static TEXT_SIZES: RefCell<std::collections::BTreeMap<TextKey, (u32, u32)>> =
-        const { RefCell::new(std::collections::BTreeMap::new()) };
+    /// Sorted by key, looked up by binary search: a map type of its own would add its code to
+    /// the page's wasm (docs/performance.md).
+    static TEXT_SIZES: RefCell<Vec<(TextKey, (u32, u32))>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Measurements kept at most (tick labels of long runs vary; the cache starts over).
@@ -563,7 +564,13 @@ impl<B: DrawingBackend> DrawingBackend for Measured<B> {
             style.style().as_str().to_string(),
             style.size().to_bits(),
         );
-        if let Some(size) = TEXT_SIZES.with(|c| c.borrow().get(&key).copied()) {
+        let found = TEXT_SIZES.with(|c| {
+            let cache = c.borrow();
+            cache
+                .binary_search_by(|(k, _)| k.cmp(&key))
+                .map(|at| cache[at].1)
+        });
+        if let Ok(size) = found {
             return Ok(size);
         }
         let size = match measure_text(
@@ -580,7 +587,9 @@ impl<B: DrawingBackend> DrawingBackend for Measured<B> {
             if cache.len() >= TEXT_SIZES_MAX {
                 cache.clear();
             }
-            cache.insert(key, size);
+            if let Err(at) = cache.binary_search_by(|(k, _)| k.cmp(&key)) {
+                cache.insert(at, (key, size));
+            }
         });
         Ok(size)
     }

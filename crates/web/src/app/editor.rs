@@ -152,6 +152,32 @@ fn use_wheel_zoom(svg: &NodeRef, view: ViewBox, camera: UseStateSetter<Option<Vi
     });
 }
 
+/// The touch points down on the canvas, by pointer id: a few at most, so a list (a map would
+/// add its own code to the page's wasm for nothing).
+#[derive(Default)]
+struct Touches(Vec<(i32, (f64, f64))>);
+
+impl Touches {
+    fn has(&self, id: i32) -> bool {
+        self.0.iter().any(|(i, _)| *i == id)
+    }
+
+    fn set(&mut self, id: i32, point: (f64, f64)) {
+        match self.0.iter_mut().find(|(i, _)| *i == id) {
+            Some((_, p)) => *p = point,
+            None => self.0.push((id, point)),
+        }
+    }
+
+    fn remove(&mut self, id: i32) {
+        self.0.retain(|(i, _)| *i != id);
+    }
+
+    fn points(&self) -> Vec<(f64, f64)> {
+        self.0.iter().map(|(_, p)| *p).collect()
+    }
+}
+
 #[function_component(Editor)]
 pub fn editor(props: &EditorProps) -> Html {
     let store = props.state.clone();
@@ -160,7 +186,7 @@ pub fn editor(props: &EditorProps) -> Html {
     let drag = use_state(|| Drag::None);
     let camera = use_state(|| None::<ViewBox>);
     // Touch points down on the canvas (for a pinch), by pointer id.
-    let touches = use_mut_ref(BTreeMap::<i32, (f64, f64)>::new);
+    let touches = use_mut_ref(Touches::default);
     let blocks: Vec<Value> = state.blocks().to_vec();
     {
         // On load and whenever a block is added or removed: show every block.
@@ -180,8 +206,8 @@ pub fn editor(props: &EditorProps) -> Html {
         let touches = touches.clone();
         Callback::from(move |e: PointerEvent| {
             let (x, y) = svg_point(&e, &svg_ref, view);
-            if touches.borrow().contains_key(&e.pointer_id()) {
-                touches.borrow_mut().insert(
+            if touches.borrow().has(e.pointer_id()) {
+                touches.borrow_mut().set(
                     e.pointer_id(),
                     (f64::from(e.client_x()), f64::from(e.client_y())),
                 );
@@ -228,7 +254,7 @@ pub fn editor(props: &EditorProps) -> Html {
                     centre,
                     view: start_view,
                 } => {
-                    let points: Vec<(f64, f64)> = touches.borrow().values().copied().collect();
+                    let points = touches.borrow().points();
                     if let [a, b] = points.as_slice() {
                         let now = ((a.0 - b.0).powi(2) + (a.1 - b.1).powi(2)).sqrt();
                         if *distance > 0.0 {
@@ -252,7 +278,7 @@ pub fn editor(props: &EditorProps) -> Html {
         let blocks = blocks.clone();
         let touches = touches.clone();
         Callback::from(move |e: PointerEvent| {
-            touches.borrow_mut().remove(&e.pointer_id());
+            touches.borrow_mut().remove(e.pointer_id());
             match &*drag {
                 Drag::Link { from, .. } => {
                     let (x, y) = svg_point(&e, &svg_ref, view);
@@ -295,11 +321,11 @@ pub fn editor(props: &EditorProps) -> Html {
         let touches = touches.clone();
         Callback::from(move |e: PointerEvent| {
             if e.pointer_type() == "touch" {
-                touches.borrow_mut().insert(
+                touches.borrow_mut().set(
                     e.pointer_id(),
                     (f64::from(e.client_x()), f64::from(e.client_y())),
                 );
-                let points: Vec<(f64, f64)> = touches.borrow().values().copied().collect();
+                let points = touches.borrow().points();
                 if let [a, b] = points.as_slice() {
                     let mid = ((a.0 + b.0) / 2.0, (a.1 + b.1) / 2.0);
                     drag.set(Drag::Pinch {

@@ -249,12 +249,12 @@ pub fn lazy_dialog(props: &LazyDialogProps) -> Html {
         })
     };
     let status = use_entry(DIALOGS, input, on_message);
-    // Escape closes the dialog while it loads, as it does once shown.
+    // Escape closes the dialog while it loads (or could not), as it does once shown.
     {
         let on_close = props.on_close.clone();
-        let loading = status == Status::Loading;
-        use_effect_with(loading, move |loading| {
-            let listener = loading.then(|| {
+        let waiting = status != Status::Ready;
+        use_effect_with(waiting, move |waiting| {
+            let listener = waiting.then(|| {
                 Closure::<dyn FnMut(KeyboardEvent)>::new(move |e: KeyboardEvent| {
                     if e.key() == "Escape" {
                         on_close.emit(());
@@ -283,10 +283,12 @@ pub fn lazy_dialog(props: &LazyDialogProps) -> Html {
         },
         Status::Failed(why) => html! {
             <div class="dialog-backdrop" data-testid="dialog-loading">
-                <p class="dialog-loading field-error" role="alert">
-                    { format!("The dialog could not be loaded ({why}). Check the connection and reload the page. ") }
+                <div class="dialog-loading">
+                    <p class="field-error" role="alert">
+                        { format!("The dialog could not be downloaded (the browser says: {why}). Check the connection and try again.") }
+                    </p>
                     <button onclick={close}>{ "Close" }</button>
-                </p>
+                </div>
             </div>
         },
     }
