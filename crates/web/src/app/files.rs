@@ -171,7 +171,8 @@ pub fn file_menu(props: &FileMenuProps) -> Html {
         let doc = state.doc.clone();
         let name = format!("{stem}.json");
         Callback::from(move |_| {
-            let text = serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n";
+            // `{:#}` is `to_string_pretty`, through the serializer the page already has.
+            let text = format!("{doc:#}\n");
             if let Err(e) = download_text(&name, "application/json", &text) {
                 notify("scenario", e);
             }
