@@ -203,11 +203,11 @@ impl Sim {
         scenario.validate()?;
         limits.preflight(scenario)?;
         // Inserted, not collected (see `Validator::cycles`).
-        let mut ids: BTreeMap<&str, u32> = BTreeMap::new();
+        let mut ids: BTreeMap<&str, usize> = BTreeMap::new();
         for (i, b) in scenario.blocks.iter().enumerate() {
-            ids.insert(b.id(), i as u32);
+            ids.insert(b.id(), i);
         }
-        let index = |id: &str| ids[id];
+        let index = |id: &str| ids[id] as u32;
         let mut queue = EventQueue::default();
         let seed = scenario.seed;
         let nodes: Vec<Node> = scenario
@@ -273,21 +273,26 @@ impl Sim {
             .iter()
             .map(|t| index(t.target()))
             .collect();
-        let mut group_of: BTreeMap<(u32, TriggerKind), u32> = BTreeMap::new();
+        // Triggers of one kind on one block form a group; each group's key is its first
+        // trigger's (a list, not a map: a scenario has few triggers).
         let mut trigger_groups: Vec<Vec<u32>> = Vec::new();
+        let mut group_keys: Vec<(u32, TriggerKind)> = Vec::new();
         let trigger_group = scenario
             .triggers
             .iter()
             .enumerate()
             .map(|(i, t)| {
-                let group = *group_of
-                    .entry((trigger_targets[i], t.kind()))
-                    .or_insert_with(|| {
+                let key = (trigger_targets[i], t.kind());
+                let group = match group_keys.iter().position(|k| *k == key) {
+                    Some(group) => group,
+                    None => {
+                        group_keys.push(key);
                         trigger_groups.push(Vec::new());
-                        (trigger_groups.len() - 1) as u32
-                    });
-                trigger_groups[group as usize].push(i as u32);
-                group
+                        trigger_groups.len() - 1
+                    }
+                };
+                trigger_groups[group].push(i as u32);
+                group as u32
             })
             .collect();
 

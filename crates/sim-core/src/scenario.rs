@@ -813,7 +813,11 @@ pub fn escape_text(text: &str) -> String {
 pub(crate) struct Validator<'a> {
     problems: Vec<Problem>,
     location: Option<Location>,
-    kinds: BTreeMap<&'a str, BlockKind>,
+    /// Each block's kind by its id: the index of the last block with that id in `kinds`.
+    /// (One map type for every index by id in the crate: each map type adds its code to
+    /// every page's wasm.)
+    by_id: BTreeMap<&'a str, usize>,
+    kinds: Vec<BlockKind>,
 }
 
 impl<'a> Validator<'a> {
@@ -905,9 +909,14 @@ impl<'a> Validator<'a> {
         }
     }
 
+    /// The kind of the block called `id` (the last, if several are).
+    fn kind_of(&self, id: &str) -> Option<BlockKind> {
+        self.by_id.get(id).map(|&i| self.kinds[i])
+    }
+
     /// The id a block or trigger names must be a block that takes calls.
     fn target(&mut self, field: &str, to: &str) {
-        match self.kinds.get(to) {
+        match self.kind_of(to) {
             None => self.problem(
                 field,
                 format!("no block has the id \"{}\"", escape_text(to)),
@@ -987,7 +996,8 @@ impl<'a> Validator<'a> {
                     format!("\"{id}\" is reserved: a scenario field has that name"),
                 );
             }
-            if self.kinds.insert(id, block.kind()).is_some() {
+            self.kinds.push(block.kind());
+            if self.by_id.insert(id, self.kinds.len() - 1).is_some() {
                 self.problem("id", "another block has the same id");
             }
         }
@@ -1116,12 +1126,12 @@ impl<'a> Validator<'a> {
 
     fn trigger(&mut self, t: &Trigger) {
         let wanted = t.kind().targets();
-        match self.kinds.get(t.target()) {
+        match self.kind_of(t.target()) {
             None => self.problem(
                 "target",
                 format!("no block has the id \"{}\"", escape_text(t.target())),
             ),
-            Some(kind) if !wanted.contains(kind) => {
+            Some(kind) if !wanted.contains(&kind) => {
                 let names: Vec<&str> = wanted.iter().map(|k| k.as_str()).collect();
                 self.problem(
                     "target",

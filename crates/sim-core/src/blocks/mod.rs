@@ -33,13 +33,13 @@ pub(crate) struct Build<'a> {
     pub seed: u64,
     pub queue: &'a mut EventQueue,
     pub scenario: &'a Scenario,
-    pub ids: &'a BTreeMap<&'a str, u32>,
+    pub ids: &'a BTreeMap<&'a str, usize>,
 }
 
 impl Build<'_> {
     /// The index of the block with this id (validation guarantees it exists).
     pub fn index(&self, id: &str) -> u32 {
-        self.ids.get(id).copied().unwrap_or(u32::MAX)
+        self.ids.get(id).map_or(u32::MAX, |&i| i as u32)
     }
 }
 
