@@ -91,22 +91,50 @@ pub fn seconds(s: f64) -> String {
     }
 }
 
+/// Each block's live figure by block id, for the editor's blocks ([`block_hints`]).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Hints(Vec<(String, String)>);
+
+impl Hints {
+    /// The figure of the block `id`, if it has one.
+    pub fn get(&self, id: &str) -> Option<&str> {
+        let at = self.0.binary_search_by(|(k, _)| k.as_str().cmp(id)).ok()?;
+        Some(&self.0[at].1)
+    }
+
+    /// How many blocks have a figure.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
 /// Each block's live figure from a run's last row, for the editor's blocks: a server's queue
 /// and utilization (and, autoscaled, its workers and those warming up), a cache's hit rate, a retry layer's budget tokens, a breaker's state.
 /// `columns` are the run's columns (`<id>.<metric>` after the global ones), `values` the
 /// row's values in the same order.
-pub fn block_hints(
-    columns: &[String],
-    values: &[Option<f64>],
-) -> std::collections::BTreeMap<String, String> {
-    let mut figures: std::collections::BTreeMap<&str, Vec<(&str, f64)>> = Default::default();
+///
+/// Lists, not maps (a block's columns are next to each other; the figures are sorted by id
+/// once): each map type would add its code to the page's wasm.
+pub fn block_hints(columns: &[String], values: &[Option<f64>]) -> Hints {
+    let mut figures: Vec<(&str, Vec<(&str, f64)>)> = Vec::new();
     for (column, value) in columns.iter().zip(values) {
         let (Some((id, metric)), Some(value)) = (column.rsplit_once('.'), value) else {
             continue;
         };
-        figures.entry(id).or_default().push((metric, *value));
+        let group = match figures.iter().rposition(|(g, _)| *g == id) {
+            Some(group) => group,
+            None => {
+                figures.push((id, Vec::new()));
+                figures.len() - 1
+            }
+        };
+        figures[group].1.push((metric, *value));
     }
-    figures
+    let mut hints: Vec<(String, String)> = figures
         .into_iter()
         .filter_map(|(id, metrics)| {
             let get = |name: &str| metrics.iter().find(|(m, _)| *m == name).map(|(_, v)| *v);
@@ -139,7 +167,10 @@ pub fn block_hints(
             };
             Some((id.to_string(), hint))
         })
-        .collect()
+        .collect();
+    // A run's ids are distinct: the order is the ids' whatever the sort.
+    hints.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    Hints(hints)
 }
 
 fn with_sign(v: f64, digits: String) -> String {
@@ -234,11 +265,11 @@ mod tests {
             Some(4.0),
         ];
         let hints = block_hints(&columns, &values);
-        assert_eq!(hints["auto"], "q 0 · 75% · 16 w +4");
-        assert_eq!(hints["api"], "q 4,210 · 99%");
-        assert_eq!(hints["c"], "hit 35%");
-        assert_eq!(hints["r"], "2.5 tokens");
-        assert_eq!(hints["b"], "open");
+        assert_eq!(hints.get("auto").unwrap(), "q 0 · 75% · 16 w +4");
+        assert_eq!(hints.get("api").unwrap(), "q 4,210 · 99%");
+        assert_eq!(hints.get("c").unwrap(), "hit 35%");
+        assert_eq!(hints.get("r").unwrap(), "2.5 tokens");
+        assert_eq!(hints.get("b").unwrap(), "open");
         assert_eq!(hints.len(), 5);
     }
 

@@ -15,7 +15,6 @@ use crate::fields;
 use crate::layout::{self, BLOCK_H, BLOCK_W};
 use crate::state::{block_id, block_kind, Action, Selection};
 use serde_json::Value;
-use std::collections::BTreeMap;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -30,7 +29,7 @@ pub struct EditorProps {
     pub state: UseReducerHandle<Store>,
     /// Each block's live figure while it runs ("queue 560 · 100%"), by id.
     #[prop_or_default]
-    pub hints: Rc<BTreeMap<String, String>>,
+    pub hints: Rc<crate::format::Hints>,
 }
 
 /// What a pointer gesture is doing.
@@ -535,7 +534,7 @@ pub fn editor(props: &EditorProps) -> Html {
                style={format!("--kind: {}", fields::kind_colour(&kind))}
                transform={format!("translate({x},{y})")} data-block={id.clone()} data-kind={kind.clone()}
                tabindex="0" role="button" aria-pressed={selected.to_string()}
-               aria-label={format!("{kind} {id} {} {}", fields::summary(block), props.hints.get(&id).map_or("", String::as_str)).trim_end().to_string()}
+               aria-label={format!("{kind} {id} {} {}", fields::summary(block), props.hints.get(&id).unwrap_or("")).trim_end().to_string()}
                onpointerdown={on_down} {onkeydown}>
                 <rect class="block-box" width={BLOCK_W.to_string()} height={BLOCK_H.to_string()} rx="8" />
                 // One text of spaced words, in the order of the label, so what is seen is what a
@@ -545,7 +544,7 @@ pub fn editor(props: &EditorProps) -> Html {
                     <tspan class="block-id" x="10" y="35">{ id.clone() }</tspan>{ " " }
                     <tspan class="block-summary" x="10" y="51">{ fields::summary(block) }</tspan>
                     if let Some(hint) = props.hints.get(&id) {
-                        { " " }<tspan class="block-hint" x={BLOCK_W.to_string()} y="-5" text-anchor="end">{ hint.clone() }</tspan>
+                        { " " }<tspan class="block-hint" x={BLOCK_W.to_string()} y="-5" text-anchor="end">{ hint.to_string() }</tspan>
                     }
                 </text>
                 <circle class="port port-in" cx="0" cy={(BLOCK_H / 2.0).to_string()} r="5" data-port="in" />
