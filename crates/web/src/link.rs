@@ -34,11 +34,14 @@ pub fn open(href: &str) -> Option<Result<Value, String>> {
 /// The state a page opens with at this address: the link's scenario, or the default one
 /// with a message when the link is broken.
 pub fn initial_state(href: &str, dark: bool) -> AppState {
-    opened(href, dark, AppState::restore)
+    let mut state = opened(href, dark, AppState::restore);
+    state.analysis = view_of(href, &state.doc);
+    state
 }
 
 /// [`initial_state`] for embed mode: a link's scenario is not matched against the presets
-/// (embed mode has no gallery to mark one in).
+/// (embed mode has no gallery to mark one in), and the analysis view's settings are not
+/// read (embed mode has no analysis view; its binary does not carry their reader).
 pub fn embed_state(href: &str, dark: bool) -> AppState {
     opened(href, dark, AppState::restore_unnamed)
 }
@@ -57,7 +60,6 @@ fn opened(href: &str, dark: bool, restore: impl Fn(&mut AppState, Value)) -> App
         Some(Ok(doc)) => restore(&mut state, doc),
         Some(Err(message)) => state.notice = Some(message),
     }
-    state.analysis = view_of(href, &state.doc);
     if let Some(k) = query_value(query_of(href), "seeds").and_then(|k| k.parse::<u32>().ok()) {
         state.set_seeds(k);
     }
