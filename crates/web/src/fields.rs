@@ -52,8 +52,6 @@ pub struct Field {
     /// Unit shown after the input ("s", "requests/s"); empty when unitless.
     pub unit: &'static str,
     pub input: Input,
-    /// One line shown as the field's description.
-    pub help: &'static str,
     /// The core's parameter, and the parameters of its kind (for [`Field::applies`]).
     pub param: &'static Param,
     siblings: &'static [Param],
@@ -397,538 +395,283 @@ pub fn parse_number(typed: &str) -> Option<f64> {
     typed.parse::<f64>().ok().filter(|v| v.is_finite())
 }
 
-/// How people read a parameter: its label, unit, the step of its input and one line of help.
+/// How people read a parameter: its label, unit and the step of its input (its line of help
+/// is apart: [`block_help`], [`trigger_help`], [`scenario_help`]).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Label {
     pub path: &'static str,
     pub label: &'static str,
     pub unit: &'static str,
     pub step: f64,
-    pub help: &'static str,
 }
 
-const fn label(
-    path: &'static str,
-    label: &'static str,
-    unit: &'static str,
-    step: f64,
-    help: &'static str,
-) -> Label {
+const fn label(path: &'static str, label: &'static str, unit: &'static str, step: f64) -> Label {
     Label {
         path,
         label,
         unit,
         step,
-        help,
     }
 }
 
 const CLIENT: &[Label] = &[
-    label(
-        "mode",
-        "Mode",
-        "",
-        1.0,
-        "Open loop: requests arrive at a rate. Closed loop: users wait for each reply, then think.",
-    ),
-    label(
-        "rate",
-        "Rate",
-        "requests/s",
-        1.0,
-        "New requests per second.",
-    ),
-    label(
-        "arrival",
-        "Arrivals",
-        "",
-        1.0,
-        "Poisson (random) or evenly spaced arrivals.",
-    ),
-    label(
-        "users",
-        "Users",
-        "",
-        1.0,
-        "Concurrent users of a closed loop.",
-    ),
-    label(
-        "think_s",
-        "Think time",
-        "s",
-        0.1,
-        "Mean pause (exponential) before a user's next request.",
-    ),
-    label(
-        "timeout_s",
-        "Timeout",
-        "s",
-        0.1,
-        "The user's patience: a request not answered by then has failed. Empty: infinite.",
-    ),
-    label(
-        "keys",
-        "Keys",
-        "",
-        1.0,
-        "Distinct keys requested (for caches). Empty: every request has its own key.",
-    ),
-    label(
-        "zipf_s",
-        "Zipf exponent",
-        "",
-        0.1,
-        "Popularity skew of keys (0 = uniform).",
-    ),
-    label(
-        "priority",
-        "Priority",
-        "",
-        1.0,
-        "0 is the most important. A server with the priority discipline serves lower numbers first.",
-    ),
-    label(
-        "to",
-        "Calls",
-        "",
-        1.0,
-        "The block that receives this client's requests.",
-    ),
+    label("mode", "Mode", "", 1.0),
+    label("rate", "Rate", "requests/s", 1.0),
+    label("arrival", "Arrivals", "", 1.0),
+    label("users", "Users", "", 1.0),
+    label("think_s", "Think time", "s", 0.1),
+    label("timeout_s", "Timeout", "s", 0.1),
+    label("keys", "Keys", "", 1.0),
+    label("zipf_s", "Zipf exponent", "", 0.1),
+    label("priority", "Priority", "", 1.0),
+    label("to", "Calls", "", 1.0),
 ];
 
 const RETRY: &[Label] = &[
-    label(
-        "max_attempts",
-        "Max attempts",
-        "",
-        1.0,
-        "Tries per call, the first included (1 = no retries).",
-    ),
-    label(
-        "attempt_timeout_s",
-        "Attempt timeout",
-        "s",
-        0.1,
-        "Give up on one try after this long. Empty: wait for the reply.",
-    ),
-    label(
-        "hedge_after_s",
-        "Hedge after",
-        "s",
-        0.01,
-        "Send the next try beside one that has had no reply for this long; the first success wins. Empty: no hedging.",
-    ),
-    label(
-        "backoff.kind",
-        "Backoff",
-        "",
-        1.0,
-        "Wait before each retry.",
-    ),
-    label(
-        "backoff.base_s",
-        "Backoff base",
-        "s",
-        0.01,
-        "Constant wait, or the first exponential wait.",
-    ),
-    label(
-        "backoff.cap_s",
-        "Backoff cap",
-        "s",
-        0.1,
-        "Longest exponential wait.",
-    ),
-    label("backoff.jitter", "Jitter", "", 1.0, "Randomises each wait."),
-    label(
-        "budget",
-        "Retry budget",
-        "",
-        1.0,
-        "A token bucket: each first attempt earns `ratio` tokens, a retry costs 1.",
-    ),
-    label(
-        "budget.ratio",
-        "Tokens per request",
-        "",
-        0.01,
-        "Tokens each first attempt deposits.",
-    ),
-    label(
-        "budget.max_tokens",
-        "Bucket size",
-        "tokens",
-        1.0,
-        "Most tokens the bucket holds (it starts full).",
-    ),
-    label(
-        "respect_deadline",
-        "Respect deadline",
-        "",
-        1.0,
-        "Start no retry after the user has given up.",
-    ),
-    label("to", "Calls", "", 1.0, "The block this retry layer calls."),
+    label("max_attempts", "Max attempts", "", 1.0),
+    label("attempt_timeout_s", "Attempt timeout", "s", 0.1),
+    label("hedge_after_s", "Hedge after", "s", 0.01),
+    label("backoff.kind", "Backoff", "", 1.0),
+    label("backoff.base_s", "Backoff base", "s", 0.01),
+    label("backoff.cap_s", "Backoff cap", "s", 0.1),
+    label("backoff.jitter", "Jitter", "", 1.0),
+    label("budget", "Retry budget", "", 1.0),
+    label("budget.ratio", "Tokens per request", "", 0.01),
+    label("budget.max_tokens", "Bucket size", "tokens", 1.0),
+    label("respect_deadline", "Respect deadline", "", 1.0),
+    label("to", "Calls", "", 1.0),
 ];
 
 const CACHE: &[Label] = &[
-    label(
-        "capacity",
-        "Capacity",
-        "",
-        1.0,
-        "Entries held (least recently used evicted first).",
-    ),
-    label(
-        "ttl_s",
-        "TTL",
-        "s",
-        1.0,
-        "Entries expire after this long. Empty: never.",
-    ),
-    label(
-        "hit_latency_s",
-        "Hit latency",
-        "s",
-        0.001,
-        "Time to answer a hit.",
-    ),
-    label(
-        "fill_late",
-        "Fill from late replies",
-        "",
-        1.0,
-        "Insert a successful reply even when the caller stopped waiting.",
-    ),
-    label(
-        "to",
-        "Calls on a miss",
-        "",
-        1.0,
-        "The block behind the cache.",
-    ),
+    label("capacity", "Capacity", "", 1.0),
+    label("ttl_s", "TTL", "s", 1.0),
+    label("hit_latency_s", "Hit latency", "s", 0.001),
+    label("fill_late", "Fill from late replies", "", 1.0),
+    label("to", "Calls on a miss", "", 1.0),
 ];
 
 const BALANCER: &[Label] = &[
-    label(
-        "policy",
-        "Policy",
-        "",
-        1.0,
-        "How calls are spread over the downstream blocks.",
-    ),
-    label(
-        "to",
-        "Spreads over",
-        "",
-        1.0,
-        "Downstream block ids, separated by commas.",
-    ),
+    label("policy", "Policy", "", 1.0),
+    label("to", "Spreads over", "", 1.0),
 ];
 
 const BREAKER: &[Label] = &[
-    label(
-        "failure_threshold",
-        "Failure threshold",
-        "",
-        0.05,
-        "Opens when the failure fraction over the window exceeds this.",
-    ),
-    label(
-        "window_s",
-        "Window",
-        "s",
-        1.0,
-        "The failure fraction is measured over this long.",
-    ),
-    label(
-        "min_calls",
-        "Min calls",
-        "",
-        1.0,
-        "Calls needed in the window before it may open.",
-    ),
-    label(
-        "open_s",
-        "Open for",
-        "s",
-        1.0,
-        "Calls fail fast this long once it opens.",
-    ),
-    label(
-        "half_open_probes",
-        "Half-open probes",
-        "",
-        1.0,
-        "Calls let through to test the downstream after that.",
-    ),
-    label("to", "Protects", "", 1.0, "The block behind the breaker."),
+    label("failure_threshold", "Failure threshold", "", 0.05),
+    label("window_s", "Window", "s", 1.0),
+    label("min_calls", "Min calls", "", 1.0),
+    label("open_s", "Open for", "s", 1.0),
+    label("half_open_probes", "Half-open probes", "", 1.0),
+    label("to", "Protects", "", 1.0),
 ];
 
 const SERVER: &[Label] = &[
-    label("workers", "Workers", "", 1.0, "Calls served at once."),
-    label(
-        "queue_capacity",
-        "Queue capacity",
-        "",
-        1.0,
-        "Waiting room. Empty: unbounded; 0: none.",
-    ),
-    label(
-        "on_full",
-        "When full",
-        "",
-        1.0,
-        "Reject with an error at once, or drop silently (the caller times out).",
-    ),
-    label(
-        "discipline",
-        "Discipline",
-        "",
-        1.0,
-        "Which waiting call goes next: oldest (fifo), newest (lifo), most important client and first tries first (priority), each client in turn (fair), or adaptive LIFO that sheds old calls (codel).",
-    ),
-    label(
-        "codel",
-        "CoDel times",
-        "",
-        1.0,
-        "Set how long calls may wait. Off: 5 ms when congested, 100 ms otherwise.",
-    ),
-    label(
-        "codel.target_s",
-        "Target wait",
-        "s",
-        0.001,
-        "Calls that arrive while the queue is congested are shed after waiting this long.",
-    ),
-    label(
-        "codel.interval_s",
-        "Interval",
-        "s",
-        0.01,
-        "The queue is congested when it has not been empty for this long; other calls may wait this long.",
-    ),
-    label(
-        "service.dist",
-        "Service law",
-        "",
-        1.0,
-        "Distribution of service times.",
-    ),
-    label(
-        "service.mean_s",
-        "Mean service",
-        "s",
-        0.01,
-        "Mean time a worker spends on a call.",
-    ),
-    label(
-        "service.cv",
-        "Service CV",
-        "",
-        0.1,
-        "Coefficient of variation of a lognormal service (default 1).",
-    ),
-    label(
-        "error_rate",
-        "Error rate",
-        "",
-        0.01,
-        "Fraction of calls answered with an error after service.",
-    ),
-    label(
-        "slowdown",
-        "Slowdown under load",
-        "",
-        1.0,
-        "Thrashing: services slow down while the queue is long.",
-    ),
-    label(
-        "slowdown.factor",
-        "Slowdown factor",
-        "×",
-        0.1,
-        "Service time multiplier.",
-    ),
-    label(
-        "slowdown.queue_above",
-        "Queue above",
-        "",
-        1.0,
-        "Slow down while more than this many calls wait.",
-    ),
-    label(
-        "drop_expired",
-        "Drop expired",
-        "",
-        1.0,
-        "Answer at once with an error a call whose user deadline has passed.",
-    ),
-    label(
-        "max_queue_wait_s",
-        "Max queue wait",
-        "s",
-        0.1,
-        "Shed a call that waited longer than this. Empty: no limit.",
-    ),
-    label(
-        "shed_cost_s",
-        "Shed cost",
-        "s",
-        0.01,
-        "Worker time spent answering a call it sheds (a slow error path). 0: the error is instant.",
-    ),
-    label(
-        "autoscale",
-        "Autoscaling",
-        "",
-        1.0,
-        "Add or remove workers to keep utilization near a target.",
-    ),
+    label("workers", "Workers", "", 1.0),
+    label("queue_capacity", "Queue capacity", "", 1.0),
+    label("on_full", "When full", "", 1.0),
+    label("discipline", "Discipline", "", 1.0),
+    label("codel", "CoDel times", "", 1.0),
+    label("codel.target_s", "Target wait", "s", 0.001),
+    label("codel.interval_s", "Interval", "s", 0.01),
+    label("service.dist", "Service law", "", 1.0),
+    label("service.mean_s", "Mean service", "s", 0.01),
+    label("service.cv", "Service CV", "", 0.1),
+    label("error_rate", "Error rate", "", 0.01),
+    label("slowdown", "Slowdown under load", "", 1.0),
+    label("slowdown.factor", "Slowdown factor", "×", 0.1),
+    label("slowdown.queue_above", "Queue above", "", 1.0),
+    label("drop_expired", "Drop expired", "", 1.0),
+    label("max_queue_wait_s", "Max queue wait", "s", 0.1),
+    label("shed_cost_s", "Shed cost", "s", 0.01),
+    label("autoscale", "Autoscaling", "", 1.0),
     label(
         "autoscale.target_utilization",
         "Target utilization",
         "",
         0.05,
-        "The busy fraction the scaler aims for (0 to 1).",
     ),
-    label(
-        "autoscale.min_workers",
-        "Min workers",
-        "",
-        1.0,
-        "Never fewer workers than this.",
-    ),
-    label(
-        "autoscale.max_workers",
-        "Max workers",
-        "",
-        1.0,
-        "Never more workers than this: the ceiling.",
-    ),
-    label(
-        "autoscale.interval_s",
-        "Decide every",
-        "s",
-        1.0,
-        "How often the scaler looks at utilization and picks a worker count.",
-    ),
-    label(
-        "autoscale.warmup_s",
-        "Warm-up",
-        "s",
-        1.0,
-        "How long a new worker takes before it serves (provisioning time).",
-    ),
-    label(
-        "autoscale.cooldown_s",
-        "Cool-down",
-        "s",
-        1.0,
-        "Least time after the last change before workers are removed. Adding is never delayed.",
-    ),
-    label(
-        "to",
-        "Dependency",
-        "",
-        1.0,
-        "A block called after the local service; the worker waits for it.",
-    ),
+    label("autoscale.min_workers", "Min workers", "", 1.0),
+    label("autoscale.max_workers", "Max workers", "", 1.0),
+    label("autoscale.interval_s", "Decide every", "s", 1.0),
+    label("autoscale.warmup_s", "Warm-up", "s", 1.0),
+    label("autoscale.cooldown_s", "Cool-down", "s", 1.0),
+    label("to", "Dependency", "", 1.0),
 ];
 
 const SCENARIO: &[Label] = &[
-    label("name", "Name", "", 1.0, "Shown in the title."),
-    label(
-        "duration_s",
-        "Duration",
-        "s",
-        10.0,
-        "Simulated time of a run.",
-    ),
-    label("bucket_s", "Bucket", "s", 0.5, "Width of one metric row."),
+    label("name", "Name", "", 1.0),
+    label("duration_s", "Duration", "s", 10.0),
+    label("bucket_s", "Bucket", "s", 0.5),
 ];
 
 const TRIGGER_COMMON: &[Label] = &[
-    label("target", "Target", "", 1.0, "The block it acts on."),
-    label("at_s", "Starts at", "s", 1.0, "Simulated time it starts."),
-    label("for_s", "Lasts", "s", 1.0, "How long until it is undone."),
+    label("target", "Target", "", 1.0),
+    label("at_s", "Starts at", "s", 1.0),
+    label("for_s", "Lasts", "s", 1.0),
 ];
 
-const LOAD_SPIKE: &[Label] = &[label(
-    "factor",
-    "Factor",
-    "×",
-    0.1,
-    "The client's rate is multiplied by this.",
-)];
+const LOAD_SPIKE: &[Label] = &[label("factor", "Factor", "×", 0.1)];
 
 const LOAD_STEPS: &[Label] = &[
-    label(
-        "step_s",
-        "Step length",
-        "s",
-        1.0,
-        "How long each step lasts.",
-    ),
-    label(
-        "factors",
-        "Factors",
-        "×",
-        0.1,
-        "The client's rate is multiplied by each in turn, one per step, separated by commas; undone after the last.",
-    ),
+    label("step_s", "Step length", "s", 1.0),
+    label("factors", "Factors", "×", 0.1),
 ];
 
-const LATENCY: &[Label] = &[label(
-    "factor",
-    "Factor",
-    "×",
-    0.1,
-    "Service times that start during it are multiplied by this.",
-)];
+const LATENCY: &[Label] = &[label("factor", "Factor", "×", 0.1)];
 
-const CAPACITY: &[Label] = &[label(
-    "workers",
-    "Workers",
-    "",
-    1.0,
-    "The server's worker count while it lasts.",
-)];
+const CAPACITY: &[Label] = &[label("workers", "Workers", "", 1.0)];
 
-const ERRORS: &[Label] = &[label(
-    "rate",
-    "Error rate",
-    "",
-    0.05,
-    "The server's error rate while it lasts.",
-)];
+const ERRORS: &[Label] = &[label("rate", "Error rate", "", 0.05)];
 
 const LIMITER: &[Label] = &[
-    label("mode", "Mode", "", 1.0, "Rate: a token bucket. Concurrency: a fixed limit on calls in flight. Adaptive: a limit that grows while calls are fast and shrinks when they fail or are slow (AIMD)."),
-    label("rate", "Rate", "calls/s", 1.0, "Tokens added per second; a call takes one."),
-    label("burst", "Burst", "tokens", 1.0, "Tokens the bucket holds (it starts full)."),
-    label("limit", "Limit", "calls", 1.0, "Most calls forwarded and not yet answered."),
-    label("initial_limit", "Initial limit", "calls", 1.0, "The adaptive limit at the start."),
-    label("min_limit", "Lowest limit", "calls", 1.0, "The limit never falls below this."),
-    label("max_limit", "Highest limit", "calls", 1.0, "The limit never grows above this."),
-    label("target_latency_s", "Target latency", "s", 0.01, "A reply slower than this counts as a failure; the limit falls at most once per this long."),
-    label("decrease", "Decrease", "×", 0.05, "A failure multiplies the limit by this."),
-    label("to", "Protects", "", 1.0, "The block behind the limiter."),
+    label("mode", "Mode", "", 1.0),
+    label("rate", "Rate", "calls/s", 1.0),
+    label("burst", "Burst", "tokens", 1.0),
+    label("limit", "Limit", "calls", 1.0),
+    label("initial_limit", "Initial limit", "calls", 1.0),
+    label("min_limit", "Lowest limit", "calls", 1.0),
+    label("max_limit", "Highest limit", "calls", 1.0),
+    label("target_latency_s", "Target latency", "s", 0.01),
+    label("decrease", "Decrease", "×", 0.05),
+    label("to", "Protects", "", 1.0),
 ];
 
-/// Labels of the parameters every calling block has.
-const BLOCK_COMMON: &[Label] = &[label(
-    "link_latency_s",
-    "Link latency",
-    "s",
-    0.001,
-    "Network time: each call this block sends arrives this much later, and each reply to it comes back this much later.",
-)];
+const BLOCK_COMMON: &[Label] = &[label("link_latency_s", "Link latency", "s", 0.001)];
 
 const OUTAGE: &[Label] = &[];
+
 const PARTITION: &[Label] = &[];
+
 const CACHE_FLUSH: &[Label] = &[];
+
+// Each parameter's line of help, in the order of its kind's labels, apart from them: only
+// the inspector shows help, and kept apart it stays out of embed mode's binary, which reads
+// the labels for its sliders (docs/performance.md).
+
+const CLIENT_HELP: &[&str] = &[
+    "Open loop: requests arrive at a rate. Closed loop: users wait for each reply, then think.",
+    "New requests per second.",
+    "Poisson (random) or evenly spaced arrivals.",
+    "Concurrent users of a closed loop.",
+    "Mean pause (exponential) before a user's next request.",
+    "The user's patience: a request not answered by then has failed. Empty: infinite.",
+    "Distinct keys requested (for caches). Empty: every request has its own key.",
+    "Popularity skew of keys (0 = uniform).",
+    "0 is the most important. A server with the priority discipline serves lower numbers first.",
+    "The block that receives this client's requests.",
+];
+
+const RETRY_HELP: &[&str] = &[
+    "Tries per call, the first included (1 = no retries).",
+    "Give up on one try after this long. Empty: wait for the reply.",
+    "Send the next try beside one that has had no reply for this long; the first success wins. Empty: no hedging.",
+    "Wait before each retry.",
+    "Constant wait, or the first exponential wait.",
+    "Longest exponential wait.",
+    "Randomises each wait.",
+    "A token bucket: each first attempt earns `ratio` tokens, a retry costs 1.",
+    "Tokens each first attempt deposits.",
+    "Most tokens the bucket holds (it starts full).",
+    "Start no retry after the user has given up.",
+    "The block this retry layer calls.",
+];
+
+const CACHE_HELP: &[&str] = &[
+    "Entries held (least recently used evicted first).",
+    "Entries expire after this long. Empty: never.",
+    "Time to answer a hit.",
+    "Insert a successful reply even when the caller stopped waiting.",
+    "The block behind the cache.",
+];
+
+const BALANCER_HELP: &[&str] = &[
+    "How calls are spread over the downstream blocks.",
+    "Downstream block ids, separated by commas.",
+];
+
+const BREAKER_HELP: &[&str] = &[
+    "Opens when the failure fraction over the window exceeds this.",
+    "The failure fraction is measured over this long.",
+    "Calls needed in the window before it may open.",
+    "Calls fail fast this long once it opens.",
+    "Calls let through to test the downstream after that.",
+    "The block behind the breaker.",
+];
+
+const SERVER_HELP: &[&str] = &[
+    "Calls served at once.",
+    "Waiting room. Empty: unbounded; 0: none.",
+    "Reject with an error at once, or drop silently (the caller times out).",
+    "Which waiting call goes next: oldest (fifo), newest (lifo), most important client and first tries first (priority), each client in turn (fair), or adaptive LIFO that sheds old calls (codel).",
+    "Set how long calls may wait. Off: 5 ms when congested, 100 ms otherwise.",
+    "Calls that arrive while the queue is congested are shed after waiting this long.",
+    "The queue is congested when it has not been empty for this long; other calls may wait this long.",
+    "Distribution of service times.",
+    "Mean time a worker spends on a call.",
+    "Coefficient of variation of a lognormal service (default 1).",
+    "Fraction of calls answered with an error after service.",
+    "Thrashing: services slow down while the queue is long.",
+    "Service time multiplier.",
+    "Slow down while more than this many calls wait.",
+    "Answer at once with an error a call whose user deadline has passed.",
+    "Shed a call that waited longer than this. Empty: no limit.",
+    "Worker time spent answering a call it sheds (a slow error path). 0: the error is instant.",
+    "Add or remove workers to keep utilization near a target.",
+    "The busy fraction the scaler aims for (0 to 1).",
+    "Never fewer workers than this.",
+    "Never more workers than this: the ceiling.",
+    "How often the scaler looks at utilization and picks a worker count.",
+    "How long a new worker takes before it serves (provisioning time).",
+    "Least time after the last change before workers are removed. Adding is never delayed.",
+    "A block called after the local service; the worker waits for it.",
+];
+
+const SCENARIO_HELP: &[&str] = &[
+    "Shown in the title.",
+    "Simulated time of a run.",
+    "Width of one metric row.",
+];
+
+const TRIGGER_COMMON_HELP: &[&str] = &[
+    "The block it acts on.",
+    "Simulated time it starts.",
+    "How long until it is undone.",
+];
+
+const LOAD_SPIKE_HELP: &[&str] = &["The client's rate is multiplied by this."];
+
+const LOAD_STEPS_HELP: &[&str] = &[
+    "How long each step lasts.",
+    "The client's rate is multiplied by each in turn, one per step, separated by commas; undone after the last.",
+];
+
+const LATENCY_HELP: &[&str] = &["Service times that start during it are multiplied by this."];
+
+const CAPACITY_HELP: &[&str] = &["The server's worker count while it lasts."];
+
+const ERRORS_HELP: &[&str] = &["The server's error rate while it lasts."];
+
+const LIMITER_HELP: &[&str] = &[
+    "Rate: a token bucket. Concurrency: a fixed limit on calls in flight. Adaptive: a limit that grows while calls are fast and shrinks when they fail or are slow (AIMD).",
+    "Tokens added per second; a call takes one.",
+    "Tokens the bucket holds (it starts full).",
+    "Most calls forwarded and not yet answered.",
+    "The adaptive limit at the start.",
+    "The limit never falls below this.",
+    "The limit never grows above this.",
+    "A reply slower than this counts as a failure; the limit falls at most once per this long.",
+    "A failure multiplies the limit by this.",
+    "The block behind the limiter.",
+];
+
+const BLOCK_COMMON_HELP: &[&str] = &[
+    "Network time: each call this block sends arrives this much later, and each reply to it comes back this much later.",
+];
+
+const OUTAGE_HELP: &[&str] = &[];
+
+const PARTITION_HELP: &[&str] = &[];
+
+const CACHE_FLUSH_HELP: &[&str] = &[];
 
 /// The labels of a block kind's parameters.
 pub fn block_labels(kind: BlockKind) -> &'static [Label] {
@@ -1013,6 +756,66 @@ pub fn trigger_labels(kind: TriggerKind) -> &'static [Label] {
     }
 }
 
+/// The line of help of the parameter `path` of a block kind (empty if it has none).
+pub fn block_help(kind: &str, path: &str) -> &'static str {
+    let Some(kind) = BlockKind::parse(kind) else {
+        return "";
+    };
+    let own = match kind {
+        BlockKind::Client => CLIENT_HELP,
+        BlockKind::Retry => RETRY_HELP,
+        BlockKind::Cache => CACHE_HELP,
+        BlockKind::Balancer => BALANCER_HELP,
+        BlockKind::Breaker => BREAKER_HELP,
+        BlockKind::Limiter => LIMITER_HELP,
+        BlockKind::Server => SERVER_HELP,
+    };
+    help_in(
+        &[(block_labels(kind), own), (BLOCK_COMMON, BLOCK_COMMON_HELP)],
+        path,
+    )
+}
+
+/// The line of help of the parameter `path` of a trigger kind (empty if it has none).
+pub fn trigger_help(kind: &str, path: &str) -> &'static str {
+    let Some(kind) = TriggerKind::parse(kind) else {
+        return "";
+    };
+    let own = match kind {
+        TriggerKind::LoadSpike => LOAD_SPIKE_HELP,
+        TriggerKind::LoadSteps => LOAD_STEPS_HELP,
+        TriggerKind::Latency => LATENCY_HELP,
+        TriggerKind::Outage => OUTAGE_HELP,
+        TriggerKind::Capacity => CAPACITY_HELP,
+        TriggerKind::Errors => ERRORS_HELP,
+        TriggerKind::Partition => PARTITION_HELP,
+        TriggerKind::CacheFlush => CACHE_FLUSH_HELP,
+    };
+    help_in(
+        &[
+            (trigger_labels(kind), own),
+            (TRIGGER_COMMON, TRIGGER_COMMON_HELP),
+        ],
+        path,
+    )
+}
+
+/// The line of help of the scenario's parameter `path` (empty if it has none).
+pub fn scenario_help(path: &str) -> &'static str {
+    help_in(&[(SCENARIO, SCENARIO_HELP)], path)
+}
+
+/// The help of `path` in tables of labels and their lines of help, in the same order.
+fn help_in(tables: &[(&[Label], &'static [&'static str])], path: &str) -> &'static str {
+    tables
+        .iter()
+        .find_map(|(labels, helps)| {
+            let at = labels.iter().position(|l| l.path == path)?;
+            helps.get(at).copied()
+        })
+        .unwrap_or("")
+}
+
 /// The input that edits a parameter.
 fn input(param: &Param, step: f64) -> Input {
     let optional = |absent: Absent| absent != Absent::Required;
@@ -1055,14 +858,12 @@ fn fields_of(params: &'static [Param], labels: &[&'static [Label]]) -> Vec<Field
                 label: param.path,
                 unit: "",
                 step: 1.0,
-                help: "",
             });
             Field {
                 path: param.path,
                 label: l.label,
                 unit: l.unit,
                 input: input(param, l.step),
-                help: l.help,
                 param,
                 siblings: params,
             }
@@ -1278,6 +1079,72 @@ mod tests {
             );
         }
         check("scenario", SCENARIO_PARAMS, &[SCENARIO]);
+    }
+
+    /// Every labelled parameter has its line of help, kept apart from its label; the help
+    /// tables name no parameter the labels do not, and each says something of its own.
+    #[test]
+    fn every_label_has_its_line_of_help_and_every_help_a_label() {
+        let check = |what: &str,
+                     labels: &[&[Label]],
+                     helps: &[&[&str]],
+                     help: &dyn Fn(&str) -> &'static str| {
+            for (labels, helps) in labels.iter().zip(helps) {
+                assert_eq!(
+                    labels.len(),
+                    helps.len(),
+                    "{what}: one line of help per label, in order"
+                );
+            }
+            for label in labels.iter().flat_map(|l| l.iter()) {
+                let line = help(label.path);
+                assert!(!line.is_empty(), "{what}.{} has no help", label.path);
+                assert!(
+                    line.ends_with('.') || line.ends_with(')'),
+                    "{what}.{}: {line}",
+                    label.path
+                );
+            }
+        };
+        let block_helps = |kind: BlockKind| match kind {
+            BlockKind::Client => CLIENT_HELP,
+            BlockKind::Retry => RETRY_HELP,
+            BlockKind::Cache => CACHE_HELP,
+            BlockKind::Balancer => BALANCER_HELP,
+            BlockKind::Breaker => BREAKER_HELP,
+            BlockKind::Limiter => LIMITER_HELP,
+            BlockKind::Server => SERVER_HELP,
+        };
+        for kind in BlockKind::ALL {
+            check(
+                kind.as_str(),
+                &[block_labels(kind), BLOCK_COMMON],
+                &[block_helps(kind), BLOCK_COMMON_HELP],
+                &|path| block_help(kind.as_str(), path),
+            );
+        }
+        for kind in TriggerKind::ALL {
+            let own = match kind {
+                TriggerKind::LoadSpike => LOAD_SPIKE_HELP,
+                TriggerKind::LoadSteps => LOAD_STEPS_HELP,
+                TriggerKind::Latency => LATENCY_HELP,
+                TriggerKind::Outage => OUTAGE_HELP,
+                TriggerKind::Capacity => CAPACITY_HELP,
+                TriggerKind::Errors => ERRORS_HELP,
+                TriggerKind::Partition => PARTITION_HELP,
+                TriggerKind::CacheFlush => CACHE_FLUSH_HELP,
+            };
+            check(
+                kind.as_str(),
+                &[trigger_labels(kind), TRIGGER_COMMON],
+                &[own, TRIGGER_COMMON_HELP],
+                &|path| trigger_help(kind.as_str(), path),
+            );
+        }
+        check("scenario", &[SCENARIO], &[SCENARIO_HELP], &scenario_help);
+        assert_eq!(block_help("server", "workers"), "Calls served at once.");
+        assert_eq!(block_help("nope", "workers"), "");
+        assert_eq!(trigger_help("load_spike", "nope"), "");
     }
 
     /// Every field path of every block kind must be one the core reads: setting it to its

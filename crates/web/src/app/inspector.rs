@@ -41,6 +41,7 @@ fn input_value(e: &Event) -> Option<String> {
 /// One field: its label, input (and slider), unit, help and messages.
 fn field_row(
     field: &Field,
+    help: &'static str,
     item: &Value,
     owner: &Owner,
     state: &crate::state::AppState,
@@ -231,7 +232,7 @@ fn field_row(
         <div class={classes!("field", invalid.then_some("has-error"))} data-field-row={field.path}>
             <label for={dom_id.clone()}>{ field.label }</label>
             { widget }
-            <p class="help" id={format!("{dom_id}-help")}>{ field.help }</p>
+            <p class="help" id={format!("{dom_id}-help")}>{ help }</p>
             if !drafted {
                 { for problems.iter().map(|m| html! {
                     <p class="field-error" role="alert">{ m.clone() }</p>
@@ -345,7 +346,7 @@ fn block_panel(block: &Value, state: &crate::state::AppState, dispatch: &Callbac
                     on_commit={rename} check={Some(check_id)} refuse_invalid=true commit_on_pause={Some(false)} />
             </div>
             { for general.iter().map(|m| html! { <p class="field-error" role="alert">{ m.clone() }</p> }) }
-            { for fields::block_fields(&kind).iter().filter(|f| f.applies(block)).map(|f| field_row(f, block, &owner, state, dispatch)) }
+            { for fields::block_fields(&kind).iter().filter(|f| f.applies(block)).map(|f| field_row(f, fields::block_help(&kind, f.path), block, &owner, state, dispatch)) }
             <button id="delete-selected" class="danger" onclick={delete}>{ format!("Delete {id}") }</button>
         </>
     }
@@ -393,7 +394,7 @@ fn trigger_panel(
                 </select>
             </div>
             { for general.iter().map(|m| html! { <p class="field-error" role="alert">{ m.clone() }</p> }) }
-            { for fields::trigger_fields(&kind).iter().map(|f| field_row(f, trigger, &owner, state, dispatch)) }
+            { for fields::trigger_fields(&kind).iter().map(|f| field_row(f, fields::trigger_help(&kind, f.path), trigger, &owner, state, dispatch)) }
             <button id="delete-selected" class="danger" onclick={delete}>{ "Delete trigger" }</button>
         </>
     }
@@ -409,7 +410,7 @@ fn scenario_panel(state: &crate::state::AppState, dispatch: &Callback<Action>) -
     html! {
         <>
             <h2>{ "Scenario" }</h2>
-            { for fields::scenario_fields().iter().map(|f| field_row(f, &state.doc, &owner, state, dispatch)) }
+            { for fields::scenario_fields().iter().map(|f| field_row(f, fields::scenario_help(f.path), &state.doc, &owner, state, dispatch)) }
             <p class="hint">{ "Select a block, a link or a trigger to edit it. New blocks attach to the selected block's free output; drag from a block's output dot onto another block to connect them." }</p>
             if !others.is_empty() {
                 <div class="problems" data-testid="problems">
