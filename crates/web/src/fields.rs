@@ -756,12 +756,9 @@ pub fn trigger_labels(kind: TriggerKind) -> &'static [Label] {
     }
 }
 
-/// The line of help of the parameter `path` of a block kind (empty if it has none).
-pub fn block_help(kind: &str, path: &str) -> &'static str {
-    let Some(kind) = BlockKind::parse(kind) else {
-        return "";
-    };
-    let own = match kind {
+/// The lines of help of a block kind's own parameters, in the order of [`block_labels`].
+fn block_helps(kind: BlockKind) -> &'static [&'static str] {
+    match kind {
         BlockKind::Client => CLIENT_HELP,
         BlockKind::Retry => RETRY_HELP,
         BlockKind::Cache => CACHE_HELP,
@@ -769,9 +766,33 @@ pub fn block_help(kind: &str, path: &str) -> &'static str {
         BlockKind::Breaker => BREAKER_HELP,
         BlockKind::Limiter => LIMITER_HELP,
         BlockKind::Server => SERVER_HELP,
+    }
+}
+
+/// The lines of help of a trigger kind's own parameters, in the order of [`trigger_labels`].
+fn trigger_helps(kind: TriggerKind) -> &'static [&'static str] {
+    match kind {
+        TriggerKind::LoadSpike => LOAD_SPIKE_HELP,
+        TriggerKind::LoadSteps => LOAD_STEPS_HELP,
+        TriggerKind::Latency => LATENCY_HELP,
+        TriggerKind::Outage => OUTAGE_HELP,
+        TriggerKind::Capacity => CAPACITY_HELP,
+        TriggerKind::Errors => ERRORS_HELP,
+        TriggerKind::Partition => PARTITION_HELP,
+        TriggerKind::CacheFlush => CACHE_FLUSH_HELP,
+    }
+}
+
+/// The line of help of the parameter `path` of a block kind (empty if it has none).
+pub fn block_help(kind: &str, path: &str) -> &'static str {
+    let Some(kind) = BlockKind::parse(kind) else {
+        return "";
     };
     help_in(
-        &[(block_labels(kind), own), (BLOCK_COMMON, BLOCK_COMMON_HELP)],
+        &[
+            (block_labels(kind), block_helps(kind)),
+            (BLOCK_COMMON, BLOCK_COMMON_HELP),
+        ],
         path,
     )
 }
@@ -781,16 +802,7 @@ pub fn trigger_help(kind: &str, path: &str) -> &'static str {
     let Some(kind) = TriggerKind::parse(kind) else {
         return "";
     };
-    let own = match kind {
-        TriggerKind::LoadSpike => LOAD_SPIKE_HELP,
-        TriggerKind::LoadSteps => LOAD_STEPS_HELP,
-        TriggerKind::Latency => LATENCY_HELP,
-        TriggerKind::Outage => OUTAGE_HELP,
-        TriggerKind::Capacity => CAPACITY_HELP,
-        TriggerKind::Errors => ERRORS_HELP,
-        TriggerKind::Partition => PARTITION_HELP,
-        TriggerKind::CacheFlush => CACHE_FLUSH_HELP,
-    };
+    let own = trigger_helps(kind);
     help_in(
         &[
             (trigger_labels(kind), own),
@@ -1106,15 +1118,6 @@ mod tests {
                 );
             }
         };
-        let block_helps = |kind: BlockKind| match kind {
-            BlockKind::Client => CLIENT_HELP,
-            BlockKind::Retry => RETRY_HELP,
-            BlockKind::Cache => CACHE_HELP,
-            BlockKind::Balancer => BALANCER_HELP,
-            BlockKind::Breaker => BREAKER_HELP,
-            BlockKind::Limiter => LIMITER_HELP,
-            BlockKind::Server => SERVER_HELP,
-        };
         for kind in BlockKind::ALL {
             check(
                 kind.as_str(),
@@ -1124,20 +1127,10 @@ mod tests {
             );
         }
         for kind in TriggerKind::ALL {
-            let own = match kind {
-                TriggerKind::LoadSpike => LOAD_SPIKE_HELP,
-                TriggerKind::LoadSteps => LOAD_STEPS_HELP,
-                TriggerKind::Latency => LATENCY_HELP,
-                TriggerKind::Outage => OUTAGE_HELP,
-                TriggerKind::Capacity => CAPACITY_HELP,
-                TriggerKind::Errors => ERRORS_HELP,
-                TriggerKind::Partition => PARTITION_HELP,
-                TriggerKind::CacheFlush => CACHE_FLUSH_HELP,
-            };
             check(
                 kind.as_str(),
                 &[trigger_labels(kind), TRIGGER_COMMON],
-                &[own, TRIGGER_COMMON_HELP],
+                &[trigger_helps(kind), TRIGGER_COMMON_HELP],
                 &|path| trigger_help(kind.as_str(), path),
             );
         }
