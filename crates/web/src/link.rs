@@ -148,7 +148,12 @@ pub fn view_of(href: &str, doc: &Value) -> Option<AnalysisConfig> {
 /// address bar) or has nothing in it, and while the codec is not ready.
 pub fn share_url(href: &str, state: &AppState) -> Option<String> {
     let (payload, extra) = share_parts(state)?;
-    Some(match &state.analysis {
+    Some(share_url_of(href, state, &payload, &extra))
+}
+
+/// [`share_url`] from the link's parts ([`share_parts`]), for a caller that has them.
+pub fn share_url_of(href: &str, state: &AppState, payload: &str, extra: &str) -> String {
+    match &state.analysis {
         // The analysis view's link: its settings, then the scenario.
         Some(config) => format!(
             "{}?{}&{extra}s={payload}",
@@ -156,8 +161,8 @@ pub fn share_url(href: &str, state: &AppState) -> Option<String> {
             config.to_query()
         ),
         None if !extra.is_empty() => format!("{}?{extra}s={payload}", page_base(href)),
-        None => share::link_with_payload(page_base(href), &payload),
-    })
+        None => share::link_with_payload(page_base(href), payload),
+    }
 }
 
 /// What every link of the state's scenario is made of: its payload (`s=`) and the

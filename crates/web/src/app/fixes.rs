@@ -5,8 +5,8 @@
 //! original. It lives in the dialogs' binary (`super::dialog_host`): the playground sends
 //! what it runs ([`FixInput`]).
 
+use super::modal::use_modal_keys;
 use super::pool::{cores, Pool};
-use super::share::use_modal_keys;
 use crate::analysis::{Reply, Request};
 use crate::host::FixInput;
 use serde_json::Value;

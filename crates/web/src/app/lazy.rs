@@ -201,11 +201,16 @@ fn dialog_input(state: &crate::state::AppState, which: Which) -> Dialog {
         Which::Share => {
             let href = super::current_href();
             let (payload, extra) = crate::link::share_parts(state).unwrap_or_default();
+            let url = if payload.is_empty() {
+                String::new()
+            } else {
+                crate::link::share_url_of(&href, state, &payload, &extra)
+            };
             Dialog::Share(ShareInput {
                 name: state.scenario.name.clone(),
                 seed: state.scenario.seed,
                 problems: state.problems.len(),
-                url: crate::link::share_url(&href, state).unwrap_or_default(),
+                url,
                 base: crate::link::page_base(&href).to_string(),
                 payload,
                 extra,
@@ -232,7 +237,21 @@ fn dialog_input(state: &crate::state::AppState, which: Which) -> Dialog {
 #[function_component(LazyDialog)]
 pub fn lazy_dialog(props: &LazyDialogProps) -> Html {
     super::use_links_ready();
-    let input = dialog_input(&props.state.0, props.which).encode();
+    // The app renders at every frame of a run: the input is made again only for another
+    // state, or while the codec is still making its links (it renders again when they are).
+    let made = use_mut_ref(|| None::<(UseReducerHandle<Store>, String)>);
+    let kept = made
+        .borrow()
+        .as_ref()
+        .filter(|(state, _)| std::ptr::eq::<Store>(&**state, &*props.state))
+        .map(|(_, text)| text.clone());
+    let input = kept.unwrap_or_else(|| {
+        let text = dialog_input(&props.state.0, props.which).encode();
+        if !crate::codec::pending() {
+            *made.borrow_mut() = Some((props.state.clone(), text.clone()));
+        }
+        text
+    });
     let on_message = {
         let dispatch = props.state.dispatcher();
         let on_close = props.on_close.clone();
@@ -249,30 +268,9 @@ pub fn lazy_dialog(props: &LazyDialogProps) -> Html {
         })
     };
     let status = use_entry(DIALOGS, input, on_message);
-    // Escape closes the dialog while it loads (or could not), as it does once shown.
-    {
-        let on_close = props.on_close.clone();
-        let waiting = status != Status::Ready;
-        use_effect_with(waiting, move |waiting| {
-            let listener = waiting.then(|| {
-                Closure::<dyn FnMut(KeyboardEvent)>::new(move |e: KeyboardEvent| {
-                    if e.key() == "Escape" {
-                        on_close.emit(());
-                    }
-                })
-            });
-            let document = web_sys::window().and_then(|w| w.document());
-            if let (Some(d), Some(l)) = (&document, &listener) {
-                let _ = d.add_event_listener_with_callback("keydown", l.as_ref().unchecked_ref());
-            }
-            move || {
-                if let (Some(d), Some(l)) = (document, listener) {
-                    let _ = d
-                        .remove_event_listener_with_callback("keydown", l.as_ref().unchecked_ref());
-                }
-            }
-        });
-    }
+    // Escape closes the stand-in while the dialog loads (or could not), as it closes the
+    // dialog once shown.
+    super::modal::use_escape(props.on_close.clone(), status != Status::Ready);
     let close = props.on_close.reform(|_| ());
     match status {
         Status::Ready => html! {},

@@ -17,6 +17,7 @@ mod fixes;
 pub mod hosted;
 mod inspector;
 mod lazy;
+mod modal;
 mod pool;
 mod replicas;
 mod runner;

@@ -3,6 +3,7 @@
 //! lives in the dialogs' binary (`super::dialog_host`): the playground sends what it shows
 //! ([`ShareInput`]).
 
+use super::modal::use_modal_keys;
 use crate::charts::ChartKind;
 use crate::embed::{self, EmbedConfig, MAX_KNOBS};
 use crate::host::ShareInput;
@@ -63,73 +64,6 @@ fn origin() -> String {
 /// then follows what the page says).
 fn initial_height(config: &EmbedConfig) -> u32 {
     120 + 34 * config.knobs.len() as u32 + 228 * config.charts.len().max(1) as u32
-}
-
-/// Keeps Tab and Shift+Tab inside the dialog `dialog_id` (it is modal): from its last
-/// control to its first and back, and into it from wherever the focus strayed.
-fn trap_focus(e: &KeyboardEvent, dialog_id: &str) {
-    let Some(document) = web_sys::window().and_then(|w| w.document()) else {
-        return;
-    };
-    let Some(dialog) = document.get_element_by_id(dialog_id) else {
-        return;
-    };
-    let Ok(list) = dialog.query_selector_all(
-        "a[href], button:not([disabled]), input:not([disabled]), select:not([disabled]), textarea, [tabindex]:not([tabindex='-1'])",
-    ) else {
-        return;
-    };
-    let controls: Vec<web_sys::HtmlElement> = (0..list.length())
-        .filter_map(|i| list.item(i))
-        .filter_map(|n| n.dyn_into::<web_sys::HtmlElement>().ok())
-        .collect();
-    let (Some(first), Some(last)) = (controls.first(), controls.last()) else {
-        return;
-    };
-    let active = document.active_element();
-    let inside = active.as_ref().is_some_and(|a| dialog.contains(Some(a)));
-    let at = |el: &web_sys::HtmlElement| {
-        active
-            .as_ref()
-            .is_some_and(|a| a == AsRef::<web_sys::Element>::as_ref(el))
-    };
-    let target = if e.shift_key() {
-        (!inside || at(first)).then_some(last)
-    } else {
-        (!inside || at(last)).then_some(first)
-    };
-    if let Some(target) = target {
-        e.prevent_default();
-        let _ = target.focus();
-    }
-}
-
-/// Escape closes the modal dialog `dialog_id` wherever the focus is (even outside it, after
-/// a click on its text), and Tab stays inside it: a listener on the document for as long as
-/// the dialog is open.
-#[hook]
-pub(super) fn use_modal_keys(dialog_id: &'static str, on_close: Callback<()>) {
-    use_effect_with((), move |_| {
-        let on_key = Closure::<dyn FnMut(KeyboardEvent)>::new(move |e: KeyboardEvent| {
-            if e.key() == "Escape" {
-                on_close.emit(());
-            } else if e.key() == "Tab" {
-                trap_focus(&e, dialog_id);
-            }
-        });
-        let document = web_sys::window().and_then(|w| w.document());
-        if let Some(d) = &document {
-            let _ = d.add_event_listener_with_callback("keydown", on_key.as_ref().unchecked_ref());
-        }
-        move || {
-            if let Some(d) = document {
-                let _ = d.remove_event_listener_with_callback(
-                    "keydown",
-                    on_key.as_ref().unchecked_ref(),
-                );
-            }
-        }
-    });
 }
 
 #[function_component(ShareDialog)]
