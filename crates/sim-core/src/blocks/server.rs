@@ -35,6 +35,7 @@ use crate::rng::{Purpose, Stream};
 use crate::scenario::{is_default, limits, Validator};
 use serde::Serialize;
 use serde_json::Value;
+use std::collections::BTreeMap;
 use std::collections::VecDeque;
 
 // ---- The spec: what a scenario file says about this block. ----
@@ -555,50 +556,14 @@ impl Keyed {
     }
 }
 
-/// Waiting calls in lanes by key, in key order. A sorted list, not a map: there are few keys,
-/// a binary search finds one as fast, and each map type would add its code to every page's
-/// wasm (docs/performance.md).
-struct Lanes<K>(Vec<(K, VecDeque<Queued>)>);
-
-impl<K> Default for Lanes<K> {
-    fn default() -> Self {
-        Lanes(Vec::new())
-    }
-}
-
-impl<K: Ord + Copy> Lanes<K> {
-    fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    fn get(&self, key: K) -> Option<&VecDeque<Queued>> {
-        let at = self.0.binary_search_by(|(k, _)| k.cmp(&key)).ok()?;
-        Some(&self.0[at].1)
-    }
-
-    fn get_mut(&mut self, key: K) -> Option<&mut VecDeque<Queued>> {
-        let at = self.0.binary_search_by(|(k, _)| k.cmp(&key)).ok()?;
-        Some(&mut self.0[at].1)
-    }
-
-    /// The lane of `key`, made (empty) if there is none.
-    fn entry(&mut self, key: K) -> &mut VecDeque<Queued> {
-        let at = match self.0.binary_search_by(|(k, _)| k.cmp(&key)) {
-            Ok(at) => at,
-            Err(at) => {
-                self.0.insert(at, (key, VecDeque::new()));
-                at
-            }
-        };
-        &mut self.0[at].1
-    }
-}
-
-/// `priority`: one FIFO per key (client priority, attempt number), the lowest key first.
+/// `priority`: one FIFO per key (client priority, attempt number), the lowest key first. A
+/// map, not a sorted list: there can be thousands of keys (a priority per client, an attempt
+/// number per retry), and lanes come and go as they empty, which a list would pay for by
+/// shifting every lane after them.
 #[derive(Default)]
 struct PriorityRoom {
     /// Non-empty lanes by [`PriorityRoom::key`].
-    lanes: Lanes<u32>,
+    lanes: BTreeMap<u32, VecDeque<Queued>>,
     len: usize,
 }
 
@@ -610,15 +575,16 @@ impl PriorityRoom {
     fn push(&mut self, queued: Queued) {
         self.lanes
             .entry(PriorityRoom::key(&queued.call))
+            .or_default()
             .push_back(queued);
         self.len += 1;
     }
 
     fn pop(&mut self) -> Option<Queued> {
-        let (_, lane) = self.lanes.0.first_mut()?;
-        let queued = lane.pop_front();
-        if lane.is_empty() {
-            self.lanes.0.remove(0);
+        let mut lane = self.lanes.first_entry()?;
+        let queued = lane.get_mut().pop_front();
+        if lane.get().is_empty() {
+            lane.remove();
         }
         self.len -= usize::from(queued.is_some());
         queued
@@ -627,13 +593,13 @@ impl PriorityRoom {
     /// The least important waiting call (the newest among equals) if the arriving call is
     /// strictly more important.
     fn push_out(&mut self, arriving: &Call) -> Option<Queued> {
-        let (key, worst) = self.lanes.0.last_mut()?;
-        if *key <= PriorityRoom::key(arriving) {
+        let mut worst = self.lanes.last_entry()?;
+        if *worst.key() <= PriorityRoom::key(arriving) {
             return None;
         }
-        let queued = worst.pop_back();
-        if worst.is_empty() {
-            self.lanes.0.pop();
+        let queued = worst.get_mut().pop_back();
+        if worst.get().is_empty() {
+            worst.remove();
         }
         self.len -= usize::from(queued.is_some());
         queued
@@ -643,8 +609,10 @@ impl PriorityRoom {
 /// `fair`: one FIFO per origin client, and the turn of the clients that have waiting calls.
 #[derive(Default)]
 struct FairRoom {
-    /// Lanes by client block index (a lane stays once made: there are few clients).
-    lanes: Lanes<u16>,
+    /// Lanes by client block index (a lane stays once made: there are few clients). Keyed
+    /// by `u32`, as the priority discipline's lanes are: one map type for both, since each
+    /// map type adds its code to every page's wasm (docs/performance.md).
+    lanes: BTreeMap<u32, VecDeque<Queued>>,
     /// Clients with waiting calls, the next to be served first.
     turn: VecDeque<u16>,
     len: usize,
@@ -653,7 +621,7 @@ struct FairRoom {
 impl FairRoom {
     fn push(&mut self, queued: Queued) {
         let client = queued.call.client;
-        let lane = self.lanes.entry(client);
+        let lane = self.lanes.entry(u32::from(client)).or_default();
         if lane.is_empty() {
             self.turn.push_back(client);
         }
@@ -663,7 +631,7 @@ impl FairRoom {
 
     fn pop(&mut self) -> Option<Queued> {
         let client = self.turn.pop_front()?;
-        let lane = self.lanes.get_mut(client)?;
+        let lane = self.lanes.get_mut(&u32::from(client))?;
         let queued = lane.pop_front();
         if !lane.is_empty() {
             self.turn.push_back(client);
@@ -675,11 +643,13 @@ impl FairRoom {
     /// Longest-queue drop: the newest call of the client with the most waiting calls (the
     /// lowest index among equals), if it has more waiting than the arriving call's client.
     fn push_out(&mut self, arriving: &Call) -> Option<Queued> {
-        let own = self.lanes.get(arriving.client).map_or(0, VecDeque::len);
-        let mut longest: Option<(u16, usize)> = None;
-        for (client, lane) in &self.lanes.0 {
-            let client = *client;
-            if client != arriving.client && lane.len() > longest.map_or(0, |(_, n)| n) {
+        let own = self
+            .lanes
+            .get(&u32::from(arriving.client))
+            .map_or(0, VecDeque::len);
+        let mut longest: Option<(u32, usize)> = None;
+        for (&client, lane) in &self.lanes {
+            if client != u32::from(arriving.client) && lane.len() > longest.map_or(0, |(_, n)| n) {
                 longest = Some((client, lane.len()));
             }
         }
@@ -687,10 +657,10 @@ impl FairRoom {
         if n <= own {
             return None;
         }
-        let lane = self.lanes.get_mut(victim)?;
+        let lane = self.lanes.get_mut(&victim)?;
         let queued = lane.pop_back();
         if lane.is_empty() {
-            self.turn.retain(|&c| c != victim);
+            self.turn.retain(|&c| u32::from(c) != victim);
         }
         self.len -= usize::from(queued.is_some());
         queued
